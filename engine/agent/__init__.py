@@ -1,0 +1,1 @@
+"""The three-level reading agent. Every step it takes is reported as a typed event."""

@@ -1,0 +1,189 @@
+"""Agent events: the only thing the CLI and the desktop know about what the agent is doing.
+Each event serializes to a flat JSON object with a "type" key (see docs/protocol.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    chunk_id: str
+    path: str
+    title: str = ""
+    page: int | None = None
+    heading: str = ""
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int  # the n in [n] in the answer text
+    chunk_id: str
+    path: str
+    title: str
+    text: str  # the cited chunk's full text
+    highlights: tuple[tuple[int, int], ...] = ()  # spans of `text` that support the answer
+    page: int | None = None
+    heading: str = ""
+    start: int = 0  # the chunk's character span in the document
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = self.type
+        return data
+
+
+@dataclass(frozen=True)
+class LevelStarted(Event):
+    type: ClassVar[str] = "level"
+    level: int
+    reason: str = ""  # why this level runs (first try, escalation because …)
+
+
+@dataclass(frozen=True)
+class QueryParsed(Event):
+    type: ClassVar[str] = "query_parsed"
+    information: str
+    instruction: str
+    method: str  # structured | two_call | fallback
+    note: str = ""  # e.g. why the fallback was used
+
+
+@dataclass(frozen=True)
+class Keywords(Event):
+    type: ClassVar[str] = "keywords"
+    english: tuple[str, ...]
+    chinese: tuple[str, ...]
+    query: str = ""  # the BM25 query built from them
+
+
+@dataclass(frozen=True)
+class Hits(Event):
+    type: ClassVar[str] = "hits"
+    purpose: str  # retrieval | prefilter | requery | context
+    hits: tuple[ChunkRef, ...]
+    total: int = 0  # how many matched before truncation
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScopeChosen(Event):
+    type: ClassVar[str] = "scope"
+    description: str  # "the whole corpus", "folder ~/notes", "file a.pdf"
+    total_chunks: int
+    read_chunks: int
+    prefiltered: bool = False
+
+
+@dataclass(frozen=True)
+class ChunkVerdict(Event):
+    type: ClassVar[str] = "chunk_verdict"
+    chunk: ChunkRef
+    relevant: bool
+    quotes: tuple[str, ...]
+    done: int
+    total: int
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class SubQuestion(Event):
+    type: ClassVar[str] = "sub_question"
+    step: int
+    question: str
+
+
+@dataclass(frozen=True)
+class SubAnswer(Event):
+    type: ClassVar[str] = "sub_answer"
+    step: int
+    question: str
+    answer: str
+    chunk_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LlmCall(Event):
+    type: ClassVar[str] = "llm_call"
+    purpose: str  # parse | keywords | read | answer | plan
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AnswerDelta(Event):
+    type: ClassVar[str] = "answer_delta"
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer(Event):
+    type: ClassVar[str] = "answer"
+    text: str
+    citations: tuple[Citation, ...]
+    level: int
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+    found: bool = True  # False when the documents did not contain the answer
+
+
+@dataclass(frozen=True)
+class ErrorEvent(Event):
+    type: ClassVar[str] = "error"
+    kind: str
+    message: str
+    hint: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        LevelStarted,
+        QueryParsed,
+        Keywords,
+        Hits,
+        ScopeChosen,
+        ChunkVerdict,
+        SubQuestion,
+        SubAnswer,
+        LlmCall,
+        AnswerDelta,
+        Answer,
+        ErrorEvent,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of Event.to_dict, for clients that read recorded or streamed events."""
+    cls = EVENT_TYPES[data["type"]]
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in ("hits",):
+            value = tuple(ChunkRef(**h) for h in value)
+        elif f.name == "chunk":
+            value = ChunkRef(**value)
+        elif f.name == "citations":
+            value = tuple(
+                Citation(**{**c, "highlights": tuple(tuple(s) for s in c.get("highlights", ()))})
+                for c in value
+            )
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

@@ -1,0 +1,150 @@
+"""The data every engine module shares: extracted documents, chunks, search hits, file states."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+DocKind = Literal["markdown", "text", "html", "pdf"]
+FileState = Literal["pending", "indexed", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of a document's text that shares one location: a PDF page or a Markdown heading path.
+    `start` is the offset of `text` in ExtractedDocument.text; sections are contiguous and in order."""
+
+    text: str
+    start: int
+    page: int | None = None  # 1-based PDF page
+    heading: tuple[str, ...] = ()  # Markdown heading path, outermost first
+
+
+@dataclass(frozen=True)
+class ExtractedDocument:
+    """A file turned into normalized text (NFKC). Sections concatenated equal `text`."""
+
+    kind: DocKind
+    title: str
+    text: str
+    sections: tuple[Section, ...]
+    page_count: int | None = None
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """About 512 tokens of one document. `start`/`end` index ExtractedDocument.text, so
+    text == document.text[start:end]. chunk_id = hash(doc_id, ordinal, content_hash)."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    tokens: int
+    content_hash: str
+    page: int | None = None
+    heading: tuple[str, ...] = ()
+
+    @property
+    def heading_path(self) -> str:
+        return " > ".join(self.heading)
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A span [start, end) of a hit's text that matched the query."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk_id: str
+    doc_id: str
+    path: str
+    title: str
+    score: float
+    text: str  # the whole chunk text
+    snippet: str  # a short window of text around the best matches
+    snippet_highlights: tuple[Highlight, ...]  # spans inside `snippet`
+    highlights: tuple[Highlight, ...]  # spans inside `text`
+    ordinal: int
+    start: int
+    end: int
+    page: int | None = None
+    heading: tuple[str, ...] = ()
+    extension: str = ""
+    modified: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["snippet_highlights"] = [[h.start, h.end] for h in self.snippet_highlights]
+        data["highlights"] = [[h.start, h.end] for h in self.highlights]
+        data["heading"] = list(self.heading)
+        return data
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    folders: tuple[str, ...] = ()  # absolute folder paths; a hit must lie under one of them
+    paths: tuple[str, ...] = ()  # exact files
+    extensions: tuple[str, ...] = ()  # without the dot, lower case: "md", "pdf"
+    modified_after: float | None = None  # unix seconds
+    modified_before: float | None = None
+
+
+@dataclass
+class FileRecord:
+    """One row of the catalog."""
+
+    path: str
+    size: int
+    mtime: float
+    content_hash: str
+    state: FileState
+    error_kind: str = ""
+    error: str = ""
+    chunk_count: int = 0
+    indexed_at: float = 0.0
+    doc_id: str = ""
+    kind: str = ""
+    page_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IndexProgress:
+    """Latest-value-wins progress of a scan or an index run."""
+
+    phase: Literal["scanning", "indexing", "committing", "done"]
+    done: int = 0
+    total: int = 0
+    current: str = ""
+    errors: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IndexSummary:
+    added: int = 0
+    updated: int = 0
+    renamed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    chunks_written: int = 0
+    seconds: float = 0.0
+    problems: list[FileRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["problems"] = [p.to_dict() for p in self.problems]
+        return data

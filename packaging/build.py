@@ -1,0 +1,178 @@
+"""Build the one-folder bundle with PyInstaller, then the Linux archives around it.
+
+    python packaging/build.py            # bundle + .tar.gz (+ .deb where dpkg-deb exists)
+    python packaging/build.py --no-deb   # skip the .deb
+
+Outputs go to dist/: dist/needle/ (the bundle), dist/needle-VERSION-linux-ARCH.tar.gz and
+dist/needle_VERSION_ARCH.deb. At the end it prints the bundle size and the measured start-up time
+of the bundled binaries, the figures recorded in packaging/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGING = ROOT / "packaging"
+DIST = ROOT / "dist"
+BUNDLE = DIST / "needle"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+DEB_DEPENDS = (
+    "libc6, libegl1, libgl1, libfontconfig1, libfreetype6, libxkbcommon0, libxkbcommon-x11-0, "
+    "libdbus-1-3, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-shape0, "
+    "libxcb-xinerama0, libxcb-randr0, libxcb-render-util0, libxcb-image0"
+)
+
+
+def project_version() -> str:
+    """The one source of the version: pyproject.toml."""
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"])
+
+
+def machine_arch() -> str:
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+
+
+def run_pyinstaller() -> None:
+    shutil.rmtree(BUNDLE, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+         "--distpath", str(DIST), "--workpath", str(ROOT / "build" / "pyinstaller"),
+         str(PACKAGING / "needle.spec")],
+        check=True,
+        cwd=ROOT,
+    )
+
+
+def icon_file(size: int) -> Path:
+    return ROOT / "resources" / "icons" / f"needle-{size}.png"
+
+
+def desktop_entry(exec_path: str, icon: str) -> str:
+    template = (PACKAGING / "linux" / "needle.desktop.in").read_text("utf-8")
+    return template.replace("@EXEC@", exec_path).replace("@ICON@", icon)
+
+
+def build_tarball(version: str) -> Path:
+    name = f"needle-{version}-linux-{machine_arch()}"
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp) / name
+        shutil.copytree(BUNDLE, stage / "needle", symlinks=True)
+        for script in ("install.sh", "uninstall.sh"):
+            shutil.copy2(PACKAGING / "linux" / script, stage / script)
+            (stage / script).chmod(0o755)
+        (stage / "icons").mkdir()
+        for size in ICON_SIZES:
+            if icon_file(size).exists():
+                shutil.copy2(icon_file(size), stage / "icons" / icon_file(size).name)
+        shutil.copy2(PACKAGING / "linux" / "needle.desktop.in", stage / "needle.desktop.in")
+        (stage / "VERSION").write_text(version + "\n", "utf-8")
+        archive = DIST / f"{name}.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(stage, arcname=name)
+    return archive
+
+
+def build_deb(version: str) -> Path | None:
+    if not shutil.which("dpkg-deb"):
+        print("dpkg-deb not found: skipping the .deb")
+        return None
+    arch = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        shutil.copytree(BUNDLE, root / "opt" / "needle", symlinks=True)
+        bin_dir = root / "usr" / "bin"
+        bin_dir.mkdir(parents=True)
+        for exe in ("needle", "needle-desktop"):
+            (bin_dir / exe).symlink_to(f"/opt/needle/{exe}")
+        apps = root / "usr" / "share" / "applications"
+        apps.mkdir(parents=True)
+        (apps / "needle.desktop").write_text(desktop_entry("/opt/needle/needle-desktop", "needle"))
+        for size in ICON_SIZES:
+            if icon_file(size).exists():
+                target = root / "usr/share/icons/hicolor" / f"{size}x{size}" / "apps" / "needle.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(icon_file(size), target)
+        installed_kb = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) // 1024
+        control = root / "DEBIAN" / "control"
+        control.parent.mkdir()
+        control.write_text(
+            f"Package: needle\nVersion: {version}\nSection: utils\nPriority: optional\n"
+            f"Architecture: {arch}\nInstalled-Size: {installed_kb}\nDepends: {DEB_DEPENDS}\n"
+            "Maintainer: Needle developers <needle@localhost>\n"
+            "Description: Ask questions of your own notes and PDFs, offline\n"
+            " Needle indexes Markdown, text, HTML and PDF files in watched folders and answers\n"
+            " questions about them with a local Ollama model, citing the passages it used.\n",
+            "utf-8",
+        )
+        deb = DIST / f"needle_{version}_{arch}.deb"
+        subprocess.run(
+            ["fakeroot", "dpkg-deb", "--build", "-Zxz", str(root), str(deb)]
+            if shutil.which("fakeroot")
+            else ["dpkg-deb", "--root-owner-group", "--build", "-Zxz", str(root), str(deb)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return deb
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def median_seconds(command: list[str], env: dict[str, str], runs: int = 5) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def measure_startup() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "NEEDLE_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
+        return {
+            "needle --version": median_seconds([str(BUNDLE / "needle"), "--version"], env),
+            "needle-desktop --self-test": median_seconds(
+                [str(BUNDLE / "needle-desktop"), "--self-test"], env
+            ),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-deb", action="store_true", help="do not build the .deb")
+    parser.add_argument("--no-measure", action="store_true", help="skip the start-up timing")
+    args = parser.parse_args(argv)
+    version = project_version()
+    run_pyinstaller()
+    print(f"bundle: {BUNDLE} ({folder_size(BUNDLE) / 2**20:.1f} MiB)")
+    archive = build_tarball(version)
+    print(f"archive: {archive} ({archive.stat().st_size / 2**20:.1f} MiB)")
+    if sys.platform.startswith("linux") and not args.no_deb:
+        deb = build_deb(version)
+        if deb:
+            print(f"deb: {deb} ({deb.stat().st_size / 2**20:.1f} MiB)")
+    if not args.no_measure:
+        for what, seconds in measure_startup().items():
+            print(f"start-up, median of 5: {what}: {seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Walking the watched folders: which supported files are on disk now, and what could not be read.
+
+The walk is iterative (`os.scandir` with an explicit stack, so deep trees never hit the recursion
+limit), skips ignored entries and unsupported extensions, follows symbolic links, and never visits
+a folder twice: folders are identified by (st_dev, st_ino), so a link pointing back at one of its
+own parent folders is reported as a `symlink_loop` instead of being followed forever, and a folder
+reachable twice (two links, or nested watched folders) is walked once. Unreadable folders and
+broken links are reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.cancel import NEVER, CancelToken
+from engine.ignore import IgnoreRules
+
+log = logging.getLogger(__name__)
+
+SCAN_PROBLEM_KINDS = frozenset({"symlink_loop", "unreadable", "folder_missing"})
+
+
+@dataclass(frozen=True)
+class DiskFile:
+    """A supported file as seen on disk (`path` as reached through the watched folder)."""
+
+    path: Path
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class ScanProblem:
+    """An entry the walk had to skip. `kind` is one of SCAN_PROBLEM_KINDS."""
+
+    path: Path
+    kind: str
+    message: str
+
+
+@dataclass
+class ScanResult:
+    files: list[DiskFile] = field(default_factory=list)
+    problems: list[ScanProblem] = field(default_factory=list)
+    missing_roots: list[Path] = field(default_factory=list)  # watched folders not there now
+
+
+def normalize_extensions(extensions: Iterable[str]) -> frozenset[str]:
+    """Lower-case extensions with a leading dot, whichever way the caller wrote them."""
+    return frozenset(
+        ext.lower() if ext.startswith(".") else "." + ext.lower() for ext in extensions if ext
+    )
+
+
+def is_supported(path: Path, extensions: frozenset[str]) -> bool:
+    return path.suffix.lower() in extensions
+
+
+@dataclass(frozen=True)
+class _Pending:
+    folder: Path
+    relative: tuple[str, ...]
+    ancestors: frozenset[tuple[int, int]]  # (st_dev, st_ino) of every folder above, itself included
+
+
+class _Walk:
+    """One walk over one watched folder; shares `visited` across folders of the same scan."""
+
+    def __init__(
+        self,
+        root: Path,
+        rules: IgnoreRules,
+        extensions: frozenset[str],
+        visited: set[tuple[int, int]],
+        result: ScanResult,
+    ) -> None:
+        self.root = root
+        self.rules = rules
+        self.extensions = extensions
+        self.visited = visited
+        self.result = result
+
+    def run(self, cancel: CancelToken) -> None:
+        try:
+            root_stat = self.root.stat()
+        except OSError as error:
+            log.info("watched folder %s is not available: %s", self.root, error)
+            self.result.missing_roots.append(self.root)
+            return
+        if not stat.S_ISDIR(root_stat.st_mode):
+            self.result.missing_roots.append(self.root)
+            return
+        root_key = (root_stat.st_dev, root_stat.st_ino)
+        if root_key in self.visited:
+            return
+        self.visited.add(root_key)
+        stack = [_Pending(self.root, (), frozenset({root_key}))]
+        while stack:
+            cancel.raise_if_cancelled()
+            pending = stack.pop()
+            stack.extend(self._list(pending))
+
+    def _list(self, pending: _Pending) -> list[_Pending]:
+        try:
+            with os.scandir(pending.folder) as entries:
+                listed = list(entries)
+        except OSError as error:
+            self._problem(
+                pending.folder, "unreadable", f"Cannot open this folder: {_reason(error)}."
+            )
+            return []
+        subfolders: list[_Pending] = []
+        # Sorted so the scan order (and so the progress display) is stable between runs.
+        for entry in sorted(listed, key=lambda e: e.name):
+            subfolder = self._visit(entry, pending)
+            if subfolder is not None:
+                subfolders.append(subfolder)
+        subfolders.reverse()  # the stack pops the last one first; keep alphabetical order
+        return subfolders
+
+    def _visit(self, entry: os.DirEntry[str], parent: _Pending) -> _Pending | None:
+        path = Path(entry.path)
+        relative = (*parent.relative, entry.name)
+        try:
+            entry_stat = entry.stat(follow_symlinks=True)
+        except OSError as error:
+            self._unstattable(entry, path, relative, error)
+            return None
+        if stat.S_ISDIR(entry_stat.st_mode):
+            return self._folder(path, relative, entry_stat, parent)
+        if not stat.S_ISREG(entry_stat.st_mode):
+            return None  # sockets, fifos, devices
+        if self.rules.ignored_relative(relative, is_dir=False):
+            return None
+        if not is_supported(path, self.extensions):
+            return None
+        self.result.files.append(DiskFile(path, entry_stat.st_size, entry_stat.st_mtime))
+        return None
+
+    def _folder(
+        self,
+        path: Path,
+        relative: tuple[str, ...],
+        folder_stat: os.stat_result,
+        parent: _Pending,
+    ) -> _Pending | None:
+        if self.rules.ignored_relative(relative, is_dir=True):
+            return None
+        key = (folder_stat.st_dev, folder_stat.st_ino)
+        if key in parent.ancestors:
+            self._problem(
+                path,
+                "symlink_loop",
+                "This link points back at a folder that contains it; not followed.",
+            )
+            return None
+        if key in self.visited:
+            log.debug("folder %s already walked through another path", path)
+            return None
+        self.visited.add(key)
+        return _Pending(path, relative, parent.ancestors | {key})
+
+    def _unstattable(
+        self, entry: os.DirEntry[str], path: Path, relative: tuple[str, ...], error: OSError
+    ) -> None:
+        """A link that cannot be followed; only worth reporting when it would have been indexed."""
+        if self.rules.ignored_relative(relative, is_dir=False):
+            return
+        if not is_supported(path, self.extensions):
+            return
+        if error.errno == getattr(os, "ELOOP", 40) or "loop" in str(error).lower():
+            self._problem(path, "symlink_loop", "This link points at itself in a loop.")
+        elif entry.is_symlink():
+            self._problem(path, "unreadable", "This link points at a file that does not exist.")
+        else:
+            self._problem(path, "unreadable", f"Cannot read this file: {_reason(error)}.")
+
+    def _problem(self, path: Path, kind: str, message: str) -> None:
+        self.result.problems.append(ScanProblem(path, kind, message))
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def scan_folders(
+    folders: Sequence[Path],
+    rules: IgnoreRules,
+    extensions: Iterable[str],
+    *,
+    cancel: CancelToken = NEVER,
+) -> ScanResult:
+    """Every supported, non-ignored file under `folders` (absolute paths), plus the problems met.
+
+    Raises `Cancelled` when `cancel` is set mid-walk. A watched folder that does not exist now is
+    listed in `missing_roots` (the caller keeps its catalog rows: an unplugged drive is not a
+    deletion).
+    """
+    result = ScanResult()
+    visited: set[tuple[int, int]] = set()
+    normalized = normalize_extensions(extensions)
+    for folder in folders:
+        _Walk(Path(folder), rules, normalized, visited, result).run(cancel)
+    return result

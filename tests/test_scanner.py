@@ -1,0 +1,224 @@
+"""Walking folders: ignore rules, extensions, symlinks and loops, unreadable folders, cancel."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cancel import CancelToken
+from engine.errors import Cancelled, NeedleError
+from engine.ignore import IgnoreRules
+from engine.scanner import scan_folders
+
+EXTENSIONS = (".md", ".txt", "pdf", "HTML")
+needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges")
+
+
+def _touch(root: Path, *relatives: str) -> None:
+    for relative in relatives:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x", encoding="utf-8")
+
+
+def _scan_relative(root: Path, rules: IgnoreRules | None = None) -> list[str]:
+    result = scan_folders([root], rules or IgnoreRules(), EXTENSIONS)
+    return sorted(f.path.relative_to(root).as_posix() for f in result.files)
+
+
+# -- ignore rules -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        ".hidden.md",
+        ".git/config.md",
+        ".obsidian/workspace.md",
+        "a/node_modules/pkg/readme.md",
+        "__pycache__/x.txt",
+        "~$report.md",
+        ".~lock.notes.md#",
+        "notes.md~",
+        ".notes.md.swp",
+        "notes.md.swx",
+        "save.tmp",
+        "#notes.md#",
+        ".#notes.md",
+        "paper.pdf.part",
+        "paper.pdf.crdownload",
+    ],
+)
+def test_default_rules_ignore_hidden_vcs_and_editor_files(relative: str, tmp_path: Path) -> None:
+    assert IgnoreRules().ignored(tmp_path / relative, tmp_path)
+
+
+@pytest.mark.parametrize("relative", ["notes.md", "a/b/c.txt", "my~file.md", "tmp/notes.md"])
+def test_default_rules_keep_ordinary_files(relative: str, tmp_path: Path) -> None:
+    assert not IgnoreRules().ignored(tmp_path / relative, tmp_path)
+
+
+def test_hidden_watched_folder_itself_is_not_ignored(tmp_path: Path) -> None:
+    root = tmp_path / ".notes"
+    assert not IgnoreRules().ignored(root / "a.md", root)
+
+
+@pytest.mark.parametrize(
+    ("patterns", "relative", "expected"),
+    [
+        (["*.log"], "deep/er/run.log", True),
+        (["*.log"], "run.log.md", False),
+        (["drafts/"], "drafts/idea.md", True),
+        (["drafts/"], "x/drafts/idea.md", True),
+        (["drafts/"], "drafts", False),  # a *file* named drafts: directory-only rule
+        (["**/build/**"], "src/build/out.md", True),
+        (["**/build/**"], "build/out.md", True),
+        (["**/build/**"], "builder/out.md", False),
+        (["/top.md"], "top.md", True),
+        (["/top.md"], "sub/top.md", False),
+        (["notes/old/*.md"], "notes/old/a.md", True),
+        (["notes/old/*.md"], "notes/old/deeper/a.md", False),
+        (["archive/**/tmp"], "archive/2020/01/tmp/a.md", True),
+        (["file[0-9].md"], "file7.md", True),
+        (["file[!0-9].md"], "file7.md", False),
+        (["file?.md"], "fileA.md", True),
+        (["*.md", "!keep.md"], "keep.md", False),
+        (["*.md", "!keep.md"], "drop.md", True),
+        (["# a comment", "", "  "], "a.md", False),
+    ],
+)
+def test_user_patterns_follow_gitignore_rules(
+    patterns: list[str], relative: str, expected: bool, tmp_path: Path
+) -> None:
+    assert IgnoreRules(patterns).ignored(tmp_path / relative, tmp_path) is expected
+
+
+def test_a_pattern_that_matches_nothing_is_a_clear_error() -> None:
+    with pytest.raises(NeedleError) as caught:
+        IgnoreRules(["/"])
+    assert caught.value.kind == "invalid_ignore_pattern"
+    assert "'/'" in caught.value.message
+
+
+# -- scanning ---------------------------------------------------------------------------------
+
+
+def test_scan_lists_supported_files_and_skips_ignored(tmp_path: Path) -> None:
+    _touch(
+        tmp_path,
+        "a.md",
+        "B.TXT",
+        "doc.pdf",
+        "page.html",
+        "image.png",
+        "no_extension",
+        ".git/HEAD.md",
+        "node_modules/x/readme.md",
+        "sub/deeper/c.md",
+        "sub/.cache/d.md",
+        "logs/run.log",
+        "drafts/e.md",
+        "sub/f.md~",
+    )
+    rules = IgnoreRules(["drafts/"])
+    assert _scan_relative(tmp_path, rules) == [
+        "B.TXT",
+        "a.md",
+        "doc.pdf",
+        "page.html",
+        "sub/deeper/c.md",
+    ]
+
+
+def test_scan_records_size_and_mtime(tmp_path: Path) -> None:
+    note = tmp_path / "a.md"
+    note.write_text("hello world", encoding="utf-8")
+    os.utime(note, (1_600_000_000.5, 1_600_000_000.5))
+    (found,) = scan_folders([tmp_path], IgnoreRules(), EXTENSIONS).files
+    assert (found.path, found.size, found.mtime) == (note, 11, 1_600_000_000.5)
+
+
+def test_missing_watched_folder_is_reported_not_fatal(tmp_path: Path) -> None:
+    _touch(tmp_path / "here", "a.md")
+    result = scan_folders([tmp_path / "gone", tmp_path / "here"], IgnoreRules(), EXTENSIONS)
+    assert result.missing_roots == [tmp_path / "gone"]
+    assert [f.path.name for f in result.files] == ["a.md"]
+
+
+def test_nested_watched_folders_list_each_file_once(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.md", "inner/b.md")
+    result = scan_folders([tmp_path / "inner", tmp_path], IgnoreRules(), EXTENSIONS)
+    assert sorted(f.path.name for f in result.files) == ["a.md", "b.md"]
+
+
+def test_deep_tree_does_not_hit_recursion_limit(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["d"] * 150)
+    _touch(deep, "bottom.md")
+    assert _scan_relative(tmp_path) == ["/".join(["d"] * 150) + "/bottom.md"]
+
+
+@needs_symlinks
+def test_symlink_loop_is_recorded_not_followed(tmp_path: Path) -> None:
+    _touch(tmp_path, "a/real.md")
+    (tmp_path / "a" / "back").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "self.md").symlink_to(tmp_path / "self.md")
+    result = scan_folders([tmp_path], IgnoreRules(), EXTENSIONS)
+    assert [f.path for f in result.files] == [tmp_path / "a" / "real.md"]
+    problems = sorted((p.path, p.kind) for p in result.problems)
+    assert problems == [
+        (tmp_path / "a" / "back", "symlink_loop"),
+        (tmp_path / "self.md", "symlink_loop"),
+    ]
+
+
+@needs_symlinks
+def test_symlinked_folder_outside_is_followed_once(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    _touch(outside, "shared.md")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link1").symlink_to(outside, target_is_directory=True)
+    (root / "link2").symlink_to(outside, target_is_directory=True)
+    result = scan_folders([root], IgnoreRules(), EXTENSIONS)
+    assert [f.path for f in result.files] == [root / "link1" / "shared.md"]
+    assert result.problems == []
+
+
+@needs_symlinks
+def test_broken_link_is_reported_as_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "nowhere.png")  # unsupported: silent
+    result = scan_folders([tmp_path], IgnoreRules(), EXTENSIONS)
+    assert [(p.path.name, p.kind) for p in result.problems] == [("dangling.md", "unreadable")]
+
+
+def test_unreadable_folder_is_recorded_and_the_walk_continues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _touch(tmp_path, "locked/secret.md", "open/fine.md")
+    locked = tmp_path / "locked"
+    real_scandir = os.scandir
+
+    # chmod cannot lock out root (tests may run as root), so refuse the listing the way the OS
+    # does for a folder without read permission.
+    def refusing_scandir(path: os.PathLike[str] | str) -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing_scandir)
+    result = scan_folders([tmp_path], IgnoreRules(), EXTENSIONS)
+    assert [f.path.name for f in result.files] == ["fine.md"]
+    assert [(p.path, p.kind) for p in result.problems] == [(locked, "unreadable")]
+    assert result.problems[0].message == "Cannot open this folder: Permission denied."
+
+
+def test_cancel_stops_the_walk(tmp_path: Path) -> None:
+    _touch(tmp_path, "a/x.md", "b/y.md")
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        scan_folders([tmp_path], IgnoreRules(), EXTENSIONS, cancel=token)

@@ -1,0 +1,133 @@
+"""Bytes to clean text: encoding detection and the one normalization every extractor applies.
+
+Decoding order: a byte-order mark decides outright; then strict UTF-8 (by far the most common);
+then GB18030 when the bytes look like Chinese; then cp1252 (falling back to Latin-1, which
+accepts every byte) so legacy Western files read sensibly instead of failing. Binary content is
+refused before any of that, because decoding a binary as cp1252 "succeeds" and indexes garbage.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+from engine.errors import NeedleError
+
+# C0 controls that never occur in real text (tab, LF, VT, FF, CR and ESC excluded: ESC shows up
+# in terminal logs saved as .txt, which are still text). DEL is included.
+_BINARY_CONTROL_BYTES = bytes(
+    [*range(0x00, 0x09), 0x0E, 0x0F, *range(0x10, 0x1B), 0x1C, 0x1D, 0x1E, 0x1F, 0x7F]
+)
+# A file whose sample has more than this share of such bytes is binary, not text.
+MAX_CONTROL_SHARE = 0.05
+# Only the head of a file decides: enough to be sure, cheap on large files.
+SNIFF_BYTES = 64 * 1024
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # must precede UTF-16 LE: it starts with the same bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+# Share of non-ASCII characters that must be Chinese (GB2312 repertoire: the characters real
+# GB-encoded text is made of) before a non-UTF-8 file is read as GB18030. Western cp1252 text
+# also decodes as GB18030 by accident, but into rare GBK-extension characters.
+MIN_GB2312_SHARE = 0.9
+
+_ASCII_RUN_RE = re.compile(r"[\x00-\x7f]+")
+_LINE_BREAKS_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+# Every control character except tab and newline (C0, DEL, C1), plus the zero-width no-break
+# space (a stray BOM) which NFKC keeps.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff]")
+
+
+def decode_bytes(data: bytes, *, name: str = "This file") -> tuple[str, str]:
+    """Decode file bytes to text; returns (text, encoding name).
+
+    Raises NeedleError("not_text") when the bytes are binary (NUL bytes or many control bytes).
+    `name` is how error messages refer to the file."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _decode_with_bom(data, encoding, name), encoding
+    _refuse_binary(data, name)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    chinese = _decode_if_chinese(data)
+    if chinese is not None:
+        return chinese, "gb18030"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        # cp1252 leaves five bytes undefined; Latin-1 maps every byte, so this cannot fail.
+        return data.decode("latin-1"), "latin-1"
+
+
+def normalize(text: str) -> str:
+    """NFKC (ligatures and full-width forms become plain letters and digits), every line break
+    style becomes LF, and control characters other than tab and LF are removed."""
+    text = _LINE_BREAKS_RE.sub("\n", text)
+    text = _CONTROL_RE.sub("", text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+        # NFKC may create new line-break or control characters from compatibility forms.
+        text = _CONTROL_RE.sub("", _LINE_BREAKS_RE.sub("\n", text))
+    return text
+
+
+def looks_binary(data: bytes) -> bool:
+    """True when `data` (without a BOM) has NUL bytes or a high share of control bytes."""
+    sample = data[:SNIFF_BYTES]
+    if not sample:
+        return False
+    if b"\x00" in sample:
+        return True
+    controls = len(sample) - len(sample.translate(None, _BINARY_CONTROL_BYTES))
+    return controls / len(sample) > MAX_CONTROL_SHARE
+
+
+def _refuse_binary(data: bytes, name: str) -> None:
+    if looks_binary(data):
+        raise NeedleError(
+            "not_text",
+            f"{name} looks like binary data, not text (it contains NUL or control bytes).",
+            "Rename it if it is not really a text file, or add it to the ignore patterns.",
+        )
+
+
+def _decode_with_bom(data: bytes, encoding: str, name: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise NeedleError(
+            "not_text",
+            f"{name} starts with a {encoding.upper()} byte-order mark but is not valid "
+            f"{encoding.upper()} text (bad bytes at offset {exc.start}).",
+            "Re-save it from your editor as UTF-8.",
+        ) from exc
+    # After a UTF-16/32 decode NUL bytes are gone, so look for binary in the decoded text.
+    head = text[:SNIFF_BYTES]
+    controls = len(_CONTROL_RE.findall(head))
+    if "\x00" in head or (head and controls / len(head) > MAX_CONTROL_SHARE):
+        raise NeedleError(
+            "not_text",
+            f"{name} looks like binary data, not text (it contains NUL or control characters).",
+            "Rename it if it is not really a text file, or add it to the ignore patterns.",
+        )
+    return text
+
+
+def _decode_if_chinese(data: bytes) -> str | None:
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    non_ascii = _ASCII_RUN_RE.sub("", text)
+    if not non_ascii:
+        return None
+    in_gb2312 = len(non_ascii.encode("gb2312", errors="ignore")) // 2
+    return text if in_gb2312 / len(non_ascii) >= MIN_GB2312_SHARE else None

@@ -79,6 +79,10 @@ class SearchHit:
     heading: tuple[str, ...] = ()
     extension: str = ""
     modified: float = 0.0
+    content_hash: str = ""  # of the chunk text (Chunk.content_hash)
+    kind: str = ""  # DocKind of the file
+    tokens: int = 0  # estimated tokens of `text`
+    size: int = 0  # file size in bytes
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,0 +1,184 @@
+"""Text analysis shared by indexing, querying and highlighting.
+
+Two analyses exist side by side, one per index field:
+- English (`text_en`): words of letters and digits outside the CJK scripts, lower-cased,
+  ASCII-folded ("café" == "cafe") and stemmed with the Snowball English stemmer, so "indexing"
+  meets "indexed". It runs inside Tantivy (a registered analyzer), and the same analyzer object
+  analyzes queries and finds highlight offsets, so the three can never disagree.
+- CJK (`text_cjk`): runs of Han/kana/hangul characters are segmented in Python, either into jieba
+  words or into overlapping character bigrams (a lone character stays a unigram). Latin words
+  inside Chinese text are kept in this field too (lower-cased, unstemmed), so a mixed phrase such
+  as "用Python写" keeps its word positions. Text with no CJK character produces no CJK tokens at
+  all: English text is not indexed twice.
+The segmentation is a property of an index (it is recorded in the index's schema file): the same
+mode must segment the documents and the queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import tantivy
+
+Segmentation = Literal["jieba", "bigram"]
+SEGMENTATIONS: tuple[Segmentation, ...] = ("jieba", "bigram")
+# Chosen with bench/cjk_bench.py; the figures are in docs/index-schema.md.
+DEFAULT_SEGMENTATION: Segmentation = "bigram"
+
+EN_TOKENIZER = "needle_en"
+CJK_TOKENIZER = "needle_cjk"
+# Longer "words" are base64 blobs, hashes or minified code: noise that bloats the term dictionary.
+MAX_WORD_BYTES = 40
+
+# Scripts written without spaces between words. Kept in step with engine.tokens.CJK_CHAR, minus
+# punctuation and full-width forms (NFKC has already turned full-width letters into ASCII).
+_CJK_LETTERS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK_RUN_RE = re.compile(f"[{_CJK_LETTERS}]+")
+# A CJK run or a word of other letters/digits; everything else separates tokens.
+_CJK_FIELD_TOKEN_RE = re.compile(f"[{_CJK_LETTERS}]+|[^\\W_{_CJK_LETTERS}]+")
+_EN_WORD_PATTERN = r"[[\p{L}\p{N}]--[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]]+"
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+@dataclass(frozen=True)
+class AnalyzedToken:
+    """One indexed term and where it came from: `text[start:end]` (code-point offsets)."""
+
+    term: str
+    position: int
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def english_analyzer() -> tantivy.TextAnalyzer:
+    """The analyzer of `text_en`, `title` and `heading` (registered as EN_TOKENIZER)."""
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(_EN_WORD_PATTERN))
+    builder = builder.filter(tantivy.Filter.remove_long(MAX_WORD_BYTES))
+    builder = builder.filter(tantivy.Filter.lowercase())
+    builder = builder.filter(tantivy.Filter.ascii_fold())
+    return builder.filter(tantivy.Filter.stemmer("english")).build()
+
+
+@lru_cache(maxsize=1)
+def cjk_analyzer() -> tantivy.TextAnalyzer:
+    """The analyzer of `text_cjk`: the text arrives pre-segmented, one token per space."""
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+    builder = builder.filter(tantivy.Filter.remove_long(MAX_WORD_BYTES))
+    return builder.filter(tantivy.Filter.lowercase()).build()
+
+
+def register_analyzers(index: tantivy.Index) -> None:
+    """Tantivy does not persist custom analyzers: every opened Index needs them registered."""
+    index.register_tokenizer(EN_TOKENIZER, english_analyzer())
+    index.register_tokenizer(CJK_TOKENIZER, cjk_analyzer())
+
+
+def english_terms(text: str) -> list[str]:
+    """The stemmed terms of `text` as `text_en` indexes them, in order."""
+    return list(english_analyzer().analyze(text))
+
+
+def english_tokens(text: str) -> list[AnalyzedToken]:
+    """Stemmed terms of `text` with their positions and offsets, for phrases and highlights."""
+    tokens = english_analyzer().pre_tokenize(text).tokens
+    return [AnalyzedToken(t.text, t.position, t.char_offset_from, t.char_offset_to) for t in tokens]
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_RUN_RE.search(text) is not None
+
+
+def cjk_runs(text: str) -> list[str]:
+    """The maximal runs of CJK characters in `text`, in order."""
+    return _CJK_RUN_RE.findall(text)
+
+
+def is_cjk_run(token: str) -> bool:
+    return _CJK_RUN_RE.fullmatch(token) is not None
+
+
+def _jieba_cache_dir() -> Path:
+    return Path(tempfile.gettempdir())
+
+
+def _ensure_jieba() -> None:
+    """Load jieba's dictionary once, quietly, with its cache file in the temp folder."""
+    global _jieba_ready
+    if _jieba_ready:
+        return
+    with _jieba_lock:
+        if _jieba_ready:
+            return
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.dt.tmp_dir = str(_jieba_cache_dir())
+        jieba.initialize()
+        _jieba_ready = True
+
+
+def _segment_run(run: str, segmentation: Segmentation) -> Iterator[tuple[str, int, int]]:
+    """(word, start, end) pieces of one CJK run; offsets relative to the run."""
+    if segmentation == "bigram":
+        if len(run) == 1:
+            yield run, 0, 1
+            return
+        for i in range(len(run) - 1):
+            yield run[i : i + 2], i, i + 2
+        return
+    _ensure_jieba()
+    import jieba
+
+    yield from jieba.tokenize(run, HMM=False)
+
+
+def cjk_tokens(text: str, segmentation: Segmentation) -> list[AnalyzedToken]:
+    """The tokens `text_cjk` indexes for `text`: CJK runs segmented, other words lower-cased.
+    Empty when `text` has no CJK character."""
+    if not has_cjk(text):
+        return []
+    tokens: list[AnalyzedToken] = []
+    for match in _CJK_FIELD_TOKEN_RE.finditer(text):
+        piece, base = match.group(), match.start()
+        if not is_cjk_run(piece):
+            tokens.append(AnalyzedToken(piece.lower(), len(tokens), base, match.end()))
+            continue
+        for word, start, end in _segment_run(piece, segmentation):
+            tokens.append(AnalyzedToken(word, len(tokens), base + start, base + end))
+    return tokens
+
+
+def cjk_terms(text: str, segmentation: Segmentation) -> list[str]:
+    """The terms of `cjk_tokens` without offsets: the fast path indexing takes."""
+    if not has_cjk(text):
+        return []
+    terms: list[str] = []
+    for piece in _CJK_FIELD_TOKEN_RE.findall(text):
+        if not is_cjk_run(piece):
+            terms.append(piece.lower())
+        elif segmentation == "jieba":
+            _ensure_jieba()
+            import jieba
+
+            terms.extend(jieba.lcut(piece, HMM=False))
+        elif len(piece) == 1:
+            terms.append(piece)
+        else:
+            terms.extend([piece[i : i + 2] for i in range(len(piece) - 1)])
+    return terms
+
+
+def cjk_field_text(text: str, segmentation: Segmentation) -> str:
+    """`text` pre-segmented for the whitespace analyzer of `text_cjk` ("" without CJK)."""
+    return " ".join(cjk_terms(text, segmentation))

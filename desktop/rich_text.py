@@ -1,0 +1,116 @@
+"""Pure text-to-rich-text helpers shared by the views: highlighted spans, citation links, labels.
+No widgets here, so every rule can be tested on plain strings."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from desktop.theme import COLORS
+
+CITATION_SCHEME = "cite"
+
+# [3] or [1, 2] or [1][2], but not a Markdown link text "[3](...)" and not inside code.
+_CITATION_RE = re.compile(r"\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\](?!\()")
+_FENCE_RE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
+
+
+def merge_spans(spans: Iterable[Sequence[int]], length: int) -> list[tuple[int, int]]:
+    """Clamp spans to [0, length), drop empty ones and merge overlaps, so rendering never nests."""
+    clean = sorted((max(0, int(s[0])), min(length, int(s[1]))) for s in spans if len(s) >= 2)
+    merged: list[tuple[int, int]] = []
+    for start, end in clean:
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def highlight_html(text: str, spans: Iterable[Sequence[int]], *, color: str = COLORS.mark) -> str:
+    """`text` as HTML with each span wrapped in a coloured mark; everything else escaped."""
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in merge_spans(spans, len(text)):
+        pieces.append(_escape(text[cursor:start]))
+        pieces.append(
+            f'<span style="background-color:{color}; font-weight:600;">'
+            f"{_escape(text[start:end])}</span>"
+        )
+        cursor = end
+    pieces.append(_escape(text[cursor:]))
+    return "".join(pieces)
+
+
+def linkify_citations(markdown: str) -> str:
+    """Turn citation marks [n] into Markdown links cite:n that the answer view can catch.
+    Code spans and fenced blocks are left alone: a `[0]` in code is an index, not a citation."""
+    parts = _FENCE_RE.split(markdown)
+    for i in range(0, len(parts), 2):
+        parts[i] = _CITATION_RE.sub(_citation_links, parts[i])
+    return "".join(parts)
+
+
+def _citation_links(match: re.Match[str]) -> str:
+    numbers = re.split(r"\s*[,，]\s*", match.group(1))
+    return "".join(f"[\\[{n}\\]]({CITATION_SCHEME}:{n})" for n in numbers)
+
+
+def citation_numbers(text: str) -> list[int]:
+    """Every citation number used in an answer, in first-use order, without repeats."""
+    seen: list[int] = []
+    prose = "".join(_FENCE_RE.split(text)[0::2])
+    for match in _CITATION_RE.finditer(prose):
+        for number in re.split(r"\s*[,，]\s*", match.group(1)):
+            value = int(number)
+            if value not in seen:
+                seen.append(value)
+    return seen
+
+
+def location_label(page: int | None, heading: str | Sequence[str] | None) -> str:
+    """Where in its file a chunk sits: "page 3", "Setup › Linux", or both."""
+    parts: list[str] = []
+    if page:
+        parts.append(f"page {page}")
+    heading_text = heading if isinstance(heading, str) else " › ".join(heading or ())
+    if heading_text:
+        parts.append(heading_text.replace(" > ", " › "))
+    return " · ".join(parts)
+
+
+def short_path(path: str, home: str | None = None) -> str:
+    """The path as people read it: the home folder shown as ~."""
+    home_dir = home if home is not None else str(Path.home())
+    if home_dir and (path == home_dir or path.startswith(home_dir.rstrip("/\\") + "/")):
+        return "~" + path[len(home_dir.rstrip("/\\")) :]
+    return path
+
+
+def file_name(path: str) -> str:
+    return Path(path).name or path
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def format_count(value: int) -> str:
+    return f"{value:,}"
+
+
+def escape(text: str) -> str:
+    return _escape(text)

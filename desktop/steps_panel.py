@@ -1,0 +1,96 @@
+"""The Steps tab: the agent's timeline (desktop/steps_timeline.py) rendered as rich text,
+re-drawn at most a few times a second however fast events arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from desktop.rich_text import escape
+from desktop.steps_timeline import Step, StepsTimeline
+from desktop.theme import COLORS, css_font_stack
+
+RENDER_INTERVAL_MS = 100
+
+_TONE_COLORS = {
+    "normal": COLORS.text,
+    "good": COLORS.good,
+    "bad": COLORS.bad,
+    "muted": COLORS.muted,
+    "accent": COLORS.accent,
+}
+
+
+def step_html(step: Step) -> str:
+    c = COLORS
+    color = _TONE_COLORS.get(step.tone, c.text)
+    details = "".join(
+        f'<div style="color:{c.muted}; font-size:9pt; margin-left:2px;">{escape(line)}</div>'
+        for line in step.details
+        if line
+    )
+    return (
+        "<tr>"
+        f'<td width="56" valign="top" style="color:{c.muted}; font-size:8pt; padding-top:2px;">'
+        f"+{step.elapsed:.1f} s</td>"
+        f'<td width="20" valign="top" style="color:{color}; font-weight:700;">'
+        f"{escape(step.glyph)}</td>"
+        f'<td valign="top" style="padding-bottom:8px;">'
+        f'<span style="color:{color}; font-weight:600;">{escape(step.title)}</span>{details}</td>'
+        "</tr>"
+    )
+
+
+def steps_html(steps: Sequence[Step]) -> str:
+    if not steps:
+        body = (
+            f'<p style="color:{COLORS.muted};">When you ask a question, each step the agent takes '
+            "shows here: the parsed question, keywords, hits, chunks read, sub-questions and "
+            "model calls.</p>"
+        )
+    else:
+        rows = "".join(step_html(step) for step in steps)
+        body = f'<table width="100%" cellspacing="0" cellpadding="2">{rows}</table>'
+    return f'<div style="font-family:{css_font_stack()};">{body}</div>'
+
+
+class StepsPanel(QTextBrowser):
+    def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] | None = None):
+        super().__init__(parent)
+        self.setObjectName("stepsPanel")
+        self.setOpenLinks(False)
+        self.document().setDocumentMargin(10)
+        self._clock = clock
+        self.timeline = self._new_timeline()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(RENDER_INTERVAL_MS)
+        self._timer.timeout.connect(self.render_now)
+        self.render_now()
+
+    def _new_timeline(self) -> StepsTimeline:
+        return StepsTimeline(self._clock) if self._clock else StepsTimeline()
+
+    def clear_steps(self) -> None:
+        self.timeline = self._new_timeline()
+        self.render_now()
+
+    def add_event(self, event: Mapping[str, Any]) -> None:
+        self.timeline.add(event)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def add_events(self, events: Sequence[Mapping[str, Any]]) -> None:
+        self.timeline.add_all(events)
+        self.render_now()
+
+    def render_now(self) -> None:
+        self._timer.stop()
+        scrollbar = self.verticalScrollBar()
+        at_bottom = scrollbar.value() >= scrollbar.maximum() - 4
+        self.setHtml(steps_html(self.timeline.steps))
+        if at_bottom:
+            scrollbar.setValue(scrollbar.maximum())

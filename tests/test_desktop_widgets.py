@@ -1,0 +1,194 @@
+"""The desktop's panels fed with recorded engine streams: what a user would see in each of them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QUrl
+
+from desktop.answer_view import AnswerView
+from desktop.errors import plain_error, show_error
+from desktop.results_view import ResultsView, results_html
+from desktop.rich_text import citation_numbers, highlight_html, linkify_citations, merge_spans
+from desktop.sources_panel import SourcesPanel
+from desktop.steps_panel import StepsPanel
+from desktop.steps_timeline import StepsTimeline
+from engine.agent.events import event_from_dict
+from tests.desktop_helpers import RECORDED, final_answer, load_stream, streamed_text
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RECORDED.glob("ask_*.jsonl")))
+def test_recorded_streams_match_the_engine_event_contract(name: str) -> None:
+    """If the engine's events change shape, the recordings (and so these tests) must follow."""
+    for data in load_stream(name):
+        assert json.loads(json.dumps(event_from_dict(data).to_dict())) == data
+
+
+def test_steps_timeline_tells_the_level2_story() -> None:
+    timeline = StepsTimeline(clock=lambda: 0.0)
+    timeline.add_all(load_stream("ask_en_level2.jsonl"))
+    titles = [step.title for step in timeline.steps]
+    assert titles[0] == "Level 1"
+    assert "Keywords" in titles
+    assert "3 of 37 hits (retrieval) in 12 ms" in titles
+    assert "Reading chunks 24/24" in titles
+    assert titles[-1] == "Answer ready"
+    reading = next(s for s in timeline.steps if s.title.startswith("Reading chunks"))
+    # 24 read calls fold into the reading step instead of 24 rows.
+    assert reading.details[0] == (
+        "4 relevant, 4 verdicts from cache · 24 model calls, 25,620 prompt tokens"
+    )
+    assert any("two (2) full calendar months" in line for line in reading.details)
+    assert sum(1 for s in timeline.steps if s.title.startswith("Model call")) == 3
+    level2 = next(s for s in timeline.steps if s.title == "Level 2")
+    assert "escalated" in level2.details[0]
+
+
+def test_steps_panel_shows_sub_questions_in_chinese(qtbot: Any) -> None:
+    panel = StepsPanel(clock=lambda: 0.0)
+    qtbot.addWidget(panel)
+    panel.add_events(load_stream("ask_zh_level3.jsonl"))
+    text = panel.toPlainText()
+    assert "Step 1: 林黛玉进贾府时见到了哪些人？" in text
+    assert "Step 2 answered" in text
+    assert "第三回属于前八十回，一般认为是曹雪芹所写。" in text
+    assert "Reading chunks 4/4" in text
+    assert "Chinese: 黛玉、贾母、王熙凤、拜见" in text
+
+
+def test_steps_progress_line_while_reading() -> None:
+    events = load_stream("ask_en_level2.jsonl")
+    cut = next(i for i, e in enumerate(events) if e["type"] == "chunk_verdict" and e["done"] == 10)
+    timeline = StepsTimeline(clock=lambda: 0.0)
+    timeline.add_all(events[: cut + 1])
+    assert timeline.progress_text == "Level 2 · reading chunks 10/24"
+
+
+def test_answer_view_streams_then_takes_the_final_text(qtbot: Any) -> None:
+    events = load_stream("ask_en_level2.jsonl")
+    view = AnswerView()
+    qtbot.addWidget(view)
+    view.start("How much notice?")
+    for event in events:
+        if event["type"] == "answer_delta":
+            view.append_delta(event["text"])
+    assert view.text == streamed_text(events)
+    qtbot.waitUntil(lambda: "two full calendar months" in view.browser.toPlainText(), timeout=2000)
+    view.finish(final_answer(events))
+    assert not view.running and not view.stop_button.isEnabled()
+    plain = view.browser.toPlainText()
+    assert "[1]" in plain and "**" not in plain  # Markdown rendered, not shown raw
+    assert "Level 2 · 29 model calls" in view.summary_label.text()
+
+
+def test_citation_link_in_answer_emits_its_number(qtbot: Any) -> None:
+    view = AnswerView()
+    qtbot.addWidget(view)
+    view.start("q")
+    view.finish(final_answer(load_stream("ask_en_level2.jsonl")))
+    html = view.browser.toHtml()
+    assert 'href="cite:2"' in html
+    with qtbot.waitSignal(view.citation_clicked) as blocker:
+        view.browser.anchorClicked.emit(QUrl("cite:2"))
+    assert blocker.args == [2]
+
+
+def test_sources_panel_selects_and_highlights_the_cited_chunk(qtbot: Any) -> None:
+    panel = SourcesPanel()
+    qtbot.addWidget(panel)
+    panel.set_citations(final_answer(load_stream("ask_en_level2.jsonl"))["citations"])
+    assert [item.number for item in panel.items] == [1, 2, 3]
+    assert panel.select_citation(2)
+    selected = panel.selected_item
+    assert selected is not None and selected.title == "landlord-emails"
+    assert "14 March" in selected.location
+    assert not panel.select_citation(9)
+    html = panel.toHtml()
+    assert "send a receipt within two working days" in panel.toPlainText()
+    assert "background-color:#ffe58f" in html.replace(" ", "")
+
+
+def test_sources_open_link_requests_the_cited_page(qtbot: Any) -> None:
+    panel = SourcesPanel()
+    qtbot.addWidget(panel)
+    panel.set_citations(final_answer(load_stream("ask_en_level2.jsonl"))["citations"])
+    with qtbot.waitSignal(panel.open_requested) as blocker:
+        panel.anchorClicked.emit(QUrl("open:2"))
+    assert blocker.args == ["/home/ada/Documents/contracts/flat-lease-2023.pdf", 4]
+
+
+def test_search_results_highlight_the_matched_terms(qtbot: Any) -> None:
+    hits = load_stream("search_zh.jsonl")
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show_results(hits, "王熙凤 贾母", 0.008)
+    text = view.toPlainText()
+    assert "3 results in 8 ms" in text
+    assert "红楼梦人物关系研究" in text and "page 12" in text
+    html = results_html(hits, "王熙凤 贾母")
+    assert html.count("background-color:#ffe58f") == sum(len(h["snippet_highlights"]) for h in hits)
+    with qtbot.waitSignal(view.hit_selected) as blocker:
+        view.anchorClicked.emit(QUrl("hit:1"))
+    assert blocker.args[0]["title"] == "人物表"
+
+
+def test_no_results_says_what_to_try(qtbot: Any) -> None:
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show_results([], "zebra <b>")
+    assert "No matches for zebra <b>" in view.toPlainText()
+
+
+def test_highlight_html_escapes_and_merges_overlaps() -> None:
+    assert merge_spans([(5, 9), (0, 3), (2, 4), (8, 50)], 10) == [(0, 4), (5, 10)]
+    html = highlight_html("a<b> & c", [(0, 4)])
+    assert "&lt;b&gt;" in html and "<b>" not in html
+    assert html.endswith(" &amp; c")
+
+
+def test_citations_become_links_except_in_code() -> None:
+    text = "Two months [1], by e-mail [2, 3]. See `arr[0]` and [site](http://x)."
+    linked = linkify_citations(text)
+    assert "[\\[1\\]](cite:1)" in linked
+    assert "[\\[2\\]](cite:2)[\\[3\\]](cite:3)" in linked
+    assert "`arr[0]`" in linked and "[site](http://x)" in linked
+    assert citation_numbers(text + " Again [2].") == [1, 2, 3]
+
+
+def test_plain_error_reads_like_a_person_wrote_it() -> None:
+    plain = plain_error(
+        {
+            "kind": "ollama_not_running",
+            "message": "No answer at 127.0.0.1:11434.",
+            "hint": "Run `ollama serve`.",
+        }
+    )
+    assert plain.title == "Ollama is not running"
+    assert plain.as_text().endswith("What to do: Run `ollama serve`.")
+    odd = plain_error({"kind": "disk_quota_exceeded", "message": ""})
+    assert odd.title == "Disk quota exceeded"
+    assert odd.message  # never an empty box
+    assert plain_error(ValueError("boom")).message == "boom"
+
+
+def test_show_error_opens_one_box_and_skips_cancellation(qtbot: Any) -> None:
+    box = show_error(
+        {"kind": "model_missing", "message": "qwen2 is not pulled.", "hint": "Pull it."}
+    )
+    assert box is not None
+    qtbot.addWidget(box)
+    assert box.text() == "The model is not installed"
+    assert "What to do: Pull it." in box.informativeText()
+    assert show_error({"kind": "cancelled", "message": "Cancelled."}) is None
+
+
+def test_answer_view_shows_an_error_inline(qtbot: Any) -> None:
+    view = AnswerView()
+    qtbot.addWidget(view)
+    view.start("q")
+    error = load_stream("ask_error_ollama.jsonl")[-1]
+    view.fail(error)
+    text = view.browser.toPlainText()
+    assert "Ollama is not running" in text and "ollama serve" in text

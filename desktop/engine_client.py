@@ -1,0 +1,588 @@
+"""EngineClient: the desktop's one connection to the engine process (`needle serve`).
+
+The engine runs as a child process (QProcess) speaking JSON lines on stdio (docs/protocol.md).
+Everything here runs on the UI thread's event loop and never waits: output is read when Qt
+says bytes arrived, and every callback and signal is delivered on the UI thread.
+
+Using it::
+
+    client = EngineClient(default_engine_command(data_dir))
+    client.ready.connect(on_ready)                    # handshake done (again after a restart)
+    client.notification.connect(on_notify)            # (topic, data): "index", "index_changed",
+                                                      # "ollama", "error"
+    client.engine_lost.connect(show_banner)           # (reason) it died or hung; restarting
+    client.engine_restarted.connect(hide_banner)      # (attempt) it is back and ready
+    client.engine_failed.connect(show_fatal)          # (reason) gave up: no more restarts
+    client.start()
+
+    handle = client.request(
+        "search", {"query": "tantivy", "limit": 20},
+        on_result=lambda result: ...,              # dict, see docs/protocol.md per method
+        on_error=lambda error: show_error(error),  # engine.errors.NeedleError: kind/message/hint
+    )
+    handle.cancel()   # e.g. the user typed again: the old search is dead at once, nothing of it
+                      # reaches the callbacks any more (not even an error); the engine is told.
+
+    client.request("ask", {"question": "…", "level": "auto"},
+                   on_event=lambda event: ...,  # dict: Event.to_dict(); event_from_dict reads it
+                   on_progress=lambda p: ..., on_result=..., on_error=...)
+
+    client.shutdown()            # on quit: ask, then terminate, then kill; emits `stopped`
+    client.shutdown_blocking(5)  # or, at the very end of the app, the synchronous variant
+
+Requests made before the engine is ready (or while it restarts) are queued and sent once it is.
+Every request ends with exactly one of on_result / on_error unless it was cancelled. Requests that
+were running when the engine died end with error kind `engine_restarted`; after the client gave
+up, requests end with `engine_unavailable`. Neither repeats work automatically: the UI decides.
+
+Supervision: a `ping` every 5 s; no reply within 15 s means the engine hung, and it is killed
+and restarted like a crashed one. At most 5 restarts within 60 s, then `engine_failed`. A refused
+handshake (protocol version mismatch, another Needle holds the index) is not retried: it emits
+`engine_failed` with the engine's message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from engine.errors import NeedleError
+from engine.protocol import (
+    PROTOCOL_VERSION,
+    BadMessage,
+    ErrorKind,
+    ErrorReply,
+    EventReply,
+    Method,
+    Notification,
+    ProgressReply,
+    Reply,
+    Request,
+    ResultReply,
+    decode_reply,
+    encode,
+    handshake_params,
+)
+
+log = logging.getLogger("needle.engine_client")
+engine_log = logging.getLogger("needle.engine")  # the engine's stderr, line by line
+
+CLIENT_NAME = "needle-desktop"
+
+EventCallback = Callable[[dict[str, Any]], None]
+ResultCallback = Callable[[Any], None]
+ErrorCallback = Callable[[NeedleError], None]
+
+
+def default_engine_command(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """How to start the engine: the bundled `needle` beside the frozen app, else this Python."""
+    data_args = ["--data-dir", os.fspath(data_dir)] if data_dir is not None else []
+    if getattr(sys, "frozen", False):
+        name = "needle.exe" if sys.platform == "win32" else "needle"
+        return [str(Path(sys.executable).resolve().parent / name), *data_args, "serve"]
+    return [sys.executable, "-m", "engine", *data_args, "serve"]
+
+
+class ClientState(StrEnum):
+    IDLE = "idle"  # not started yet
+    STARTING = "starting"  # process launched, handshake not answered yet
+    READY = "ready"
+    RESTARTING = "restarting"  # the engine died or hung; a new one is on its way
+    SHUTTING_DOWN = "shutting_down"
+    STOPPED = "stopped"
+    FAILED = "failed"  # gave up; requests fail with engine_unavailable
+
+
+class RequestHandle:
+    """One request. `cancel()` makes it dead at once: later events, progress and its final
+    reply are dropped here, and the engine is asked to stop the work."""
+
+    def __init__(self, client: EngineClient, request_id: int, method: str) -> None:
+        self._client = client
+        self.id = request_id
+        self.method = method
+        self.cancelled = False
+        self.finished = False
+
+    @property
+    def alive(self) -> bool:
+        return not (self.cancelled or self.finished)
+
+    def cancel(self) -> None:
+        if self.alive:
+            self.cancelled = True
+            self._client._cancel_request(self)
+
+    def __repr__(self) -> str:
+        state = "alive" if self.alive else ("cancelled" if self.cancelled else "finished")
+        return f"<RequestHandle {self.id} {self.method} {state}>"
+
+
+@dataclass
+class _Pending:
+    handle: RequestHandle
+    request: Request
+    on_event: EventCallback | None = None
+    on_progress: EventCallback | None = None
+    on_result: ResultCallback | None = None
+    on_error: ErrorCallback | None = None
+
+
+class EngineClient(QObject):
+    ready = Signal()
+    notification = Signal(str, dict)
+    engine_lost = Signal(str)
+    engine_restarted = Signal(int)
+    engine_failed = Signal(str)
+    protocol_error = Signal(str)
+    stopped = Signal()
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        parent: QObject | None = None,
+        *,
+        client_name: str = CLIENT_NAME,
+        protocol_version: int = PROTOCOL_VERSION,
+        environment: Mapping[str, str] | None = None,
+        working_directory: str | os.PathLike[str] | None = None,
+        heartbeat_interval_ms: int = 5000,
+        heartbeat_timeout_ms: int = 15000,
+        max_restarts: int = 5,
+        restart_window_s: float = 60.0,
+        restart_delay_ms: int = 300,
+    ) -> None:
+        super().__init__(parent)
+        if not command:
+            raise ValueError("the engine command is empty")
+        self._command = list(command)
+        self._client_name = client_name
+        self._protocol_version = protocol_version
+        self._environment = dict(environment or {})
+        self._working_directory = os.fspath(working_directory) if working_directory else None
+        self._heartbeat_timeout = heartbeat_timeout_ms / 1000
+        self._max_restarts = max_restarts
+        self._restart_window = restart_window_s
+        self._restart_delay_ms = restart_delay_ms
+
+        self._ids = itertools.count(1)  # never reused, so replies of a dead engine match nothing
+        self._state = ClientState.IDLE
+        self._process: QProcess | None = None
+        self._stdout_buffer = bytearray()
+        self._stderr_buffer = bytearray()
+        self._stderr_tail: deque[str] = deque(maxlen=40)
+        self._inflight: dict[int, _Pending] = {}  # sent to the current process
+        self._queue: list[_Pending] = []  # waiting for the engine to be ready
+        self._internal: dict[int, Callable[[Reply], None]] = {}  # handshake, ping, cancel replies
+        self._engine_info: dict[str, Any] = {}
+        self._restart_times: deque[float] = deque()
+        self._restarts = 0
+        self._death_reason = ""  # set when we kill the process ourselves (hang)
+        self._ping_sent_at: float | None = None
+        self._handshake_sent_at: float | None = None
+
+        self._heartbeat = QTimer(self)
+        self._heartbeat.setInterval(heartbeat_interval_ms)
+        self._heartbeat.timeout.connect(self._on_heartbeat)
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ClientState:
+        return self._state
+
+    @property
+    def is_ready(self) -> bool:
+        return self._state == ClientState.READY
+
+    @property
+    def engine_info(self) -> dict[str, Any]:
+        """The handshake result: protocol, engine_version, data_dir, pid."""
+        return dict(self._engine_info)
+
+    @property
+    def engine_pid(self) -> int | None:
+        process = self._process
+        if process is None or process.state() == QProcess.ProcessState.NotRunning:
+            return None
+        return int(process.processId()) or None
+
+    @property
+    def stderr_tail(self) -> list[str]:
+        """The engine's last lines of log output, for error reports."""
+        return list(self._stderr_tail)
+
+    def start(self) -> None:
+        """Launch the engine (non-blocking); `ready` follows once the handshake succeeds."""
+        if self._state not in (ClientState.IDLE, ClientState.STOPPED, ClientState.FAILED):
+            return
+        self._restart_times.clear()
+        self._restarts = 0
+        self._launch(ClientState.STARTING)
+
+    def request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_event: EventCallback | None = None,
+        on_progress: EventCallback | None = None,
+        on_result: ResultCallback | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> RequestHandle:
+        """Send a request, or queue it until the engine is ready. Callbacks run on the UI thread."""
+        request = Request(next(self._ids), method, dict(params or {}))
+        handle = RequestHandle(self, request.id, method)
+        pending = _Pending(handle, request, on_event, on_progress, on_result, on_error)
+        if self._state in (ClientState.FAILED, ClientState.STOPPED, ClientState.SHUTTING_DOWN):
+            # Deliver later, so the caller holds the handle before any callback runs.
+            error = self._unavailable_error()
+            QTimer.singleShot(0, lambda: self._finish_with_error(pending, error))
+        elif self._state == ClientState.READY:
+            self._send_pending(pending)
+        else:
+            self._queue.append(pending)
+        return handle
+
+    def shutdown(self, grace_ms: int = 3000) -> None:
+        """Ask the engine to stop; terminate it after `grace_ms`, kill it 2 s later. Emits
+        `stopped` when the process is gone. Never blocks."""
+        process = self._process
+        self._heartbeat.stop()
+        if process is None or process.state() == QProcess.ProcessState.NotRunning:
+            self._become_stopped()
+            return
+        if self._state == ClientState.SHUTTING_DOWN:
+            return
+        self._state = ClientState.SHUTTING_DOWN
+        self._fail_all(self._unavailable_error())
+        self._write(process, Request(next(self._ids), Method.SHUTDOWN, {}))
+        QTimer.singleShot(grace_ms, lambda: self._escalate(process, kill=False))
+        QTimer.singleShot(grace_ms + 2000, lambda: self._escalate(process, kill=True))
+
+    def shutdown_blocking(self, timeout: float = 5.0) -> None:
+        """Synchronous shutdown for application exit: waits up to `timeout` s, then terminates,
+        then kills. Blocks the calling thread; use only when the UI is going away anyway."""
+        process = self._process
+        self._heartbeat.stop()
+        if process is None or process.state() == QProcess.ProcessState.NotRunning:
+            self._become_stopped()
+            return
+        self._state = ClientState.SHUTTING_DOWN
+        self._fail_all(self._unavailable_error())
+        self._write(process, Request(next(self._ids), Method.SHUTDOWN, {}))
+        process.waitForBytesWritten(1000)
+        if not process.waitForFinished(int(timeout * 1000)):
+            process.terminate()
+            if not process.waitForFinished(1500):
+                process.kill()
+                process.waitForFinished(1500)
+        self._become_stopped()
+
+    # -- process lifecycle -----------------------------------------------------------------
+
+    def _launch(self, state: ClientState) -> None:
+        self._state = state
+        self._stdout_buffer.clear()
+        self._stderr_buffer.clear()
+        self._death_reason = ""
+        self._ping_sent_at = None
+        process = QProcess(self)
+        process.setProgram(self._command[0])
+        process.setArguments(self._command[1:])
+        if self._environment:
+            environment = QProcessEnvironment.systemEnvironment()
+            for key, value in self._environment.items():
+                environment.insert(key, value)
+            process.setProcessEnvironment(environment)
+        if self._working_directory:
+            process.setWorkingDirectory(self._working_directory)
+        process.readyReadStandardOutput.connect(lambda: self._on_stdout(process))
+        process.readyReadStandardError.connect(lambda: self._on_stderr(process))
+        process.started.connect(lambda: self._on_started(process))
+        process.finished.connect(lambda code, status: self._on_finished(process, code, status))
+        process.errorOccurred.connect(lambda error: self._on_process_error(process, error))
+        self._process = process
+        log.info("starting the engine: %s", " ".join(self._command))
+        process.start()
+
+    def _on_started(self, process: QProcess) -> None:
+        if process is not self._process:
+            return
+        request = Request(next(self._ids), Method.HANDSHAKE, handshake_params(self._client_name))
+        if self._protocol_version != PROTOCOL_VERSION:
+            request.params["protocol"] = self._protocol_version
+        self._internal[request.id] = self._on_handshake_reply
+        self._handshake_sent_at = time.monotonic()
+        self._write(process, request)
+        self._heartbeat.start()
+
+    def _on_handshake_reply(self, reply: Reply) -> None:
+        self._handshake_sent_at = None
+        if isinstance(reply, ErrorReply):
+            error = reply.error
+            reason = error.message + (f" {error.hint}" if error.hint else "")
+            log.error("the engine refused the handshake: %s", reason)
+            self._give_up(reason)
+            process = self._process
+            if process is not None:  # it exits by itself; make sure it does
+                QTimer.singleShot(3000, lambda: self._escalate(process, kill=True))
+            return
+        if not isinstance(reply, ResultReply):
+            return
+        self._engine_info = dict(reply.result) if isinstance(reply.result, dict) else {}
+        restarted = self._state == ClientState.RESTARTING
+        self._state = ClientState.READY
+        queued, self._queue = self._queue, []
+        for pending in queued:
+            if pending.handle.alive:
+                self._send_pending(pending)
+        self.ready.emit()
+        if restarted:
+            self.engine_restarted.emit(self._restarts)
+
+    def _on_process_error(self, process: QProcess, error: QProcess.ProcessError) -> None:
+        # Only a failed start gets no `finished` signal; other errors are followed by one.
+        if error == QProcess.ProcessError.FailedToStart and process is self._process:
+            self._engine_gone(process, f"The engine could not start: {process.errorString()}")
+
+    def _on_finished(self, process: QProcess, code: int, status: QProcess.ExitStatus) -> None:
+        if process is not self._process:
+            return
+        self._on_stderr(process)  # the last words often explain the death
+        if self._death_reason:
+            reason = self._death_reason
+        elif status == QProcess.ExitStatus.CrashExit:
+            reason = "The engine crashed."
+        else:
+            reason = f"The engine exited unexpectedly (exit code {code})."
+        last_line = next((line for line in reversed(self._stderr_tail) if line.strip()), "")
+        if last_line and not self._death_reason:
+            reason += f" Last message: {last_line.strip()}"
+        self._engine_gone(process, reason)
+
+    def _engine_gone(self, process: QProcess, reason: str) -> None:
+        self._process = None
+        self._heartbeat.stop()
+        process.deleteLater()
+        if self._state in (ClientState.SHUTTING_DOWN, ClientState.STOPPED):
+            self._become_stopped()
+            return
+        if self._state == ClientState.FAILED:
+            return  # the handshake was refused; the engine ended as it said it would
+        log.warning("engine lost: %s", reason)
+        self.engine_lost.emit(reason)
+        self._fail_inflight(
+            NeedleError(
+                ErrorKind.ENGINE_RESTARTED,
+                "The engine stopped while working on this and is being restarted.",
+                "Try again in a moment.",
+            )
+        )
+        if not self._may_restart():
+            self._give_up(
+                f"{reason} The engine stopped {self._max_restarts} times within "
+                f"{self._restart_window:.0f} seconds, so Needle stopped restarting it."
+            )
+            return
+        self._restarts += 1
+        self._state = ClientState.RESTARTING
+        QTimer.singleShot(self._restart_delay_ms, self._relaunch)
+
+    def _relaunch(self) -> None:
+        if self._state == ClientState.RESTARTING:
+            self._launch(ClientState.RESTARTING)
+
+    def _may_restart(self) -> bool:
+        now = time.monotonic()
+        while self._restart_times and now - self._restart_times[0] > self._restart_window:
+            self._restart_times.popleft()
+        if len(self._restart_times) >= self._max_restarts:
+            return False
+        self._restart_times.append(now)
+        return True
+
+    def _give_up(self, reason: str) -> None:
+        self._state = ClientState.FAILED
+        self._heartbeat.stop()
+        self._fail_all(self._unavailable_error(reason))
+        self.engine_failed.emit(reason)
+
+    def _become_stopped(self) -> None:
+        already = self._state == ClientState.STOPPED
+        self._state = ClientState.STOPPED
+        self._fail_all(self._unavailable_error())
+        if not already:
+            self.stopped.emit()
+
+    def _escalate(self, process: QProcess, *, kill: bool) -> None:
+        if process is not self._process or process.state() == QProcess.ProcessState.NotRunning:
+            return
+        log.warning("the engine did not stop in time: %s", "killing" if kill else "terminating")
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+
+    # -- heartbeat -------------------------------------------------------------------------
+
+    def _on_heartbeat(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        now = time.monotonic()
+        waiting_since = self._ping_sent_at or self._handshake_sent_at
+        if waiting_since is not None and now - waiting_since > self._heartbeat_timeout:
+            self._death_reason = (
+                f"The engine stopped responding (no reply for {now - waiting_since:.0f} s)."
+            )
+            log.warning("%s Killing it.", self._death_reason)
+            process.kill()
+            return
+        if self._state == ClientState.READY and self._ping_sent_at is None:
+            request = Request(next(self._ids), Method.PING, {})
+            self._internal[request.id] = self._on_pong
+            self._ping_sent_at = now
+            self._write(process, request)
+
+    def _on_pong(self, reply: Reply) -> None:
+        self._ping_sent_at = None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write(self, process: QProcess, request: Request) -> None:
+        if process.state() != QProcess.ProcessState.NotRunning:
+            process.write(encode(request))
+
+    def _send_pending(self, pending: _Pending) -> None:
+        process = self._process
+        if process is None:
+            self._queue.append(pending)
+            return
+        self._inflight[pending.request.id] = pending
+        self._write(process, pending.request)
+
+    def _cancel_request(self, handle: RequestHandle) -> None:
+        self._queue = [p for p in self._queue if p.handle is not handle]
+        pending = self._inflight.pop(handle.id, None)
+        process = self._process
+        if pending is not None and process is not None and self._state == ClientState.READY:
+            cancel = Request(next(self._ids), Method.CANCEL, {"request": handle.id})
+            self._internal[cancel.id] = lambda reply: None
+            self._write(process, cancel)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _on_stdout(self, process: QProcess) -> None:
+        if process is not self._process:
+            return
+        self._stdout_buffer += bytes(process.readAllStandardOutput().data())
+        while (newline := self._stdout_buffer.find(b"\n")) >= 0:
+            line = bytes(self._stdout_buffer[:newline])
+            del self._stdout_buffer[: newline + 1]
+            if line.strip():
+                self._handle_line(line)
+            if process is not self._process:
+                return  # a callback shut the client down or the engine was replaced
+
+    def _on_stderr(self, process: QProcess) -> None:
+        self._stderr_buffer += bytes(process.readAllStandardError().data())
+        while (newline := self._stderr_buffer.find(b"\n")) >= 0:
+            line = self._stderr_buffer[:newline].decode("utf-8", "replace").rstrip()
+            del self._stderr_buffer[: newline + 1]
+            self._stderr_tail.append(line)
+            engine_log.debug("%s", line)
+
+    def _handle_line(self, line: bytes) -> None:
+        try:
+            reply = decode_reply(line)
+        except BadMessage as exc:
+            shown = line[:200].decode("utf-8", "replace")
+            message = (
+                f"The engine wrote a line that is not a protocol reply: {exc.message} ({shown!r})"
+            )
+            log.error("%s", message)
+            self.protocol_error.emit(message)
+            return
+        if isinstance(reply, Notification):
+            self.notification.emit(reply.topic, reply.data)
+            return
+        if reply.id is None:
+            assert isinstance(reply, ErrorReply)
+            message = f"The engine could not read a request: {reply.error.message}"
+            log.error("%s", message)
+            self.protocol_error.emit(message)
+            return
+        internal = self._internal.get(reply.id)
+        if internal is not None:
+            if isinstance(reply, ResultReply | ErrorReply):
+                del self._internal[reply.id]
+            _safely(internal, reply)
+            return
+        pending = self._inflight.get(reply.id)
+        if pending is None or not pending.handle.alive:
+            return  # stale: cancelled, or from an engine that has since been replaced
+        self._deliver(pending, reply)
+
+    def _deliver(self, pending: _Pending, reply: Reply) -> None:
+        if isinstance(reply, EventReply):
+            if pending.on_event is not None:
+                _safely(pending.on_event, reply.event)
+        elif isinstance(reply, ProgressReply):
+            if pending.on_progress is not None:
+                _safely(pending.on_progress, reply.progress)
+        elif isinstance(reply, ResultReply):
+            self._inflight.pop(pending.request.id, None)
+            pending.handle.finished = True
+            if pending.on_result is not None:
+                _safely(pending.on_result, reply.result)
+        elif isinstance(reply, ErrorReply):
+            self._finish_with_error(pending, reply.error.to_error())
+
+    # -- failing requests ------------------------------------------------------------------
+
+    def _finish_with_error(self, pending: _Pending, error: NeedleError) -> None:
+        self._inflight.pop(pending.request.id, None)
+        if not pending.handle.alive:
+            return
+        pending.handle.finished = True
+        if pending.on_error is not None:
+            _safely(pending.on_error, error)
+
+    def _fail_inflight(self, error: NeedleError) -> None:
+        failed, self._inflight = list(self._inflight.values()), {}
+        self._internal.clear()
+        for pending in failed:
+            self._finish_with_error(pending, error)
+
+    def _fail_all(self, error: NeedleError) -> None:
+        queued, self._queue = self._queue, []
+        self._fail_inflight(error)
+        for pending in queued:
+            self._finish_with_error(pending, error)
+
+    def _unavailable_error(self, reason: str = "") -> NeedleError:
+        return NeedleError(
+            ErrorKind.ENGINE_UNAVAILABLE,
+            reason or "The engine is not running.",
+            "Restart Needle. If this keeps happening, the engine log in the logs folder says why.",
+        )
+
+
+def _safely(callback: Callable[[Any], None], value: Any) -> None:
+    """A failing UI callback must not break the client's reading loop."""
+    try:
+        callback(value)
+    except Exception:
+        log.exception("an engine-client callback failed")

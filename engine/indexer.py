@@ -1,0 +1,894 @@
+"""Keeping the index equal to the disk: reconcile folders, apply watcher batches, remove folders.
+
+Commit order (why the catalog and the index never disagree after a crash)
+--------------------------------------------------------------------------
+Tantivy only makes writes visible at `commit()`; everything added since the last commit is lost
+when the process dies. So each batch of files goes:
+
+1. index writes for the batch (add/delete/rename), not yet committed;
+2. catalog: every row the batch touches is written in state `pending` (new and renamed rows too),
+   in one SQLite transaction;
+3. `index.commit()`;
+4. catalog: the rows' final states (`indexed`, `error`, `skipped`, or removed), one transaction.
+
+A crash before 2 loses the index writes, and the catalog still describes the old files, whose
+size/mtime no longer match, so they are redone. A crash between 2 and 4 leaves `pending` rows: the
+next reconcile deletes their doc_id from the index and extracts them again (or drops them when
+the file is gone). If the index itself was rebuilt (`index.rebuilt`) or its chunk count disagrees
+with the catalog, the files whose documents are missing are re-extracted.
+
+Extraction runs in a process pool (PDFs always; plain text in-process, which measured faster, see
+docs/index-schema.md "Reconcile"), with a bounded number of jobs in flight so memory stays flat on
+any corpus, and results are consumed as they complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from engine.cancel import NEVER, CancelToken
+from engine.catalog import Catalog
+from engine.chunk import chunk_document
+from engine.config import Settings
+from engine.errors import Cancelled, NeedleError
+from engine.extract import SUPPORTED_EXTENSIONS, extract_file, extraction_problem, kind_for_path
+from engine.ignore import IgnoreRules
+from engine.models import Chunk, FileRecord, FileState, IndexProgress, IndexSummary, SearchFilters
+from engine.scanner import DiskFile, ScanProblem, is_supported, normalize_extensions, scan_folders
+
+log = logging.getLogger(__name__)
+
+# Kinds that are a property of the file rather than a failure: shown, but state "skipped".
+SKIPPED_KINDS = frozenset({"too_large", "no_text", "symlink_loop", "unsupported"})
+# Errors worth retrying on every reconcile even when the file did not change.
+RETRY_KINDS = frozenset({"internal", "unreadable", "vanished"})
+HASH_BLOCK = 1 << 20
+
+
+class WritableIndex(Protocol):
+    """What the indexer needs of `engine.index.ChunkIndex` opened writable."""
+
+    @property
+    def rebuilt(self) -> bool: ...
+
+    def add_document(
+        self,
+        doc_id: str,
+        path: str,
+        title: str,
+        chunks: Sequence[Chunk],
+        *,
+        extension: str,
+        modified: float,
+        size: int,
+        kind: str,
+    ) -> None: ...
+
+    def delete_document(self, doc_id: str) -> None: ...
+
+    def rename_document(self, doc_id: str, new_path: str, new_title: str) -> int: ...
+
+    def commit(self) -> None: ...
+
+    def count(self, filters: SearchFilters | None = None) -> int: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction jobs: plain data in and out, so they cross process boundaries by pickling.
+
+
+@dataclass(frozen=True)
+class ExtractJob:
+    path: str
+    doc_id: str
+    max_bytes: int
+    known_hash: str = ""  # the catalog's hash: when the file still hashes to it, skip extraction
+
+
+@dataclass(frozen=True)
+class ExtractOutcome:
+    path: str
+    doc_id: str
+    content_hash: str = ""
+    unchanged: bool = False
+    title: str = ""
+    kind: str = ""
+    page_count: int | None = None
+    chunks: tuple[Chunk, ...] = ()
+    note_kind: str = ""  # a problem that did not stop indexing (e.g. "partial")
+    note: str = ""
+    error_kind: str = ""  # set when the file could not be indexed
+    error: str = ""
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """Content hash used for change and rename detection (BLAKE2b-128 of the bytes)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while block := handle.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_extract_job(job: ExtractJob) -> ExtractOutcome:
+    """Hash, extract and chunk one file. Never raises: every failure becomes an outcome, because
+    a NeedleError does not survive pickling back from a worker and one file must not stop a run."""
+    try:
+        if job.known_hash:
+            current = file_hash(job.path)
+            if current == job.known_hash:
+                return ExtractOutcome(job.path, job.doc_id, current, unchanged=True)
+        document = extract_file(Path(job.path), max_bytes=job.max_bytes)
+        chunks = tuple(chunk_document(job.doc_id, document))
+        problem = extraction_problem(document)
+        return ExtractOutcome(
+            job.path,
+            job.doc_id,
+            content_hash=file_hash(job.path),
+            title=document.title,
+            kind=document.kind,
+            page_count=document.page_count,
+            chunks=chunks,
+            note_kind=problem.kind if problem else "",
+            note=problem.message if problem else "",
+        )
+    except NeedleError as error:
+        return ExtractOutcome(job.path, job.doc_id, error_kind=error.kind, error=str(error))
+    except FileNotFoundError:
+        return ExtractOutcome(
+            job.path, job.doc_id, error_kind="vanished", error=f"{job.path} disappeared."
+        )
+    except Exception as error:  # one file's bug must not stop the run; recorded and logged
+        log.exception("unexpected failure while extracting %s", job.path)
+        message = f"Unexpected error while reading {job.path}: {type(error).__name__}: {error}"
+        return ExtractOutcome(job.path, job.doc_id, error_kind="internal", error=message)
+
+
+def _uses_pool(path: str) -> bool:
+    """PDF parsing is CPU-heavy pure Python: worth a worker. Text files are cheaper to do here
+    than to pickle across (measured, see module docstring)."""
+    return path.lower().endswith(".pdf")
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+
+
+class ProgressThrottle:
+    """Latest-value-wins progress: at most one callback per `interval` seconds, plus forced ones
+    (phase changes and the final state) so the last value is always delivered."""
+
+    def __init__(
+        self, callback: Callable[[IndexProgress], None] | None, interval: float = 0.1
+    ) -> None:
+        self.callback = callback
+        self.interval = interval
+        self._last_sent = float("-inf")
+        self.progress = IndexProgress(phase="scanning")
+
+    def update(self, *, force: bool = False, **changes: object) -> None:
+        for name, value in changes.items():
+            setattr(self.progress, name, value)
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last_sent >= self.interval:
+            self._last_sent = now
+            self.callback(replace(self.progress))
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan: what must happen to which file
+
+
+@dataclass
+class _Plan:
+    jobs: list[tuple[ExtractJob, DiskFile, FileRecord | None]] = field(default_factory=list)
+    renames: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)
+    deletions: list[FileRecord] = field(default_factory=list)
+    problems: list[tuple[ScanProblem, FileRecord | None]] = field(default_factory=list)
+    stale_doc_ids: list[str] = field(default_factory=list)  # delete from the index first
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.jobs) + len(self.renames) + len(self.deletions) + len(self.problems)
+
+
+@dataclass
+class _Batch:
+    """Index writes not yet committed, and the catalog rows that describe them."""
+
+    pending: list[FileRecord] = field(default_factory=list)
+    pending_removed: list[str] = field(default_factory=list)
+    final: list[FileRecord] = field(default_factory=list)
+    final_removed: list[str] = field(default_factory=list)
+    touches_index: bool = False
+    size: int = 0
+
+    def clear(self) -> None:
+        self.pending.clear()
+        self.pending_removed.clear()
+        self.final.clear()
+        self.final_removed.clear()
+        self.touches_index = False
+        self.size = 0
+
+
+def _state_for(kind: str) -> FileState:
+    return "skipped" if kind in SKIPPED_KINDS else "error"
+
+
+def _extension(path: str) -> str:
+    return Path(path).suffix.lower().lstrip(".")
+
+
+def _doc_kind(path: str) -> str:
+    kind = kind_for_path(Path(path))
+    return kind or ""
+
+
+class Indexer:
+    """Reconciles folders with the catalog and the index. One Indexer per writable index; the
+    caller holds the WriterLock.
+
+    Public: `reconcile(folders, progress=, cancel=)`, `apply_changes(changed, deleted, moved)`,
+    `remove_folder(folder)`, `rules`, `extensions`.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: WritableIndex,
+        settings: Settings,
+        *,
+        workers: int = 2,
+        commit_every_files: int = 256,
+        commit_every_seconds: float = 5.0,
+    ) -> None:
+        self.catalog = catalog
+        self.index = index
+        self.settings = settings
+        self.rules = IgnoreRules(settings.ignore_patterns)
+        self.extensions = normalize_extensions(SUPPORTED_EXTENSIONS)
+        self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        self.workers = max(1, workers)
+        self.max_in_flight = self.workers * 4
+        self.commit_every_files = commit_every_files
+        self.commit_every_seconds = commit_every_seconds
+        self._rebuild_handled = False
+
+    # -- public ------------------------------------------------------------------------------
+
+    def reconcile(
+        self,
+        folders: Sequence[str | os.PathLike[str]],
+        *,
+        progress: Callable[[IndexProgress], None] | None = None,
+        cancel: CancelToken = NEVER,
+    ) -> IndexSummary:
+        """Bring catalog and index in line with what is on disk under `folders` (the complete
+        list of watched folders: rows outside all of them are removed; rows under a folder that
+        is missing right now, such as an unplugged drive, are kept untouched).
+
+        Raises `Cancelled` when `cancel` is set; everything finished before that is committed
+        and consistent, the rest is picked up by the next reconcile."""
+        started = time.monotonic()
+        throttle = ProgressThrottle(progress)
+        throttle.update(phase="scanning", force=True)
+        roots = [Path(folder).absolute() for folder in folders]
+        scan = scan_folders(roots, self.rules, self.extensions, cancel=cancel)
+        summary = IndexSummary()
+        plan = self._plan_reconcile(scan.files, scan.problems, scan.missing_roots)
+        summary.unchanged = plan.unchanged
+        throttle.update(phase="indexing", total=plan.total, done=0, force=True)
+        self._execute(plan, summary, throttle, cancel, use_pool=True)
+        self._rebuild_handled = True
+        summary.seconds = time.monotonic() - started
+        throttle.update(phase="done", current="", force=True)
+        return summary
+
+    def apply_changes(
+        self,
+        changed: Iterable[str | os.PathLike[str]],
+        deleted: Iterable[str | os.PathLike[str]],
+        moved: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]],
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+    ) -> IndexSummary:
+        """Apply one watcher batch (small: extraction runs in this process). A changed path that
+        is gone counts as deleted; a deleted path with a new path of equal content in the same
+        batch is a rename. `folders` (the watched folders) lets ignore rules apply relative to
+        the right folder; without it, rules are judged by file name only."""
+        started = time.monotonic()
+        roots = [Path(folder).absolute() for folder in folders or ()]
+        summary = IndexSummary()
+        plan = self._plan_changes(roots, changed, deleted, moved)
+        summary.unchanged = plan.unchanged
+        self._execute(plan, summary, ProgressThrottle(None), NEVER, use_pool=False)
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def remove_folder(self, folder: str | os.PathLike[str]) -> int:
+        """Drop every file under `folder` from index and catalog; returns how many. Files also
+        under another watched folder come back at the next reconcile with those folders."""
+        records = self.catalog.records_under(Path(folder).absolute())
+        batch = _Batch()
+        for record in records:
+            self._delete_into(batch, record)
+        self._flush(batch)
+        return len(records)
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def _plan_reconcile(
+        self,
+        files: list[DiskFile],
+        problems: list[ScanProblem],
+        missing_roots: list[Path],
+    ) -> _Plan:
+        plan = _Plan()
+        known = {record.path: record for record in self.catalog.all_records()}
+        stale = self._stale_paths(known)
+        kept_roots = [str(root) for root in missing_roots]
+        on_disk: dict[str, DiskFile] = {str(f.path): f for f in files}
+        problem_paths = {str(problem.path) for problem in problems}
+        new_files: list[DiskFile] = []
+        for path, disk in on_disk.items():
+            record = known.get(path)
+            if record is None:
+                new_files.append(disk)
+            elif path in stale:
+                plan.jobs.append((self._job(record.doc_id), disk, record))
+            elif self._needs_work(record, disk):
+                plan.jobs.append((self._job(record.doc_id, record), disk, record))
+            else:
+                plan.unchanged += 1
+        for problem in problems:
+            record = known.get(str(problem.path))
+            if record is not None and (record.error_kind, record.error) == (
+                problem.kind,
+                problem.message,
+            ):
+                plan.unchanged += 1  # already recorded with this reason
+            else:
+                plan.problems.append((problem, record))
+        gone = [
+            record
+            for path, record in known.items()
+            if path not in on_disk
+            and path not in problem_paths
+            and not any(_is_under(path, kept) for kept in kept_roots)
+        ]
+        plan.stale_doc_ids = [known[path].doc_id for path in stale if known[path].doc_id]
+        # Membership is decided by the scan: a row not seen on disk and not kept is gone.
+        self._pair_renames(plan, new_files, gone, not_movable=stale)
+        return plan
+
+    def _plan_changes(
+        self,
+        roots: list[Path],
+        changed: Iterable[str | os.PathLike[str]],
+        deleted: Iterable[str | os.PathLike[str]],
+        moved: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]],
+    ) -> _Plan:
+        plan = _Plan()
+        gone: dict[str, FileRecord] = {}
+        candidates: dict[str, DiskFile] = {}
+        for source, target in moved:
+            source_path, target_path = str(Path(source).absolute()), Path(target).absolute()
+            record = self.catalog.get(source_path)
+            if record is not None:
+                gone[source_path] = record
+            self._consider(target_path, roots, candidates, gone)
+        for path in deleted:
+            absolute = str(Path(path).absolute())
+            record = self.catalog.get(absolute)
+            if record is not None:
+                gone[absolute] = record
+        for path in changed:
+            self._consider(Path(path).absolute(), roots, candidates, gone)
+        new_files: list[DiskFile] = []
+        for path, disk in candidates.items():
+            gone.pop(path, None)
+            record = self.catalog.get(path)
+            if record is None:
+                new_files.append(disk)
+            elif record.state == "pending" or self._needs_work(record, disk):
+                plan.jobs.append((self._job(record.doc_id, record), disk, record))
+            else:
+                plan.unchanged += 1
+        self._pair_renames(plan, new_files, list(gone.values()))
+        return plan
+
+    def _consider(
+        self,
+        path: Path,
+        roots: list[Path],
+        candidates: dict[str, DiskFile],
+        gone: dict[str, FileRecord],
+    ) -> None:
+        """A path the watcher says changed: on disk and wanted -> candidate, otherwise gone."""
+        disk = self._disk_file(path, roots)
+        if disk is not None:
+            candidates[str(path)] = disk
+            return
+        record = self.catalog.get(str(path))
+        if record is not None:
+            gone[str(path)] = record
+
+    def _disk_file(self, path: Path, roots: list[Path]) -> DiskFile | None:
+        if not is_supported(path, self.extensions):
+            return None
+        root = next((r for r in roots if _is_under(str(path), str(r))), path.parent)
+        if self.rules.ignored(path, root):
+            return None
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        if not path.is_file():
+            return None
+        return DiskFile(path, info.st_size, info.st_mtime)
+
+    def _needs_work(self, record: FileRecord, disk: DiskFile) -> bool:
+        if record.state == "pending":
+            return True
+        if record.state == "error" and record.error_kind in RETRY_KINDS:
+            return True
+        if record.error_kind == "too_large" and disk.size <= self.max_bytes:
+            return True  # the limit was raised since
+        return record.size != disk.size or record.mtime != disk.mtime
+
+    def _job(self, doc_id: str, record: FileRecord | None = None) -> ExtractJob:
+        known_hash = record.content_hash if record and record.state == "indexed" else ""
+        return ExtractJob("", doc_id or self.catalog.new_doc_id(), self.max_bytes, known_hash)
+
+    def _stale_paths(self, known: dict[str, FileRecord]) -> set[str]:
+        """Rows whose document in the index cannot be trusted (see module docstring)."""
+        stale = {path for path, record in known.items() if record.state == "pending"}
+        indexed = [r for r in known.values() if r.state == "indexed" and r.chunk_count > 0]
+        if self.index.rebuilt and not self._rebuild_handled:
+            log.warning("the index was rebuilt: re-extracting %d files", len(indexed))
+            return stale | {r.path for r in indexed}
+        expected = sum(r.chunk_count for r in indexed)
+        if self.index.count(SearchFilters()) != expected:
+            log.warning("index and catalog disagree on chunk counts: checking each file")
+            for record in indexed:
+                if self.index.count(SearchFilters(paths=(record.path,))) != record.chunk_count:
+                    stale.add(record.path)
+        return stale
+
+    def _pair_renames(
+        self,
+        plan: _Plan,
+        new_files: list[DiskFile],
+        gone: list[FileRecord],
+        *,
+        not_movable: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """A new path whose bytes equal a vanished indexed file is that file, moved: keep its
+        doc_id and move its chunks instead of extracting again. Rows in `not_movable` (their
+        document in the index is stale) are deleted, never moved."""
+        movable: dict[int, list[FileRecord]] = defaultdict(list)
+        for record in gone:
+            if record.path in not_movable:
+                continue
+            if record.state == "indexed" and record.content_hash and record.doc_id:
+                movable[record.size].append(record)
+        claimed: set[str] = set()
+        for disk in new_files:
+            match = self._matching_record(disk, movable.get(disk.size, []), claimed)
+            if match is None:
+                plan.jobs.append((self._job(""), disk, None))
+            else:
+                claimed.add(match.path)
+                plan.renames.append((match, disk))
+        plan.deletions.extend(record for record in gone if record.path not in claimed)
+
+    @staticmethod
+    def _matching_record(
+        disk: DiskFile, candidates: list[FileRecord], claimed: set[str]
+    ) -> FileRecord | None:
+        open_candidates = [c for c in candidates if c.path not in claimed]
+        if not open_candidates:
+            return None
+        try:
+            digest = file_hash(disk.path)
+        except OSError:
+            return None
+        return next((c for c in open_candidates if c.content_hash == digest), None)
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def _execute(
+        self,
+        plan: _Plan,
+        summary: IndexSummary,
+        throttle: ProgressThrottle,
+        cancel: CancelToken,
+        *,
+        use_pool: bool,
+    ) -> None:
+        batch = _Batch()
+        for doc_id in plan.stale_doc_ids:
+            self.index.delete_document(doc_id)
+            batch.touches_index = True
+        try:
+            self._apply_cheap_steps(plan, batch, summary, throttle, cancel)
+            jobs = [replace(job, path=str(disk.path)) for job, disk, _ in plan.jobs]
+            context = {str(disk.path): (disk, record) for _, disk, record in plan.jobs}
+            runner = _JobRunner(self, jobs, use_pool=use_pool)
+            last_commit = time.monotonic()
+            with contextlib.closing(runner.results(cancel)) as outcomes:
+                for outcome in outcomes:
+                    disk, record = context[outcome.path]
+                    self._apply_guarded(batch, summary, outcome, disk, record)
+                    throttle.update(
+                        done=throttle.progress.done + 1,
+                        current=outcome.path,
+                        errors=summary.errors,
+                    )
+                    if self._due(batch, last_commit):
+                        throttle.update(phase="committing", force=True)
+                        self._flush(batch)
+                        last_commit = time.monotonic()
+                        throttle.update(phase="indexing", force=True)
+        except Cancelled:
+            self._flush(batch)
+            raise
+        throttle.update(phase="committing", force=True)
+        self._flush(batch)
+
+    def _due(self, batch: _Batch, last_commit: float) -> bool:
+        if batch.size >= self.commit_every_files:
+            return True
+        return batch.size > 0 and time.monotonic() - last_commit >= self.commit_every_seconds
+
+    def _apply_cheap_steps(
+        self,
+        plan: _Plan,
+        batch: _Batch,
+        summary: IndexSummary,
+        throttle: ProgressThrottle,
+        cancel: CancelToken,
+    ) -> None:
+        """Renames, deletions and scan problems: no extraction needed."""
+        for record, disk in plan.renames:
+            cancel.raise_if_cancelled()
+            if self._rename_into(batch, record, disk):
+                summary.renamed += 1
+                throttle.update(done=throttle.progress.done + 1, current=str(disk.path))
+            else:
+                # The index lost this document: extract the file under its old doc_id.
+                log.warning("index had no chunks for %s; extracting %s", record.path, disk.path)
+                plan.jobs.append((self._job(record.doc_id), disk, None))
+                batch.final_removed.append(record.path)
+        for record in plan.deletions:
+            self._delete_into(batch, record)
+            summary.removed += 1
+            throttle.update(done=throttle.progress.done + 1, current=record.path)
+        for problem, known in plan.problems:
+            self._problem_into(batch, problem, known, summary)
+            throttle.update(done=throttle.progress.done + 1, current=str(problem.path))
+
+    def _rename_into(self, batch: _Batch, record: FileRecord, disk: DiskFile) -> bool:
+        """Queue a rename; False when the index holds no chunks to move."""
+        new_path = str(disk.path)
+        title = self._renamed_title(record, disk.path)
+        if self.index.rename_document(record.doc_id, new_path, title) == 0:
+            return record.chunk_count == 0 and self._rename_empty(batch, record, disk)
+        moved = replace(record, path=new_path, size=disk.size, mtime=disk.mtime)
+        batch.pending_removed.append(record.path)
+        batch.pending.append(replace(moved, state="pending"))
+        batch.final.append(moved)
+        batch.touches_index = True
+        batch.size += 1
+        return True
+
+    @staticmethod
+    def _rename_empty(batch: _Batch, record: FileRecord, disk: DiskFile) -> bool:
+        """A file with no chunks (empty note) has nothing in the index to move."""
+        batch.final_removed.append(record.path)
+        batch.final.append(replace(record, path=str(disk.path), size=disk.size, mtime=disk.mtime))
+        batch.size += 1
+        return True
+
+    def _renamed_title(self, record: FileRecord, new_path: Path) -> str:
+        """Titles taken from the file name follow the rename; titles from the content stay."""
+        current = self._current_title(record.doc_id)
+        old_path = Path(record.path)
+        if current in ("", old_path.stem, old_path.name):
+            return new_path.stem
+        return current
+
+    def _current_title(self, doc_id: str) -> str:
+        document_chunks = getattr(self.index, "document_chunks", None)
+        if document_chunks is None:
+            return ""
+        hits = document_chunks(doc_id)
+        return str(hits[0].title) if hits else ""
+
+    def _delete_into(self, batch: _Batch, record: FileRecord) -> None:
+        if record.doc_id and record.state in ("indexed", "pending"):
+            self.index.delete_document(record.doc_id)
+            batch.touches_index = True
+            batch.pending.append(replace(record, state="pending"))
+        batch.final_removed.append(record.path)
+        batch.size += 1
+
+    def _problem_into(
+        self,
+        batch: _Batch,
+        problem: ScanProblem,
+        record: FileRecord | None,
+        summary: IndexSummary,
+    ) -> None:
+        path = str(problem.path)
+        doc_id = record.doc_id if record else ""
+        if record is not None and record.doc_id and record.state in ("indexed", "pending"):
+            self.index.delete_document(record.doc_id)
+            batch.touches_index = True
+            batch.pending.append(replace(record, state="pending"))
+        row = FileRecord(
+            path=path,
+            size=0,
+            mtime=0.0,
+            content_hash="",
+            state=_state_for(problem.kind),
+            error_kind=problem.kind,
+            error=problem.message,
+            doc_id=doc_id,
+            kind=_doc_kind(path),
+        )
+        batch.final.append(row)
+        batch.size += 1
+        summary.errors += 1
+        summary.problems.append(row)
+
+    def _apply_guarded(
+        self,
+        batch: _Batch,
+        summary: IndexSummary,
+        outcome: ExtractOutcome,
+        disk: DiskFile,
+        record: FileRecord | None,
+    ) -> None:
+        """`_apply_outcome`, turning an unexpected failure (say, the index refusing a document)
+        into an "internal" error row for this one file."""
+        try:
+            self._apply_outcome(batch, summary, outcome, disk, record)
+        except Exception as error:
+            log.exception("unexpected failure while indexing %s", outcome.path)
+            self.index.delete_document(outcome.doc_id)
+            batch.touches_index = True
+            failed = ExtractOutcome(
+                outcome.path,
+                outcome.doc_id,
+                content_hash=outcome.content_hash,
+                error_kind="internal",
+                error=f"Unexpected error while indexing: {type(error).__name__}: {error}",
+            )
+            row = self._error_row(failed, disk)
+            batch.pending.append(replace(row, state="pending"))
+            batch.final.append(row)
+            summary.errors += 1
+            summary.problems.append(row)
+
+    def _apply_outcome(
+        self,
+        batch: _Batch,
+        summary: IndexSummary,
+        outcome: ExtractOutcome,
+        disk: DiskFile,
+        record: FileRecord | None,
+    ) -> None:
+        batch.size += 1
+        if outcome.unchanged and record is not None:
+            # Touched but identical (e.g. saved without edits, or copied back): no reindex.
+            batch.final.append(replace(record, size=disk.size, mtime=disk.mtime))
+            summary.unchanged += 1
+            return
+        had_document = record is not None and record.state in ("indexed", "pending")
+        if outcome.error_kind == "vanished" and not os.path.exists(outcome.path):
+            if record is not None:
+                self._delete_into(batch, record)
+                summary.removed += 1
+            return
+        if had_document:
+            self.index.delete_document(outcome.doc_id)
+            batch.touches_index = True
+        if outcome.error_kind:
+            row = self._error_row(outcome, disk)
+            if had_document:
+                batch.pending.append(replace(row, state="pending"))
+            batch.final.append(row)
+            summary.errors += 1
+            summary.problems.append(row)
+            return
+        row = self._indexed_row(outcome, disk)
+        if outcome.chunks:
+            self.index.add_document(
+                outcome.doc_id,
+                outcome.path,
+                outcome.title,
+                outcome.chunks,
+                extension=_extension(outcome.path),
+                modified=disk.mtime,
+                size=disk.size,
+                kind=outcome.kind,
+            )
+            batch.touches_index = True
+        batch.pending.append(replace(row, state="pending"))
+        batch.final.append(row)
+        summary.chunks_written += len(outcome.chunks)
+        if record is None:
+            summary.added += 1
+        else:
+            summary.updated += 1
+        if row.error_kind:
+            summary.problems.append(row)
+
+    @staticmethod
+    def _indexed_row(outcome: ExtractOutcome, disk: DiskFile) -> FileRecord:
+        return FileRecord(
+            path=outcome.path,
+            size=disk.size,
+            mtime=disk.mtime,
+            content_hash=outcome.content_hash,
+            state="indexed",
+            error_kind=outcome.note_kind,
+            error=outcome.note,
+            chunk_count=len(outcome.chunks),
+            indexed_at=time.time(),
+            doc_id=outcome.doc_id,
+            kind=outcome.kind,
+            page_count=outcome.page_count,
+        )
+
+    @staticmethod
+    def _error_row(outcome: ExtractOutcome, disk: DiskFile) -> FileRecord:
+        return FileRecord(
+            path=outcome.path,
+            size=disk.size,
+            mtime=disk.mtime,
+            content_hash=outcome.content_hash,
+            state=_state_for(outcome.error_kind),
+            error_kind=outcome.error_kind,
+            error=outcome.error,
+            indexed_at=time.time(),
+            doc_id=outcome.doc_id,
+            kind=_doc_kind(outcome.path),
+        )
+
+    def _flush(self, batch: _Batch) -> None:
+        """Steps 2-4 of the commit order in the module docstring."""
+        if batch.touches_index:
+            self.catalog.replace(batch.pending_removed, batch.pending)
+            self.index.commit()
+        self.catalog.replace(batch.final_removed + batch.pending_removed, batch.final)
+        batch.clear()
+
+
+def _is_under(path: str, folder: str) -> bool:
+    return path.startswith(os.path.join(folder, ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# Running jobs
+
+
+class _JobRunner:
+    """Yields outcomes as jobs complete: PDFs in a process pool with a bounded number in
+    flight, other files in this process between pool results.
+
+    A worker that dies (a crash inside a PDF library, the OOM killer) breaks the whole pool and
+    every job in flight with it. The pool is then recreated and those jobs retried; a job that
+    was in flight during `MAX_ATTEMPTS` breaks is recorded as an "internal" error so one
+    poisonous file cannot stall the run."""
+
+    MAX_ATTEMPTS = 2
+
+    def __init__(self, indexer: Indexer, jobs: list[ExtractJob], *, use_pool: bool) -> None:
+        self.pool_jobs = [job for job in jobs if use_pool and _uses_pool(job.path)]
+        pooled = {job.path for job in self.pool_jobs}
+        self.local_jobs = [job for job in jobs if job.path not in pooled]
+        self.workers = indexer.workers
+        self.max_in_flight = indexer.max_in_flight
+        self._executor: ProcessPoolExecutor | None = None
+
+    def results(self, cancel: CancelToken) -> Generator[ExtractOutcome, None, None]:
+        if not self.pool_jobs:
+            for job in self.local_jobs:
+                cancel.raise_if_cancelled()
+                yield run_extract_job(job)
+            return
+        try:
+            yield from self._interleaved(cancel)
+        except BaseException:
+            if self._executor is not None:
+                _stop_now(self._executor)
+            raise
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=min(self.workers, len(self.pool_jobs)),
+                # spawn: the same on every OS, and safe in a process that runs threads (fork
+                # would copy held locks of the watcher and SQLite threads).
+                mp_context=multiprocessing.get_context("spawn"),
+            )
+        return self._executor
+
+    def _interleaved(self, cancel: CancelToken) -> Iterator[ExtractOutcome]:
+        waiting: list[tuple[ExtractJob, int]] = [(job, 0) for job in reversed(self.pool_jobs)]
+        local = list(reversed(self.local_jobs))
+        in_flight: dict[Future[ExtractOutcome], tuple[ExtractJob, int]] = {}
+        while waiting or in_flight or local:
+            cancel.raise_if_cancelled()
+            while waiting and len(in_flight) < self.max_in_flight:
+                job, attempts = waiting.pop()
+                in_flight[self._pool().submit(run_extract_job, job)] = (job, attempts)
+            # Do local work while the workers are busy; block only when none is left.
+            done = _wait_some(set(in_flight), 0.0 if local else 0.2)
+            broken = False
+            for future in done:
+                job, attempts = in_flight.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if attempts + 1 >= self.MAX_ATTEMPTS:
+                        yield _crashed(job)
+                    else:
+                        waiting.append((job, attempts + 1))
+            if broken:
+                self._replace_broken_pool()
+            if local and not done:
+                yield run_extract_job(local.pop())
+
+    def _replace_broken_pool(self) -> None:
+        log.warning("an extraction worker died; restarting the worker pool")
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
+
+
+def _crashed(job: ExtractJob) -> ExtractOutcome:
+    message = (
+        f"Reading {job.path} made the extraction process crash "
+        f"({_JobRunner.MAX_ATTEMPTS} times); the file is skipped."
+    )
+    return ExtractOutcome(job.path, job.doc_id, error_kind="internal", error=message)
+
+
+def _wait_some(futures: set[Future[ExtractOutcome]], timeout: float) -> set[Future[ExtractOutcome]]:
+    if not futures:
+        return set()
+    done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+    return set(done)
+
+
+def _stop_now(executor: ProcessPoolExecutor) -> None:
+    """Cancel queued jobs and end the workers now: a cancelled run must not keep both cores busy
+    finishing a large PDF nobody will use. The executor has no public way to kill running
+    tasks, so its worker processes are terminated directly."""
+    workers = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        if process.is_alive():
+            process.terminate()

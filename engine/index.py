@@ -535,16 +535,17 @@ class ChunkIndex:
             # Only filters or exclusions: list the matching chunks (all score alike).
             base.append((Occur.Must, tantivy.Query.all_query()))
             return self._run(tantivy.Query.boolean_query(base), limit, offset, parsed.positive)
-        if len(positives) > 1:
-            strict = tantivy.Query.boolean_query(base + [(Occur.Must, c) for c in positives])
-            hits = self._run(strict, limit, offset, parsed.positive)
-            if hits or (offset > 0 and self._count(strict) > 0):
-                return hits
-        loose_terms = [(Occur.Should, c) for c in positives]
-        if not phrases:
-            loose = tantivy.Query.boolean_query(base + loose_terms, minimum_number_should_match=1)
-        else:
-            loose = tantivy.Query.boolean_query(base + loose_terms)
+        strict = tantivy.Query.boolean_query(base + [(Occur.Must, c) for c in positives])
+        hits = self._run(strict, limit, offset, parsed.positive)
+        if hits or not positives or (offset > 0 and self._count(strict) > 0):
+            return hits
+        # Nothing has every term: rank chunks by BM25 over any word of any term, so a Chinese
+        # question typed as one run still finds the chunks sharing its rarer words.
+        loose_terms = [(Occur.Should, q) for q in self._keyword_clauses(parsed.terms)]
+        if not loose_terms:
+            return []
+        needed = None if phrases else 1
+        loose = tantivy.Query.boolean_query(base + loose_terms, minimum_number_should_match=needed)
         return self._run(loose, limit, offset, parsed.positive)
 
     def search_keywords(
@@ -557,12 +558,23 @@ class ChunkIndex:
         """For the agent: any keyword or sentence in any language, no syntax, OR semantics."""
         if limit <= 0:
             return []
+        should = self._keyword_clauses(keywords)
+        if not should:
+            return []
+        clauses = [(Occur.Should, q) for q in should]
+        clauses += [(Occur.Must, c) for c in self._filter_query(filters, None)]
+        query = tantivy.Query.boolean_query(clauses, minimum_number_should_match=1)
+        return self._run(query, limit, 0, list(keywords))
+
+    def _keyword_clauses(self, texts: Sequence[str]) -> list[tantivy.Query]:
+        """One optional clause per distinct word of `texts` (English stems and CJK segments),
+        in the body and the title."""
         en_terms: dict[str, None] = {}
         cjk_terms: dict[str, None] = {}
-        for keyword in keywords:
-            for token in english_tokens(keyword):
+        for text in texts:
+            for token in english_tokens(text):
                 en_terms[token.term] = None
-            for token in cjk_tokens(keyword, self.segmentation):
+            for token in cjk_tokens(text, self.segmentation):
                 if is_cjk_run(token.term):
                     cjk_terms[token.term] = None
         should: list[tantivy.Query] = []
@@ -575,12 +587,7 @@ class ChunkIndex:
             else:
                 should.append(self._term("text_cjk", term))
                 should.append(_boost(self._term("title_cjk", term), TITLE_BOOST))
-        if not should:
-            return []
-        clauses = [(Occur.Should, q) for q in should]
-        clauses += [(Occur.Must, c) for c in self._filter_query(filters, None)]
-        query = tantivy.Query.boolean_query(clauses, minimum_number_should_match=1)
-        return self._run(query, limit, 0, list(keywords))
+        return should
 
     def _run(
         self, query: tantivy.Query, limit: int, offset: int, highlight_terms: Sequence[str]

@@ -43,6 +43,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `engine` importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pytest
+
 from engine.llm.budget import count_prompt_tokens
 from engine.llm.types import Message, ToolCall
 from engine.tokens import estimate_tokens
@@ -277,7 +279,10 @@ class FakeOllama:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeOllama:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick: every test starts and stops a server.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -656,6 +661,14 @@ def _pull_lines(name: str, known: bool) -> Iterator[dict[str, Any]]:
     yield {"status": "verifying sha256 digest"}
     yield {"status": "writing manifest"}
     yield {"status": "success"}
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    """A started FakeOllama with the default responder; import this fixture into a test module
+    (`from tests.fake_ollama import fake_ollama`) and set `fake_ollama.responder` as needed."""
+    with FakeOllama() as fake:
+        yield fake
 
 
 # ---------------------------------------------------------------------------------------------

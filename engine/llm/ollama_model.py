@@ -400,7 +400,8 @@ class OllamaChatModel:
             except (Cancelled, OllamaError):
                 raise
             except Exception as exc:
-                cancel.raise_if_cancelled()  # a cancel shows up here as a broken read
+                if cancel.cancelled:  # a cancel shows up here as a broken read
+                    raise Cancelled() from None
                 error = _translate(exc, self._host, self._model)
                 if isinstance(error, _Transient):
                     raise error from exc
@@ -580,14 +581,16 @@ def _pull_stream(
     except (Cancelled, OllamaError):
         raise
     except ollama.ResponseError as exc:
-        cancel.raise_if_cancelled()
+        if cancel.cancelled:
+            raise Cancelled() from None
         raise OllamaError(
             "pull_failed",
             f"Ollama could not pull {model}: {exc.error}.",
             "Check the model name (for example qwen2:7b-instruct) and the internet connection.",
         ) from exc
     except Exception as exc:
-        cancel.raise_if_cancelled()
+        if cancel.cancelled:
+            raise Cancelled() from None
         translated = _translate(exc, http.host, model)
         raise (translated.error if isinstance(translated, _Transient) else translated) from exc
     if not succeeded:

@@ -137,6 +137,8 @@ class Answer(Event):
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
     found: bool = True  # False when the documents did not contain the answer
+    # True when the model cited nothing and the sources were inferred (shown as "probable").
+    citations_inferred: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+"""What a level hands back to the runner, and small conversions every level shares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.agent.citations import Span
+from engine.agent.events import ChunkRef, Citation
+from engine.highlight import highlight_spans
+from engine.models import SearchHit
+
+HITS_SHOWN = 20  # hits listed in a Hits event; `total` still says how many matched
+
+
+@dataclass(frozen=True)
+class LevelOutcome:
+    level: int
+    text: str
+    citations: tuple[Citation, ...]
+    found: bool
+    citations_inferred: bool = False
+
+
+def hit_ref(hit: SearchHit) -> ChunkRef:
+    return ChunkRef(
+        chunk_id=hit.chunk_id,
+        path=hit.path,
+        title=hit.title,
+        page=hit.page,
+        heading=" > ".join(hit.heading),
+        score=round(float(hit.score), 4),
+    )
+
+
+def hit_refs(hits: Sequence[SearchHit], limit: int = HITS_SHOWN) -> tuple[ChunkRef, ...]:
+    return tuple(hit_ref(h) for h in hits[:limit])
+
+
+def keyword_spans(text: str, keywords: Sequence[str]) -> tuple[Span, ...]:
+    if not keywords:
+        return ()
+    return tuple((h.start, h.end) for h in highlight_spans(text, list(keywords)))

@@ -1,0 +1,177 @@
+"""Level-1 query understanding: what to find, how to answer, and which keywords to search.
+
+The default is ONE structured-output call returning information, instruction, English and
+Chinese keywords and a multi-hop flag. `mode="two_call"` runs the seed's variant (split, then
+keywords) so the two can be measured against each other. When the model's reply holds no usable
+JSON, the keywords come from the question itself and the QueryParsed event says so."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from engine.agent import prompts
+from engine.agent.events import Keywords, QueryParsed
+from engine.agent.jsonreply import boolean, extract_json_object, string_list
+from engine.agent.keywords import text_keywords
+from engine.agent.session import Session
+from engine.errors import NeedleError
+from engine.tokens import estimate_tokens
+
+ParseMode = Literal["structured", "two_call"]
+PARSE_MODES: tuple[str, ...] = ("structured", "two_call")
+
+MAX_KEYWORDS_PER_LANGUAGE = 8
+MAX_QUESTION_TOKENS = 1500  # a question longer than this is a document, not a question
+PARSE_REPLY_TOKENS = 400
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    question: str
+    information: str
+    instruction: str
+    keywords_en: tuple[str, ...]
+    keywords_zh: tuple[str, ...]
+    multi_hop: bool
+    method: str  # structured | two_call | fallback
+    note: str = ""
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return self.keywords_en + self.keywords_zh
+
+
+def check_question(question: str) -> str:
+    """The question stripped, or a clear error when it is empty or absurdly long."""
+    stripped = question.strip()
+    if not stripped:
+        raise NeedleError("empty_question", "The question is empty.", "Type a question to ask.")
+    tokens = estimate_tokens(stripped)
+    if tokens > MAX_QUESTION_TOKENS:
+        raise NeedleError(
+            "question_too_long",
+            f"The question is about {tokens} tokens long; at most {MAX_QUESTION_TOKENS} fit "
+            "beside the documents in the model's window.",
+            "Shorten the question, or put the long text in a note and ask about it.",
+        )
+    return stripped
+
+
+def parse_question(session: Session, question: str, mode: str = "structured") -> ParsedQuery:
+    """Understand `question` with the model and emit QueryParsed and Keywords events."""
+    if mode not in PARSE_MODES:
+        raise NeedleError(
+            "bad_parse_mode",
+            f"Unknown query-parsing mode {mode!r}.",
+            f"Use one of: {', '.join(PARSE_MODES)}.",
+        )
+    started = time.monotonic()
+    if mode == "two_call":
+        parsed = _parse_two_calls(session, question)
+    else:
+        parsed = _parse_one_call(session, question)
+    session.add_time("parse", time.monotonic() - started)
+    session.emit(QueryParsed(parsed.information, parsed.instruction, parsed.method, parsed.note))
+    session.emit(Keywords(parsed.keywords_en, parsed.keywords_zh, " ".join(parsed.keywords)))
+    return parsed
+
+
+def _parse_one_call(session: Session, question: str) -> ParsedQuery:
+    reply = session.chat(
+        prompts.request_messages(prompts.PARSE_SYSTEM, question),
+        purpose="parse",
+        json_schema=prompts.PARSE_SCHEMA,
+        max_tokens=PARSE_REPLY_TOKENS,
+    )
+    data = extract_json_object(reply.content)
+    if data is None:
+        return fallback_query(question, "the model's reply held no JSON object")
+    return _from_fields(question, data, data, "structured")
+
+
+def _parse_two_calls(session: Session, question: str) -> ParsedQuery:
+    split_reply = session.chat(
+        prompts.request_messages(prompts.SPLIT_SYSTEM, question),
+        purpose="parse",
+        json_schema=prompts.SPLIT_SCHEMA,
+        max_tokens=PARSE_REPLY_TOKENS,
+    )
+    split = extract_json_object(split_reply.content)
+    if split is None:
+        return fallback_query(question, "the model's split reply held no JSON object")
+    information = _text_field(split, "information") or question
+    keywords_reply = session.chat(
+        prompts.request_messages(prompts.KEYWORDS_SYSTEM, information),
+        purpose="keywords",
+        json_schema=prompts.KEYWORDS_SCHEMA,
+        max_tokens=PARSE_REPLY_TOKENS,
+    )
+    keyword_data = extract_json_object(keywords_reply.content) or {}
+    return _from_fields(question, split, keyword_data, "two_call")
+
+
+def _from_fields(
+    question: str, split: dict[str, Any], keyword_data: dict[str, Any], method: str
+) -> ParsedQuery:
+    information = _text_field(split, "information") or question
+    instruction = _text_field(split, "instruction")
+    english = _keyword_field(keyword_data, ("keywords_en", "keywords_english", "english"))
+    chinese = _keyword_field(keyword_data, ("keywords_zh", "keywords_chinese", "chinese"))
+    if not english and not chinese:
+        # Some models put everything in one "keywords" list; sort it by script.
+        shared = _keyword_field(keyword_data, ("keywords",))
+        english = [k for k in shared if not _has_han(k)]
+        chinese = [k for k in shared if _has_han(k)]
+    note = ""
+    if not english and not chinese:
+        english, chinese = text_keywords(information if information != question else question)
+        note = "the model gave no keywords; the question's own words are used"
+    return ParsedQuery(
+        question=question,
+        information=information,
+        instruction=instruction,
+        keywords_en=tuple(english[:MAX_KEYWORDS_PER_LANGUAGE]),
+        keywords_zh=tuple(chinese[:MAX_KEYWORDS_PER_LANGUAGE]),
+        multi_hop=boolean(split.get("multi_hop"), default=False),
+        method=method,
+        note=note,
+    )
+
+
+def fallback_query(question: str, reason: str) -> ParsedQuery:
+    """Keywords from the question's own words, for when the model's reply is unusable."""
+    english, chinese = text_keywords(question)
+    return ParsedQuery(
+        question=question,
+        information=question,
+        instruction="",
+        keywords_en=tuple(english),
+        keywords_zh=tuple(chinese),
+        multi_hop=False,
+        method="fallback",
+        note=f"{reason}; keywords were taken from the question itself",
+    )
+
+
+def _text_field(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value if isinstance(v, str)).strip()
+    return ""
+
+
+def _keyword_field(data: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    for key in keys:
+        if key in data:
+            words = string_list(data[key])
+            if words:
+                return words
+    return []
+
+
+def _has_han(text: str) -> bool:
+    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)

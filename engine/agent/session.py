@@ -1,0 +1,119 @@
+"""One question's shared state: the index and model it uses, the event sink, cancellation, and
+the usage totals. Every model call of every level goes through `Session.chat`, so the budget check,
+the LlmCall event and the usage sums happen in exactly one place."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.agent.events import Event, LlmCall
+from engine.cancel import NEVER, CancelToken
+from engine.config import Settings
+from engine.llm.budget import PromptBudget
+from engine.llm.types import ChatModel, ChatResult, Message, Usage
+from engine.models import SearchFilters, SearchHit
+
+EventSink = Callable[[Event], None]
+
+
+class AgentIndex(Protocol):
+    """The part of engine.index.ChunkIndex the agent uses."""
+
+    def search_keywords(
+        self, keywords: Sequence[str], *, limit: int = ..., filters: SearchFilters | None = ...
+    ) -> list[SearchHit]: ...
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[SearchHit]: ...
+
+    def scope_chunks(
+        self, filters: SearchFilters | None, *, limit: int | None = ...
+    ) -> list[SearchHit]: ...
+
+    def count(self, filters: SearchFilters | None = ...) -> int: ...
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    """Switches that change how the agent works, kept so their effect can be measured."""
+
+    parse_mode: str = "structured"  # structured | two_call
+    compress_context: bool = False  # drop sentences that share nothing with the question
+
+
+@dataclass
+class Session:
+    """Everything a level needs. `usage` and `timings` are summed over all levels of a question."""
+
+    index: AgentIndex
+    model: ChatModel
+    settings: Settings
+    budget: PromptBudget
+    on_event: EventSink
+    cancel: CancelToken = NEVER
+    options: AgentOptions = field(default_factory=AgentOptions)
+    usage: Usage = field(default_factory=Usage)
+    timings: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _emit_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def emit(self, event: Event) -> None:
+        # Level 2's reader threads emit too; a sink never sees two events at once.
+        with self._emit_lock:
+            self.on_event(event)
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        purpose: str,
+        json_schema: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        on_delta: Callable[[str], None] | None = None,
+        max_tokens: int | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ChatResult:
+        """One model call: refuse prompts over the window, record usage, emit LlmCall.
+        `cancel` overrides the session's token (Level 2 passes a child token)."""
+        token = cancel or self.cancel
+        token.raise_if_cancelled()
+        self.budget.check(messages, tools)
+        started = time.monotonic()
+        result = self.model.chat(
+            messages,
+            json_schema=json_schema,
+            tools=tools,
+            on_delta=on_delta,
+            max_tokens=max_tokens,
+            cancel=token,
+        )
+        seconds = result.seconds or (time.monotonic() - started)
+        with self._lock:
+            self.usage.add(result, purpose)
+        self.emit(LlmCall(purpose, result.prompt_tokens, result.completion_tokens, seconds))
+        return result
+
+    def add_time(self, name: str, seconds: float) -> None:
+        with self._lock:
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
+
+
+class Stopwatch:
+    """`with Stopwatch(session, "retrieval"):` adds the block's wall time to session.timings."""
+
+    def __init__(self, session: Session, name: str) -> None:
+        self._session = session
+        self._name = name
+        self._started = 0.0
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.monotonic() - self._started
+        self._session.add_time(self._name, self.seconds)

@@ -1,0 +1,261 @@
+"""A deterministic ChatModel for agent tests.
+
+Replies come from rules: a predicate on the request (its messages, schema, tools) and a reply that
+may be fixed text or a function of the prompt ("answer by quoting the first document that contains
+X"). Every call is recorded, its prompt is counted with the same estimate the budgeter uses, and
+the model ASSERTS that prompt plus reply cap fits its context window, so no test can pass with an
+oversized prompt. A request no rule matches fails the test loudly."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.agent import prompts
+from engine.cancel import NEVER, CancelToken
+from engine.errors import Cancelled, OllamaError
+from engine.llm.budget import count_prompt_tokens
+from engine.llm.types import ChatResult, Message, ToolCall
+from engine.tokens import estimate_tokens
+
+_DOCUMENT_RE = re.compile(r'<document id="(\d+)"([^>]*)>\n(.*?)\n</document>', re.DOTALL)
+_QUESTION_RE = re.compile(r"<question>\n(.*?)\n</question>", re.DOTALL)
+_REQUEST_RE = re.compile(r"<request>\n(.*?)\n</request>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A document block as it appears in a prompt."""
+
+    number: int
+    attributes: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: tuple[Message, ...]
+    json_schema: dict[str, Any] | None
+    tools: tuple[dict[str, Any], ...] | None
+    max_tokens: int | None
+    prompt_tokens: int
+
+    @property
+    def system(self) -> str:
+        return next((m.content for m in self.messages if m.role == "system"), "")
+
+    @property
+    def user(self) -> str:
+        """The last user message."""
+        return next((m.content for m in reversed(self.messages) if m.role == "user"), "")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.content for m in self.messages)
+
+    @property
+    def question(self) -> str:
+        """The text inside <question> (answer/read prompts) or <request> (parse prompts)."""
+        match = _QUESTION_RE.search(self.user) or _REQUEST_RE.search(self.user)
+        return match.group(1) if match else ""
+
+    @property
+    def documents(self) -> list[Doc]:
+        return [
+            Doc(int(m.group(1)), m.group(2), m.group(3)) for m in _DOCUMENT_RE.finditer(self.user)
+        ]
+
+    @property
+    def tool_results(self) -> list[str]:
+        return [m.content for m in self.messages if m.role == "tool"]
+
+    # What kind of call this is, judged the way a server would see it.
+    @property
+    def is_parse(self) -> bool:
+        return self.system in (prompts.PARSE_SYSTEM, prompts.SPLIT_SYSTEM)
+
+    @property
+    def is_keywords(self) -> bool:
+        return self.system == prompts.KEYWORDS_SYSTEM
+
+    @property
+    def is_read(self) -> bool:
+        return self.system == prompts.READ_SYSTEM
+
+    @property
+    def is_answer(self) -> bool:
+        return self.system == prompts.ANSWER_SYSTEM
+
+    @property
+    def is_plan(self) -> bool:
+        return self.system in (prompts.PLAN_SYSTEM_TOOLS, prompts.PLAN_SYSTEM_TEXT)
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+ReplySource = str | Reply | Callable[[Request], "str | Reply"]
+
+
+@dataclass
+class Rule:
+    when: Callable[[Request], bool]
+    reply: ReplySource
+    name: str = ""
+    times: int | None = None  # fire at most this often, then let later rules match
+    fired: int = 0
+
+
+@dataclass
+class ScriptedModel:
+    rules: list[Rule]
+    model_name: str = "scripted:test"
+    window: int = 8192
+    supports_tools: bool = True
+    delay: float = 0.0  # seconds each call takes (interruptible by cancel)
+    calls: list[Request] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def name(self) -> str:
+        return self.model_name
+
+    @property
+    def context_window(self) -> int:
+        return self.window
+
+    def calls_where(self, predicate: Callable[[Request], bool]) -> list[Request]:
+        with self._lock:
+            return [c for c in self.calls if predicate(c)]
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        on_delta: Callable[[str], None] | None = None,
+        max_tokens: int | None = None,
+        cancel: CancelToken = NEVER,
+    ) -> ChatResult:
+        cancel.raise_if_cancelled()
+        if tools and not self.supports_tools:
+            raise OllamaError(
+                "ollama_bad_request",
+                f"registry.ollama.ai/library/{self.name} does not support tools",
+            )
+        prompt_tokens = count_prompt_tokens(messages, tools)
+        assert prompt_tokens + (max_tokens or 0) <= self.window, (
+            f"prompt of {prompt_tokens} tokens + reply cap {max_tokens} exceeds the "
+            f"{self.window}-token window"
+        )
+        request = Request(
+            tuple(messages), json_schema, tuple(tools) if tools else None, max_tokens, prompt_tokens
+        )
+        with self._lock:
+            self.calls.append(request)
+            rule = self._match(request)
+        if self.delay and cancel.wait(self.delay):
+            raise Cancelled()
+        reply = _resolve(rule.reply, request)
+        if on_delta is not None:
+            for piece in _pieces(reply.content):
+                on_delta(piece)
+        return ChatResult(
+            content=reply.content,
+            tool_calls=reply.tool_calls,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=estimate_tokens(reply.content),
+            seconds=0.001,
+            done_reason="stop",
+        )
+
+    def _match(self, request: Request) -> Rule:
+        for rule in self.rules:
+            if rule.times is not None and rule.fired >= rule.times:
+                continue
+            if rule.when(request):
+                rule.fired += 1
+                return rule
+        raise AssertionError(
+            f"no scripted rule for this request (system: {request.system[:60]!r}, "
+            f"user: {request.user[:200]!r})"
+        )
+
+
+def _resolve(source: ReplySource, request: Request) -> Reply:
+    value = source(request) if callable(source) else source
+    return value if isinstance(value, Reply) else Reply(content=value)
+
+
+def _pieces(text: str, size: int = 7) -> list[str]:
+    """Stream in small pieces, as a server does, so marker handling across pieces is exercised."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+# ---------------------------------------------------------------- reply helpers for rules
+
+
+def parse_json(
+    information: str = "",
+    instruction: str = "",
+    keywords_en: list[str] | None = None,
+    keywords_zh: list[str] | None = None,
+    multi_hop: bool = False,
+) -> Callable[[Request], str]:
+    """A structured parse reply; `information` defaults to the question itself."""
+    import json
+
+    def reply(request: Request) -> str:
+        return json.dumps(
+            {
+                "information": information or request.question,
+                "instruction": instruction,
+                "keywords_en": keywords_en or [],
+                "keywords_zh": keywords_zh or [],
+                "multi_hop": multi_hop,
+            },
+            ensure_ascii=False,
+        )
+
+    return reply
+
+
+def answer_from_document_containing(
+    *needles: str, template: str = "{sentence} [{number}]"
+) -> Callable[[Request], str]:
+    """Answer by quoting the sentence of the first document that contains all `needles`
+    (a model that reads one document at a time); NOT_FOUND when none does."""
+
+    def reply(request: Request) -> str:
+        for doc in request.documents:
+            if all(n.lower() in doc.text.lower() for n in needles):
+                sentence = next(
+                    s
+                    for s in re.split(r"(?<=[.!?。！？])\s*", doc.text)
+                    if needles[0].lower() in s.lower()
+                )
+                return template.format(sentence=sentence.strip(), number=doc.number)
+        return f"{prompts.NOT_FOUND_MARKER}\nThe documents do not say."
+
+    return reply
+
+
+def verdict_quoting(*needles: str) -> Callable[[Request], str]:
+    """A Level-2 reader: relevant when the passage contains any of `needles`, quoting the
+    sentences that contain them."""
+    import json
+
+    def reply(request: Request) -> str:
+        doc = request.documents[0]
+        sentences = re.split(r"(?<=[.!?。！？])\s*", doc.text)
+        quotes = [s.strip() for s in sentences if any(n.lower() in s.lower() for n in needles)]
+        return json.dumps({"relevant": bool(quotes), "quotes": quotes}, ensure_ascii=False)
+
+    return reply

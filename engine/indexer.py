@@ -74,7 +74,7 @@ class WritableIndex(Protocol):
         modified: float,
         size: int,
         kind: str,
-    ) -> None: ...
+    ) -> object: ...
 
     def delete_document(self, doc_id: str) -> None: ...
 
@@ -257,6 +257,7 @@ class Indexer:
         workers: int = 2,
         commit_every_files: int = 256,
         commit_every_seconds: float = 5.0,
+        progress_interval: float = 0.1,
     ) -> None:
         self.catalog = catalog
         self.index = index
@@ -268,6 +269,7 @@ class Indexer:
         self.max_in_flight = self.workers * 4
         self.commit_every_files = commit_every_files
         self.commit_every_seconds = commit_every_seconds
+        self.progress_interval = progress_interval
         self._rebuild_handled = False
 
     # -- public ------------------------------------------------------------------------------
@@ -286,7 +288,7 @@ class Indexer:
         Raises `Cancelled` when `cancel` is set; everything finished before that is committed
         and consistent, the rest is picked up by the next reconcile."""
         started = time.monotonic()
-        throttle = ProgressThrottle(progress)
+        throttle = ProgressThrottle(progress, self.progress_interval)
         throttle.update(phase="scanning", force=True)
         roots = [Path(folder).absolute() for folder in folders]
         scan = scan_folders(roots, self.rules, self.extensions, cancel=cancel)

@@ -24,6 +24,7 @@ DEFAULT_MAX_TOKENS = 640
 # Below this the hard split of a single character could exceed the limit (a CJK character or
 # digit may count as one token each); callers never need limits this small.
 MIN_MAX_TOKENS = 8
+CHARS_PER_TOKEN_CEILING = 4
 
 # Boundary strengths: how good a place to cut it is to cut *before* a piece.
 _PAGE = 5  # always cut
@@ -130,16 +131,24 @@ class _Cutter:
     def __init__(self, text: str, target: int) -> None:
         self.text = text
         self.target = target
+        # No span longer than this fits in `target` tokens in practice (English averages about
+        # 4.5 characters a token, Chinese under 1.2), so estimating it first would be wasted.
+        self.estimate_limit = target * CHARS_PER_TOKEN_CEILING
         self.pieces: list[_Piece] = []
 
-    def cut(self, span: _Span, strength: int, level: int = 0) -> None:
-        tokens = estimate_tokens(self.text[span.start : span.end])
-        if tokens <= self.target:
-            self.pieces.append(
-                _Piece(span.start, span.end, tokens, strength, span.page, span.heading)
-            )
+    def cut(self, span: _Span, strength: int, level: int = 0, tokens: int | None = None) -> None:
+        """Append pieces for `span`. Spans too long to possibly fit are split without being
+        estimated first, so most text is estimated once, as the piece it ends up in."""
+        if tokens is None and (
+            span.end - span.start <= self.estimate_limit or level == len(_SPLIT_LEVELS)
+        ):
+            tokens = estimate_tokens(self.text[span.start : span.end])
+        if tokens is not None and tokens <= self.target:
+            piece = _Piece(span.start, span.end, tokens, strength, span.page, span.heading)
+            self.pieces.append(piece)
             return
         if level == len(_SPLIT_LEVELS):
+            assert tokens is not None  # estimated above at this level
             self._hard_split(span, strength, tokens)
             return
         pattern, inner_strength = _SPLIT_LEVELS[level]
@@ -148,12 +157,14 @@ class _Cutter:
             for match in pattern.finditer(self.text, span.start, span.end)
             if span.start < match.end() < span.end
         ]
+        if not cuts:
+            self.cut(span, strength, level + 1, tokens)
+            return
         start = span.start
         for cut in [*cuts, span.end]:
-            if cut > start:
-                self.cut(_Span(start, cut, span.page, span.heading), strength, level + 1)
-                strength = inner_strength
-                start = cut
+            self.cut(_Span(start, cut, span.page, span.heading), strength, level + 1)
+            strength = inner_strength
+            start = cut
 
     def _hard_split(self, span: _Span, strength: int, tokens: int) -> None:
         """Cut one over-long sentence into runs of at most `target` tokens, at spaces when the
@@ -253,7 +264,7 @@ def _make_chunks(
                 text=chunk_text,
                 start=start,
                 end=end,
-                tokens=estimate_tokens(chunk_text),
+                tokens=sum(p.tokens for p in group),
                 content_hash=digest,
                 page=group[0].page,
                 heading=group[0].heading,
@@ -263,17 +274,21 @@ def _make_chunks(
 
 
 def _within_max(text: str, groups: list[list[_Piece]], max_tokens: int) -> Iterator[list[_Piece]]:
-    """Piece estimates are rounded one by one, so a full chunk can count a few tokens more than
-    its pieces did; split any group the whole-text estimate puts over the limit."""
+    """Pieces are estimated one by one, and the estimate of their concatenation may differ by
+    rounding (under one token per piece). Where that could cross the limit, the whole text is
+    estimated and a group over the limit is split in two."""
     for group in groups:
-        if len(group) == 1 or estimate_tokens(text[group[0].start : group[-1].end]) <= max_tokens:
+        summed = sum(p.tokens for p in group)
+        if len(group) == 1 or summed + len(group) <= max_tokens:
             yield group
             continue
-        half = sum(p.tokens for p in group) / 2
+        if estimate_tokens(text[group[0].start : group[-1].end]) <= max_tokens:
+            yield group
+            continue
         filled, middle = 0, 1
         for index, piece in enumerate(group[:-1], start=1):
             filled += piece.tokens
             middle = index
-            if filled >= half:
+            if filled >= summed / 2:
                 break
         yield from _within_max(text, [group[:middle], group[middle:]], max_tokens)

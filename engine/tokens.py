@@ -18,12 +18,12 @@ _WORD_RE = re.compile(r"[A-Za-z]+")
 _DIGITS_RE = re.compile(r"[0-9]+")
 _OTHER_RE = re.compile(rf"[^\sA-Za-z0-9{CJK_CHAR}]")
 
-CJK_TOKENS_PER_CHAR = 0.85
-WORD_BASE_TOKENS = 1.0
-LONG_WORD_EXTRA_PER_CHAR = 0.22  # letters past the sixth: rare long words split into pieces
+CJK_TOKENS_PER_CHAR = 0.9
+WORD_BASE_TOKENS = 1.15
+LONG_WORD_EXTRA_PER_CHAR = 0.2  # letters past the sixth: rare long words split into pieces
 DIGIT_TOKENS_PER_CHAR = 1.0  # Qwen2 splits numbers into single digits
-OTHER_TOKENS_PER_CHAR = 0.8  # punctuation and symbols merge with neighbours only sometimes
-NEWLINE_RUN_TOKENS = 0.5
+OTHER_TOKENS_PER_CHAR = 0.5  # punctuation and symbols merge with neighbours only sometimes
+NEWLINE_RUN_TOKENS = 0.45
 
 
 def estimate_tokens(text: str) -> int:

@@ -1,0 +1,276 @@
+"""Level 2 (chunk-by-chunk reading): paraphrased needles, scopes, prefiltering, the verdict
+cache and cancellation."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.agent.events import (
+    Answer,
+    ChunkVerdict,
+    Event,
+    Hits,
+    LevelStarted,
+    LlmCall,
+    ScopeChosen,
+)
+from engine.agent.level2 import verdict_from_reply
+from engine.agent.runner import answer_question
+from engine.agent.verdict_cache import (
+    MemoryVerdictCache,
+    SqliteVerdictCache,
+    Verdict,
+    normalize_question,
+    verdict_key,
+)
+from engine.cancel import CancelToken
+from engine.config import Settings
+from engine.errors import Cancelled
+from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
+from tests.scripted_model import (
+    Request,
+    Rule,
+    ScriptedModel,
+    answer_from_document_containing,
+    parse_json,
+    verdict_quoting,
+)
+
+NEEDLE = "My grandmother's red two-wheeler vanished from the railway platform in 1987."
+QUESTION = "When was Granny's bike stolen?"
+
+NOTES = {
+    "family/bicycle.md": FILLER_EN * 2 + NEEDLE + " " + FILLER_EN,
+    "family/recipes.md": "Soup needs onions, carrots and an hour of patience. " + FILLER_EN,
+    "garden/plan.md": FILLER_EN * 3,
+}
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Notes:
+    return build_index(tmp_path, NOTES)
+
+
+def reading_model(**options: object) -> ScriptedModel:
+    return ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["granny", "bike", "stolen"])),
+            Rule(lambda r: r.is_read, verdict_quoting("two-wheeler")),
+            Rule(lambda r: r.is_answer, answer_from_document_containing("two-wheeler")),
+        ],
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_auto_escalates_to_level2_for_a_paraphrased_needle(notes: Notes) -> None:
+    model = reading_model()
+    events = Recorder()
+    answer = answer_question(
+        QUESTION, index=notes.index, model=model, settings=Settings(), on_event=events
+    )
+    assert answer.level == 2 and answer.found
+    assert "1987" in answer.text
+    levels = events.of(LevelStarted)
+    assert [e.level for e in levels] == [1, 2]
+    assert "Level 1" in levels[1].reason
+    scope = events.of(ScopeChosen)[0]
+    assert (scope.total_chunks, scope.read_chunks, scope.prefiltered) == (3, 3, False)
+    verdicts = events.of(ChunkVerdict)
+    assert [v.done for v in verdicts] == [1, 2, 3] and {v.total for v in verdicts} == {3}
+    (relevant,) = [v for v in verdicts if v.relevant]
+    assert relevant.quotes == (NEEDLE,)
+    assert "requery" in [h.purpose for h in events.of(Hits)]
+    (citation,) = answer.citations
+    assert citation.path.endswith("bicycle.md")
+    assert [citation.text[s:e] for s, e in citation.highlights] == [NEEDLE]
+    # Each read prompt holds exactly one document; the answer prompt holds the quotes as evidence.
+    assert all(len(r.documents) == 1 for r in model.calls_where(lambda r: r.is_read))
+    (answer_call,) = model.calls_where(lambda r: r.is_answer)
+    assert "<evidence>" in answer_call.user and NEEDLE in answer_call.user
+    purposes = [c.purpose for c in events.of(LlmCall)]
+    assert purposes.count("read") == 3 and answer.llm_calls == len(purposes)
+
+
+def test_a_repeated_question_reuses_cached_verdicts(notes: Notes, tmp_path: Path) -> None:
+    cache = SqliteVerdictCache(tmp_path / "cache" / "verdicts.sqlite3")
+    first = reading_model()
+    answer_question(
+        QUESTION,
+        index=notes.index,
+        model=first,
+        settings=Settings(),
+        level="2",
+        verdict_cache=cache,
+    )
+    assert len(first.calls_where(lambda r: r.is_read)) == 3
+    second = reading_model()
+    events = Recorder()
+    answer = answer_question(
+        "  when was granny's bike STOLEN ",
+        index=notes.index,
+        model=second,
+        settings=Settings(),
+        level="2",
+        verdict_cache=cache,
+        on_event=events,
+    )
+    assert second.calls_where(lambda r: r.is_read) == []
+    assert all(v.cached for v in events.of(ChunkVerdict))
+    assert answer.found and "1987" in answer.text
+    other_model = reading_model(model_name="another:model")
+    answer_question(
+        QUESTION,
+        index=notes.index,
+        model=other_model,
+        settings=Settings(),
+        level="2",
+        verdict_cache=cache,
+    )
+    assert len(other_model.calls_where(lambda r: r.is_read)) == 3
+
+
+def test_scope_larger_than_read_budget_is_prefiltered(tmp_path: Path) -> None:
+    notes = build_index(tmp_path, {f"n{i}.md": f"Note {i}. " + FILLER_EN for i in range(8)} | NOTES)
+    model = reading_model()
+    events = Recorder()
+    answer_question(
+        "When was grandmother's two-wheeler taken from the railway?",
+        index=notes.index,
+        model=model,
+        settings=Settings(read_budget=2),
+        level="2",
+        on_event=events,
+    )
+    scope = events.of(ScopeChosen)[0]
+    assert scope.prefiltered and scope.total_chunks == 11 and scope.read_chunks <= 2
+    assert events.of(Hits)[0].purpose == "prefilter"
+    assert len(model.calls_where(lambda r: r.is_read)) == scope.read_chunks
+    assert any(v.relevant for v in events.of(ChunkVerdict))
+
+
+def test_a_folder_scope_reads_only_that_folder(notes: Notes) -> None:
+    model = reading_model()
+    events = Recorder()
+    answer_question(
+        QUESTION,
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        scope=notes.folder / "garden",
+        on_event=events,
+    )
+    scope = events.of(ScopeChosen)[0]
+    assert scope.total_chunks == 1 and "garden" in scope.description
+    answer = events.of(Answer)[0]
+    assert not answer.found
+
+
+def test_invented_quotes_are_dropped() -> None:
+    chunk = "The lease ends in June.\nRent is   paid on the first day of each month."
+    verdict = verdict_from_reply(
+        json.dumps({"relevant": True, "quotes": ["Rent is paid on the first day of each month."]}),
+        chunk,
+    )
+    assert verdict == Verdict(True, ("Rent is   paid on the first day of each month.",))
+    invented = verdict_from_reply('{"relevant": true, "quotes": ["The rent is 900 euros."]}', chunk)
+    assert invented == Verdict(False)
+    assert verdict_from_reply("none", chunk) == Verdict(False)
+    no_quotes = verdict_from_reply('Answer: {"relevant": "yes", "quotes": []}', chunk)
+    assert no_quotes == Verdict(True)
+    slip = verdict_from_reply('{"relevant": true, "quotes": ["The lease ends in july."]}', chunk)
+    assert slip.quotes == ("The lease ends in June.",)
+
+
+def test_cancelling_mid_reading_stops_quickly_with_no_further_calls(tmp_path: Path) -> None:
+    notes = build_index(
+        tmp_path, {"long.md": (FILLER_EN * 40) + NEEDLE}, target_tokens=30, max_tokens=40
+    )
+    total_chunks = notes.index.count()
+    assert total_chunks >= 20
+    model = reading_model(delay=0.3)
+    token = CancelToken()
+    calls_at_cancel: list[int] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, ChunkVerdict) and event.done == 3:
+            calls_at_cancel.append(len(model.calls))
+            token.cancel()
+
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        answer_question(
+            QUESTION,
+            index=notes.index,
+            model=model,
+            settings=Settings(parallel_requests=2),
+            level="2",
+            on_event=on_event,
+            cancel=token,
+        )
+    assert time.monotonic() - started < 3.0
+    assert calls_at_cancel and len(model.calls) == calls_at_cancel[0]
+    assert len(model.calls_where(lambda r: r.is_read)) < total_chunks
+    assert not any(t.name.startswith("needle-read") for t in threading.enumerate())
+
+
+def test_verdict_keys_ignore_trivial_question_differences() -> None:
+    assert normalize_question("  When was it?? ") == normalize_question("when   was it")
+    key = verdict_key("chunk text", "When was it?", "m")
+    assert key == verdict_key("chunk text", "when was it", "m")
+    assert key != verdict_key("chunk text!", "when was it", "m")
+    assert key != verdict_key("chunk text", "when was it", "other")
+    cache = MemoryVerdictCache()
+    cache.put(key, Verdict(True, ("q",)))
+    assert cache.get(key) == Verdict(True, ("q",))
+
+
+def test_sqlite_cache_survives_reopening_and_a_damaged_file(tmp_path: Path) -> None:
+    path = tmp_path / "verdicts.sqlite3"
+    cache = SqliteVerdictCache(path)
+    cache.put("k", Verdict(True, ("a quote", "另一句")))
+    cache.close()
+    assert SqliteVerdictCache(path).get("k") == Verdict(True, ("a quote", "另一句"))
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"this is not a database" * 100)
+    fresh = SqliteVerdictCache(damaged)
+    assert fresh.get("k") is None
+    fresh.put("k", Verdict(False))
+    assert fresh.get("k") == Verdict(False)
+
+
+def test_reads_run_in_parallel_up_to_the_setting(notes: Notes) -> None:
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def slow_verdict(request: Request) -> str:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        return '{"relevant": false, "quotes": []}'
+
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["bike"])),
+            Rule(lambda r: r.is_read, slow_verdict),
+        ]
+    )
+    answer = answer_question(
+        QUESTION,
+        index=notes.index,
+        model=model,
+        settings=Settings(parallel_requests=2),
+        level="2",
+    )
+    assert peak == 2
+    assert not answer.found

@@ -48,6 +48,7 @@ import logging
 import os
 import sys
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -196,6 +197,14 @@ class EngineClient(QObject):
         self._heartbeat.setInterval(heartbeat_interval_ms)
         self._heartbeat.timeout.connect(self._on_heartbeat)
 
+    def __del__(self) -> None:
+        # A client dropped with its engine still running: the QProcess destructor would kill the
+        # child and emit signals into this half-destroyed object. Silence and stop it first.
+        process = self._process
+        if process is not None:
+            self._process = None
+            _silence_and_kill(process)
+
     # -- public API ------------------------------------------------------------------------
 
     @property
@@ -248,7 +257,7 @@ class EngineClient(QObject):
         if self._state in (ClientState.FAILED, ClientState.STOPPED, ClientState.SHUTTING_DOWN):
             # Deliver later, so the caller holds the handle before any callback runs.
             error = self._unavailable_error()
-            QTimer.singleShot(0, lambda: self._finish_with_error(pending, error))
+            self._after(0, lambda client: client._finish_with_error(pending, error))
         elif self._state == ClientState.READY:
             self._send_pending(pending)
         else:
@@ -268,8 +277,8 @@ class EngineClient(QObject):
         self._state = ClientState.SHUTTING_DOWN
         self._fail_all(self._unavailable_error())
         self._write(process, Request(next(self._ids), Method.SHUTDOWN, {}))
-        QTimer.singleShot(grace_ms, lambda: self._escalate(process, kill=False))
-        QTimer.singleShot(grace_ms + 2000, lambda: self._escalate(process, kill=True))
+        self._after(grace_ms, lambda client: client._escalate(process, kill=False))
+        self._after(grace_ms + 2000, lambda client: client._escalate(process, kill=True))
 
     def shutdown_blocking(self, timeout: float = 5.0) -> None:
         """Synchronous shutdown for application exit: waits up to `timeout` s, then terminates,
@@ -308,17 +317,25 @@ class EngineClient(QObject):
             process.setProcessEnvironment(environment)
         if self._working_directory:
             process.setWorkingDirectory(self._working_directory)
-        process.readyReadStandardOutput.connect(lambda: self._on_stdout(process))
-        process.readyReadStandardError.connect(lambda: self._on_stderr(process))
-        process.started.connect(lambda: self._on_started(process))
-        process.finished.connect(lambda code, status: self._on_finished(process, code, status))
-        process.errorOccurred.connect(lambda error: self._on_process_error(process, error))
+        # Bound slots, not lambdas: Qt drops them when this client is destroyed, so a late signal
+        # of a dying process can never call into a deleted object. sender() names the process.
+        process.readyReadStandardOutput.connect(self._on_stdout_ready)
+        process.readyReadStandardError.connect(self._on_stderr_ready)
+        process.started.connect(self._on_started)
+        process.finished.connect(self._on_finished)
+        process.errorOccurred.connect(self._on_process_error)
         self._process = process
         log.info("starting the engine: %s", " ".join(self._command))
         process.start()
 
-    def _on_started(self, process: QProcess) -> None:
-        if process is not self._process:
+    def _current_sender(self) -> QProcess | None:
+        """The process that sent the signal being handled, if it is still the current one."""
+        process = self.sender()
+        return process if isinstance(process, QProcess) and process is self._process else None
+
+    def _on_started(self) -> None:
+        process = self._current_sender()
+        if process is None:
             return
         request = Request(next(self._ids), Method.HANDSHAKE, handshake_params(self._client_name))
         if self._protocol_version != PROTOCOL_VERSION:
@@ -337,7 +354,7 @@ class EngineClient(QObject):
             self._give_up(reason)
             process = self._process
             if process is not None:  # it exits by itself; make sure it does
-                QTimer.singleShot(3000, lambda: self._escalate(process, kill=True))
+                self._after(3000, lambda client: client._escalate(process, kill=True))
             return
         if not isinstance(reply, ResultReply):
             return
@@ -352,15 +369,17 @@ class EngineClient(QObject):
         if restarted:
             self.engine_restarted.emit(self._restarts)
 
-    def _on_process_error(self, process: QProcess, error: QProcess.ProcessError) -> None:
+    def _on_process_error(self, error: QProcess.ProcessError) -> None:
+        process = self._current_sender()
         # Only a failed start gets no `finished` signal; other errors are followed by one.
-        if error == QProcess.ProcessError.FailedToStart and process is self._process:
+        if process is not None and error == QProcess.ProcessError.FailedToStart:
             self._engine_gone(process, f"The engine could not start: {process.errorString()}")
 
-    def _on_finished(self, process: QProcess, code: int, status: QProcess.ExitStatus) -> None:
-        if process is not self._process:
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        process = self._current_sender()
+        if process is None:
             return
-        self._on_stderr(process)  # the last words often explain the death
+        self._read_stderr(process)  # the last words often explain the death
         if self._death_reason:
             reason = self._death_reason
         elif status == QProcess.ExitStatus.CrashExit:
@@ -398,7 +417,20 @@ class EngineClient(QObject):
             return
         self._restarts += 1
         self._state = ClientState.RESTARTING
-        QTimer.singleShot(self._restart_delay_ms, self._relaunch)
+        self._after(self._restart_delay_ms, lambda client: client._relaunch())
+
+    def _after(self, delay_ms: int, action: Callable[[EngineClient], None]) -> None:
+        """Run `action(self)` later on the event loop, unless this client is gone by then. The
+        timer holds only a weak reference: a pending timer must neither keep a dropped client
+        alive nor be what finally destroys it from inside another object's teardown."""
+        weak_self = weakref.ref(self)
+
+        def fire() -> None:
+            client = weak_self()
+            if client is not None:
+                action(client)
+
+        QTimer.singleShot(delay_ms, self, fire)
 
     def _relaunch(self) -> None:
         if self._state == ClientState.RESTARTING:
@@ -484,8 +516,9 @@ class EngineClient(QObject):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _on_stdout(self, process: QProcess) -> None:
-        if process is not self._process:
+    def _on_stdout_ready(self) -> None:
+        process = self._current_sender()
+        if process is None:
             return
         self._stdout_buffer += bytes(process.readAllStandardOutput().data())
         while (newline := self._stdout_buffer.find(b"\n")) >= 0:
@@ -496,7 +529,12 @@ class EngineClient(QObject):
             if process is not self._process:
                 return  # a callback shut the client down or the engine was replaced
 
-    def _on_stderr(self, process: QProcess) -> None:
+    def _on_stderr_ready(self) -> None:
+        process = self._current_sender()
+        if process is not None:
+            self._read_stderr(process)
+
+    def _read_stderr(self, process: QProcess) -> None:
         self._stderr_buffer += bytes(process.readAllStandardError().data())
         while (newline := self._stderr_buffer.find(b"\n")) >= 0:
             line = self._stderr_buffer[:newline].decode("utf-8", "replace").rstrip()
@@ -578,6 +616,16 @@ class EngineClient(QObject):
             reason or "The engine is not running.",
             "Restart Needle. If this keeps happening, the engine log in the logs folder says why.",
         )
+
+
+def _silence_and_kill(process: QProcess) -> None:
+    try:
+        process.blockSignals(True)
+        if process.state() != QProcess.ProcessState.NotRunning:
+            process.kill()
+            process.waitForFinished(2000)
+    except RuntimeError:  # the C++ object is already gone: nothing left to stop
+        pass
 
 
 def _safely(callback: Callable[[Any], None], value: Any) -> None:

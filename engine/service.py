@@ -122,11 +122,19 @@ class ServedEngine(Protocol):
 # Output and progress
 
 
+class BinaryOutput(Protocol):
+    """Where protocol lines go: the real stdout in `needle serve`, a buffer in tests."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+
 class LineWriter:
     """The one place protocol lines are written. Thread-safe; a broken pipe (the client is gone)
     turns further writes into no-ops instead of exceptions in worker threads."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryOutput) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self.broken = False
@@ -395,7 +403,7 @@ class Service:
     def __init__(
         self,
         engine: ServedEngine | None,
-        output: BinaryIO,
+        output: BinaryOutput,
         *,
         data_dir: str,
         startup_error: NeedleError | None = None,

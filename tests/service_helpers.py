@@ -1,0 +1,197 @@
+"""A fake engine for protocol, service and client tests, and a way to serve it as a process:
+
+    python -m tests.service_helpers [--fail-open] [--index-steps N] [--data-dir D]
+
+It behaves like engine.api.Engine where the service can tell (same methods, same result types),
+but answers instantly and deterministically, so tests measure the protocol, not the index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.agent.events import Answer, AnswerDelta, Event, LevelStarted
+from engine.cancel import NEVER, CancelToken
+from engine.config import Settings
+from engine.errors import NeedleError, WriterLocked
+from engine.models import IndexProgress, IndexSummary, SearchFilters, SearchHit
+
+
+@dataclass
+class FakeEngine:
+    index_steps: int = 5
+    step_seconds: float = 0.0
+    pull_updates: int = 200
+    folder_list: list[str] = field(default_factory=list)
+    settings_value: Settings = field(default_factory=Settings)
+    closed: bool = False
+    watching: bool = False
+    watch_callback: Callable[[IndexSummary], None] | None = None
+    index_runs: int = 0
+    searches: list[tuple[str, int, SearchFilters | None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def settings(self) -> Settings:
+        return self.settings_value
+
+    def update_settings(self, changes: dict[str, Any]) -> Settings:
+        updated = Settings.from_dict({**self.settings_value.to_dict(), **changes})
+        problems = updated.validate()
+        if problems:
+            raise NeedleError("invalid_settings", " ".join(problems))
+        self.settings_value = updated
+        return updated
+
+    def add_folder(self, path: str) -> dict[str, Any]:
+        if path in self.folder_list:
+            raise NeedleError("already_watched", f"{path} is already indexed.")
+        self.folder_list.append(path)
+        return {"path": path, "files": 0}
+
+    def remove_folder(self, path: str) -> dict[str, Any]:
+        if path not in self.folder_list:
+            raise NeedleError("not_found", f"{path} is not an indexed folder.")
+        self.folder_list.remove(path)
+        return {"path": path, "files": 0}
+
+    def folders(self) -> Sequence[dict[str, Any]]:
+        return [{"path": p, "files": 0} for p in self.folder_list]
+
+    def index(
+        self,
+        progress: Callable[[IndexProgress], None] | None = None,
+        cancel: CancelToken = NEVER,
+    ) -> IndexSummary:
+        with self.lock:
+            self.index_runs += 1
+        for done in range(self.index_steps):
+            cancel.raise_if_cancelled()
+            if progress is not None:
+                progress(IndexProgress("indexing", done + 1, self.index_steps, f"file{done}.md"))
+            if self.step_seconds:
+                cancel.wait(self.step_seconds)
+        cancel.raise_if_cancelled()
+        return IndexSummary(added=self.index_steps, seconds=0.01)
+
+    def start_watching(self, on_change: Callable[[IndexSummary], None]) -> None:
+        self.watching = True
+        self.watch_callback = on_change
+
+    def stop_watching(self) -> None:
+        self.watching = False
+
+    def search(
+        self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[SearchHit]:
+        self.searches.append((query, limit, filters))
+        if query.startswith("slow:"):
+            time.sleep(float(query.split(":", 1)[1]))
+        if query == "explode":
+            raise RuntimeError("the fake index exploded")
+        return [
+            SearchHit(
+                chunk_id=f"c{n}",
+                doc_id="d1",
+                path="/notes/a.md",
+                title="A 中文",
+                score=1.0 / (n + 1),
+                text=f"chunk {n} about {query}",
+                snippet=f"about {query}",
+                snippet_highlights=(),
+                highlights=(),
+                ordinal=n,
+                start=0,
+                end=10,
+            )
+            for n in range(min(limit, 3))
+        ]
+
+    def status(self) -> dict[str, Any]:
+        return {"files": 0, "folders": list(self.folder_list)}
+
+    def problems(self) -> Sequence[dict[str, Any]]:
+        return []
+
+    def doctor(self) -> Sequence[dict[str, Any]]:
+        return [{"name": "paths", "status": "ok"}]
+
+    def ollama_status(self) -> dict[str, Any]:
+        return {"running": False, "model": self.settings_value.model}
+
+    def pull_model(
+        self,
+        model: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        cancel: CancelToken = NEVER,
+    ) -> None:
+        for n in range(self.pull_updates):
+            cancel.raise_if_cancelled()
+            if progress is not None:
+                progress("downloading", n + 1, self.pull_updates)
+            time.sleep(0.001)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        level: str = "auto",
+        scope: SearchFilters | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        cancel: CancelToken = NEVER,
+        model: str | None = None,
+        host: str | None = None,
+    ) -> Answer:
+        emit = on_event or (lambda event: None)
+        emit(LevelStarted(1, f"scope={scope}"))
+        # "forever" streams until cancelled: a long answer the user stops.
+        deltas = 10**6 if question == "forever" else 3
+        for n in range(deltas):
+            if cancel.wait(0.01):
+                break
+            emit(AnswerDelta(f"part{n} "))
+        cancel.raise_if_cancelled()
+        return Answer(
+            text=f"answer to {question}",
+            citations=(),
+            level=1,
+            llm_calls=1,
+            prompt_tokens=10,
+            completion_tokens=3,
+            seconds=0.01,
+        )
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from engine.service import run_stdio
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", default="/fake/data")
+    parser.add_argument("--fail-open", action="store_true")
+    parser.add_argument("--index-steps", type=int, default=5)
+    parser.add_argument("--ollama-poll", type=float, default=None)
+    args = parser.parse_args(argv)
+
+    def open_engine() -> FakeEngine:
+        if args.fail_open:
+            raise WriterLocked(
+                "writer_locked", "Another Needle engine (pid 4242) is using this index."
+            )
+        print("a library printing to stdout must not break the protocol")
+        return FakeEngine(index_steps=args.index_steps)
+
+    sys.stderr.write(json.dumps({"fake_engine": "starting"}) + "\n")
+    return run_stdio(open_engine, data_dir=args.data_dir, ollama_poll_seconds=args.ollama_poll)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,456 @@
+"""The engine service, in process over an in-memory pipe with a fake engine, and (once the real
+engine is installed) as a real `python -m engine serve` subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.models import IndexSummary
+from engine.protocol import PROTOCOL_VERSION
+from engine.service import ProgressThrottle, Service
+from tests.service_helpers import FakeEngine
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Output(io.RawIOBase):
+    """Collects protocol lines the service writes and lets a test wait for them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict[str, Any]] = []
+        self.raw = bytearray()
+        self._changed = threading.Condition()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        with self._changed:
+            self.raw += bytes(data)
+            while b"\n" in self.raw:
+                line, _, rest = bytes(self.raw).partition(b"\n")
+                self.raw = bytearray(rest)
+                self.lines.append(json.loads(line))
+            self._changed.notify_all()
+        return len(data)
+
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    if predicate(line):
+                        return line
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no matching line; got {self.lines}")
+                self._changed.wait(remaining)
+
+    def final(self, request_id: int, timeout: float = 5.0) -> dict[str, Any]:
+        return self.wait_for(
+            lambda m: m.get("id") == request_id and m.get("type") in ("result", "error"), timeout
+        )
+
+    def of(self, request_id: int) -> list[dict[str, Any]]:
+        with self._changed:
+            return [m for m in self.lines if m.get("id") == request_id]
+
+
+def send(service: Service, request_id: int, method: str, **params: Any) -> bool:
+    line = json.dumps({"id": request_id, "method": method, "params": params})
+    return service.handle_line(line.encode() + b"\n")
+
+
+def handshake(service: Service, output: Output) -> dict[str, Any]:
+    send(service, 1, "handshake", protocol=PROTOCOL_VERSION, client="test")
+    return output.final(1)
+
+
+@pytest.fixture
+def fake() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def served(fake: FakeEngine) -> Iterator[tuple[Service, Output]]:
+    output = Output()
+    service = Service(fake, output, data_dir="/data", background=False, progress_interval=0.1)
+    assert handshake(service, output)["type"] == "result"
+    yield service, output
+    service.close()
+
+
+def test_handshake_reports_version_and_data_dir(fake: FakeEngine) -> None:
+    output = Output()
+    service = Service(fake, output, data_dir="/data", background=False)
+    reply = handshake(service, output)
+    assert reply["result"]["protocol"] == PROTOCOL_VERSION
+    assert reply["result"]["data_dir"] == "/data"
+    assert reply["result"]["engine_version"]
+
+
+def test_version_mismatch_is_refused_naming_both_versions_and_the_engine_stops(
+    fake: FakeEngine,
+) -> None:
+    output = Output()
+    service = Service(fake, output, data_dir="/d", background=False)
+    keep_reading = send(service, 1, "handshake", protocol=99, client="needle-desktop 9.0")
+    reply = output.final(1)
+    assert keep_reading is False
+    assert reply["error"]["kind"] == "protocol_mismatch"
+    assert "version 1" in reply["error"]["message"]
+    assert "version 99" in reply["error"]["message"]
+    assert "needle-desktop 9.0" in reply["error"]["message"]
+    assert service.exit_code != 0
+
+
+def test_requests_before_the_handshake_are_refused(fake: FakeEngine) -> None:
+    output = Output()
+    service = Service(fake, output, data_dir="/d", background=False)
+    send(service, 3, "search", query="x")
+    assert output.final(3)["error"]["kind"] == "handshake_required"
+    assert fake.searches == []
+
+
+def test_an_engine_that_could_not_open_says_why_at_the_handshake() -> None:
+    from engine.errors import WriterLocked
+
+    output = Output()
+    locked = WriterLocked("writer_locked", "Another engine (pid 7) holds the index.", "Quit it.")
+    service = Service(None, output, data_dir="/d", startup_error=locked, background=False)
+    assert send(service, 1, "handshake", protocol=PROTOCOL_VERSION) is False
+    assert output.final(1)["error"] == locked.to_dict()
+
+
+def test_unknown_method_is_an_error_and_the_engine_keeps_running(
+    served: tuple[Service, Output],
+) -> None:
+    service, output = served
+    assert send(service, 2, "frobnicate") is True
+    error = output.final(2)["error"]
+    assert error["kind"] == "unknown_method"
+    assert "frobnicate" in error["message"]
+    send(service, 3, "ping")
+    assert output.final(3)["result"]["pong"] is True
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"this is not json\n", b"[1,2,3]\n", b'{"method": "ping"}\n', b"\xff\xfe\n", b'"text"\n'],
+)
+def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_running(
+    served: tuple[Service, Output], line: bytes
+) -> None:
+    service, output = served
+    assert service.handle_line(line) is True
+    error = output.wait_for(lambda m: m.get("type") == "error" and m.get("id") is None)
+    assert error["error"]["kind"] == "bad_request"
+    send(service, 9, "ping")
+    assert output.final(9)["type"] == "result"
+
+
+def test_a_request_without_method_names_its_id(served: tuple[Service, Output]) -> None:
+    service, output = served
+    service.handle_line(b'{"id": 12}\n')
+    assert output.final(12)["error"]["kind"] == "bad_request"
+
+
+def test_search_round_trip_with_filters(served: tuple[Service, Output], fake: FakeEngine) -> None:
+    service, output = served
+    send(service, 2, "search", query="tantivy", limit=2, filters={"extensions": [".PDF"]})
+    result = output.final(2)["result"]
+    assert result["count"] == 2
+    assert [hit["chunk_id"] for hit in result["hits"]] == ["c0", "c1"]
+    assert result["hits"][0]["title"] == "A 中文"
+    query, limit, filters = fake.searches[-1]
+    assert (query, limit) == ("tantivy", 2)
+    assert filters is not None and filters.extensions == ("pdf",)
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({}, "'query'"),
+        ({"query": "x", "limit": 0}, "'limit'"),
+        ({"query": "x", "filters": {"colour": ["red"]}}, "unknown filter"),
+        ({"query": "x", "filters": {"folders": "notes"}}, "'folders'"),
+    ],
+)
+def test_bad_search_params_are_explained(
+    served: tuple[Service, Output], params: dict[str, Any], problem: str
+) -> None:
+    service, output = served
+    send(service, 2, "search", **params)
+    error = output.final(2)["error"]
+    assert error["kind"] == "bad_request"
+    assert problem in error["message"]
+
+
+def test_an_engine_bug_becomes_an_internal_error_not_a_dead_engine(
+    served: tuple[Service, Output],
+) -> None:
+    service, output = served
+    send(service, 2, "search", query="explode")
+    error = output.final(2)["error"]
+    assert error["kind"] == "internal"
+    assert "exploded" in error["message"]
+    send(service, 3, "search", query="fine")
+    assert output.final(3)["type"] == "result"
+
+
+def test_engine_errors_cross_as_data(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "settings.update", changes={"context_window": 100})
+    error = output.final(2)["error"]
+    assert error["kind"] == "invalid_settings"
+    assert "2048" in error["message"]
+    send(service, 3, "settings.update", changes={"model": "qwen2:1.5b"})
+    assert output.final(3)["result"]["model"] == "qwen2:1.5b"
+    send(service, 4, "settings.get")
+    assert output.final(4)["result"]["model"] == "qwen2:1.5b"
+
+
+def test_folders_add_list_remove(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "folders.add", path="/notes")
+    assert output.final(2)["result"]["path"] == "/notes"
+    send(service, 3, "folders.list")
+    assert [f["path"] for f in output.final(3)["result"]["folders"]] == ["/notes"]
+    send(service, 4, "folders.remove", path="/elsewhere")
+    assert output.final(4)["error"]["kind"] == "not_found"
+
+
+def test_cancelling_a_running_ask_stops_it_and_ends_with_cancelled(
+    served: tuple[Service, Output],
+) -> None:
+    service, output = served
+    send(service, 2, "ask", question="forever")
+    output.wait_for(lambda m: m.get("id") == 2 and m["event"]["type"] == "answer_delta")
+    send(service, 3, "cancel", request=2)
+    assert output.final(3)["result"] == {"cancelled": True}
+    final = output.final(2)
+    assert final["error"]["kind"] == "cancelled"
+    time.sleep(0.1)
+    mine = output.of(2)
+    assert mine[-1] is final, "nothing of a cancelled request may follow its final reply"
+    assert sum(1 for m in mine if m["type"] in ("result", "error")) == 1
+
+
+def test_cancelling_a_finished_request_says_so(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "search", query="x")
+    output.final(2)
+    send(service, 3, "cancel", request=2)
+    assert output.final(3)["result"] == {"cancelled": False}
+
+
+def test_a_search_is_not_blocked_behind_a_running_ask(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "ask", question="forever")
+    output.wait_for(lambda m: m.get("id") == 2)
+    started = time.monotonic()
+    send(service, 3, "search", query="quick")
+    assert output.final(3)["type"] == "result"
+    assert time.monotonic() - started < 1.0
+    send(service, 4, "cancel", request=2)
+    output.final(2)
+
+
+def test_a_superseded_search_can_be_cancelled(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "search", query="slow:0.3")
+    send(service, 3, "cancel", request=2)
+    send(service, 4, "search", query="fresh")
+    assert output.final(4)["type"] == "result"
+    assert output.final(2)["error"]["kind"] == "cancelled"
+
+
+def test_ask_streams_events_then_the_answer(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "ask", question="what?", level="1", scope={"paths": ["/notes/a.md"]})
+    final = output.final(2)
+    assert final["result"]["text"] == "answer to what?"
+    events = [m["event"]["type"] for m in output.of(2) if m["type"] == "event"]
+    assert events == ["level", "answer_delta", "answer_delta", "answer_delta"]
+    level_event = output.of(2)[0]["event"]
+    assert "/notes/a.md" in level_event["reason"]
+
+
+def test_ask_refuses_an_unknown_level(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "ask", question="what?", level="7")
+    assert "'level'" in output.final(2)["error"]["message"]
+
+
+def test_progress_is_throttled_to_ten_per_second_and_the_last_value_arrives(
+    served: tuple[Service, Output], fake: FakeEngine
+) -> None:
+    service, output = served
+    fake.pull_updates = 300  # about 0.4 s of updates, one per millisecond or so
+    started = time.monotonic()
+    send(service, 2, "ollama.pull", model="qwen2:0.5b")
+    assert output.final(2, timeout=10)["result"]["ready"] is True
+    elapsed = time.monotonic() - started
+    progress = [m["progress"] for m in output.of(2) if m["type"] == "progress"]
+    assert progress[-1]["completed"] == 300, "the latest value must not be lost"
+    assert 2 <= len(progress) <= elapsed * 10 + 2
+    completed = [p["completed"] for p in progress]
+    assert completed == sorted(completed)
+
+
+def test_index_run_reports_progress_and_its_summary(
+    served: tuple[Service, Output], fake: FakeEngine
+) -> None:
+    service, output = served
+    send(service, 2, "index.run")
+    result = output.final(2)["result"]
+    assert result["added"] == fake.index_steps
+    progress = [m["progress"] for m in output.of(2) if m["type"] == "progress"]
+    assert progress[-1]["done"] == fake.index_steps
+
+
+def test_cancelling_an_index_run(served: tuple[Service, Output], fake: FakeEngine) -> None:
+    service, output = served
+    fake.index_steps, fake.step_seconds = 1000, 0.01
+    send(service, 2, "index.run")
+    output.wait_for(lambda m: m.get("id") == 2 and m["type"] == "progress")
+    send(service, 3, "cancel", request=2)
+    assert output.final(2)["error"]["kind"] == "cancelled"
+
+
+def test_duplicate_ids_of_running_requests_are_refused(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "ask", question="forever")
+    send(service, 2, "search", query="x")
+    error = output.wait_for(lambda m: m.get("id") == 2 and m.get("type") == "error")
+    assert "already running" in error["error"]["message"]
+    send(service, 3, "cancel", request=2)
+
+
+def test_shutdown_cancels_work_stops_watching_and_closes_the_engine(fake: FakeEngine) -> None:
+    output = Output()
+    service = Service(fake, output, data_dir="/d", ollama_poll_seconds=None)
+    handshake(service, output)
+    output.wait_for(lambda m: m.get("topic") == "index_changed")
+    assert fake.watching
+    send(service, 2, "ask", question="forever")
+    output.wait_for(lambda m: m.get("id") == 2)
+    assert send(service, 3, "shutdown") is False
+    service.close()
+    assert output.final(2)["error"]["kind"] == "cancelled"
+    assert fake.closed and not fake.watching
+
+
+def test_background_startup_index_watcher_and_ollama_notifications(fake: FakeEngine) -> None:
+    output = Output()
+    service = Service(fake, output, data_dir="/d", ollama_poll_seconds=0.05)
+    handshake(service, output)
+    index_progress = output.wait_for(lambda m: m.get("topic") == "index")
+    assert index_progress["data"]["source"] == "startup"
+    changed = output.wait_for(lambda m: m.get("topic") == "index_changed")
+    assert changed["data"]["summary"]["added"] == fake.index_steps
+    ollama = output.wait_for(lambda m: m.get("topic") == "ollama")
+    assert ollama["data"]["running"] is False
+    assert fake.watch_callback is not None
+    fake.watch_callback(IndexSummary(updated=1))
+    output.wait_for(lambda m: m.get("data", {}).get("source") == "watcher")
+    # the Ollama state did not change: one notification, not one per poll
+    time.sleep(0.2)
+    assert sum(1 for m in output.lines if m.get("topic") == "ollama") == 1
+    service.close()
+
+
+def test_end_of_input_shuts_the_service_down(fake: FakeEngine) -> None:
+    output = Output()
+    service = Service(fake, output, data_dir="/d", background=False)
+    stdin = io.BytesIO(
+        json.dumps({"id": 1, "method": "handshake", "params": {"protocol": 1}}).encode() + b"\n"
+    )
+    assert service.serve(stdin) == 0
+    assert fake.closed
+
+
+def test_throttle_keeps_only_the_latest_value() -> None:
+    sent: list[int] = []
+    now = [0.0]
+    throttle = ProgressThrottle(lambda p: sent.append(p["n"]), 0.1, clock=lambda: now[0])
+    throttle.push({"n": 1})
+    for n in range(2, 50):
+        throttle.push({"n": n})
+    throttle.close(flush=True)
+    assert sent == [1, 49]
+
+
+def test_throttle_sends_a_waiting_value_when_the_work_goes_quiet() -> None:
+    sent: list[int] = []
+    throttle = ProgressThrottle(lambda p: sent.append(p["n"]), 0.05)
+    throttle.push({"n": 1})
+    throttle.push({"n": 2})
+    deadline = time.monotonic() + 2
+    while sent != [1, 2] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [1, 2]
+    throttle.close(flush=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# As a process
+
+
+def serve_process(*args: str, cwd: Path = REPO_ROOT) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+    )
+
+
+def exchange(process: subprocess.Popen[bytes], request: dict[str, Any]) -> dict[str, Any]:
+    """Send one request and read lines until its final reply (skipping notifications)."""
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps(request).encode() + b"\n")
+    process.stdin.flush()
+    while True:
+        line = process.stdout.readline()
+        assert line, "the engine closed its output"
+        message = json.loads(line)
+        if message.get("id") == request["id"] and message["type"] in ("result", "error"):
+            return dict(message)
+
+
+def test_stray_prints_do_not_reach_the_protocol_stream() -> None:
+    process = serve_process("-m", "tests.service_helpers")
+    try:
+        reply = exchange(process, {"id": 1, "method": "handshake", "params": {"protocol": 1}})
+        assert reply["result"]["protocol"] == 1
+        exchange(process, {"id": 2, "method": "shutdown"})
+        _, stderr = process.communicate(timeout=10)
+        assert process.returncode == 0
+        assert b"a library printing to stdout" in stderr
+    finally:
+        process.kill()
+
+
+def test_a_locked_engine_refuses_the_handshake_and_exits() -> None:
+    process = serve_process("-m", "tests.service_helpers", "--fail-open")
+    try:
+        reply = exchange(process, {"id": 1, "method": "handshake", "params": {"protocol": 1}})
+        assert reply["error"]["kind"] == "writer_locked"
+        assert process.wait(timeout=10) != 0
+    finally:
+        process.kill()

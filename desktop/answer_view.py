@@ -67,7 +67,7 @@ class AnswerView(QWidget):
         self.stop_button.setObjectName("stop")
         self.stop_button.setToolTip("Stop this question (Esc)")
         self.stop_button.clicked.connect(self.stop_requested)
-        self.stop_button.setEnabled(False)
+        self.stop_button.hide()
         header = QHBoxLayout()
         header.addWidget(self.status_label, 1)
         header.addWidget(self.stop_button)
@@ -125,7 +125,7 @@ class AnswerView(QWidget):
         self.question_label.show()
         self.status_label.setText(f"Thinking… {level_label}".strip())
         self.summary_label.setText("")
-        self.stop_button.setEnabled(True)
+        self.stop_button.show()
         self.browser.clear()
 
     def set_status(self, text: str) -> None:
@@ -144,7 +144,7 @@ class AnswerView(QWidget):
         self._answer = dict(answer)
         self._text = str(answer.get("text", self._text))
         self._running = False
-        self.stop_button.setEnabled(False)
+        self.stop_button.hide()
         self._render_timer.stop()
         found = answer.get("found", True)
         self.status_label.setText(
@@ -156,7 +156,7 @@ class AnswerView(QWidget):
     def fail(self, error: Mapping[str, Any]) -> None:
         plain = plain_error(error)
         self._running = False
-        self.stop_button.setEnabled(False)
+        self.stop_button.hide()
         self._render_timer.stop()
         if plain.kind == "cancelled":
             self.stopped()
@@ -170,7 +170,7 @@ class AnswerView(QWidget):
 
     def stopped(self) -> None:
         self._running = False
-        self.stop_button.setEnabled(False)
+        self.stop_button.hide()
         self._render_timer.stop()
         self._render()
         self.status_label.setText("Stopped.")

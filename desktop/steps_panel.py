@@ -74,6 +74,12 @@ class StepsPanel(QTextBrowser):
     def _new_timeline(self) -> StepsTimeline:
         return StepsTimeline(self._clock) if self._clock else StepsTimeline()
 
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Where step times come from (a replay supplies its recorded time)."""
+        self._clock = clock
+        self.timeline = self._new_timeline()
+        self.render_now()
+
     def clear_steps(self) -> None:
         self.timeline = self._new_timeline()
         self.render_now()

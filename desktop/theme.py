@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
@@ -19,6 +20,8 @@ UI_FAMILIES = [
 ]
 MONO_FAMILIES = ["JetBrains Mono", "Consolas", "DejaVu Sans Mono", "Noto Sans Mono CJK SC"]
 UI_POINT_SIZE = 10
+# Shipped beside this module (package data); a missing file only loses the arrow, not the combo.
+CHEVRON = (Path(__file__).resolve().parent / "chevron-down.svg").as_posix()
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,14 @@ QLineEdit, QComboBox, QSpinBox, QPlainTextEdit, QDateEdit {{
     background: {c.surface}; border: 1px solid {c.border}; border-radius: 6px; padding: 4px 8px;
     selection-background-color: {c.selection}; selection-color: {c.text};
 }}
+QComboBox::drop-down {{
+    subcontrol-origin: padding; subcontrol-position: center right; width: 22px; border: none;
+}}
+QComboBox::down-arrow {{ image: url("{CHEVRON}"); width: 12px; height: 12px; }}
+QComboBox QAbstractItemView {{
+    background: {c.surface}; border: 1px solid {c.border};
+    selection-background-color: {c.selection}; selection-color: {c.text};
+}}
 QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QPlainTextEdit:focus {{
     border: 1px solid {c.accent};
 }}
@@ -82,7 +93,7 @@ QPushButton:disabled {{ color: {c.muted}; background: {c.window}; }}
 QPushButton#primary {{ background: {c.accent}; color: white; border: 1px solid {c.accent}; }}
 QPushButton#primary:disabled {{ background: {c.accent_soft}; border-color: {c.accent_soft}; }}
 QPushButton#stop {{ color: {c.bad}; }}
-QPushButton#modeButton {{ border-radius: 0px; padding: 5px 14px; }}
+QPushButton#modeButton {{ border-radius: 0px; padding: 6px 16px; min-width: 56px; }}
 QPushButton#modeButton:checked {{ background: {c.accent_soft}; border-color: {c.accent};
     color: {c.accent}; font-weight: 600; }}
 QTabWidget::pane {{ border: 1px solid {c.border}; border-radius: 6px; background: {c.surface}; }}

@@ -1,0 +1,282 @@
+"""One query box with two modes. Search: results as you type (debounced), filters for folder, type
+and date. Ask: a level (Auto, 1, 2, 3) and a scope (everything, a folder, the selected file)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.rich_text import short_path
+
+SEARCH, ASK = "search", "ask"
+DEBOUNCE_MS = 250
+DAY = 86_400.0
+
+LEVELS: list[tuple[str, str]] = [
+    ("auto", "Auto"),
+    ("1", "Level 1 · quick keyword answer"),
+    ("2", "Level 2 · read the scope closely"),
+    ("3", "Level 3 · step by step"),
+]
+TYPES: list[tuple[str, tuple[str, ...]]] = [
+    ("All types", ()),
+    ("Markdown", ("md", "markdown")),
+    ("Text", ("txt", "text", "rst", "org")),
+    ("PDF", ("pdf",)),
+    ("HTML", ("html", "htm")),
+]
+DATES: list[tuple[str, float | None]] = [
+    ("Any time", None),
+    ("Past week", 7 * DAY),
+    ("Past month", 31 * DAY),
+    ("Past year", 366 * DAY),
+]
+
+
+class QueryBar(QWidget):
+    search_requested = Signal(str, dict)  # query, filters {folders, extensions, modified_after}
+    ask_requested = Signal(str, str, dict)  # question, level, scope (empty dict: everything)
+    mode_changed = Signal(str)
+    cleared = Signal()
+
+    def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] = time.time):
+        super().__init__(parent)
+        self._clock = clock
+        self._selected_file: str | None = None
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._search_now)
+        self._build()
+        self.set_mode(SEARCH)
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.search_mode_button = self._mode_button("Search", SEARCH)
+        self.ask_mode_button = self._mode_button("Ask", ASK)
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        group.addButton(self.search_mode_button)
+        group.addButton(self.ask_mode_button)
+        self.edit = QLineEdit()
+        self.edit.setObjectName("queryEdit")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.textChanged.connect(self._on_text_changed)
+        self.edit.returnPressed.connect(self.submit)
+        self.go_button = QPushButton("Search")
+        self.go_button.setObjectName("primary")
+        self.go_button.clicked.connect(self.submit)
+        top = QHBoxLayout()
+        top.setSpacing(0)
+        top.addWidget(self.search_mode_button)
+        top.addWidget(self.ask_mode_button)
+        top.addSpacing(10)
+        top.addWidget(self.edit, 1)
+        top.addSpacing(8)
+        top.addWidget(self.go_button)
+        self.options = QStackedWidget()
+        self.options.addWidget(self._build_filters())
+        self.options.addWidget(self._build_ask_options())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.options)
+
+    def _mode_button(self, text: str, mode: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName("modeButton")
+        button.setCheckable(True)
+        button.clicked.connect(lambda: self.set_mode(mode))
+        return button
+
+    def _build_filters(self) -> QWidget:
+        self.folder_filter = QComboBox()
+        self.folder_filter.addItem("All folders", "")
+        self.type_filter = QComboBox()
+        for label, extensions in TYPES:
+            self.type_filter.addItem(label, list(extensions))
+        self.date_filter = QComboBox()
+        for label, age in DATES:
+            self.date_filter.addItem(label, age)
+        for combo in (self.folder_filter, self.type_filter, self.date_filter):
+            combo.currentIndexChanged.connect(self._on_filter_changed)
+        return self._row(
+            ("In", self.folder_filter), ("Type", self.type_filter), ("Modified", self.date_filter)
+        )
+
+    def _build_ask_options(self) -> QWidget:
+        self.level_combo = QComboBox()
+        for value, label in LEVELS:
+            self.level_combo.addItem(label, value)
+        self.scope_combo = QComboBox()
+        self._fill_scopes([])
+        return self._row(("Level", self.level_combo), ("Scope", self.scope_combo))
+
+    @staticmethod
+    def _row(*pairs: tuple[str, QComboBox]) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        for label, combo in pairs:
+            caption = QLabel(label)
+            caption.setObjectName("muted")
+            layout.addWidget(caption)
+            combo.setMinimumWidth(150)
+            layout.addWidget(combo)
+            layout.addSpacing(10)
+        layout.addStretch(1)
+        return row
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return ASK if self.ask_mode_button.isChecked() else SEARCH
+
+    @property
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def set_mode(self, mode: str) -> None:
+        ask = mode == ASK
+        self.ask_mode_button.setChecked(ask)
+        self.search_mode_button.setChecked(not ask)
+        self.options.setCurrentIndex(1 if ask else 0)
+        self.go_button.setText("Ask" if ask else "Search")
+        self.edit.setPlaceholderText(
+            "Ask a question about your documents, then press Enter"
+            if ask
+            else "Search your notes and PDFs — results appear as you type"
+        )
+        self._debounce.stop()
+        self.mode_changed.emit(mode)
+
+    def set_level(self, level: str) -> None:
+        index = self.level_combo.findData(level)
+        if index >= 0:
+            self.level_combo.setCurrentIndex(index)
+
+    @property
+    def level(self) -> str:
+        return str(self.level_combo.currentData())
+
+    def set_running(self, running: bool) -> None:
+        """While a question runs the button rests; Enter still asks, replacing the running one."""
+        self.go_button.setEnabled(not running)
+
+    def set_folders(self, folders: Sequence[str]) -> None:
+        current = self.folder_filter.currentData()
+        self.folder_filter.blockSignals(True)
+        self.folder_filter.clear()
+        self.folder_filter.addItem("All folders", "")
+        for folder in folders:
+            self.folder_filter.addItem(Path(folder).name or folder, folder)
+            self.folder_filter.setItemData(
+                self.folder_filter.count() - 1, short_path(folder), Qt.ItemDataRole.ToolTipRole
+            )
+        index = self.folder_filter.findData(current)
+        self.folder_filter.setCurrentIndex(max(index, 0))
+        self.folder_filter.blockSignals(False)
+        self._fill_scopes(folders)
+
+    def set_selected_file(self, path: str | None) -> None:
+        """The file the user last looked at (a search hit or a source), offered as a scope."""
+        self._selected_file = path
+        folders = [
+            str(self.scope_combo.itemData(i))[len("folder:") :]
+            for i in range(self.scope_combo.count())
+            if str(self.scope_combo.itemData(i)).startswith("folder:")
+        ]
+        self._fill_scopes(folders)
+
+    def _fill_scopes(self, folders: Sequence[str]) -> None:
+        current = self.scope_combo.currentData()
+        self.scope_combo.clear()
+        self.scope_combo.addItem("Everything", "all")
+        for folder in folders:
+            self.scope_combo.addItem(f"Folder: {Path(folder).name or folder}", f"folder:{folder}")
+        if self._selected_file:
+            self.scope_combo.addItem(
+                f"Selected file: {Path(self._selected_file).name}", f"file:{self._selected_file}"
+            )
+        index = self.scope_combo.findData(current)
+        self.scope_combo.setCurrentIndex(max(index, 0))
+
+    def set_scope(self, value: str) -> bool:
+        index = self.scope_combo.findData(value)
+        if index >= 0:
+            self.scope_combo.setCurrentIndex(index)
+        return index >= 0
+
+    def search_filters(self) -> dict[str, Any]:
+        filters: dict[str, Any] = {}
+        folder = self.folder_filter.currentData()
+        if folder:
+            filters["folders"] = [folder]
+        extensions = self.type_filter.currentData()
+        if extensions:
+            filters["extensions"] = list(extensions)
+        age = self.date_filter.currentData()
+        if age:
+            filters["modified_after"] = self._clock() - float(age)
+        return filters
+
+    def ask_scope(self) -> dict[str, Any]:
+        value = str(self.scope_combo.currentData() or "all")
+        kind, _, target = value.partition(":")
+        if kind == "folder":
+            return {"folders": [target]}
+        if kind == "file":
+            return {"paths": [target]}
+        return {}
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def focus_query(self) -> None:
+        self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.edit.selectAll()
+
+    def submit(self) -> None:
+        """Enter: search at once (no debounce wait) or ask the question."""
+        if not self.text:
+            return
+        if self.mode == ASK:
+            self.ask_requested.emit(self.text, self.level, self.ask_scope())
+        else:
+            self._search_now()
+
+    def _on_text_changed(self, _text: str) -> None:
+        if self.mode != SEARCH:
+            return
+        if not self.text:
+            self._debounce.stop()
+            self.cleared.emit()
+            return
+        self._debounce.start()
+
+    def _on_filter_changed(self, _index: int) -> None:
+        if self.mode == SEARCH and self.text:
+            self._debounce.start()
+
+    def _search_now(self) -> None:
+        self._debounce.stop()
+        if self.text and self.mode == SEARCH:
+            self.search_requested.emit(self.text, self.search_filters())

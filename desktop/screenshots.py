@@ -1,0 +1,225 @@
+"""Screenshots for docs/: the real main window, offscreen, driven by recorded engine streams.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m desktop.screenshots [OUT_DIR]
+
+`ReplayEngine` stands where the EngineClient stands and answers each request from the recordings
+in tests/recorded_events/ (the shapes the engine sends), so the pictures show exactly what the
+widgets make of real events: search, an answer with its sources, and the steps panel, in English
+and Chinese."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+REPO = Path(__file__).resolve().parents[1]
+RECORDED = REPO / "tests" / "recorded_events"
+DEFAULT_OUT = REPO / "docs" / "screenshots"
+WINDOW_SIZE = (1360, 840)
+# Reads run in parallel; a replayed timeline divides their recorded time by this.
+PARALLEL_READS = 4
+
+
+def load_jsonl(name: str) -> list[dict[str, Any]]:
+    text = (RECORDED / name).read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+class ReplayHandle:
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ReplayEngine(QObject):
+    """Answers requests from canned results and replays recorded ask streams."""
+
+    ready = Signal()
+    notification = Signal(str, dict)
+    engine_lost = Signal(str)
+    engine_restarted = Signal(int)
+    engine_failed = Signal(str)
+    protocol_error = Signal(str)
+
+    def __init__(self, results: Mapping[str, Any], ask_stream: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.results = dict(results)
+        self.ask_stream = ask_stream
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.now = 0.0  # the replay's clock: advanced by the recorded model-call times
+
+    @property
+    def engine_info(self) -> dict[str, Any]:
+        return {"engine_version": "replay", "protocol": 1, "data_dir": "(recorded)"}
+
+    def clock(self) -> float:
+        return self.now
+
+    def request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[Any], None] | None = None,
+    ) -> ReplayHandle:
+        self.requests.append((method, dict(params or {})))
+        handle = ReplayHandle()
+        # Like the real client, replies arrive later on the event loop, never inside request().
+        if method == "ask":
+            QTimer.singleShot(0, lambda: self._replay_ask(handle, on_event, on_result))
+        elif method in self.results and on_result is not None:
+            result = self.results[method]
+            callback = on_result
+            QTimer.singleShot(0, lambda: None if handle.cancelled else callback(result))
+        return handle
+
+    def _replay_ask(
+        self,
+        handle: ReplayHandle,
+        on_event: Callable[[dict[str, Any]], None] | None,
+        on_result: Callable[[Any], None] | None,
+    ) -> None:
+        self.now = 0.0
+        for event in self.ask_stream:
+            if handle.cancelled:
+                return
+            if event.get("type") == "llm_call":
+                share = PARALLEL_READS if event.get("purpose") == "read" else 1
+                self.now += float(event.get("seconds", 0.0)) / share
+            if on_event is not None:
+                on_event(event)
+        answer = next(e for e in reversed(self.ask_stream) if e.get("type") == "answer")
+        if on_result is not None and not handle.cancelled:
+            on_result(answer)
+
+
+def english_results() -> dict[str, Any]:
+    hits = load_jsonl("search_en.jsonl")
+    return {
+        "settings.get": {"model": "qwen2:7b-instruct", "default_level": "auto"},
+        "folders.list": {
+            "folders": [
+                {"path": "/home/ada/notes", "files": 412},
+                {"path": "/home/ada/Documents", "files": 86, "errors": 2},
+                {"path": "/home/ada/Reading/papers", "files": 31},
+            ]
+        },
+        "status": {"files": 529, "chunks": 6184, "problems": 2},
+        "ollama.status": {"state": "ready", "message": "Ollama 0.6 with qwen2:7b-instruct"},
+        "search": {"query": "notice", "count": len(hits), "seconds": 0.006, "hits": hits},
+    }
+
+
+def chinese_results() -> dict[str, Any]:
+    hits = load_jsonl("search_zh.jsonl")
+    results = english_results()
+    results["folders.list"] = {
+        "folders": [
+            {"path": "/home/ada/笔记/读书", "files": 86},
+            {"path": "/home/ada/Documents/papers", "files": 24, "errors": 1},
+            {"path": "/home/ada/notes", "files": 412},
+        ]
+    }
+    results["search"] = {"query": "王熙凤 贾母", "count": len(hits), "seconds": 0.004, "hits": hits}
+    return results
+
+
+def capture(window: Any, app: QApplication, path: Path) -> None:
+    for _ in range(5):  # let timers (debounced renders) and layouts settle
+        app.processEvents()
+        QTimer.singleShot(30, lambda: None)
+    window.steps_panel.render_now()
+    app.processEvents()
+    if not window.grab().save(str(path)):
+        raise OSError(f"could not save {path}")
+    print(f"wrote {path}")
+
+
+def shoot_language(
+    app: QApplication,
+    out: Path,
+    suffix: str,
+    results: dict[str, Any],
+    stream: str,
+    query: str,
+    question: str,
+    cite: int,
+) -> None:
+    from desktop.main_window import MainWindow
+
+    engine = ReplayEngine(results, load_jsonl(stream))
+    with tempfile.TemporaryDirectory() as scratch:
+        store = QSettings(str(Path(scratch) / "layout.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(engine, store, watchdog=False)
+        window.steps_panel.set_clock(engine.clock)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        engine.ready.emit()
+        app.processEvents()
+
+        window.set_mode("search")
+        window.query_bar.edit.setText(query)
+        window.query_bar.submit()
+        app.processEvents()
+        window.results_view.select_hit(0)
+        capture(window, app, out / f"search_{suffix}.png")
+
+        window.set_mode("ask")
+        window.query_bar.edit.setText(question)
+        window.query_bar.submit()
+        app.processEvents()
+        window.select_citation(cite)
+        capture(window, app, out / f"answer_{suffix}.png")
+
+        window.side_tabs.setCurrentIndex(1)
+        capture(window, app, out / f"steps_{suffix}.png")
+        window.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0]) if args else DEFAULT_OUT
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["HOME"] = "/home/ada"  # the recordings' user: paths show as ~/…
+    from desktop.app import create_application
+
+    app = create_application([sys.argv[0]])
+    shoot_language(
+        app,
+        out,
+        "en",
+        english_results(),
+        "ask_en_level2.jsonl",
+        "notice",
+        "How much notice do I have to give to end my flat lease, and can I do it by e-mail?",
+        2,
+    )
+    shoot_language(
+        app,
+        out,
+        "zh",
+        chinese_results(),
+        "ask_zh_level3.jsonl",
+        "王熙凤 贾母",
+        "黛玉进贾府时见到了哪些人？这一回是曹雪芹写的吗？",
+        1,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

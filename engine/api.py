@@ -1,0 +1,865 @@
+"""The engine facade: the one typed API that the `needle` CLI and the JSON-lines service call.
+
+    with Engine.open() as engine:            # writer: owns the index, catalog and settings
+        engine.add_folder("~/notes")
+        engine.index(progress=print)
+        hits = engine.search("tantivy ranking", limit=5)
+        answer = engine.ask("What did I decide about the ranking?")
+
+A library has one writer at a time (`engine.lock.WriterLock`). `Engine.open(writer=False)` opens a
+reader: it searches, reports status and answers questions while another process (the desktop's
+engine, `needle index --watch`) holds the writer, and refuses to change anything.
+
+Every method raises `NeedleError` (with a stable `kind`, a message and a hint) for anything a
+user can cause or fix; `USER_ERROR_KINDS` lists the kinds that mean "the request was wrong" as
+opposed to "the work failed".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from engine.agent.events import Answer, Event
+from engine.agent.runner import answer_question
+from engine.agent.scope import ScopeSpec
+from engine.agent.verdict_cache import SqliteVerdictCache
+from engine.cancel import NEVER, CancelToken
+from engine.catalog import Catalog
+from engine.config import Settings, load_settings, normalize_host, save_settings
+from engine.doctor import (
+    Check,
+    check_catalog,
+    check_data_dir,
+    check_folder,
+    check_index_consistency,
+    check_ollama,
+    check_settings,
+    guarded,
+)
+from engine.errors import NeedleError, OllamaError
+from engine.index import ChunkIndex
+from engine.indexer import Indexer
+from engine.llm.calibration import TokenCalibration
+from engine.llm.ollama_model import OllamaChatModel, OllamaStatus, PullProgress, probe
+from engine.llm.ollama_model import pull_model as ollama_pull_model
+from engine.lock import WriterLock, read_owner_pid
+from engine.models import FileRecord, IndexProgress, IndexSummary, SearchFilters, SearchHit
+from engine.paths import AppPaths, resolve_paths
+from engine.watcher import ChangeBatch, FolderWatcher
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "USER_ERROR_KINDS",
+    "Check",
+    "Engine",
+    "FolderInfo",
+    "FolderState",
+    "StatusReport",
+]
+
+FolderState = Literal["indexing", "up_to_date", "errors", "missing"]
+WatchMode = Literal["off", "events", "polling"]
+
+# Error kinds caused by what the user asked for (exit code 2 in the CLI); anything else is a
+# failure of the work itself (exit code 1).
+USER_ERROR_KINDS = frozenset(
+    {
+        "invalid_argument",
+        "invalid_settings",
+        "bad_setting",
+        "folder_missing",
+        "not_a_directory",
+        "folder_unreadable",
+        "folder_exists",
+        "folder_overlap",
+        "folder_unknown",
+        "no_folders",
+        "scope_missing",
+        "bad_query",
+        "bad_level",
+        "bad_scope",
+        "empty_question",
+        "read_only",
+    }
+)
+
+FOLDER_STATE_FILE = "folders.json"  # when each folder was last fully indexed
+CALIBRATION_FILE = "calibration.json"
+POLLING_NOTE = (
+    "The system refused more file watches here (on Linux, the inotify limit), so changes are "
+    "found by polling every few seconds. Raise fs.inotify.max_user_watches to get instant updates."
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """One watched folder as the user sees it.
+
+    `files` counts every file the catalog knows under the folder; `indexed`, `pending`, `errors`
+    (could not be read) and `skipped` (readable but not searchable: too large, no text layer)
+    split it by state. `state` is "missing" when the folder is gone, "indexing" while files are
+    pending or the folder was never fully indexed, "errors" when some files are not searchable,
+    else "up_to_date". `watch_mode` is "off", "events" or "polling" (`watch_note` says why).
+    """
+
+    path: str
+    state: FolderState
+    files: int = 0
+    indexed: int = 0
+    pending: int = 0
+    errors: int = 0
+    skipped: int = 0
+    chunks: int = 0
+    watch_mode: WatchMode = "off"
+    watch_note: str = ""
+    last_indexed: float | None = None  # unix seconds of the last complete index run
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The whole library at a glance. `counts` has every file state as a key; `problems` are the
+    files in state error or skipped, each with `error_kind` and `error` saying why."""
+
+    data_dir: str
+    counts: dict[str, int]
+    total_files: int
+    chunks: int
+    index_bytes: int
+    folders: list[FolderInfo]
+    problems: list[FileRecord]
+    watching: bool = False
+    indexing: bool = False  # this engine is running an index pass right now
+    writer_busy: bool = False  # another process holds the writer lock (readers only)
+    read_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["folders"] = [folder.to_dict() for folder in self.folders]
+        data["problems"] = [record.to_dict() for record in self.problems]
+        return data
+
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def normalize_folder_path(path: str | os.PathLike[str]) -> Path:
+    """The form folders are stored and compared in: absolute, `~` expanded, symlinks resolved."""
+    text = os.fspath(path).strip()
+    if not text:
+        raise NeedleError("invalid_argument", "The folder path is empty.", "Give a folder path.")
+    return Path(text).expanduser().resolve()
+
+
+def _dir_size(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue  # a segment merged away while we walked
+    return total
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+def _ignore_event(event: Event) -> None:
+    """The default `on_event` for `ask`."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The engine
+
+
+class Engine:
+    """One library: settings, catalog, index, indexer and watcher behind one object.
+
+    Thread safety: searches, status and questions may run concurrently with an index pass or
+    watcher batch (the catalog has per-thread connections and the index serves searches while it
+    is written). Writes to the index (`index`, watcher batches, `remove_folder`) are serialised by
+    one lock, as are changes to settings.
+    """
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings,
+        *,
+        catalog: Catalog,
+        index: ChunkIndex | None,
+        lock: WriterLock | None,
+    ) -> None:
+        self.paths = paths
+        self._settings = settings
+        self._catalog = catalog
+        self._index = index
+        self._lock = lock
+        self._write_lock = threading.RLock()
+        self._settings_lock = threading.RLock()
+        self._indexer: Indexer | None = (
+            Indexer(catalog, index, settings) if lock and index else None
+        )
+        self._watcher: FolderWatcher | None = None
+        self._on_change: Callable[[IndexSummary], None] | None = None
+        self._indexing = False
+        self._verdict_cache: SqliteVerdictCache | None = None
+        self._calibration: TokenCalibration | None = None
+        self._closed = False
+
+    # -- opening and closing ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str] | None = None, *, writer: bool = True) -> Engine:
+        """Open the library in `data_dir` (else $NEEDLE_HOME, else the platform's folders).
+
+        `writer=True` takes the writer lock (raising `WriterLocked` with a clear message when
+        another process has it) and creates the index if needed. `writer=False` opens a reader
+        that never writes the index and works while another process is writing it."""
+        paths = resolve_paths(data_dir)
+        _ensure_paths(paths)
+        settings = _load_settings(paths)
+        lock = WriterLock(paths.lock_file).acquire() if writer else None
+        try:
+            catalog = Catalog(paths.catalog_file)
+            try:
+                index = _open_index(paths, writable=writer)
+            except BaseException:
+                catalog.close()
+                raise
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        return cls(paths, settings, catalog=catalog, index=index, lock=lock)
+
+    def close(self) -> None:
+        """Stop watching and release the index, the catalog and the writer lock. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop_watching()
+        with self._write_lock:
+            if self._index is not None:
+                self._index.close()
+            self._catalog.close()
+            if self._verdict_cache is not None:
+                self._verdict_cache.close()
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def writable(self) -> bool:
+        return self._lock is not None
+
+    def _require_writer(self, action: str) -> Indexer:
+        if self._closed:
+            raise NeedleError("engine_closed", "The engine was closed.", "Open it again.")
+        if self._indexer is None:
+            raise NeedleError(
+                "read_only",
+                f"Cannot {action}: this Needle was opened read-only.",
+                "Another Needle process owns this library; make the change there, or close it.",
+            )
+        return self._indexer
+
+    # -- settings ----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The current settings (a copy: change them with `update_settings`)."""
+        with self._settings_lock:
+            return Settings.from_dict(self._settings.to_dict())
+
+    def update_settings(self, changes: dict[str, Any]) -> Settings:
+        """Apply `changes` (setting name -> value), validate, save, and return the new settings.
+        Unknown names and invalid values raise NeedleError("invalid_settings") and change nothing.
+        Folders are changed with `add_folder`/`remove_folder`, not here."""
+        self._require_writer("change settings")
+        with self._settings_lock:
+            updated = _apply_setting_changes(self._settings, changes)
+            save_settings(self.paths.settings_file, updated)
+            self._settings = updated
+            with self._write_lock:
+                assert self._index is not None
+                self._indexer = Indexer(self._catalog, self._index, updated)
+        if self._watcher is not None and {"ignore_patterns"} & changes.keys():
+            self._restart_watcher()
+        return self.settings
+
+    # -- folders -----------------------------------------------------------------------------
+
+    def add_folder(self, path: str | os.PathLike[str]) -> FolderInfo:
+        """Add a folder to index (it is indexed by the next `index()` or at once when watching).
+        It must exist, be a readable directory, and neither lie inside nor contain a folder that
+        is already indexed (its files would be indexed twice)."""
+        self._require_writer("add a folder")
+        folder = normalize_folder_path(path)
+        with self._settings_lock:
+            _check_new_folder(folder, [Path(f) for f in self._settings.folders])
+            updated = Settings.from_dict(self._settings.to_dict())
+            updated.folders = [*updated.folders, str(folder)]
+            save_settings(self.paths.settings_file, updated)
+            self._settings = updated
+        if self._watcher is not None:
+            self._watcher.add_folder(folder)
+        return self._folder_info(str(folder))
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> FolderInfo:
+        """Stop indexing a folder and drop its files from the index and the catalog. Returns the
+        folder as it was just before (so `files` says how many files were dropped). The folder
+        may already be gone from disk."""
+        indexer = self._require_writer("remove a folder")
+        folder = self._known_folder(path)
+        before = self._folder_info(folder)
+        with self._settings_lock:
+            updated = Settings.from_dict(self._settings.to_dict())
+            updated.folders = [f for f in updated.folders if f != folder]
+            # Settings first: if we crash before the index is cleaned, the next reconcile drops
+            # the files because they are outside every folder.
+            save_settings(self.paths.settings_file, updated)
+            self._settings = updated
+        if self._watcher is not None:
+            self._watcher.remove_folder(folder)
+        with self._write_lock:
+            indexer.remove_folder(folder)
+        self._forget_indexed_time(folder)
+        return before
+
+    def folders(self) -> list[FolderInfo]:
+        """Every watched folder with its file counts, state and watch mode, in the order added."""
+        return [self._folder_info(folder) for folder in self.settings.folders]
+
+    def resolve_scope(self, path: str | os.PathLike[str]) -> SearchFilters:
+        """Filters for "only this file or folder", checking that it exists and is inside one of
+        the indexed folders. Used by `search --in` and `ask --scope`."""
+        target = normalize_folder_path(path)
+        if not target.exists():
+            raise NeedleError(
+                "scope_missing",
+                f"{target} does not exist.",
+                "Give a file or folder inside one of your indexed folders (`needle folders list`).",
+            )
+        folders = [Path(f) for f in self.settings.folders]
+        if not any(target == f or target.is_relative_to(f) for f in folders):
+            raise NeedleError(
+                "scope_missing",
+                f"{target} is not inside any indexed folder, so nothing there is searchable.",
+                f"Add it with `needle folders add {target if target.is_dir() else target.parent}`.",
+            )
+        if target.is_dir():
+            return SearchFilters(folders=(str(target),))
+        return SearchFilters(paths=(str(target),))
+
+    def _known_folder(self, path: str | os.PathLike[str]) -> str:
+        folder = str(normalize_folder_path(path))
+        known = self.settings.folders
+        if folder in known:
+            return folder
+        listing = ", ".join(known) if known else "none yet"
+        raise NeedleError(
+            "folder_unknown",
+            f"{folder} is not one of the indexed folders.",
+            f"Indexed folders: {listing}. `needle folders list` shows them.",
+        )
+
+    def _folder_info(self, folder: str) -> FolderInfo:
+        counts = self._catalog.state_counts(folder)
+        chunks = sum(
+            r.chunk_count for r in self._catalog.records_under(folder) if r.state == "indexed"
+        )
+        last_indexed = self._indexed_times().get(folder)
+        problems = counts["error"] + counts["skipped"]
+        state: FolderState
+        if not Path(folder).is_dir():
+            state = "missing"
+        elif self._indexing or counts["pending"] or last_indexed is None:
+            state = "indexing"
+        elif problems:
+            state = "errors"
+        else:
+            state = "up_to_date"
+        mode, note = self._watch_mode(folder)
+        return FolderInfo(
+            path=folder,
+            state=state,
+            files=sum(counts.values()),
+            indexed=counts["indexed"],
+            pending=counts["pending"],
+            errors=counts["error"],
+            skipped=counts["skipped"],
+            chunks=chunks,
+            watch_mode=mode,
+            watch_note=note,
+            last_indexed=last_indexed,
+        )
+
+    # -- when folders were last indexed (a small JSON file beside the catalog) -------------
+
+    def _indexed_times(self) -> dict[str, float]:
+        try:
+            data = json.loads((self.paths.data / FOLDER_STATE_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        times = data.get("indexed_at", {}) if isinstance(data, dict) else {}
+        return {str(k): float(v) for k, v in times.items() if isinstance(v, int | float)}
+
+    def _record_indexed_times(self, folders: list[str], when: float) -> None:
+        times = self._indexed_times()
+        known = set(self.settings.folders)
+        times = {k: v for k, v in times.items() if k in known}
+        times.update(dict.fromkeys(folders, when))
+        _write_json(self.paths.data / FOLDER_STATE_FILE, {"indexed_at": times})
+
+    def _forget_indexed_time(self, folder: str) -> None:
+        times = self._indexed_times()
+        if times.pop(folder, None) is not None:
+            _write_json(self.paths.data / FOLDER_STATE_FILE, {"indexed_at": times})
+
+    # -- indexing ----------------------------------------------------------------------------
+
+    def index(
+        self,
+        progress: Callable[[IndexProgress], None] | None = None,
+        cancel: CancelToken = NEVER,
+    ) -> IndexSummary:
+        """Bring the index in line with the folders: new, changed, renamed and deleted files.
+        Safe to interrupt: `cancel` raises `Cancelled` after committing the finished part, and
+        the next run carries on. Files that cannot be indexed are in `summary.problems`."""
+        indexer = self._require_writer("index")
+        folders = self.settings.folders
+        with self._write_lock:
+            self._indexing = True
+            try:
+                started = time.time()
+                summary = indexer.reconcile(folders, progress=progress, cancel=cancel)
+            finally:
+                self._indexing = False
+        present = [f for f in folders if Path(f).is_dir()]
+        self._record_indexed_times(present, started)
+        return summary
+
+    def start_watching(self, on_change: Callable[[IndexSummary], None] | None = None) -> None:
+        """Follow the folders and index each change within about two seconds. `on_change` gets
+        each applied batch's summary, on the watcher's thread. Restarting replaces the callback."""
+        self._require_writer("watch folders")
+        self.stop_watching()
+        self._on_change = on_change
+        watcher = FolderWatcher(
+            self.settings.folders,
+            self._indexer_rules(),
+            self._apply_batch,
+        )
+        watcher.start()
+        self._watcher = watcher
+
+    def stop_watching(self) -> None:
+        """Stop following the folders (changes meanwhile are found by the next `index()`)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+    @property
+    def watching(self) -> bool:
+        return self._watcher is not None
+
+    def _restart_watcher(self) -> None:
+        callback = self._on_change
+        self.stop_watching()
+        self.start_watching(callback)
+
+    def _indexer_rules(self) -> Any:
+        indexer = self._require_writer("watch folders")
+        return indexer.rules
+
+    def _apply_batch(self, batch: ChangeBatch) -> None:
+        indexer = self._indexer
+        if indexer is None or self._closed:
+            return
+        with self._write_lock:
+            summary = indexer.apply_changes(
+                batch.changed, batch.deleted, batch.moved, folders=self.settings.folders
+            )
+        callback = self._on_change
+        if callback is not None:
+            callback(summary)
+
+    def _watch_mode(self, folder: str) -> tuple[WatchMode, str]:
+        watcher = self._watcher
+        if watcher is None:
+            return "off", ""
+        mode = watcher.modes().get(folder, "off")
+        if mode == "polling":
+            return "polling", POLLING_NOTE
+        return ("events", "") if mode == "events" else ("off", "")
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(
+        self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[SearchHit]:
+        """BM25 search in the search-box syntax (words, "phrases", -excluded, ext:pdf …), best
+        first, each hit with its snippet, highlights, file, page and heading."""
+        if limit < 1:
+            raise NeedleError("invalid_argument", "The result limit must be at least 1.", "")
+        index = self._search_index()
+        if index is None:
+            return []
+        return index.search(query, limit=limit, filters=filters)
+
+    def _search_index(self) -> ChunkIndex | None:
+        """The index, refreshed for readers so they see the writer's latest commit. A reader
+        opened before anything was indexed retries opening, since the writer may have made it."""
+        if self._closed:
+            raise NeedleError("engine_closed", "The engine was closed.", "Open it again.")
+        if self._index is None:
+            self._index = _open_index(self.paths, writable=False)
+        elif not self.writable:
+            self._index.reload()
+        return self._index
+
+    # -- status ------------------------------------------------------------------------------
+
+    def status(self) -> StatusReport:
+        """File counts by state, chunks, index size, folders and every file that is not
+        searchable with the reason. Reads only local data: never waits on the network."""
+        counts = self._catalog.state_counts()
+        index = self._search_index()
+        chunks = index.count() if index is not None else 0
+        index_bytes = _dir_size(self.paths.index_dir) if self.paths.index_dir.is_dir() else 0
+        return StatusReport(
+            data_dir=str(self.paths.data),
+            counts=counts,
+            total_files=sum(counts.values()),
+            chunks=chunks,
+            index_bytes=index_bytes,
+            folders=self.folders(),
+            problems=self._catalog.problems(),
+            watching=self.watching,
+            indexing=self._indexing,
+            writer_busy=not self.writable and self._writer_busy(),
+            read_only=not self.writable,
+        )
+
+    def problems(self, folder: str | os.PathLike[str] | None = None) -> list[FileRecord]:
+        """Files that are not searchable (state error or skipped), optionally under one folder."""
+        if folder is None:
+            return self._catalog.problems()
+        return self._catalog.problems(self._known_folder(folder))
+
+    def _writer_busy(self) -> bool:
+        pid = read_owner_pid(self.paths.lock_file)
+        return pid is not None and pid != os.getpid() and _pid_alive(pid)
+
+    # -- doctor ------------------------------------------------------------------------------
+
+    def doctor(self) -> list[Check]:
+        """Health checks, each with the exact fix: data folder writable, settings valid, catalog
+        integrity, index chunk count equal to the catalog's, folders readable, Ollama and model."""
+        settings = self.settings
+        checks = [
+            guarded("data folder", lambda: check_data_dir(self.paths.data)),
+            guarded("settings", lambda: check_settings(self.paths.settings_file, settings)),
+            guarded("catalog", lambda: check_catalog(self.paths.catalog_file)),
+            guarded("index", self._check_index),
+        ]
+        checks += [guarded(f"folder {f}", partial(check_folder, f)) for f in settings.folders]
+        if not settings.folders:
+            checks.append(
+                Check(
+                    "folders", "warn", "No folders are indexed.", "Run `needle folders add PATH`."
+                )
+            )
+        checks.append(guarded("ollama", self._check_ollama))
+        return checks
+
+    def _check_index(self) -> Check:
+        try:
+            index = self._search_index()
+        except NeedleError as error:
+            return Check("index", "fail", error.message, error.hint)
+        counted = index.count() if index is not None else None
+        return check_index_consistency(counted, self._catalog.total_chunks(), self.paths.index_dir)
+
+    def _check_ollama(self) -> Check:
+        settings = self.settings
+        status = probe(settings.ollama_host, settings.model)
+        return check_ollama(status, settings.ollama_host, settings.model)
+
+    # -- the model ---------------------------------------------------------------------------
+
+    def ollama_status(self, host: str | None = None, model: str | None = None) -> OllamaStatus:
+        """Is Ollama reachable, and is the model pulled? Never raises; takes up to ~3 s."""
+        settings = self.settings
+        return probe(
+            normalize_host(host) if host else settings.ollama_host, model or settings.model
+        )
+
+    def pull_model(
+        self,
+        model: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        cancel: CancelToken = NEVER,
+    ) -> None:
+        """Download `model` (default: the configured one) into Ollama; `progress(status,
+        completed_bytes, total_bytes)` follows the download. Raises OllamaError or Cancelled."""
+        settings = self.settings
+
+        def report(update: PullProgress) -> None:
+            if progress is not None:
+                progress(update.status, update.completed, update.total)
+
+        ollama_pull_model(
+            settings.ollama_host, model or settings.model, on_progress=report, cancel=cancel
+        )
+
+    def ask(
+        self,
+        question: str,
+        *,
+        level: str = "auto",
+        scope: ScopeSpec = None,
+        on_event: Callable[[Event], None] | None = None,
+        cancel: CancelToken = NEVER,
+        model: str | None = None,
+        host: str | None = None,
+    ) -> Answer:
+        """Answer `question` from the indexed documents with the local model.
+
+        `level` is "auto", "1", "2" or "3"; `scope` limits reading to a file, a folder (a path)
+        or ready-made filters; `on_event` receives every step as it happens (see
+        engine/agent/events.py); `model`/`host` override the settings for this question. Checks
+        first that Ollama is running and has the model, raising OllamaError with the exact fix
+        otherwise. Level-2 verdicts are cached under the cache folder."""
+        settings = self.settings
+        chosen_host = normalize_host(host) if host else settings.ollama_host
+        chosen_model = model or settings.model
+        status = probe(chosen_host, chosen_model)
+        if not status.ready:
+            raise _ollama_error(status)
+        index = self._search_index()
+        if index is None:
+            raise NeedleError(
+                "index_missing",
+                "Nothing is indexed yet, so there is nothing to answer from.",
+                "Add a folder with `needle folders add PATH` and run `needle index`.",
+            )
+        chat_model = OllamaChatModel(
+            chosen_host,
+            chosen_model,
+            context_window=settings.context_window,
+            timeout=settings.request_timeout,
+            max_concurrency=settings.parallel_requests,
+            calibration=self._token_calibration(),
+        )
+        try:
+            return answer_question(
+                question,
+                index=index,
+                model=chat_model,
+                settings=settings,
+                level=level,
+                scope=scope,
+                on_event=on_event or _ignore_event,
+                cancel=cancel,
+                verdict_cache=self._verdicts(),
+            )
+        finally:
+            chat_model.close()
+
+    def _verdicts(self) -> SqliteVerdictCache:
+        if self._verdict_cache is None:
+            self._verdict_cache = SqliteVerdictCache.in_folder(self.paths.cache)
+        return self._verdict_cache
+
+    def _token_calibration(self) -> TokenCalibration:
+        if self._calibration is None:
+            self._calibration = TokenCalibration(self.paths.cache / CALIBRATION_FILE)
+        return self._calibration
+
+
+# ----------------------------------------------------------------------------------------------
+# Module helpers
+
+
+def _ensure_paths(paths: AppPaths) -> None:
+    try:
+        paths.ensure()
+    except OSError as error:
+        raise NeedleError(
+            "data_dir_unusable",
+            f"Needle cannot create its folders ({error.strerror or error}: {error.filename}).",
+            "Choose a writable place with --data-dir or the NEEDLE_HOME environment variable.",
+        ) from error
+
+
+def _load_settings(paths: AppPaths) -> Settings:
+    try:
+        return load_settings(paths.settings_file)
+    except (ValueError, TypeError) as error:
+        raise NeedleError(
+            "settings_corrupt",
+            f"The settings file {paths.settings_file} cannot be read: {error}.",
+            "Fix the JSON by hand, or delete the file to start from the defaults "
+            "(your folders will have to be added again).",
+        ) from error
+    except OSError as error:
+        raise NeedleError(
+            "settings_unreadable",
+            f"The settings file {paths.settings_file} cannot be read ({error.strerror}).",
+            "Check its permissions.",
+        ) from error
+
+
+def _open_index(paths: AppPaths, *, writable: bool) -> ChunkIndex | None:
+    """The writer creates the index; a reader gets None when none exists yet."""
+    try:
+        return ChunkIndex.open(paths.index_dir, writable=writable)
+    except NeedleError as error:
+        if not writable and error.kind == "index_missing":
+            return None
+        raise
+
+
+def _apply_setting_changes(current: Settings, changes: dict[str, Any]) -> Settings:
+    data = current.to_dict()
+    unknown = sorted(set(changes) - set(data))
+    if unknown:
+        raise NeedleError(
+            "invalid_settings",
+            f"Unknown setting{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+            f"Known settings: {', '.join(k for k in data if k != 'folders')}.",
+        )
+    if "folders" in changes:
+        raise NeedleError(
+            "invalid_settings",
+            "Folders are not changed through settings.",
+            "Use `needle folders add PATH` / `needle folders remove PATH`.",
+        )
+    problems: list[str] = []
+    for key, value in changes.items():
+        expected = type(data[key])
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected is list:
+            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        else:
+            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if not ok:
+            problems.append(f"{key} must be {_type_name(expected)}, not {value!r}.")
+            continue
+        data[key] = value
+    updated = Settings.from_dict(data)
+    if "ollama_host" in changes and not problems:
+        updated.ollama_host = normalize_host(updated.ollama_host) if updated.ollama_host else ""
+    problems += updated.validate()
+    if problems:
+        raise NeedleError(
+            "invalid_settings", " ".join(problems), "Nothing was changed; correct the values."
+        )
+    return updated
+
+
+def _type_name(expected: type) -> str:
+    return {
+        int: "a whole number",
+        float: "a number",
+        str: "text",
+        list: "a list of text",
+        bool: "true or false",
+    }.get(expected, expected.__name__)
+
+
+def _check_new_folder(folder: Path, existing: list[Path]) -> None:
+    if not folder.exists():
+        raise NeedleError(
+            "folder_missing",
+            f"{folder} does not exist.",
+            "Check the spelling, or create the folder first.",
+        )
+    if not folder.is_dir():
+        raise NeedleError(
+            "not_a_directory",
+            f"{folder} is a file, not a folder.",
+            f"Add the folder that contains it: `needle folders add {folder.parent}`.",
+        )
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise NeedleError(
+            "folder_unreadable",
+            f"{folder} cannot be read by your user.",
+            f"Give yourself read access (`chmod u+rx {folder}`) and add it again.",
+        )
+    for other in existing:
+        if folder == other:
+            raise NeedleError(
+                "folder_exists",
+                f"{folder} is already indexed.",
+                "Run `needle index` to bring it up to date.",
+            )
+        if folder.is_relative_to(other):
+            raise NeedleError(
+                "folder_overlap",
+                f"{folder} is inside {other}, which is already indexed.",
+                "Its files are already searchable; `needle search --in` limits a search to it.",
+            )
+        if other.is_relative_to(folder):
+            raise NeedleError(
+                "folder_overlap",
+                f"{folder} contains {other}, which is already indexed on its own.",
+                f"Remove the inner folder first (`needle folders remove {other}`), then add "
+                f"{folder}.",
+            )
+
+
+def _ollama_error(status: OllamaStatus) -> OllamaError:
+    kind = {
+        "not_running": "ollama_unreachable",
+        "model_missing": "model_missing",
+    }.get(status.state, "ollama_error")
+    return OllamaError(kind, status.message, status.hint)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomic replace, so a crash never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)

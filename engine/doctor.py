@@ -1,0 +1,179 @@
+"""`needle doctor`: health checks that each say what is wrong and the exact command that fixes it.
+
+Every check is a small function returning a `Check`; none raises, because a doctor that crashes on
+the problem it should diagnose is no use. `engine.api.Engine.doctor()` assembles them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.config import Settings
+from engine.llm.ollama_model import OllamaStatus
+
+CheckStatus = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One diagnosis. `hint` is the fix, phrased as something to do (a command where possible)."""
+
+    name: str
+    status: CheckStatus
+    message: str
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def guarded(name: str, check: Callable[[], Check]) -> Check:
+    """Run one check; an unexpected exception becomes a failed check, not a crashed doctor."""
+    try:
+        return check()
+    except Exception as error:  # the doctor must report, never crash
+        return Check(
+            name,
+            "fail",
+            f"Checking this failed unexpectedly: {type(error).__name__}: {error}",
+            "Run `needle doctor` again; if it repeats, report it with this message.",
+        )
+
+
+def check_data_dir(data_dir: Path) -> Check:
+    name = "data folder"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as error:
+        return Check(
+            name,
+            "fail",
+            f"{data_dir} is not writable ({error.strerror or error}).",
+            f"Fix its permissions (`chmod u+rwx {data_dir}`) or choose another folder with "
+            "--data-dir or NEEDLE_HOME.",
+        )
+    return Check(name, "ok", f"{data_dir} is writable.")
+
+
+def check_settings(settings_file: Path, settings: Settings) -> Check:
+    name = "settings"
+    problems = settings.validate()
+    if problems:
+        return Check(
+            name,
+            "fail",
+            " ".join(problems),
+            f"Correct the values with `needle settings KEY=VALUE` or edit {settings_file}.",
+        )
+    where = str(settings_file) if settings_file.exists() else "defaults (no settings file yet)"
+    return Check(name, "ok", f"Settings are valid ({where}).")
+
+
+def check_catalog(catalog_file: Path) -> Check:
+    """SQLite's own quick_check, on a separate read-only connection so it never writes."""
+    name = "catalog"
+    if not catalog_file.exists():
+        return Check(name, "warn", "There is no catalog yet.", "Run `needle index` to create it.")
+    try:
+        connection = sqlite3.connect(f"{catalog_file.as_uri()}?mode=ro", uri=True, timeout=10.0)
+        try:
+            rows = connection.execute("PRAGMA quick_check").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        rows = [(str(error),)]
+    verdicts = [str(row[0]) for row in rows]
+    if verdicts == ["ok"]:
+        return Check(name, "ok", f"{catalog_file.name} passed SQLite's integrity check.")
+    return Check(
+        name,
+        "fail",
+        f"{catalog_file} is damaged: {'; '.join(verdicts[:3])}.",
+        f"Close Needle, delete {catalog_file} and run `needle index` to rebuild it from your "
+        "folders (your files are not touched).",
+    )
+
+
+def check_index_consistency(
+    index_chunks: int | None, catalog_chunks: int, index_dir: Path
+) -> Check:
+    name = "index"
+    if index_chunks is None:
+        if catalog_chunks:
+            return Check(
+                name,
+                "fail",
+                f"The catalog lists {catalog_chunks} chunks but there is no index at {index_dir}.",
+                "Run `needle index` to rebuild it.",
+            )
+        return Check(name, "warn", "Nothing is indexed yet.", "Run `needle index`.")
+    if index_chunks != catalog_chunks:
+        return Check(
+            name,
+            "fail",
+            f"The index holds {index_chunks} chunks but the catalog expects {catalog_chunks}.",
+            "Run `needle index`: it re-extracts the files whose chunks are missing.",
+        )
+    return Check(
+        name, "ok", f"The index opens and holds the {index_chunks} chunks the catalog lists."
+    )
+
+
+def check_folder(folder: str) -> Check:
+    name = f"folder {folder}"
+    path = Path(folder)
+    if not path.exists():
+        return Check(
+            name,
+            "fail",
+            "The folder does not exist (moved, deleted, or on a drive that is not mounted).",
+            f"Reconnect it, or stop indexing it with `needle folders remove {_quoted(folder)}`.",
+        )
+    if not path.is_dir():
+        return Check(
+            name,
+            "fail",
+            "This is a file now, not a folder.",
+            f"Remove it with `needle folders remove {_quoted(folder)}` and add the right folder.",
+        )
+    try:
+        with os.scandir(path) as entries:
+            next(entries, None)
+    except OSError as error:
+        return Check(
+            name,
+            "fail",
+            f"The folder cannot be read ({error.strerror or error}).",
+            f"Give your user read access: `chmod u+rx {_quoted(folder)}`.",
+        )
+    return Check(name, "ok", "Exists and is readable.")
+
+
+def check_ollama(status: OllamaStatus, host: str, model: str) -> Check:
+    name = "ollama"
+    if status.ready:
+        return Check(name, "ok", status.message)
+    if status.state == "not_running":
+        hint = status.hint or "Start it with `ollama serve`."
+        return Check(name, "fail", status.message or f"Ollama is not reachable at {host}.", hint)
+    if status.state == "model_missing":
+        return Check(
+            name, "fail", status.message, f"Run `ollama pull {model}` or `needle pull {model}`."
+        )
+    return Check(name, "fail", status.message, status.hint or f"Check the server at {host}.")
+
+
+def _quoted(path: str) -> str:
+    return f'"{path}"' if any(ch.isspace() for ch in path) else path

@@ -131,17 +131,15 @@ class _Cutter:
     def __init__(self, text: str, target: int) -> None:
         self.text = text
         self.target = target
-        # No span longer than this fits in `target` tokens in practice (English averages about
-        # 4.5 characters a token, Chinese under 1.2), so estimating it first would be wasted.
+        # No ASCII span longer than this fits in `target` tokens in practice (English averages
+        # about 4.5 characters a token), so estimating it first would be wasted work.
         self.estimate_limit = target * CHARS_PER_TOKEN_CEILING
         self.pieces: list[_Piece] = []
 
     def cut(self, span: _Span, strength: int, level: int = 0, tokens: int | None = None) -> None:
         """Append pieces for `span`. Spans too long to possibly fit are split without being
         estimated first, so most text is estimated once, as the piece it ends up in."""
-        if tokens is None and (
-            span.end - span.start <= self.estimate_limit or level == len(_SPLIT_LEVELS)
-        ):
+        if tokens is None and self._worth_estimating(span, level):
             tokens = estimate_tokens(self.text[span.start : span.end])
         if tokens is not None and tokens <= self.target:
             piece = _Piece(span.start, span.end, tokens, strength, span.page, span.heading)
@@ -165,6 +163,14 @@ class _Cutter:
             self.cut(_Span(start, cut, span.page, span.heading), strength, level + 1)
             strength = inner_strength
             start = cut
+
+    def _worth_estimating(self, span: _Span, level: int) -> bool:
+        length = span.end - span.start
+        if length <= self.target or level == len(_SPLIT_LEVELS):
+            return True
+        # Non-ASCII text (Chinese above all) can spend a token per character, so only short
+        # spans of it have a chance to fit.
+        return length <= self.estimate_limit and self.text[span.start : span.end].isascii()
 
     def _hard_split(self, span: _Span, strength: int, tokens: int) -> None:
         """Cut one over-long sentence into runs of at most `target` tokens, at spaces when the

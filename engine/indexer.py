@@ -389,17 +389,18 @@ class Indexer:
         plan = _Plan()
         gone: dict[str, FileRecord] = {}
         candidates: dict[str, DiskFile] = {}
-        for source, target in moved:
+        for source, target in self._expand_folder_moves(moved):
             source_path, target_path = str(Path(source).absolute()), Path(target).absolute()
             record = self.catalog.get(source_path)
             if record is not None:
                 gone[source_path] = record
             self._consider(target_path, roots, candidates, gone)
         for path in deleted:
+            # A deleted folder cannot be listed any more: its files are what the catalog has.
             absolute = str(Path(path).absolute())
             record = self.catalog.get(absolute)
-            if record is not None:
-                gone[absolute] = record
+            for gone_record in [record] if record else self.catalog.records_under(absolute):
+                gone[gone_record.path] = gone_record
         for path in changed:
             self._consider(Path(path).absolute(), roots, candidates, gone)
         new_files: list[DiskFile] = []
@@ -414,6 +415,21 @@ class Indexer:
                 plan.unchanged += 1
         self._pair_renames(plan, new_files, list(gone.values()))
         return plan
+
+    def _expand_folder_moves(
+        self, moved: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]]
+    ) -> list[tuple[Path, Path]]:
+        """A moved folder becomes one move per file the catalog has under it."""
+        expanded: list[tuple[Path, Path]] = []
+        for source, target in moved:
+            source_path, target_path = Path(source).absolute(), Path(target).absolute()
+            if self.catalog.get(str(source_path)) is None and target_path.is_dir():
+                for record in self.catalog.records_under(source_path):
+                    relative = Path(record.path).relative_to(source_path)
+                    expanded.append((Path(record.path), target_path / relative))
+            else:
+                expanded.append((source_path, target_path))
+        return expanded
 
     def _consider(
         self,

@@ -1,0 +1,444 @@
+"""Watching folders: OS file events (watchdog), debounced and coalesced into small batches.
+
+`FolderWatcher(folders, ignore_rules, on_batch, debounce_seconds=0.4)` calls `on_batch` from its
+own thread with a `ChangeBatch` once the folders have been quiet for `debounce_seconds` (or at the
+latest `max_delay_seconds` after the first change, so a file written continuously still shows up).
+
+Coalescing is per path, so what reaches the indexer is the net effect of the burst:
+- an editor saving five times -> one change of that file;
+- write a temp file then rename it over the real one (`note.md.tmp` -> `note.md`, or vim's
+  backup dance) -> one change of `note.md`; the temp file never appears;
+- a -> b -> c within one burst -> one move a -> c; created then deleted -> nothing;
+- a folder moved -> one move per file inside it; a folder created or moved in -> its files
+  listed as changed; a folder deleted or moved out -> the folder path in `deleted` (the indexer
+  removes everything its catalog has under it, since the files can no longer be listed).
+
+When the OS refuses a watch (Linux inotify limits: ENOSPC, EMFILE; some network shares), that
+folder falls back to periodic polling and `modes()` says "polling" for it, so status can tell
+the user why updates are slower instead of silently missing them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+from engine.errors import NeedleError
+from engine.ignore import IgnoreRules
+from engine.scanner import is_supported, normalize_extensions, scan_folders
+
+log = logging.getLogger(__name__)
+
+WatchMode = Literal["events", "polling"]
+HEALTH_CHECK_SECONDS = 1.0
+# errno values with which the OS says "no more watches" (inotify limits, descriptor limits).
+WATCH_REFUSED_ERRNOS = frozenset({errno.ENOSPC, errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+# Only these change a file's content or existence; opened/closed-without-write/attrib events
+# (the indexer reading a file, a backup tool touching atimes) must not trigger work.
+_RELEVANT_EVENTS = (
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+)
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """The net changes of one quiet period. Paths are absolute. `deleted` may hold folders."""
+
+    changed: tuple[Path, ...] = ()
+    deleted: tuple[Path, ...] = ()
+    moved: tuple[tuple[Path, Path], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.deleted or self.moved)
+
+    @property
+    def size(self) -> int:
+        return len(self.changed) + len(self.deleted) + len(self.moved)
+
+
+def _as_path(raw: bytes | str) -> Path:
+    return Path(os.fsdecode(raw))
+
+
+class _Coalescer:
+    """Per-path net effect of a burst of events. Not thread-safe: the watcher holds a lock."""
+
+    def __init__(self) -> None:
+        self.changed: set[Path] = set()
+        self.deleted: set[Path] = set()
+        self.moved_from: dict[Path, Path] = {}  # destination -> original source
+        self.created: set[Path] = set()  # did not exist before this burst
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.deleted or self.moved_from)
+
+    def change(self, path: Path, *, created: bool = False) -> None:
+        if path in self.deleted:
+            self.deleted.discard(path)  # deleted then recreated: a change of the same path
+        elif created and path not in self.moved_from:
+            self.created.add(path)
+        if path not in self.moved_from:
+            self.changed.add(path)
+
+    def delete(self, path: Path) -> None:
+        self.changed.discard(path)
+        source = self.moved_from.pop(path, None)
+        if path in self.created:
+            self.created.discard(path)  # born and gone within the burst: nothing happened
+            return
+        self.deleted.add(source if source is not None else path)
+
+    def move(self, source: Path, destination: Path) -> None:
+        """`source` renamed to `destination` (both wanted paths)."""
+        if source in self.created or source in self.changed:
+            # Written during this burst (a temp file renamed into place): the destination
+            # simply has new content; the temporary name never mattered.
+            was_created = source in self.created
+            self.created.discard(source)
+            self.changed.discard(source)
+            self.moved_from.pop(source, None)
+            self.change(destination, created=was_created)
+            return
+        original = self.moved_from.pop(source, source)
+        self.deleted.discard(destination)
+        self.changed.discard(destination)
+        if original == destination:
+            self.changed.add(destination)  # moved away and back: at most its content changed
+        else:
+            self.moved_from[destination] = original
+
+    def take(self) -> ChangeBatch:
+        moves = tuple(sorted((source, target) for target, source in self.moved_from.items()))
+        moved_sources = {source for source, _ in moves}
+        batch = ChangeBatch(
+            changed=tuple(sorted(self.changed)),
+            deleted=tuple(sorted(self.deleted - moved_sources)),
+            moved=moves,
+        )
+        self.changed, self.deleted, self.moved_from, self.created = set(), set(), {}, set()
+        return batch
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: FolderWatcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if isinstance(event, _RELEVANT_EVENTS):
+            try:
+                self.watcher._on_event(event)
+            except Exception:  # an observer thread that raises stops watching for good
+                log.exception("could not handle file event %r", event)
+
+
+class FolderWatcher:
+    """Watches folders and reports debounced, coalesced `ChangeBatch`es to `on_batch`.
+
+    `start()`, `stop()`, `add_folder(path)`, `remove_folder(path)`, `modes()`. `on_batch` runs on
+    the watcher's own thread, one batch at a time; an exception from it is logged, not fatal.
+    """
+
+    def __init__(
+        self,
+        folders: Iterable[str | os.PathLike[str]],
+        ignore_rules: IgnoreRules,
+        on_batch: Callable[[ChangeBatch], None],
+        debounce_seconds: float = 0.4,
+        *,
+        extensions: Iterable[str] | None = None,
+        max_delay_seconds: float = 1.5,
+        poll_interval_seconds: float = 2.0,
+    ) -> None:
+        if extensions is None:
+            from engine.extract import SUPPORTED_EXTENSIONS
+
+            extensions = SUPPORTED_EXTENSIONS
+        self.rules = ignore_rules
+        self.on_batch = on_batch
+        self.debounce_seconds = debounce_seconds
+        self.max_delay_seconds = max(max_delay_seconds, debounce_seconds)
+        self.poll_interval_seconds = poll_interval_seconds
+        self.extensions = normalize_extensions(extensions)
+        # Replaced, never mutated: observer threads read it without taking the lock.
+        self._folders: tuple[Path, ...] = tuple(
+            dict.fromkeys(Path(folder).absolute() for folder in folders)
+        )
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending = _Coalescer()
+        self._first_event = 0.0
+        self._last_event = 0.0
+        self._watches: dict[Path, tuple[BaseObserver, ObservedWatch]] = {}
+        self._modes: dict[Path, WatchMode] = {}
+        self._event_observer: BaseObserver | None = None
+        self._polling_observer: BaseObserver | None = None
+        self._flusher: threading.Thread | None = None
+        self._running = False
+        self._handler = _Handler(self)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        self._event_observer = Observer()
+        self._event_observer.daemon = True
+        self._event_observer.start()
+        for folder in list(self._folders):
+            self._watch(folder)
+        self._flusher = threading.Thread(target=self._flush_loop, name="needle-watch", daemon=True)
+        self._flusher.start()
+
+    def stop(self) -> None:
+        """Stop watching; changes not yet delivered are dropped (the next reconcile sees them)."""
+        if not self._running:
+            return
+        with self._lock:
+            self._running = False
+            self._wake.notify_all()
+        for observer in (self._event_observer, self._polling_observer):
+            if observer is not None:
+                observer.stop()
+        for observer in (self._event_observer, self._polling_observer):
+            if observer is not None and observer.is_alive():
+                observer.join(timeout=5)
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+        self._event_observer = self._polling_observer = None
+        self._watches.clear()
+        self._modes.clear()
+
+    def add_folder(self, folder: str | os.PathLike[str]) -> None:
+        absolute = Path(folder).absolute()
+        if absolute in self._folders:
+            return
+        self._folders = (*self._folders, absolute)
+        if self._running:
+            self._watch(absolute)
+
+    def remove_folder(self, folder: str | os.PathLike[str]) -> None:
+        absolute = Path(folder).absolute()
+        self._folders = tuple(f for f in self._folders if f != absolute)
+        watched = self._watches.pop(absolute, None)
+        self._modes.pop(absolute, None)
+        if watched is not None:
+            observer, watch = watched
+            observer.unschedule(watch)
+
+    def folders(self) -> list[Path]:
+        return list(self._folders)
+
+    def modes(self) -> dict[str, str]:
+        """How each watched folder is followed: "events" (OS notifications) or "polling"."""
+        return {str(folder): mode for folder, mode in self._modes.items()}
+
+    def __enter__(self) -> FolderWatcher:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- scheduling --------------------------------------------------------------------------
+
+    def _watch(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise NeedleError(
+                "folder_missing",
+                f"Cannot watch {folder}: it is not a folder (or not reachable now).",
+                "Check that the drive or share is connected, or remove the folder from Needle.",
+            )
+        assert self._event_observer is not None
+        try:
+            watch = self._event_observer.schedule(self._handler, str(folder), recursive=True)
+        except OSError as error:
+            if error.errno not in WATCH_REFUSED_ERRNOS:
+                raise
+            log.warning(
+                "the OS refused to watch %s (%s); polling it every %.0f s instead",
+                folder,
+                error.strerror or error,
+                self.poll_interval_seconds,
+            )
+            self._poll(folder)
+            return
+        self._watches[folder] = (self._event_observer, watch)
+        self._modes[folder] = "events"
+
+    def _poll(self, folder: Path) -> None:
+        if self._polling_observer is None:
+            self._polling_observer = PollingObserver(timeout=self.poll_interval_seconds)
+            self._polling_observer.daemon = True
+            self._polling_observer.start()
+        watch = self._polling_observer.schedule(self._handler, str(folder), recursive=True)
+        self._watches[folder] = (self._polling_observer, watch)
+        self._modes[folder] = "polling"
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _root_of(self, path: Path) -> Path | None:
+        roots = [f for f in self._folders if path == f or f in path.parents]
+        return max(roots, key=lambda f: len(f.parts)) if roots else None
+
+    def _wanted(self, path: Path, *, is_dir: bool = False) -> bool:
+        root = self._root_of(path)
+        if root is None or path == root:
+            return False
+        if not is_dir and not is_supported(path, self.extensions):
+            return False
+        return not self.rules.ignored(path, root, is_dir=is_dir)
+
+    def _files_under(self, folder: Path) -> list[Path]:
+        root = self._root_of(folder)
+        if root is None or self.rules.ignored(folder, root, is_dir=True):
+            return []
+        unfiltered = IgnoreRules((), use_defaults=self.rules.use_defaults)
+        # Rules are judged relative to the watched folder, not to this subfolder.
+        found = scan_folders([folder], unfiltered, self.extensions).files
+        return [f.path for f in found if not self.rules.ignored(f.path, root)]
+
+    def _on_event(self, event: FileSystemEvent) -> None:
+        source = _as_path(event.src_path)
+        if isinstance(event, DirMovedEvent):
+            self._on_folder_moved(source, _as_path(event.dest_path))
+            return
+        # Listing a new folder happens outside the lock: it touches the disk.
+        created_files = self._files_under(source) if isinstance(event, DirCreatedEvent) else []
+        with self._lock:
+            if isinstance(event, FileMovedEvent):
+                self._record_move(source, _as_path(event.dest_path))
+            elif isinstance(event, DirDeletedEvent):
+                if self._wanted(source, is_dir=True):
+                    self._pending.delete(source)
+            elif isinstance(event, FileDeletedEvent):
+                if self._wanted(source):
+                    self._pending.delete(source)
+            elif isinstance(event, DirCreatedEvent):
+                for path in created_files:
+                    self._pending.change(path, created=True)
+            elif self._wanted(source):
+                self._pending.change(source, created=isinstance(event, FileCreatedEvent))
+            self._touched()
+
+    def _record_move(self, source: Path, destination: Path) -> None:
+        source_wanted, destination_wanted = self._wanted(source), self._wanted(destination)
+        if source_wanted and destination_wanted:
+            self._pending.move(source, destination)
+        elif destination_wanted:
+            self._pending.change(destination)  # e.g. "note.md.tmp" renamed to "note.md"
+        elif source_wanted:
+            self._pending.delete(source)  # renamed to an ignored name or moved out
+
+    def _on_folder_moved(self, source: Path, destination: Path) -> None:
+        source_wanted = self._wanted(source, is_dir=True)
+        destination_files = (
+            self._files_under(destination) if self._wanted(destination, is_dir=True) else []
+        )
+        with self._lock:
+            if source_wanted and destination_files:
+                for path in destination_files:
+                    self._pending.move(source / path.relative_to(destination), path)
+            elif source_wanted:
+                self._pending.delete(source)
+            else:
+                for path in destination_files:
+                    self._pending.change(path)
+            self._touched()
+
+    def _touched(self) -> None:
+        """Called with the lock held after recording an event."""
+        now = time.monotonic()
+        if not self._pending:
+            return
+        if self._first_event == 0.0:
+            self._first_event = now
+        self._last_event = now
+        self._wake.notify_all()
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def _flush_loop(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if batch:
+                try:
+                    self.on_batch(batch)
+                except Exception:
+                    log.exception("handling a batch of %d file changes failed", batch.size)
+            self._check_watches()
+
+    def _next_batch(self) -> ChangeBatch | None:
+        """Wait until a batch is due; an empty batch after HEALTH_CHECK_SECONDS of quiet, so
+        the watches get checked; None when stopping."""
+        with self._lock:
+            while self._running:
+                now = time.monotonic()
+                if not self._pending:
+                    self._first_event = 0.0
+                    if not self._wake.wait(timeout=HEALTH_CHECK_SECONDS):
+                        return ChangeBatch()
+                    continue
+                due = min(
+                    self._last_event + self.debounce_seconds,
+                    self._first_event + self.max_delay_seconds,
+                )
+                if now >= due:
+                    self._first_event = 0.0
+                    return self._pending.take()
+                self._wake.wait(timeout=due - now)
+            return None
+
+    def _check_watches(self) -> None:
+        """An event watch can die after it started (inotify refuses a watch for a folder
+        created later, and watchdog's emitter thread ends). Such a folder moves to polling, and
+        every file in it is reported as changed once, so whatever was missed meanwhile is
+        caught (the indexer skips files whose size and mtime did not change)."""
+        observer = self._event_observer
+        if observer is None or not self._running:
+            return
+        dead = {emitter.watch for emitter in observer.emitters if not emitter.is_alive()}
+        for folder, (owner, watch) in list(self._watches.items()):
+            if owner is observer and watch in dead:
+                log.warning("event watching of %s stopped; polling it instead", folder)
+                with contextlib.suppress(KeyError, OSError):
+                    observer.unschedule(watch)
+                self._poll(folder)
+                files = self._files_under(folder)
+                with self._lock:
+                    for path in files:
+                        self._pending.change(path)
+                    self._touched()

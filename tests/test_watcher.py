@@ -1,0 +1,271 @@
+"""The folder watcher: coalescing rules, and edits reaching the index within two seconds."""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from watchdog.observers import Observer
+
+from engine.catalog import Catalog
+from engine.config import Settings
+from engine.extract import extract_file
+from engine.ignore import IgnoreRules
+from engine.index import ChunkIndex
+from engine.indexer import Indexer
+from engine.watcher import ChangeBatch, FolderWatcher, _Coalescer
+
+VISIBLE_WITHIN = 2.0  # seconds: the promise to users
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = VISIBLE_WITHIN) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+# -- coalescing (no file system involved) -----------------------------------------------------
+
+A, B, C = Path("/w/a.md"), Path("/w/b.md"), Path("/w/c.md")
+
+
+def test_many_saves_are_one_change() -> None:
+    pending = _Coalescer()
+    for _ in range(5):
+        pending.change(A)
+    assert pending.take() == ChangeBatch(changed=(A,))
+    assert not pending
+
+
+def test_temp_file_renamed_over_the_real_one_is_a_change_of_the_real_one() -> None:
+    pending = _Coalescer()
+    temp = Path("/w/a.md.new")
+    pending.change(temp, created=True)
+    pending.change(temp)
+    pending.move(temp, A)
+    assert pending.take() == ChangeBatch(changed=(A,))
+
+
+def test_rename_chain_is_one_move_and_move_back_is_a_change() -> None:
+    pending = _Coalescer()
+    pending.move(A, B)
+    pending.move(B, C)
+    assert pending.take() == ChangeBatch(moved=((A, C),))
+    pending.move(A, B)
+    pending.move(B, A)
+    assert pending.take() == ChangeBatch(changed=(A,))
+
+
+def test_created_then_deleted_is_nothing_and_deleted_then_recreated_is_a_change() -> None:
+    pending = _Coalescer()
+    pending.change(A, created=True)
+    pending.delete(A)
+    assert not pending.take()
+    pending.delete(B)
+    pending.change(B, created=True)
+    assert pending.take() == ChangeBatch(changed=(B,))
+
+
+def test_moved_then_deleted_deletes_the_original() -> None:
+    pending = _Coalescer()
+    pending.move(A, B)
+    pending.delete(B)
+    assert pending.take() == ChangeBatch(deleted=(A,))
+
+
+# -- real watching ----------------------------------------------------------------------------
+
+
+class Watched:
+    """A notes folder indexed and watched the way the engine wires it."""
+
+    def __init__(
+        self,
+        root: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        *,
+        debounce_seconds: float,
+        poll_interval_seconds: float = 2.0,
+    ) -> None:
+        self.notes = root / "notes"
+        self.notes.mkdir()
+        self.catalog = Catalog(root / "data" / "catalog.sqlite3")
+        self.index = ChunkIndex.open(root / "data" / "index", writable=True)
+        self.indexer = Indexer(self.catalog, self.index, Settings())
+        self.batches: list[ChangeBatch] = []
+        self.extracted: list[str] = []
+        self.applied = threading.Event()
+        real = extract_file
+
+        def counting(path: Path, *, max_bytes: int) -> object:
+            self.extracted.append(Path(path).name)
+            return real(path, max_bytes=max_bytes)
+
+        monkeypatch.setattr("engine.indexer.extract_file", counting)
+        self.watcher = FolderWatcher(
+            [self.notes],
+            IgnoreRules(),
+            self.on_batch,
+            debounce_seconds,
+            poll_interval_seconds=poll_interval_seconds,
+        )
+
+    def on_batch(self, batch: ChangeBatch) -> None:
+        self.batches.append(batch)
+        self.indexer.apply_changes(batch.changed, batch.deleted, batch.moved, folders=[self.notes])
+        self.applied.set()
+
+    def names_matching(self, query: str) -> set[str]:
+        self.index.reload()
+        return {Path(hit.path).name for hit in self.index.search(query, limit=20)}
+
+    def close(self) -> None:
+        self.watcher.stop()
+        self.index.close()
+        self.catalog.close()
+
+
+@pytest.fixture
+def watched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Watched]:
+    setup = Watched(tmp_path, monkeypatch, debounce_seconds=0.2)
+    setup.watcher.start()
+    yield setup
+    setup.close()
+
+
+def test_create_edit_rename_delete_reach_search_within_two_seconds(watched: Watched) -> None:
+    note = watched.notes / "tapir.md"
+    note.write_text("# Tapir\n\nThe tapir sleeps by the river.", "utf-8")
+    assert wait_until(lambda: watched.names_matching("tapir") == {"tapir.md"})
+
+    note.write_text("# Tapir\n\nThe tapir now swims in the lagoon.", "utf-8")
+    assert wait_until(lambda: watched.names_matching("lagoon") == {"tapir.md"})
+
+    extracted_before = len(watched.extracted)
+    renamed = watched.notes / "renamed-tapir.md"
+    note.rename(renamed)
+    assert wait_until(lambda: watched.names_matching("lagoon") == {"renamed-tapir.md"})
+    assert len(watched.extracted) == extracted_before  # a rename costs no extraction
+
+    renamed.unlink()
+    assert wait_until(lambda: watched.names_matching("lagoon") == set())
+    assert wait_until(lambda: watched.catalog.get(str(renamed)) is None)
+    assert watched.watcher.modes() == {str(watched.notes): "events"}
+
+
+def test_editor_save_storm_is_indexed_once(watched: Watched) -> None:
+    note = watched.notes / "storm.md"
+    for version in range(5):
+        note.write_text(f"draft {version} about the heron", "utf-8")
+        time.sleep(0.02)
+    # An atomic-save editor: write a hidden temp file, then rename it over the note.
+    temp = watched.notes / ".storm.md.swp"
+    temp.write_text("final text about the heron and the egret", "utf-8")
+    temp.rename(note)
+    assert wait_until(lambda: watched.names_matching("egret") == {"storm.md"})
+    time.sleep(0.5)  # anything still queued would arrive now
+    assert watched.extracted == ["storm.md"]
+    assert [b.changed for b in watched.batches] == [(note,)]
+
+
+def test_ignored_and_unsupported_files_never_reach_the_indexer(watched: Watched) -> None:
+    (watched.notes / "node_modules").mkdir()
+    (watched.notes / "node_modules" / "readme.md").write_text("module text", "utf-8")
+    (watched.notes / "photo.png").write_bytes(b"\x89PNG")
+    (watched.notes / "notes.md~").write_text("backup", "utf-8")
+    (watched.notes / "real.md").write_text("the real note", "utf-8")
+    assert wait_until(lambda: bool(watched.batches))
+    time.sleep(0.4)
+    seen = {p.name for b in watched.batches for p in b.changed}
+    assert seen == {"real.md"}
+
+
+def test_folder_move_and_delete_expand_to_their_files(watched: Watched) -> None:
+    project = watched.notes / "project"
+    project.mkdir()
+    (project / "one.md").write_text("alpha gazelle", "utf-8")
+    (project / "deep").mkdir()
+    (project / "deep" / "two.md").write_text("beta gazelle", "utf-8")
+    assert wait_until(lambda: watched.names_matching("gazelle") == {"one.md", "two.md"})
+    extracted_before = len(watched.extracted)
+
+    moved = watched.notes / "archive"
+    project.rename(moved)
+
+    def moved_paths() -> set[str]:
+        watched.index.reload()
+        return {hit.path for hit in watched.index.search("gazelle", limit=10)}
+
+    expected = {str(moved / "one.md"), str(moved / "deep" / "two.md")}
+    assert wait_until(lambda: moved_paths() == expected)
+    assert len(watched.extracted) == extracted_before
+
+    trash = watched.notes.parent / "trash"
+    moved.rename(trash)  # moved out of the watched folder: gone
+    assert wait_until(lambda: watched.names_matching("gazelle") == set())
+    # The catalog row goes right after the index commit that removed the chunks.
+    assert wait_until(lambda: watched.catalog.records_under(watched.notes) == [])
+
+
+def test_refused_watch_falls_back_to_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(Observer, "schedule", refuse)
+    setup = Watched(tmp_path, monkeypatch, debounce_seconds=0.1, poll_interval_seconds=0.2)
+    try:
+        setup.watcher.start()
+        assert setup.watcher.modes() == {str(setup.notes): "polling"}
+        (setup.notes / "polled.md").write_text("the polled okapi", "utf-8")
+        assert wait_until(lambda: setup.names_matching("okapi") == {"polled.md"})
+    finally:
+        setup.close()
+
+
+def test_a_watch_that_dies_later_switches_to_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.watcher.HEALTH_CHECK_SECONDS", 0.1)
+    setup = Watched(tmp_path, monkeypatch, debounce_seconds=0.1, poll_interval_seconds=0.2)
+    try:
+        setup.watcher.start()
+        (setup.notes / "before.md").write_text("written while events worked", "utf-8")
+        observer = setup.watcher._event_observer
+        assert observer is not None
+        for emitter in list(observer.emitters):
+            emitter.stop()  # what an OSError inside watchdog's emitter thread amounts to
+            emitter.join(timeout=5)
+        assert wait_until(lambda: setup.watcher.modes() == {str(setup.notes): "polling"})
+        (setup.notes / "after.md").write_text("written while polling, okapi", "utf-8")
+        assert wait_until(lambda: setup.names_matching("okapi") == {"after.md"}, timeout=3)
+        assert wait_until(lambda: setup.names_matching("events") == {"before.md"})
+    finally:
+        setup.close()
+
+
+def test_add_and_remove_folder(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    batches: list[ChangeBatch] = []
+    watcher = FolderWatcher([first], IgnoreRules(), batches.append, debounce_seconds=0.1)
+    with watcher:
+        watcher.add_folder(second)
+        assert set(watcher.modes()) == {str(first), str(second)}
+        (second / "s.md").write_text("x", "utf-8")
+        assert wait_until(lambda: any(second / "s.md" in b.changed for b in batches))
+        watcher.remove_folder(second)
+        assert set(watcher.modes()) == {str(first)}
+        batches.clear()
+        (second / "t.md").write_text("y", "utf-8")
+        time.sleep(0.4)
+        assert batches == []

@@ -54,7 +54,7 @@ class WelcomePanel(QFrame):
         self.add_button.setObjectName("primary")
         self.add_button.clicked.connect(self.add_folder_clicked)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 28, 32, 28)
+        layout.setContentsMargins(24, 24, 24, 24)
         layout.setSpacing(12)
         layout.addWidget(title)
         layout.addWidget(steps)

@@ -139,7 +139,7 @@ class QueryBar(QWidget):
             caption = QLabel(label)
             caption.setObjectName("muted")
             layout.addWidget(caption)
-            combo.setMinimumWidth(150)
+            combo.setMinimumWidth(120)
             layout.addWidget(combo)
             layout.addSpacing(10)
         layout.addStretch(1)

@@ -21,3 +21,68 @@ def final_answer(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 def streamed_text(events: list[dict[str, Any]]) -> str:
     return "".join(e["text"] for e in events if e.get("type") == "answer_delta")
+
+
+class FakeRequest:
+    """One request the window made; the test answers it like the engine would."""
+
+    def __init__(self, method: str, params: dict[str, Any], callbacks: dict[str, Any]) -> None:
+        self.method = method
+        self.params = params
+        self.callbacks = callbacks
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def _call(self, name: str, value: Any) -> None:
+        callback = self.callbacks.get(name)
+        if callback is not None and not self.cancelled:
+            callback(value)
+
+    def event(self, event: dict[str, Any]) -> None:
+        self._call("on_event", event)
+
+    def progress(self, progress: dict[str, Any]) -> None:
+        self._call("on_progress", progress)
+
+    def result(self, result: Any) -> None:
+        self._call("on_result", result)
+
+    def error(self, kind: str, message: str, hint: str = "") -> None:
+        self._call("on_error", {"kind": kind, "message": message, "hint": hint})
+
+
+def make_fake_engine() -> Any:
+    """An EngineClient stand-in (same signals, same `request`) that records requests. Built
+    lazily so importing this module does not need Qt."""
+    from PySide6.QtCore import QObject, Signal
+
+    class FakeEngine(QObject):
+        ready = Signal()
+        notification = Signal(str, dict)
+        engine_lost = Signal(str)
+        engine_restarted = Signal(int)
+        engine_failed = Signal(str)
+        protocol_error = Signal(str)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.requests: list[FakeRequest] = []
+
+        @property
+        def engine_info(self) -> dict[str, Any]:
+            return {"engine_version": "9.9.9", "protocol": 1, "data_dir": "/tmp/needle"}
+
+        def request(self, method: str, params: Any = None, **callbacks: Any) -> FakeRequest:
+            request = FakeRequest(method, dict(params or {}), callbacks)
+            self.requests.append(request)
+            return request
+
+        def last(self, method: str) -> FakeRequest:
+            return next(r for r in reversed(self.requests) if r.method == method)
+
+        def methods(self) -> list[str]:
+            return [r.method for r in self.requests]
+
+    return FakeEngine()

@@ -1,0 +1,307 @@
+"""The main window against a fake engine: what the user sees after each engine reply."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtWidgets import QApplication
+
+from desktop.main_window import SOURCES_TAB, STEPS_TAB, MainWindow
+from desktop.responsiveness import UiWatchdog
+from desktop.settings_dialog import SettingsDialog
+from tests.desktop_helpers import final_answer, load_stream, make_fake_engine
+
+SETTINGS = {
+    "ollama_host": "http://127.0.0.1:11434",
+    "model": "qwen2:7b-instruct",
+    "context_window": 8192,
+    "parallel_requests": 4,
+    "read_budget": 300,
+    "default_level": "auto",
+    "ignore_patterns": ["*.log"],
+}
+FOLDERS = {
+    "folders": [
+        {"path": "/data/notes", "files": 12},
+        {"path": "/data/pdfs", "files": 3, "errors": 2},
+    ]
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def engine() -> Any:
+    return make_fake_engine()
+
+
+@pytest.fixture
+def window(qtbot: Any, engine: Any, store: QSettings) -> MainWindow:
+    win = MainWindow(engine, store, watchdog=False)
+    qtbot.addWidget(win)
+    win.show()
+    engine.ready.emit()
+    engine.last("settings.get").result(SETTINGS)
+    engine.last("folders.list").result(FOLDERS)
+    engine.last("status").result({"files": 15, "chunks": 140, "problems": 2})
+    engine.last("ollama.status").result({"state": "ready", "message": "ok"})
+    return win
+
+
+def test_ready_loads_state_into_the_window(window: MainWindow, engine: Any) -> None:
+    assert {"settings.get", "folders.list", "status", "ollama.status"} <= set(engine.methods())
+    assert [row.path for row in window.folders_panel.rows] == ["/data/notes", "/data/pdfs"]
+    assert window.folders_panel.state_text("/data/pdfs") == "2 files with problems"
+    assert window.folders_panel.state_text("/data/notes") == "up to date"
+    assert window.status.model_label.text() == "qwen2:7b-instruct"
+    assert "Ollama connected" in window.status.ollama_label.text()
+    assert window.status.index_label.text() == "15 files · 140 chunks indexed · 2 problems"
+    assert window.center.currentWidget() is window.results_view
+
+
+def test_first_run_without_folders_shows_the_guide(
+    qtbot: Any, engine: Any, store: QSettings
+) -> None:
+    win = MainWindow(engine, store, watchdog=False)
+    qtbot.addWidget(win)
+    engine.ready.emit()
+    engine.last("folders.list").result({"folders": []})
+    assert win.center.currentWidget() is win.welcome
+
+
+def test_search_as_you_type_sends_only_the_latest_query(
+    qtbot: Any, window: MainWindow, engine: Any
+) -> None:
+    for text in ("n", "no", "not", "notice"):
+        window.query_bar.edit.setText(text)
+    qtbot.waitUntil(lambda: "search" in engine.methods(), timeout=2000)
+    searches = [r for r in engine.requests if r.method == "search"]
+    assert [r.params["query"] for r in searches] == ["notice"]
+    # A newer search makes the older one stale: it is cancelled and its late reply ignored.
+    window.query_bar.edit.setText("notice period")
+    window.query_bar.submit()
+    first, second = [r for r in engine.requests if r.method == "search"]
+    assert first.cancelled and not second.cancelled
+    hits = load_stream("search_en.jsonl")
+    first.result({"hits": hits[:1], "seconds": 0.001})
+    second.result({"hits": hits, "seconds": 0.004})
+    assert "5 results in 4 ms" in window.results_view.toPlainText()
+
+
+def test_search_filters_reach_the_request(qtbot: Any, window: MainWindow, engine: Any) -> None:
+    window.query_bar.folder_filter.setCurrentIndex(2)
+    window.query_bar.type_filter.setCurrentIndex(3)  # PDF
+    window.query_bar.date_filter.setCurrentIndex(1)  # past week
+    window.query_bar.edit.setText("lease")
+    window.query_bar.submit()
+    filters = engine.last("search").params["filters"]
+    assert filters["folders"] == ["/data/pdfs"]
+    assert filters["extensions"] == ["pdf"]
+    assert time.time() - 8 * 86400 < filters["modified_after"] < time.time() - 6 * 86400
+
+
+def test_a_bad_query_is_explained_inline_not_in_a_dialog(window: MainWindow, engine: Any) -> None:
+    window.query_bar.edit.setText('"unclosed')
+    window.query_bar.submit()
+    engine.last("search").error("bad_query", "The quote is not closed.", "Add the closing quote.")
+    text = window.results_view.toPlainText()
+    assert "The quote is not closed." in text and "Add the closing quote." in text
+    assert QApplication.activeModalWidget() is None
+
+
+def ask(window: MainWindow, engine: Any, stream: str) -> Any:
+    window.set_mode("ask")
+    window.query_bar.set_level("2")
+    window.query_bar.edit.setText("How much notice?")
+    window.query_bar.submit()
+    request = engine.last("ask")
+    assert request.params == {"question": "How much notice?", "level": "2"}
+    for event in load_stream(stream):
+        request.event(event)
+    return request
+
+
+def test_ask_renders_answer_sources_and_steps(window: MainWindow, engine: Any) -> None:
+    request = ask(window, engine, "ask_en_level2.jsonl")
+    request.result(final_answer(load_stream("ask_en_level2.jsonl")))
+    assert "two full calendar months" in window.answer_view.browser.toPlainText()
+    assert [item.number for item in window.sources_panel.items] == [1, 2, 3]
+    assert window.side_tabs.currentIndex() == SOURCES_TAB
+    steps = window.steps_panel.toPlainText()
+    assert "Reading chunks 24/24" in steps and "Answer ready" in steps
+    assert window.query_bar.go_button.isEnabled()
+
+
+def test_clicking_a_citation_selects_its_source(window: MainWindow, engine: Any) -> None:
+    ask(window, engine, "ask_en_level2.jsonl")
+    window.side_tabs.setCurrentIndex(STEPS_TAB)
+    window.answer_view.browser.anchorClicked.emit(QUrl("cite:3"))
+    selected = window.sources_panel.selected_item
+    assert selected is not None and selected.number == 3 and selected.page == 4
+    assert window.side_tabs.currentIndex() == SOURCES_TAB
+
+
+def test_escape_stops_the_question(qtbot: Any, window: MainWindow, engine: Any) -> None:
+    window.set_mode("ask")
+    window.query_bar.edit.setText("What is in my notes?")
+    window.query_bar.submit()
+    request = engine.last("ask")
+    request.event({"type": "level", "level": 1, "reason": "first try"})
+    assert window.answer_view.running
+    window.activateWindow()
+    qtbot.keyClick(window.query_bar.edit, Qt.Key.Key_Escape)
+    assert request.cancelled
+    assert not window.answer_view.running
+    assert window.answer_view.status_label.text() == "Stopped."
+
+
+def test_ctrl_k_focuses_the_query(qtbot: Any, window: MainWindow) -> None:
+    window.activateWindow()
+    window.side_tabs.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.query_bar.edit.hasFocus()
+
+
+def test_ask_error_is_shown_in_plain_words(window: MainWindow, engine: Any) -> None:
+    window.set_mode("ask")
+    window.query_bar.edit.setText("q")
+    window.query_bar.submit()
+    engine.last("ask").error(
+        "ollama_not_running", "Nothing answers at 127.0.0.1:11434.", "Start it with `ollama serve`."
+    )
+    text = window.answer_view.browser.toPlainText()
+    assert "Ollama is not running" in text and "ollama serve" in text
+    assert "Error: ollama_not_running" in window.steps_panel.toPlainText()
+
+
+def test_missing_model_panel_pulls_with_progress(window: MainWindow, engine: Any) -> None:
+    window.set_mode("ask")
+    window._on_notification("ollama", {"state": "model_missing", "message": "not pulled"})
+    assert window.ollama_panel.isVisible()
+    assert "qwen2:7b-instruct" in window.ollama_panel.title.text()
+    assert "Model missing" in window.status.ollama_label.text()
+    window.ollama_panel.pull_button.click()
+    pull = engine.last("ollama.pull")
+    assert pull.params == {"model": "qwen2:7b-instruct"}
+    pull.progress(
+        {"status": "pulling 8eeb52dfb3bb", "completed": 2_000_000_000, "total": 4_000_000_000}
+    )
+    assert window.ollama_panel.progress.value() == 500
+    assert "2,000 / 4,000 MB" in window.ollama_panel.progress_label.text()
+    pull.result({"model": "qwen2:7b-instruct", "ready": True})
+    engine.last("ollama.status").result({"state": "ready"})
+    assert not window.ollama_panel.isVisible()
+
+
+def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> None:
+    window.open_settings()
+    engine.last("settings.get").result(SETTINGS)
+    dialog = window.settings_dialog
+    assert isinstance(dialog, SettingsDialog)
+    assert dialog.values() == SETTINGS
+    dialog.model_edit.setText("qwen2:1.5b-instruct")
+    dialog.budget_spin.setValue(120)
+    dialog.ignore_edit.setPlainText("*.log\n\narchive/\n")
+    dialog.save()
+    update = engine.last("settings.update")
+    assert update.params == {
+        "changes": {
+            "model": "qwen2:1.5b-instruct",
+            "read_budget": 120,
+            "ignore_patterns": ["*.log", "archive/"],
+        }
+    }
+    update.error("invalid_settings", "The read budget must be at least 1 chunk.")
+    assert dialog.isVisible() and "read budget" in dialog.error_label.text()
+    dialog.save()
+    engine.last("settings.update").result(
+        {**SETTINGS, **engine.last("settings.update").params["changes"]}
+    )
+    assert not dialog.isVisible()
+    assert window.status.model_label.text() == "qwen2:1.5b-instruct"
+
+
+def test_settings_dialog_catches_a_bad_host_before_sending(qtbot: Any) -> None:
+    dialog = SettingsDialog(SETTINGS)
+    qtbot.addWidget(dialog)
+    dialog.host_edit.setText("localhost:11434")
+    with qtbot.assertNotEmitted(dialog.apply_requested):
+        dialog.save()
+    assert "http://" in dialog.error_label.text()
+
+
+def test_layout_persists_between_runs(
+    qtbot: Any, window: MainWindow, engine: Any, store: QSettings
+) -> None:
+    # Small enough for the offscreen screen (800×800), which restoreGeometry clamps to.
+    window.resize(798, 640)
+    window.splitter.setSizes([200, 250, 300])
+    sizes = window.splitter.sizes()
+    window.set_mode("ask")
+    window.query_bar.set_level("3")
+    window.close()
+    again = MainWindow(make_fake_engine(), store, watchdog=False)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.size().width() == 798
+    assert again.splitter.sizes() == sizes
+    assert again.query_bar.mode == "ask" and again.query_bar.level == "3"
+
+
+def test_folder_with_problems_opens_the_list(window: MainWindow, engine: Any) -> None:
+    item = window.folders_panel.list.item(1)
+    window.folders_panel.list.itemClicked.emit(item)
+    engine.last("problems").result(
+        {
+            "problems": [
+                {
+                    "path": "/data/pdfs/locked.pdf",
+                    "error_kind": "encrypted",
+                    "error": "Needs a password.",
+                },
+                {"path": "/data/pdfs/scan.pdf", "error_kind": "no_text", "error": "No text layer."},
+                {"path": "/data/notes/x.md", "error_kind": "not_text", "error": "Binary."},
+            ]
+        }
+    )
+    tree = window.problems_dialog.tree
+    assert tree.topLevelItemCount() == 2  # only this folder's files
+    assert tree.topLevelItem(0).text(1) == "encrypted"
+    assert tree.topLevelItem(1).text(2) == "No text layer."
+
+
+def test_index_progress_shows_on_the_folder_and_status_bar(window: MainWindow) -> None:
+    progress = {"phase": "indexing", "done": 7, "total": 20, "current": "/data/notes/a.md"}
+    window._on_notification("index", progress)
+    assert window.folders_panel.state_text("/data/notes") == "indexing 7/20"
+    assert window.folders_panel.state_text("/data/pdfs") == "2 files with problems"
+    assert window.status.index_label.text() == "Indexing 7/20 · a.md"
+
+
+def test_engine_restart_shows_then_hides_a_banner(window: MainWindow, engine: Any) -> None:
+    engine.engine_lost.emit("The engine crashed.")
+    assert window.banner.isVisible() and "Restarting" in window.banner.label.text()
+    engine.engine_restarted.emit(1)
+    assert not window.banner.isVisible()
+
+
+def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCaptureFixture) -> None:
+    watchdog = UiWatchdog()
+    watchdog.start()
+    qtbot.wait(120)  # a few normal ticks: nothing logged
+    assert watchdog.block_count == 0
+    with caplog.at_level(logging.WARNING, logger="needle.responsiveness"):
+        time.sleep(0.35)  # the UI thread is stuck, as if it waited on I/O
+        qtbot.wait(120)
+    watchdog.stop()
+    assert watchdog.block_count == 1
+    assert 200 < watchdog.longest_block_ms < 1000
+    assert any("UI thread was blocked for" in r.getMessage() for r in caplog.records)

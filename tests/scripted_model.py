@@ -259,3 +259,40 @@ def verdict_quoting(*needles: str) -> Callable[[Request], str]:
         return json.dumps({"relevant": bool(quotes), "quotes": quotes}, ensure_ascii=False)
 
     return reply
+
+
+# ---------------------------------------------------------------- the same rules on the wire
+
+
+def wire_responder(model: ScriptedModel) -> Callable[[dict[str, Any]], Any]:
+    """A tests.fake_ollama responder that answers Ollama /api/chat bodies with `model`'s rules,
+    so one script drives both the in-process tests and the real client over HTTP."""
+    from tests.fake_ollama import Reply as WireReply
+
+    def respond(body: dict[str, Any]) -> WireReply:
+        messages = [_message_from_wire(m) for m in body.get("messages", [])]
+        schema = body.get("format")
+        options = body.get("options") or {}
+        result = model.chat(
+            messages,
+            json_schema=schema if isinstance(schema, dict) else None,
+            tools=body.get("tools") or None,
+            max_tokens=options.get("num_predict"),
+        )
+        calls = tuple({"name": c.name, "arguments": c.arguments} for c in result.tool_calls)
+        return WireReply(result.content, calls)
+
+    return respond
+
+
+def _message_from_wire(data: dict[str, Any]) -> Message:
+    calls = tuple(
+        ToolCall(c["function"]["name"], dict(c["function"].get("arguments") or {}))
+        for c in data.get("tool_calls") or ()
+    )
+    return Message(
+        data.get("role", "user"),
+        str(data.get("content") or ""),
+        calls,
+        str(data.get("tool_name") or ""),
+    )

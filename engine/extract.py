@@ -472,46 +472,54 @@ def _extract_pdf(path: Path, data: bytes) -> ExtractedDocument:
     with _quiet_pypdf():
         reader = _open_pdf(path, data)
         page_count = _page_count(path, reader)
-        page_texts, failed = _read_pages(reader, page_count)
+        pages = _read_pages(reader, page_count)
         metadata_title = _metadata_title(reader)
-    if page_count == 0:
-        raise NeedleError(
-            "no_text",
-            f"{path} has no pages, so there is no extractable text.",
-            "Nothing to index; open it in a PDF viewer to check it is complete.",
-        )
     sections = []
     offset = 0
-    for number, page_text in enumerate(page_texts, start=1):
+    for number, page_text in enumerate(pages.texts, start=1):
         if not page_text.strip():
             continue
         section_text = page_text.rstrip() + "\n\n"
         sections.append(Section(section_text, offset, page=number))
         offset += len(section_text)
     if not sections:
-        if failed:
-            raise NeedleError(
-                "corrupt",
-                f"{path}: no page could be read ({_describe_pages(failed)} failed).",
-                "The file is probably damaged; re-download or re-export it.",
-            )
-        raise NeedleError(
-            "no_text",
-            f"{path} has {page_count} page(s) but no extractable text (scanned or image-only).",
-            "Run it through OCR (for example ocrmypdf) to make its text searchable.",
-        )
+        raise _nothing_extracted(path, page_count, pages)
     text = "".join(section.text for section in sections)
     title = metadata_title or _first_line_title(text) or path.stem
-    if failed:
+    if pages.failed:
+        why = "took too long to read" if pages.out_of_time else "could not be read"
         reason = (
-            f"{path}: {_describe_pages(failed)} could not be read and are not searchable; "
-            f"the other {page_count - len(failed)} page(s) are indexed."
+            f"{path}: {_describe_pages(pages.failed)} {why} and are not searchable; "
+            f"the other {page_count - len(pages.failed)} page(s) are indexed."
         )
-        return PartialDocument(
-            "pdf", title, text, tuple(sections), page_count, "", tuple(failed), reason
+        failed = tuple(pages.failed)
+        return PartialDocument("pdf", title, text, tuple(sections), page_count, "", failed, reason)
+    return ExtractedDocument("pdf", title, text, tuple(sections), page_count, encoding="")
+
+
+def _nothing_extracted(path: Path, page_count: int, pages: _PageTexts) -> NeedleError:
+    if page_count == 0:
+        return NeedleError(
+            "no_text",
+            f"{path} has no pages, so there is no extractable text.",
+            "Nothing to index; open it in a PDF viewer to check it is complete.",
         )
-    return ExtractedDocument(
-        "pdf", title, text, tuple(sections), page_count=page_count, encoding=""
+    if pages.out_of_time:
+        return NeedleError(
+            "corrupt",
+            f"{path} took too long to read (over {PDF_DOCUMENT_SECONDS:g} s) and was skipped.",
+            "It may be damaged or extremely complex; re-export it (for example print to PDF).",
+        )
+    if pages.failed:
+        return NeedleError(
+            "corrupt",
+            f"{path}: no page could be read ({_describe_pages(pages.failed)} failed).",
+            "The file is probably damaged; re-download or re-export it.",
+        )
+    return NeedleError(
+        "no_text",
+        f"{path} has {page_count} page(s) but no extractable text (scanned or image-only).",
+        "Run it through OCR (for example ocrmypdf) to make its text searchable.",
     )
 
 
@@ -556,23 +564,29 @@ def _page_count(path: Path, reader: PdfReader) -> int:
         raise _corrupt(path, exc) from exc
 
 
-def _read_pages(reader: PdfReader, page_count: int) -> tuple[list[str], list[int]]:
-    """Normalized text of every page, and the 1-based numbers of pages that failed."""
-    texts: list[str] = []
-    failed: list[int] = []
+@dataclass
+class _PageTexts:
+    texts: list[str]  # normalized text per page, "" for pages that failed
+    failed: list[int]  # 1-based numbers of pages that could not be read
+    out_of_time: bool = False  # the document's time budget ran out before the last page
+
+
+def _read_pages(reader: PdfReader, page_count: int) -> _PageTexts:
+    result = _PageTexts([], [])
     deadline = time.monotonic() + PDF_DOCUMENT_SECONDS
     for index in range(page_count):
         if time.monotonic() > deadline:
-            failed.extend(range(index + 1, page_count + 1))
-            texts.extend("" for _ in range(index, page_count))
+            result.failed.extend(range(index + 1, page_count + 1))
+            result.texts.extend("" for _ in range(index, page_count))
+            result.out_of_time = True
             break
         text = _page_text(reader, index)
         if text is None:
-            failed.append(index + 1)
-            texts.append("")
+            result.failed.append(index + 1)
+            result.texts.append("")
         else:
-            texts.append(normalize(text))
-    return texts, failed
+            result.texts.append(normalize(text))
+    return result
 
 
 def _page_text(reader: PdfReader, index: int) -> str | None:
@@ -599,13 +613,14 @@ def _content_size(page: PageObject) -> int:
 
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt the body after `seconds` with _PageTimeout, where the OS allows it (a Unix
-    main thread, which is where process-pool workers run their tasks). Elsewhere the body runs
-    unguarded and only the per-document budget applies."""
+    """Interrupt the body after `seconds` with _PageTimeout, where the OS allows it: on Unix, in
+    the main thread (where process-pool workers run their tasks), when no other real-time timer
+    is pending (we must not steal someone else's alarm). Elsewhere the body runs unguarded and
+    only the per-document budget applies."""
     usable = (
         hasattr(signal, "SIGALRM")
         and threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
     )
     if not usable:
         yield

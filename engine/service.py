@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
 from engine import __version__
@@ -76,6 +76,7 @@ class ServedEngine(Protocol):
 
     def index(
         self,
+        *,
         progress: Callable[[IndexProgress], None] | None = ...,
         cancel: CancelToken = ...,
     ) -> IndexSummary: ...
@@ -90,15 +91,16 @@ class ServedEngine(Protocol):
 
     def status(self) -> Any: ...
 
-    def problems(self) -> Sequence[Any]: ...
+    def problems(self, folder: str | None = ...) -> Sequence[Any]: ...
 
     def doctor(self) -> Sequence[Any]: ...
 
-    def ollama_status(self) -> Any: ...
+    def ollama_status(self, host: str | None = ..., model: str | None = ...) -> Any: ...
 
     def pull_model(
         self,
         model: str | None = ...,
+        *,
         progress: Callable[[str, int, int], None] | None = ...,
         cancel: CancelToken = ...,
     ) -> Any: ...
@@ -230,6 +232,8 @@ class RequestContext:
     cancel: CancelToken
     send_event: Callable[[Event | dict[str, Any]], None]
     send_progress: Callable[[dict[str, Any]], None]
+    # Run after a successful result was sent (notifications that follow from it).
+    after_success: list[Callable[[], None]] = field(default_factory=list)
 
 
 Handler = Callable[[ServedEngine, dict[str, Any], RequestContext], Any]
@@ -346,7 +350,7 @@ def handle_status(engine: ServedEngine, params: dict[str, Any], ctx: RequestCont
 
 
 def handle_problems(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
-    return {"problems": engine.problems()}
+    return {"problems": engine.problems(_optional_text(Method.PROBLEMS, params, "folder"))}
 
 
 def handle_doctor(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
@@ -356,7 +360,19 @@ def handle_doctor(engine: ServedEngine, params: dict[str, Any], ctx: RequestCont
 
 
 def handle_ollama_status(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
-    return engine.ollama_status()
+    host = _optional_text(Method.OLLAMA_STATUS, params, "host")
+    model = _optional_text(Method.OLLAMA_STATUS, params, "model")
+    return ollama_state(engine, host, model)
+
+
+def ollama_state(engine: ServedEngine, host: str | None = None, model: str | None = None) -> Any:
+    """The probe's answer plus which host and model it is about, for the status bar."""
+    settings = engine.settings
+    state = to_jsonable(engine.ollama_status(host, model))
+    if isinstance(state, dict):
+        state.setdefault("host", host or settings.ollama_host)
+        state.setdefault("model", model or settings.model)
+    return state
 
 
 def handle_ollama_pull(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
@@ -424,6 +440,8 @@ class Service:
         self._running: dict[int, _Running] = {}
         self._background: list[threading.Thread] = []
         self._background_token = CancelToken()
+        self._ollama_wakeup = threading.Event()  # set: probe Ollama now instead of at the next poll
+        self._background_token.on_cancel(self._ollama_wakeup.set)
         self._index_lock = threading.Lock()  # one index run at a time, startup reconcile included
         self._watch_lock = threading.Lock()
         self._handshaken = False
@@ -432,7 +450,7 @@ class Service:
         self.exit_code = EXIT_OK
         self._handlers: dict[str, Handler] = {
             Method.SETTINGS_GET: handle_settings_get,
-            Method.SETTINGS_UPDATE: handle_settings_update,
+            Method.SETTINGS_UPDATE: self._handle_settings_update,
             Method.FOLDERS_LIST: handle_folders_list,
             Method.FOLDERS_ADD: self._handle_folders_add,
             Method.FOLDERS_REMOVE: self._handle_folders_remove,
@@ -442,7 +460,7 @@ class Service:
             Method.SEARCH: handle_search,
             Method.ASK: handle_ask,
             Method.OLLAMA_STATUS: handle_ollama_status,
-            Method.OLLAMA_PULL: handle_ollama_pull,
+            Method.OLLAMA_PULL: self._handle_ollama_pull,
             Method.DOCTOR: handle_doctor,
         }
 
@@ -630,6 +648,9 @@ class Service:
         with self._lock:
             self._running.pop(rid, None)
         self._writer.send(final)
+        if isinstance(final, ResultReply):
+            for action in context.after_success:
+                _log_failure("a follow-up notification", action)
 
     def _handle_index_run(
         self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
@@ -638,23 +659,48 @@ class Service:
         while not self._index_lock.acquire(timeout=0.2):
             ctx.cancel.raise_if_cancelled()
         try:
-            return handle_index_run(engine, params, ctx)
+            summary = handle_index_run(engine, params, ctx)
         finally:
             self._index_lock.release()
+        # Views other than the one that asked (folder list, status bar) refresh on this.
+        data = {"source": Method.INDEX_RUN, "summary": summary}
+        ctx.after_success.append(lambda: self.notify(Topic.INDEX_CHANGED, data))
+        return summary
 
     def _handle_folders_add(
         self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
     ) -> Any:
-        info = engine.add_folder(_text_param(Method.FOLDERS_ADD, params, "path"))
-        self._restart_watching()
-        return info
+        path = _text_param(Method.FOLDERS_ADD, params, "path")
+        # A running watcher takes the new folder on by itself (Engine.add_folder); the lock makes
+        # sure the add does not slip between the watcher reading the folders and starting.
+        with self._watch_lock:
+            return engine.add_folder(path)
 
     def _handle_folders_remove(
         self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
     ) -> Any:
-        removed = engine.remove_folder(_text_param(Method.FOLDERS_REMOVE, params, "path"))
-        self._restart_watching()
+        path = _text_param(Method.FOLDERS_REMOVE, params, "path")
+        with self._watch_lock:
+            removed = engine.remove_folder(path)
+        data = {"source": Method.FOLDERS_REMOVE, "folder": removed}
+        ctx.after_success.append(lambda: self.notify(Topic.INDEX_CHANGED, data))
         return removed
+
+    def _handle_settings_update(
+        self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
+    ) -> Any:
+        result = handle_settings_update(engine, params, ctx)
+        if {"ollama_host", "model"} & set(params["changes"]):
+            self._ollama_wakeup.set()  # the status bar should not wait 30 s to show the new model
+        return result
+
+    def _handle_ollama_pull(
+        self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
+    ) -> Any:
+        try:
+            return handle_ollama_pull(engine, params, ctx)
+        finally:
+            self._ollama_wakeup.set()
 
     # -- background work -------------------------------------------------------------------
 
@@ -676,7 +722,7 @@ class Service:
         engine = self._engine
         assert engine is not None
         # Watch first, so nothing that changes during the reconcile is missed.
-        self._restart_watching()
+        self._start_watching()
         throttle = ProgressThrottle(lambda p: self.notify(Topic.INDEX, p), self._progress_interval)
         try:
             with self._index_lock:
@@ -699,15 +745,12 @@ class Service:
     def _on_watched_change(self, summary: IndexSummary) -> None:
         self.notify(Topic.INDEX_CHANGED, {"source": "watcher", "summary": summary})
 
-    def _restart_watching(self) -> None:
-        """(Re)start the watcher so it covers the current folders."""
+    def _start_watching(self) -> None:
         engine = self._engine
-        if engine is None or self._closed or not self._background_enabled:
+        if engine is None or self._closed:
             return
         with self._watch_lock:
             try:
-                if self._watching:
-                    engine.stop_watching()
                 engine.start_watching(self._on_watched_change)
                 self._watching = True
             except NeedleError as exc:
@@ -723,8 +766,9 @@ class Service:
         assert engine is not None and self._ollama_poll_seconds is not None
         previous: Any = None
         while not self._background_token.cancelled:
+            self._ollama_wakeup.clear()
             try:
-                state = to_jsonable(engine.ollama_status())
+                state = ollama_state(engine)
             except NeedleError as exc:
                 state = {"error": exc.to_dict()}
             except Exception as exc:
@@ -733,8 +777,7 @@ class Service:
             if state != previous:
                 self.notify(Topic.OLLAMA, state if isinstance(state, dict) else {"state": state})
                 previous = state
-            if self._background_token.wait(self._ollama_poll_seconds):
-                return
+            self._ollama_wakeup.wait(self._ollama_poll_seconds)
 
     # -- shutdown --------------------------------------------------------------------------
 

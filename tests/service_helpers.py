@@ -34,6 +34,7 @@ class FakeEngine:
     watching: bool = False
     watch_callback: Callable[[IndexSummary], None] | None = None
     index_runs: int = 0
+    pulled_models: set[str] = field(default_factory=set)
     searches: list[tuple[str, int, SearchFilters | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,6 +67,7 @@ class FakeEngine:
 
     def index(
         self,
+        *,
         progress: Callable[[IndexProgress], None] | None = None,
         cancel: CancelToken = NEVER,
     ) -> IndexSummary:
@@ -116,18 +118,24 @@ class FakeEngine:
     def status(self) -> dict[str, Any]:
         return {"files": 0, "folders": list(self.folder_list)}
 
-    def problems(self) -> Sequence[dict[str, Any]]:
-        return []
+    def problems(self, folder: str | None = None) -> Sequence[dict[str, Any]]:
+        return [
+            {"path": f"{folder or '/notes'}/scan.pdf", "state": "skipped", "error_kind": "no_text"}
+        ]
 
     def doctor(self) -> Sequence[dict[str, Any]]:
         return [{"name": "paths", "status": "ok"}]
 
-    def ollama_status(self) -> dict[str, Any]:
-        return {"running": False, "model": self.settings_value.model}
+    def ollama_status(self, host: str | None = None, model: str | None = None) -> dict[str, Any]:
+        chosen = model or self.settings_value.model
+        if chosen in self.pulled_models:
+            return {"state": "ready", "message": f"{chosen} is ready.", "hint": ""}
+        return {"state": "model_missing", "message": f"{chosen} is not pulled.", "hint": "Pull it."}
 
     def pull_model(
         self,
         model: str | None = None,
+        *,
         progress: Callable[[str, int, int], None] | None = None,
         cancel: CancelToken = NEVER,
     ) -> None:
@@ -136,6 +144,7 @@ class FakeEngine:
             if progress is not None:
                 progress("downloading", n + 1, self.pull_updates)
             time.sleep(0.001)
+        self.pulled_models.add(model or self.settings_value.model)
 
     def ask(
         self,

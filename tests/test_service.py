@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import queue
 import subprocess
 import sys
 import threading
@@ -320,6 +322,9 @@ def test_index_run_reports_progress_and_its_summary(
     assert result["added"] == fake.index_steps
     progress = [m["progress"] for m in output.of(2) if m["type"] == "progress"]
     assert progress[-1]["done"] == fake.index_steps
+    changed = output.wait_for(lambda m: m.get("topic") == "index_changed")
+    assert changed["data"]["source"] == "index.run"
+    assert output.lines.index(changed) > output.lines.index(output.final(2))
 
 
 def test_cancelling_an_index_run(served: tuple[Service, Output], fake: FakeEngine) -> None:
@@ -363,7 +368,8 @@ def test_background_startup_index_watcher_and_ollama_notifications(fake: FakeEng
     changed = output.wait_for(lambda m: m.get("topic") == "index_changed")
     assert changed["data"]["summary"]["added"] == fake.index_steps
     ollama = output.wait_for(lambda m: m.get("topic") == "ollama")
-    assert ollama["data"]["running"] is False
+    assert ollama["data"]["state"] == "model_missing"
+    assert ollama["data"]["model"] == fake.settings.model
     assert fake.watch_callback is not None
     fake.watch_callback(IndexSummary(updated=1))
     output.wait_for(lambda m: m.get("data", {}).get("source") == "watcher")
@@ -371,6 +377,30 @@ def test_background_startup_index_watcher_and_ollama_notifications(fake: FakeEng
     time.sleep(0.2)
     assert sum(1 for m in output.lines if m.get("topic") == "ollama") == 1
     service.close()
+
+
+def test_a_pulled_model_is_announced_without_waiting_for_the_next_poll(fake: FakeEngine) -> None:
+    output = Output()
+    service = Service(fake, output, data_dir="/d", ollama_poll_seconds=600)
+    handshake(service, output)
+    output.wait_for(lambda m: m.get("topic") == "ollama")
+    fake.pull_updates = 1
+    send(service, 2, "ollama.pull")
+    output.final(2)
+    ready = output.wait_for(lambda m: m.get("topic") == "ollama" and m["data"]["state"] == "ready")
+    assert ready["data"]["model"] == fake.settings.model
+    send(service, 3, "settings.update", changes={"model": "qwen2:0.5b"})
+    output.wait_for(lambda m: m.get("topic") == "ollama" and m["data"]["model"] == "qwen2:0.5b")
+    service.close()
+
+
+def test_problems_and_ollama_status_requests(served: tuple[Service, Output]) -> None:
+    service, output = served
+    send(service, 2, "problems", folder="/notes")
+    assert output.final(2)["result"]["problems"][0]["error_kind"] == "no_text"
+    send(service, 3, "ollama.status", model="llama3")
+    status = output.final(3)["result"]
+    assert (status["state"], status["model"]) == ("model_missing", "llama3")
 
 
 def test_end_of_input_shuts_the_service_down(fake: FakeEngine) -> None:
@@ -410,47 +440,142 @@ def test_throttle_sends_a_waiting_value_when_the_work_goes_quiet() -> None:
 # As a process
 
 
-def serve_process(*args: str, cwd: Path = REPO_ROOT) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=cwd,
-    )
+class ServedProcess:
+    """An engine process driven line by line; a reader thread keeps every line it writes, so
+    waiting never depends on pipe buffering, and notifications are kept for inspection."""
+
+    def __init__(
+        self, args: list[str], stderr_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self._stderr = stderr_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=REPO_ROOT,
+            env={**os.environ, **(env or {})},
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.notifications: list[dict[str, Any]] = []
+        self._next_id = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+
+    def _next(self, deadline: float) -> dict[str, Any]:
+        try:
+            message = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError("the engine did not answer in time") from None
+        if message.get("type") == "notify":
+            self.notifications.append(message)
+        return message
+
+    def reply(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
+        """Send a request; return its final reply (result or error)."""
+        assert self.process.stdin is not None
+        self._next_id += 1
+        request = {"id": self._next_id, "method": method, "params": params}
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._next(deadline)
+            if message.get("id") == self._next_id and message["type"] in ("result", "error"):
+                return message
+
+    def call(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
+        """Send a request; return its result, failing the test on an error."""
+        reply = self.reply(method, timeout, **params)
+        assert reply["type"] == "result", f"{method} failed: {reply['error']}"
+        return dict(reply["result"])
+
+    def wait_notification(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(predicate(n) for n in self.notifications):
+            self._next(deadline)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self._stderr.close()
 
 
-def exchange(process: subprocess.Popen[bytes], request: dict[str, Any]) -> dict[str, Any]:
-    """Send one request and read lines until its final reply (skipping notifications)."""
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(json.dumps(request).encode() + b"\n")
-    process.stdin.flush()
-    while True:
-        line = process.stdout.readline()
-        assert line, "the engine closed its output"
-        message = json.loads(line)
-        if message.get("id") == request["id"] and message["type"] in ("result", "error"):
-            return dict(message)
-
-
-def test_stray_prints_do_not_reach_the_protocol_stream() -> None:
-    process = serve_process("-m", "tests.service_helpers")
+def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
+    served = ServedProcess(["-m", "tests.service_helpers"], tmp_path / "stderr")
     try:
-        reply = exchange(process, {"id": 1, "method": "handshake", "params": {"protocol": 1}})
-        assert reply["result"]["protocol"] == 1
-        exchange(process, {"id": 2, "method": "shutdown"})
-        _, stderr = process.communicate(timeout=10)
-        assert process.returncode == 0
-        assert b"a library printing to stdout" in stderr
+        assert served.call("handshake", protocol=1)["protocol"] == 1
+        served.call("shutdown")
+        assert served.process.wait(timeout=10) == 0
+        assert b"a library printing to stdout" in (tmp_path / "stderr").read_bytes()
     finally:
-        process.kill()
+        served.stop()
 
 
-def test_a_locked_engine_refuses_the_handshake_and_exits() -> None:
-    process = serve_process("-m", "tests.service_helpers", "--fail-open")
+def test_a_locked_engine_refuses_the_handshake_and_exits(tmp_path: Path) -> None:
+    served = ServedProcess(["-m", "tests.service_helpers", "--fail-open"], tmp_path / "stderr")
     try:
-        reply = exchange(process, {"id": 1, "method": "handshake", "params": {"protocol": 1}})
+        reply = served.reply("handshake", protocol=1)
         assert reply["error"]["kind"] == "writer_locked"
-        assert process.wait(timeout=10) != 0
+        assert served.process.wait(timeout=10) != 0
     finally:
-        process.kill()
+        served.stop()
+
+
+# ----------------------------------------------------------------------------------------------
+# The real engine
+
+
+@pytest.mark.slow
+def test_the_real_engine_adds_indexes_searches_and_follows_edits(tmp_path: Path) -> None:
+    from tests.pdf_factory import write_pdf
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "garden.md").write_text("# Garden\n\nThe tomatoes need staking in June.\n", "utf-8")
+    (notes / "中文.md").write_text("# 笔记\n\n今天学习了全文检索。\n", "utf-8")
+    write_pdf(notes / "manual.pdf", ["Intro page.", "The pressure valve is on page two."])
+    home = tmp_path / "home"
+    engine = ServedProcess(
+        ["-m", "engine", "--data-dir", str(home), "serve"],
+        tmp_path / "stderr",
+        env={"OLLAMA_HOST": "http://127.0.0.1:9"},  # nothing listens there: a fast "not running"
+    )
+    try:
+        hello = engine.call("handshake", protocol=PROTOCOL_VERSION, client="test")
+        assert hello["data_dir"] == str((home / "data").resolve())
+        assert engine.call("folders.add", path=str(notes))["path"] == str(notes.resolve())
+        summary = engine.call("index.run")
+        # The running watcher may have indexed the new folder first; either way all 3 are in.
+        assert summary["added"] + summary["unchanged"] == 3 and summary["errors"] == 0
+        (folder,) = engine.call("folders.list")["folders"]
+        assert (folder["indexed"], folder["state"], folder["watch_mode"]) == (
+            3,
+            "up_to_date",
+            "events",
+        )
+
+        hits = engine.call("search", query="pressure valve")["hits"]
+        assert hits[0]["path"].endswith("manual.pdf") and hits[0]["page"] == 2
+        assert engine.call("search", query="检索")["hits"][0]["path"].endswith("中文.md")
+        only_md = engine.call("search", query="page", filters={"extensions": ["md"]})
+        assert only_md["count"] == 0
+
+        (notes / "garden.md").write_text("# Garden\n\nThe courgettes are enormous.\n", "utf-8")
+        engine.wait_notification(
+            lambda n: n.get("topic") == "index_changed" and n["data"]["source"] == "watcher",
+            timeout=20,
+        )
+        assert engine.call("search", query="courgettes")["count"] == 1
+        assert engine.call("status")["total_files"] == 3
+        engine.wait_notification(lambda n: n.get("topic") == "ollama", timeout=10)
+        engine.call("shutdown")
+        assert engine.process.wait(timeout=20) == 0
+    finally:
+        engine.stop()

@@ -147,9 +147,10 @@ class AnswerView(QWidget):
         self.stop_button.hide()
         self._render_timer.stop()
         found = answer.get("found", True)
-        self.status_label.setText(
-            "Answered" if found else "The documents do not seem to contain the answer."
-        )
+        status = "Answered" if found else "The documents do not seem to contain the answer."
+        if answer.get("citations_inferred"):
+            status += " · the model cited nothing, so the sources shown are probable ones"
+        self.status_label.setText(status)
         self.summary_label.setText(answer_summary(answer))
         self._render()
 

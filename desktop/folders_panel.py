@@ -44,7 +44,8 @@ class FolderRow:
     files: int = 0
     errors: int = 0
     pending: int = 0
-    watch_mode: str = ""  # "watching", "polling" (the OS refused more watches), ""
+    watch_mode: str = ""  # "events", "polling" (the OS refused more watches), "off"
+    watch_note: str = ""  # why the folder is polled, in the engine's words
     exists: bool = True
 
     @classmethod
@@ -52,13 +53,16 @@ class FolderRow:
         """A `folders.list` entry: a bare path, or a dict with counts under the usual names."""
         if isinstance(data, str):
             return cls(path=data)
+        # engine.api.FolderInfo: unreadable files are `errors`, unsearchable ones (too large,
+        # no text layer) `skipped`; both are problems the user can look at.
         return cls(
             path=str(data.get("path", "")),
             files=_first_int(data, "files", "file_count", "indexed_files", "indexed"),
-            errors=_first_int(data, "errors", "error_count", "problems"),
+            errors=_first_int(data, "errors", "error_count") + _first_int(data, "skipped"),
             pending=_first_int(data, "pending", "pending_count"),
-            watch_mode=str(data.get("watch_mode") or data.get("watch") or ""),
-            exists=bool(data.get("exists", True)),
+            watch_mode=str(data.get("watch_mode") or ""),
+            watch_note=str(data.get("watch_note") or ""),
+            exists=data.get("state") != "missing" and bool(data.get("exists", True)),
         )
 
 
@@ -186,7 +190,7 @@ class FoldersPanel(QWidget):
         for row in self._rows:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, row.path)
-            item.setToolTip(row.path)
+            item.setToolTip("\n".join(filter(None, [row.path, row.watch_note])))
             self.list.addItem(item)
             label = QLabel(folder_html(row, self._progress))
             label.setWordWrap(True)

@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
     def _apply_status(self, status: Any) -> None:
         if not isinstance(status, Mapping):
             return
-        files = _pick_int(status, "files", "file_count", "indexed_files")
+        files = _pick_int(status, "total_files", "files", "file_count")
         chunks = _pick_int(status, "chunks", "chunk_count")
         problems = _pick_int(status, "problems", "errors", "error_count")
         self.status.set_index_summary(files, chunks, problems)
@@ -438,7 +438,9 @@ class MainWindow(QMainWindow):
     def _show_answer(self, answer: Mapping[str, Any]) -> None:
         self._answer_done = True
         self.answer_view.finish(answer)
-        self.sources_panel.set_citations(answer.get("citations") or [])
+        self.sources_panel.set_citations(
+            answer.get("citations") or [], bool(answer.get("citations_inferred"))
+        )
         self.steps_panel.render_now()
         if answer.get("citations"):
             self.side_tabs.setCurrentIndex(SOURCES_TAB)

@@ -55,9 +55,11 @@ def source_html(item: SourceItem, index: int, selected: bool) -> str:
     background = c.accent_soft if selected else c.surface
     border = c.accent if selected else c.border
     mark = f"[{item.number}] " if item.number else ""
+    # A Markdown file's top heading is often its title: say it once.
+    shown_location = item.location if item.location != item.title else ""
     location = (
-        f'<span style="color:{c.muted};">{escape(item.location)}</span><br>'
-        if (item.location)
+        f'<span style="color:{c.muted};">{escape(shown_location)}</span><br>'
+        if shown_location
         else ""
     )
     return (
@@ -75,14 +77,20 @@ def source_html(item: SourceItem, index: int, selected: bool) -> str:
     )
 
 
-def sources_html(items: Sequence[SourceItem], selected: int | None) -> str:
+def sources_html(items: Sequence[SourceItem], selected: int | None, inferred: bool = False) -> str:
+    note = (
+        f'<p style="color:{COLORS.warn};">Probable sources: the model cited nothing, so these '
+        "are the passages that best match its answer.</p>"
+        if inferred and items
+        else ""
+    )
     if not items:
         body = (
             f'<p style="color:{COLORS.muted};">Sources appear here: the chunks an answer cites, '
             "or the search result you click.</p>"
         )
     else:
-        body = "".join(source_html(item, i, i == selected) for i, item in enumerate(items))
+        body = note + "".join(source_html(item, i, i == selected) for i, item in enumerate(items))
     return f'<div style="font-family:{css_font_stack()};">{body}</div>'
 
 
@@ -100,6 +108,7 @@ class SourcesPanel(QTextBrowser):
         self.document().setDocumentMargin(10)
         self._items: list[SourceItem] = []
         self._selected: int | None = None
+        self._inferred = False
         self._render()
 
     @property
@@ -111,19 +120,23 @@ class SourcesPanel(QTextBrowser):
         return self._items[self._selected] if self._selected is not None else None
 
     def clear_sources(self) -> None:
+        self._inferred = False
         self._items = []
         self._selected = None
         self._render()
 
-    def set_citations(self, citations: Sequence[Mapping[str, Any]]) -> None:
+    def set_citations(self, citations: Sequence[Mapping[str, Any]], inferred: bool = False) -> None:
+        """`inferred`: the model cited nothing and the engine picked the probable sources."""
         ordered = sorted(citations, key=lambda c: int(c.get("number", 0)))
         self._items = [SourceItem.from_citation(c) for c in ordered]
+        self._inferred = inferred
         self._selected = None
         self._render()
 
     def show_hit(self, hit: Mapping[str, Any]) -> None:
         """A search result the user clicked: show its whole chunk on its own."""
         self._items = [SourceItem.from_hit(hit)]
+        self._inferred = False
         self._selected = 0
         self._render()
 
@@ -139,7 +152,7 @@ class SourcesPanel(QTextBrowser):
         return False
 
     def _render(self) -> None:
-        self.setHtml(sources_html(self._items, self._selected))
+        self.setHtml(sources_html(self._items, self._selected, self._inferred))
 
     def _on_anchor(self, url: QUrl) -> None:
         scheme, _, number = url.toString().partition(":")

@@ -194,3 +194,16 @@ def test_answer_view_shows_an_error_inline(qtbot: Any) -> None:
     view.fail(error)
     text = view.browser.toPlainText()
     assert "Ollama is not running" in text and "ollama serve" in text
+
+
+def test_inferred_citations_are_marked_probable(qtbot: Any) -> None:
+    answer = {**final_answer(load_stream("ask_en_level2.jsonl")), "citations_inferred": True}
+    panel = SourcesPanel()
+    qtbot.addWidget(panel)
+    panel.set_citations(answer["citations"], inferred=True)
+    assert panel.toPlainText().startswith("Probable sources")
+    view = AnswerView()
+    qtbot.addWidget(view)
+    view.start("q")
+    view.finish(answer)
+    assert "probable" in view.status_label.text()

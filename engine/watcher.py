@@ -47,7 +47,6 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from engine.errors import NeedleError
 from engine.ignore import IgnoreRules
 from engine.scanner import is_supported, normalize_extensions, scan_folders
 
@@ -273,13 +272,13 @@ class FolderWatcher:
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def _watch(self, folder: Path) -> None:
+    def _watch(self, folder: Path) -> bool:
+        """Start following `folder`; False when it is not there now (an unplugged drive). Such
+        a folder has no entry in `modes()` and is picked up by the health check once it is
+        back."""
         if not folder.is_dir():
-            raise NeedleError(
-                "folder_missing",
-                f"Cannot watch {folder}: it is not a folder (or not reachable now).",
-                "Check that the drive or share is connected, or remove the folder from Needle.",
-            )
+            log.info("not watching %s for now: it is not a reachable folder", folder)
+            return False
         assert self._event_observer is not None
         try:
             watch = self._event_observer.schedule(self._handler, str(folder), recursive=True)
@@ -293,9 +292,10 @@ class FolderWatcher:
                 self.poll_interval_seconds,
             )
             self._poll(folder)
-            return
+            return True
         self._watches[folder] = (self._event_observer, watch)
         self._modes[folder] = "events"
+        return True
 
     def _poll(self, folder: Path) -> None:
         if self._polling_observer is None:
@@ -430,6 +430,10 @@ class FolderWatcher:
         observer = self._event_observer
         if observer is None or not self._running:
             return
+        for folder in self._folders:
+            if folder not in self._watches and folder.is_dir() and self._watch(folder):
+                log.info("folder %s is reachable again; watching it", folder)
+                self._report_all(folder)
         dead = {emitter.watch for emitter in observer.emitters if not emitter.is_alive()}
         for folder, (owner, watch) in list(self._watches.items()):
             if owner is observer and watch in dead:
@@ -437,8 +441,12 @@ class FolderWatcher:
                 with contextlib.suppress(KeyError, OSError):
                     observer.unschedule(watch)
                 self._poll(folder)
-                files = self._files_under(folder)
-                with self._lock:
-                    for path in files:
-                        self._pending.change(path)
-                    self._touched()
+                self._report_all(folder)
+
+    def _report_all(self, folder: Path) -> None:
+        """Every file under `folder` as changed: the catch-up after a gap in watching."""
+        files = self._files_under(folder)
+        with self._lock:
+            for path in files:
+                self._pending.change(path)
+            self._touched()

@@ -269,3 +269,19 @@ def test_add_and_remove_folder(tmp_path: Path) -> None:
         (second / "t.md").write_text("y", "utf-8")
         time.sleep(0.4)
         assert batches == []
+
+
+def test_missing_folder_is_watched_once_it_appears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.watcher.HEALTH_CHECK_SECONDS", 0.1)
+    drive = tmp_path / "usb"
+    batches: list[ChangeBatch] = []
+    with FolderWatcher([drive], IgnoreRules(), batches.append, debounce_seconds=0.1) as watcher:
+        assert watcher.modes() == {}  # not there: not watched, and no crash
+        drive.mkdir()
+        (drive / "plugged.md").write_text("on the drive", "utf-8")
+        assert wait_until(lambda: watcher.modes() == {str(drive): "events"})
+        assert wait_until(lambda: any(drive / "plugged.md" in b.changed for b in batches))
+        (drive / "later.md").write_text("after plugging in", "utf-8")
+        assert wait_until(lambda: any(drive / "later.md" in b.changed for b in batches))

@@ -301,19 +301,45 @@ def measure_mode(corpus: Corpus, segmentation: Segmentation, workdir: Path) -> M
     return result
 
 
-def measure_all(corpora: Path, segmentation: Segmentation, workdir: Path) -> dict[str, float]:
-    """Whole-corpus index (every corpus) with one segmentation: size, speed and latency."""
+def _replicated(corpus: Corpus, copies: int) -> Corpus:
+    """`copies` copies of every document under distinct ids and folders, to measure latency
+    at a larger index size with the same kind of text."""
+    documents = [
+        (f"{doc_id}-{copy}", f"/copy{copy}{path}", title, chunks)
+        for copy in range(copies)
+        for doc_id, path, title, chunks in corpus.documents
+    ]
+    return Corpus(documents, {})
+
+
+def _slowest(index: ChunkIndex, queries: Sequence[str]) -> dict[str, float]:
+    worst: dict[str, float] = {}
+    for query in queries:
+        worst[query] = max(_time_calls([partial(index.search, query, limit=10)], 3))
+    return dict(sorted(worst.items(), key=lambda item: -item[1])[:3])
+
+
+def measure_all(
+    corpora: Path, segmentation: Segmentation, workdir: Path, copies: int
+) -> dict[str, object]:
+    """Whole-corpus index (every corpus, `copies` times) with one segmentation: size, speed
+    and latency."""
     files = _files(corpora, sorted(p.name for p in corpora.iterdir() if p.is_dir()))
     began = time.perf_counter()
-    corpus = _load(files, {})
+    corpus = _replicated(_load(files, {}), copies)
     load_seconds = time.perf_counter() - began
     index, seconds = _build(corpus, workdir / "index-all", segmentation)
     queries = [partial(index.search, q, limit=10) for q in LATENCY_QUERIES]
     searches = _time_calls(queries, 5)
+    keyword_calls = [
+        partial(index.search_keywords, [n.paraphrase, *n.keywords], limit=10) for n in NEEDLES
+    ]
+    keywords = _time_calls(keyword_calls, 5)
     stats = index.stats()
+    slowest = _slowest(index, LATENCY_QUERIES)
     index.close()
     return {
-        "files": len(files),
+        "files": len(files) * copies,
         "chunks": stats.num_chunks,
         "text_mb": corpus.text_bytes / 1e6,
         "extract_chunk_seconds": load_seconds,
@@ -323,6 +349,9 @@ def measure_all(corpora: Path, segmentation: Segmentation, workdir: Path) -> dic
         "index_mb": stats.size_bytes / 1e6,
         "search_p50_ms": _percentile(searches, 0.5),
         "search_p95_ms": _percentile(searches, 0.95),
+        "keywords_p50_ms": _percentile(keywords, 0.5),
+        "keywords_p95_ms": _percentile(keywords, 0.95),
+        "slowest_queries_ms": slowest,
     }
 
 
@@ -354,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     parser.add_argument("--modes", default=",".join(SEGMENTATIONS))
     parser.add_argument("--all", action="store_true", help="also index every corpus once")
+    parser.add_argument("--copies", type=int, default=1, help="index --all this many times over")
+    parser.add_argument("--skip-modes", action="store_true", help="only the --all measurement")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     if not args.corpora.is_dir():
@@ -363,13 +394,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="needle-cjk-bench-") as temp:
         workdir = Path(temp)
-        files, planted = _plant(_files(args.corpora, CHINESE_CORPORA), workdir)
-        corpus = _load(files, planted)
-        results = [measure_mode(corpus, mode, workdir) for mode in modes]
-        _print_table(results)
-        report["modes"] = [asdict(r) for r in results]
+        if not args.skip_modes:
+            files, planted = _plant(_files(args.corpora, CHINESE_CORPORA), workdir)
+            corpus = _load(files, planted)
+            results = [measure_mode(corpus, mode, workdir) for mode in modes]
+            _print_table(results)
+            report["modes"] = [asdict(r) for r in results]
         if args.all:
-            whole = measure_all(args.corpora, DEFAULT_SEGMENTATION, workdir)
+            whole = measure_all(args.corpora, DEFAULT_SEGMENTATION, workdir, max(1, args.copies))
             print(json.dumps(whole, indent=2))
             report["all_corpora"] = whole
     if args.json:

@@ -8,8 +8,9 @@ Two analyses exist side by side, one per index field:
 - CJK (`text_cjk`): runs of Han/kana/hangul characters are segmented in Python, either into jieba
   words or into overlapping character bigrams (a lone character stays a unigram). Latin words
   inside Chinese text are kept in this field too (lower-cased, unstemmed), so a mixed phrase such
-  as "用Python写" keeps its word positions. Text with no CJK character produces no CJK tokens at
-  all: English text is not indexed twice.
+  as "用Python写" keeps its word positions. In bigram mode each run of two or more characters
+  also ends with its last character as a unigram (see AnalyzedToken.tail). Text with no CJK
+  character produces no CJK tokens at all: English text is not indexed twice.
 The segmentation is a property of an index (it is recorded in the index's schema file): the same
 mode must segment the documents and the queries.
 """
@@ -58,6 +59,10 @@ class AnalyzedToken:
     position: int
     start: int
     end: int
+    # A bigram run's last character, repeated as a unigram so that a one-character query is a
+    # prefix search ("天" finds "天X" bigrams and run-final "天"). Queries leave it out: in the
+    # text the run may go on.
+    tail: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -129,13 +134,15 @@ def _ensure_jieba() -> None:
 
 
 def _segment_run(run: str, segmentation: Segmentation) -> Iterator[tuple[str, int, int]]:
-    """(word, start, end) pieces of one CJK run; offsets relative to the run."""
+    """(word, start, end) pieces of one CJK run; offsets relative to the run. In bigram mode
+    the last piece of a longer run is its tail unigram."""
     if segmentation == "bigram":
         if len(run) == 1:
             yield run, 0, 1
             return
         for i in range(len(run) - 1):
             yield run[i : i + 2], i, i + 2
+        yield run[-1], len(run) - 1, len(run)
         return
     _ensure_jieba()
     import jieba
@@ -154,8 +161,12 @@ def cjk_tokens(text: str, segmentation: Segmentation) -> list[AnalyzedToken]:
         if not is_cjk_run(piece):
             tokens.append(AnalyzedToken(piece.lower(), len(tokens), base, match.end()))
             continue
-        for word, start, end in _segment_run(piece, segmentation):
-            tokens.append(AnalyzedToken(word, len(tokens), base + start, base + end))
+        pieces = list(_segment_run(piece, segmentation))
+        tail_index = len(pieces) - 1 if segmentation == "bigram" and len(piece) > 1 else -1
+        for number, (word, start, end) in enumerate(pieces):
+            tokens.append(
+                AnalyzedToken(word, len(tokens), base + start, base + end, number == tail_index)
+            )
     return tokens
 
 
@@ -176,6 +187,7 @@ def cjk_terms(text: str, segmentation: Segmentation) -> list[str]:
             terms.append(piece)
         else:
             terms.extend([piece[i : i + 2] for i in range(len(piece) - 1)])
+            terms.append(piece[-1])
     return terms
 
 

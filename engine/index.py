@@ -41,13 +41,14 @@ from engine.highlight import highlight_spans, make_snippet
 from engine.models import Chunk, SearchFilters, SearchHit
 from engine.query import ParsedQuery, parse_query
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_FILE = "needle-schema.json"
 HEADING_SEPARATOR = "\u001f"  # between heading levels in the stored heading field
 WRITER_HEAP_BYTES = 128_000_000
 WRITER_THREADS = 2
 TITLE_BOOST = 1.6
 HEADING_BOOST = 1.3
+PHRASE_BOOST = 2.0
 # search_keywords turns whole sentences into terms; beyond this many distinct terms the extra
 # ones add latency, not recall.
 MAX_KEYWORD_TERMS = 256
@@ -298,9 +299,18 @@ class ChunkIndex:
         for doc_id in doc_ids:
             writer.delete_documents_by_term("doc_id", doc_id)
 
-    def rename_document(self, doc_id: str, new_path: str, new_title: str) -> int:
+    def rename_document(
+        self,
+        doc_id: str,
+        new_path: str,
+        new_title: str,
+        *,
+        modified: float | None = None,
+        size: int | None = None,
+    ) -> int:
         """Move `doc_id`'s committed chunks to `new_path` (same chunk ids, no re-extraction);
-        returns how many chunks moved (0 when the index has none for `doc_id`)."""
+        returns how many chunks moved (0 when the index has none for `doc_id`). The extension
+        follows the new name; `modified`/`size` update the file's metadata when given."""
         hits = self.document_chunks(doc_id)
         if not hits:
             return 0
@@ -310,8 +320,8 @@ class ChunkIndex:
             new_path,
             new_title,
             _extension_of(new_path) or first.extension,
-            first.modified,
-            first.size,
+            first.modified if modified is None else modified,
+            first.size if size is None else size,
             first.kind,
         )
         writer = self._require_writer()
@@ -361,13 +371,12 @@ class ChunkIndex:
         return tantivy.Query.term_query(self._schema, field, value)
 
     def _single_cjk_char(self, field: str, char: str) -> tantivy.Query:
-        """With bigrams, a lone character is indexed only where it stands alone; elsewhere it
-        is inside the bigrams that start or end with it."""
+        """Every occurrence of a character is either the start of a bigram or a unigram (alone
+        or a run's tail), so with bigrams one character is a prefix search: fast on the
+        term dictionary."""
         if self.segmentation != "bigram":
             return self._term(field, char)
-        return tantivy.Query.regex_query(
-            self._schema, field, f"{_re_escape(char)}.?|.{_re_escape(char)}"
-        )
+        return tantivy.Query.regex_query(self._schema, field, f"{_re_escape(char)}.?")
 
     def _cjk_token(self, field: str, term: str) -> tantivy.Query:
         if len(term) == 1 and is_cjk_run(term):
@@ -378,7 +387,7 @@ class ChunkIndex:
         """Tokens of `text` in a CJK field: as a phrase, or all required (a typed Chinese word).
         A phrase with a lone character in bigram mode ("用Python写") cannot be positional (that
         character sits inside a bigram in the text), so it requires all its tokens instead."""
-        tokens = cjk_tokens(text, self.segmentation)
+        tokens = [t for t in cjk_tokens(text, self.segmentation) if not t.tail]
         if not tokens:
             return None
         if len(tokens) == 1:
@@ -530,7 +539,7 @@ class ChunkIndex:
         base = [(Occur.Must, c) for c in self._filter_query(filters, parsed)]
         base += [(Occur.Must, p) for p in phrases] + [(Occur.MustNot, x) for x in excluded]
         if not positives and not phrases:
-            if not parsed.has_filters and not excluded and filters is None:
+            if not parsed.has_filters and not excluded and not _restricts(filters):
                 return []
             # Only filters or exclusions: list the matching chunks (all score alike).
             base.append((Occur.Must, tantivy.Query.all_query()))
@@ -575,7 +584,7 @@ class ChunkIndex:
             for token in english_tokens(text):
                 en_terms[token.term] = None
             for token in cjk_tokens(text, self.segmentation):
-                if is_cjk_run(token.term):
+                if is_cjk_run(token.term) and not token.tail:
                     cjk_terms[token.term] = None
         should: list[tantivy.Query] = []
         for term in list(en_terms)[:MAX_KEYWORD_TERMS]:
@@ -587,7 +596,23 @@ class ChunkIndex:
             else:
                 should.append(self._term("text_cjk", term))
                 should.append(_boost(self._term("title_cjk", term), TITLE_BOOST))
+        should.extend(self._keyword_phrases(texts))
         return should
+
+    def _keyword_phrases(self, texts: Sequence[str]) -> list[tantivy.Query]:
+        """A keyword of several words also scores as a phrase, so a sentence quoted from a
+        document ranks the chunk that holds it first."""
+        phrases: list[tantivy.Query] = []
+        for text in texts:
+            if cjk_runs(text):
+                query = self._cjk_sequence("text_cjk", text, phrase=True)
+                several = len(cjk_tokens(text, self.segmentation)) > 1
+            else:
+                query = self._en_sequence("text_en", text)
+                several = len(english_tokens(text)) > 1
+            if query is not None and several:
+                phrases.append(_boost(query, PHRASE_BOOST))
+        return phrases
 
     def _run(
         self, query: tantivy.Query, limit: int, offset: int, highlight_terms: Sequence[str]
@@ -700,6 +725,10 @@ class ChunkIndex:
 
 
 # --------------------------------------------------------------------- helpers
+
+
+def _restricts(filters: SearchFilters | None) -> bool:
+    return filters is not None and filters != SearchFilters()
 
 
 def _boost(query: tantivy.Query, boost: float) -> tantivy.Query:

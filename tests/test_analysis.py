@@ -30,8 +30,10 @@ def test_english_offsets_point_at_the_original_words() -> None:
 
 
 def test_bigrams_overlap_and_lone_characters_stay_unigrams() -> None:
-    assert cjk_terms("北京大学", "bigram") == ["北京", "京大", "大学"]
-    assert cjk_terms("人 北京", "bigram") == ["人", "北京"]
+    assert cjk_terms("北京大学", "bigram") == ["北京", "京大", "大学", "学"]
+    assert cjk_terms("人 北京", "bigram") == ["人", "北京", "京"]
+    tails = [t.term for t in cjk_tokens("人 北京", "bigram") if t.tail]
+    assert tails == ["京"]
 
 
 def test_jieba_segments_words() -> None:

@@ -85,12 +85,15 @@ def test_chinese_query_finds_chinese_text(index: ChunkIndex) -> None:
 
 
 def test_single_chinese_character_is_found(index: ChunkIndex) -> None:
-    assert _ids(index.search("惊")) == ["notes#2"]
+    assert _ids(index.search("惊")) == ["notes#2"]  # the last character of a run
+    assert _ids(index.search("帝")) == ["notes#2"]  # inside a run
 
 
 def test_mixed_language_query(index: ChunkIndex) -> None:
     assert _ids(index.search("Python 爬虫")) == ["notes#2"]
     assert _ids(index.search("用Python写")) == ["notes#2"]
+    assert _ids(index.search('"一个爬虫"')) == ["notes#2"]
+    assert _ids(index.search('"我用Python"')) == ["notes#2"]
 
 
 def test_phrase_requires_adjacent_words(index: ChunkIndex) -> None:
@@ -318,3 +321,22 @@ def test_real_chinese_and_english_documents(corpora: Path, tmp_path: Path) -> No
     assert all(hit.snippet_highlights for hit in chinese)
     english = index.search("startups", limit=5)
     assert english and all("pg-essays" in hit.path for hit in english)
+
+
+def test_quoted_sentence_ranks_its_chunk_first(index: ChunkIndex) -> None:
+    hits = index.search_keywords(["A report on quarterly growth", "report"])
+    assert hits[0].chunk_id == "paper#1"
+    chinese = index.search_keywords(["孙悟空大闹天宫"])
+    assert chinese[0].chunk_id == "notes#2"
+
+
+def test_empty_query_finds_nothing(index: ChunkIndex) -> None:
+    assert index.search("") == []
+    assert index.search("   ", filters=SearchFilters()) == []
+    assert index.search_keywords([]) == []
+
+
+def test_rename_can_update_file_metadata(index: ChunkIndex) -> None:
+    index.rename_document("paper", "/home/me/papers/moved.pdf", "Moved", modified=JUN_2024)
+    index.commit()
+    assert set(_ids(index.search("report after:2024-06-01"))) == {"notes#1", "paper#1"}

@@ -137,12 +137,14 @@ def chinese_results() -> dict[str, Any]:
     return results
 
 
-def capture(window: Any, app: QApplication, path: Path) -> None:
+def capture(window: Any, app: QApplication, path: Path, scroll_steps_to_top: bool = False) -> None:
     for _ in range(5):  # let timers (debounced renders) and layouts settle
         app.processEvents()
-        QTimer.singleShot(30, lambda: None)
     window.steps_panel.render_now()
     app.processEvents()
+    if scroll_steps_to_top:
+        window.steps_panel.verticalScrollBar().setValue(0)
+        app.processEvents()
     if not window.grab().save(str(path)):
         raise OSError(f"could not save {path}")
     print(f"wrote {path}")
@@ -184,8 +186,40 @@ def shoot_language(
         window.select_citation(cite)
         capture(window, app, out / f"answer_{suffix}.png")
 
+        # The steps picture tells the whole story: a wider panel, read from the top.
         window.side_tabs.setCurrentIndex(1)
-        capture(window, app, out / f"steps_{suffix}.png")
+        window.splitter.setSizes([220, 500, 640])
+        capture(window, app, out / f"steps_{suffix}.png", scroll_steps_to_top=True)
+        window.close()
+
+
+def shoot_onboarding(app: QApplication, out: Path) -> None:
+    """First run: no folders yet, and Ollama up but the model not pulled."""
+    from desktop.main_window import MainWindow
+
+    results = english_results()
+    results["folders.list"] = {"folders": []}
+    results["status"] = {"total_files": 0, "chunks": 0, "problems": []}
+    results["ollama.status"] = {
+        "state": "model_missing",
+        "message": "Ollama 0.6.0 is running, but qwen2:7b-instruct is not pulled.",
+        "models": [],
+    }
+    engine = ReplayEngine(results, [])
+    with tempfile.TemporaryDirectory() as scratch:
+        store = QSettings(str(Path(scratch) / "layout.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(engine, store, watchdog=False)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        engine.ready.emit()
+        app.processEvents()
+        capture(window, app, out / "first_run.png")
+        window.set_mode("ask")
+        window.ollama_panel.pull_started()
+        window.ollama_panel.set_pull_progress(
+            {"status": "pulling 43f7a214e532", "completed": 1_730_000_000, "total": 4_430_000_000}
+        )
+        capture(window, app, out / "model_missing.png")
         window.close()
 
 
@@ -218,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "黛玉进贾府时见到了哪些人？这一回是曹雪芹写的吗？",
         1,
     )
+    shoot_onboarding(app, out)
     return 0
 
 

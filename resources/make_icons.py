@@ -1,7 +1,9 @@
 """Regenerate the app icons: PNGs at every size (drawn by desktop/icon.py with QPainter) and the
 SVG with the same geometry. Run from the repository root:
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python resources/make_icons.py
+    QT_QPA_PLATFORM=offscreen .venv/bin/python resources/make_icons.py [OUT_DIR]
+
+OUT_DIR defaults to resources/ itself (PNGs go to OUT_DIR/icons).
 """
 
 from __future__ import annotations
@@ -40,20 +42,21 @@ SVG = f"""<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewB
 """
 
 
-def main() -> int:
-    app = QGuiApplication.instance() or QGuiApplication(sys.argv)
-    folder = HERE / "icons"
-    folder.mkdir(exist_ok=True)
+def main(argv: list[str]) -> int:
+    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    out = Path(argv[0]) if argv else HERE
+    folder = out / "icons"
+    folder.mkdir(parents=True, exist_ok=True)
     for size in ICON_SIZES:
         target = folder / f"needle-{size}.png"
         if not icon_image(size).save(str(target)):
             print(f"could not write {target}", file=sys.stderr)
             return 1
-    (HERE / "needle.svg").write_text(SVG, encoding="utf-8")
+    (out / "needle.svg").write_text(SVG, encoding="utf-8")
     print(f"wrote {len(ICON_SIZES)} PNGs to {folder} and needle.svg")
     del app
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

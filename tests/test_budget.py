@@ -92,13 +92,14 @@ def test_check_refuses_a_prompt_over_window_minus_reserve() -> None:
 
 def test_calibration_lets_less_text_into_the_context() -> None:
     args = ("You answer from the documents.", "Cite sources as [n].", "Who painted the door?")
-    chunks = [words(500)] * 20
+    chunks = [words(500)] * 40
     kept = []
     for ratio in (1.0, 1.5):
         budget = PromptBudget(8192, 1024, calibration=ratio)
         room = budget.available_for_context(*args)
         kept.append(len(budget.fit(chunks, room, allow_truncate=False).indices))
-    assert kept == [14, 9]
+        assert kept[-1] == room // budget.tokens(chunks[0])
+    assert 0 < kept[1] < kept[0]
 
 
 def test_available_is_zero_not_negative_when_instructions_fill_the_window() -> None:
@@ -109,11 +110,12 @@ def test_available_is_zero_not_negative_when_instructions_fill_the_window() -> N
 def test_fit_keeps_priority_order_and_skips_what_does_not_fit() -> None:
     budget = PromptBudget(8192, 1024)
     items = [words(30), words(500), words(20)]
-    result = budget.fit(items, available=60, allow_truncate=False)
+    room = budget.tokens(items[0]) + budget.tokens(items[2])
+    result = budget.fit(items, available=room, allow_truncate=False)
     assert result.indices == [0, 2]
     assert result.texts == [items[0], items[2]]
     assert not result.truncated
-    assert result.tokens <= 60
+    assert result.tokens == room
 
 
 def test_fit_truncates_the_last_item_at_a_sentence_boundary() -> None:
@@ -139,8 +141,10 @@ def test_truncate_cuts_unspaced_chinese_text_when_no_sentence_fits() -> None:
 def test_per_item_overhead_is_charged() -> None:
     budget = PromptBudget(8192, 1024)
     items = [words(10)] * 5
-    assert len(budget.fit(items, 60, allow_truncate=False).indices) == 5
-    assert len(budget.fit(items, 60, per_item_overhead=5, allow_truncate=False).indices) == 4
+    room = 5 * budget.tokens(items[0])  # exactly enough for all five without headers
+    assert len(budget.fit(items, room, allow_truncate=False).indices) == 5
+    with_headers = budget.fit(items, room, per_item_overhead=5, allow_truncate=False)
+    assert len(with_headers.indices) == room // (budget.tokens(items[0]) + 5) < 5
 
 
 def test_a_reserve_as_large_as_the_window_is_refused() -> None:

@@ -147,6 +147,24 @@ def test_per_item_overhead_is_charged() -> None:
     assert len(with_headers.indices) == room // (budget.tokens(items[0]) + 5) < 5
 
 
+class _CalibratedModel:
+    name = "qwen2:7b-instruct"
+    context_window = 4096
+    token_ratio = 1.25
+
+
+class _PlainModel:
+    name = "scripted"
+    context_window = 8192
+
+
+def test_budget_for_a_model_uses_its_window_and_learned_ratio() -> None:
+    calibrated = PromptBudget.for_model(_CalibratedModel(), 512)  # type: ignore[arg-type]
+    assert (calibrated.limit, calibrated.calibration) == (4096 - 512, 1.25)
+    plain = PromptBudget.for_model(_PlainModel(), 1024)  # type: ignore[arg-type]
+    assert (plain.limit, plain.calibration) == (8192 - 1024, 1.0)
+
+
 def test_a_reserve_as_large_as_the_window_is_refused() -> None:
     with pytest.raises(ValueError, match="answer_reserve"):
         PromptBudget(2048, 2048)

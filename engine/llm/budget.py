@@ -2,8 +2,7 @@
 
 How the agent uses it, for every model call:
 
-    budget = PromptBudget(settings.context_window, settings.answer_reserve,
-                          calibration=model_token_ratio(model))
+    budget = PromptBudget.for_model(model, settings.answer_reserve)
     room = budget.available_for_context(system, instructions, question)
     fitted = budget.fit(chunk_texts_best_first, room, per_item_overhead=8)
     messages = [...built from fitted.texts...]
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import NeedleError
-from engine.llm.types import Message, ToolCall
+from engine.llm.types import ChatModel, Message, ToolCall
 from engine.tokens import estimate_tokens
 
 # "<|im_start|>" + role + "\n" before the content and "<|im_end|>" + "\n" after it.
@@ -114,6 +113,16 @@ class PromptBudget:
     answer_reserve: int
     calibration: float = 1.0
     safety_margin: int = DEFAULT_SAFETY_MARGIN
+
+    @classmethod
+    def for_model(
+        cls, model: ChatModel, answer_reserve: int, *, safety_margin: int = DEFAULT_SAFETY_MARGIN
+    ) -> PromptBudget:
+        """The budget for `model`'s window, calibrated by its learned token ratio when it has one
+        (OllamaChatModel.token_ratio; test doubles without it count 1:1)."""
+        ratio = getattr(model, "token_ratio", 1.0)
+        calibration = float(ratio) if isinstance(ratio, int | float) else 1.0
+        return cls(model.context_window, answer_reserve, calibration, safety_margin)
 
     def __post_init__(self) -> None:
         if self.answer_reserve <= 0 or self.answer_reserve >= self.context_window:

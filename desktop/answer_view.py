@@ -3,6 +3,7 @@ that select the cited chunk in the Sources tab; Stop cancels the question."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -179,11 +180,16 @@ class AnswerView(QWidget):
     # -- rendering -----------------------------------------------------------------------------
 
     def _render(self) -> None:
+        started = time.perf_counter()
         scrollbar = self.browser.verticalScrollBar()
         at_bottom = scrollbar.value() >= scrollbar.maximum() - 4
         self.browser.setMarkdown(linkify(self._text))
         if at_bottom and self._running:
             scrollbar.setValue(scrollbar.maximum())
+        # A long answer costs more to lay out: render it less often, so streaming never takes
+        # more than about a quarter of the UI thread.
+        spent_ms = (time.perf_counter() - started) * 1000
+        self._render_timer.setInterval(max(RENDER_INTERVAL_MS, int(3 * spent_ms)))
 
     def _on_anchor(self, url: QUrl) -> None:
         scheme, _, number = url.toString().partition(":")

@@ -588,7 +588,7 @@ class Engine:
 
     def _writer_busy(self) -> bool:
         pid = read_owner_pid(self.paths.lock_file)
-        return pid is not None and pid != os.getpid() and _pid_alive(pid)
+        return pid is not None and _pid_alive(pid)
 
     # -- doctor ------------------------------------------------------------------------------
 

@@ -1,0 +1,360 @@
+"""engine.api.Engine: the facade the CLI and the service share, exercised on a small real library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.api import Engine, normalize_folder_path
+from engine.doctor import check_catalog
+from engine.errors import NeedleError, OllamaError, WriterLocked
+from engine.models import IndexSummary, SearchFilters
+from tests.fake_ollama import FakeOllama
+from tests.pdf_factory import write_pdf
+
+
+def make_notes(root: Path) -> Path:
+    """A few notes in English and Chinese, a PDF, and a binary file posing as text."""
+    notes = root / "notes"
+    (notes / "projects").mkdir(parents=True)
+    (notes / "ranking.md").write_text(
+        "# Ranking\n\nTantivy ranks chunks with BM25.\n\n## Stemming\n\nRunning matches run.\n",
+        "utf-8",
+    )
+    (notes / "projects" / "garden.md").write_text(
+        "# Garden\n\nPlant the tomatoes after the last frost in May.\n", "utf-8"
+    )
+    (notes / "中文.txt").write_text("今天我们讨论了全文检索和中文分词的问题。\n", "utf-8")
+    write_pdf(notes / "lease.pdf", ["Cover page", "The notice period is two calendar months."])
+    (notes / "broken.txt").write_bytes(bytes(range(256)) * 8)
+    return notes
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    return make_notes(tmp_path)
+
+
+@pytest.fixture
+def engine(needle_home: Path) -> Iterator[Engine]:
+    with Engine.open() as opened:
+        yield opened
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return int(probe_socket.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders
+
+
+def test_add_folder_then_index_makes_notes_searchable_and_reports_states(
+    engine: Engine, notes: Path
+) -> None:
+    info = engine.add_folder(notes)
+    assert info.path == str(notes.resolve())
+    assert info.state == "indexing"  # added but never indexed: not yet up to date
+
+    summary = engine.index()
+
+    assert summary.added == 4 and summary.errors == 1
+    [folder] = engine.folders()
+    assert (folder.files, folder.indexed, folder.errors) == (5, 4, 1)
+    assert folder.state == "errors" and folder.chunks >= 4
+    assert [h.path for h in engine.search("tomatoes")] == [str(notes / "projects" / "garden.md")]
+    lease = engine.search("notice period")[0]
+    assert lease.path.endswith("lease.pdf") and lease.page == 2
+    assert engine.search("中文分词")[0].path.endswith("中文.txt")
+
+
+def test_folder_state_is_up_to_date_without_problems_and_missing_when_deleted(
+    engine: Engine, notes: Path
+) -> None:
+    (notes / "broken.txt").unlink()
+    engine.add_folder(notes)
+    engine.index()
+    assert engine.folders()[0].state == "up_to_date"
+
+    shutil.rmtree(notes)
+
+    assert engine.folders()[0].state == "missing"
+
+
+@pytest.mark.parametrize(
+    ("make_path", "kind", "words"),
+    [
+        (lambda n: n.parent / "nowhere", "folder_missing", "does not exist"),
+        (lambda n: n / "ranking.md", "not_a_directory", "is a file"),
+        (lambda n: n, "folder_exists", "already indexed"),
+        (lambda n: n / "projects", "folder_overlap", "is inside"),
+        (lambda n: n.parent, "folder_overlap", "contains"),
+    ],
+)
+def test_add_folder_refuses_bad_folders_with_a_reason(
+    engine: Engine, notes: Path, make_path: object, kind: str, words: str
+) -> None:
+    engine.add_folder(notes)
+    target = make_path(notes)  # type: ignore[operator]
+
+    with pytest.raises(NeedleError) as raised:
+        engine.add_folder(target)
+
+    assert raised.value.kind == kind
+    assert words in raised.value.message and raised.value.hint
+    assert engine.settings.folders == [str(notes.resolve())]
+
+
+def test_remove_folder_drops_its_files_from_search_and_catalog(
+    engine: Engine, notes: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "tomatoes.md").write_text("Tomatoes need sun.\n", "utf-8")
+    engine.add_folder(notes)
+    engine.add_folder(other)
+    engine.index()
+    assert len(engine.search("tomatoes")) == 2
+
+    removed = engine.remove_folder(str(notes) + "/")
+
+    assert removed.files == 5
+    assert [h.path for h in engine.search("tomatoes")] == [str(other / "tomatoes.md")]
+    assert engine.status().total_files == 1
+    assert [f.path for f in engine.folders()] == [str(other)]
+
+
+def test_remove_unknown_folder_names_the_known_ones(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes)
+    with pytest.raises(NeedleError) as raised:
+        engine.remove_folder(notes.parent)
+    assert raised.value.kind == "folder_unknown"
+    assert str(notes) in raised.value.hint
+
+
+def test_folders_persist_across_reopen(needle_home: Path, notes: Path) -> None:
+    with Engine.open() as first:
+        first.add_folder(notes)
+    with Engine.open() as second:
+        assert [f.path for f in second.folders()] == [str(notes)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Search, scope, status, problems
+
+
+def test_search_filters_by_extension_and_scope(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes)
+    engine.index()
+
+    only_pdf = engine.search("notice OR tomatoes", filters=SearchFilters(extensions=("pdf",)))
+    in_projects = engine.search("tomatoes", filters=engine.resolve_scope(notes / "projects"))
+    outside = engine.search("notice", filters=engine.resolve_scope(notes / "projects"))
+
+    assert {Path(h.path).suffix for h in only_pdf} == {".pdf"}
+    assert len(in_projects) == 1 and outside == []
+
+
+def test_resolve_scope_refuses_paths_outside_the_library(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes / "projects")
+    with pytest.raises(NeedleError) as raised:
+        engine.resolve_scope(notes / "ranking.md")
+    assert raised.value.kind == "scope_missing" and "not inside" in raised.value.message
+    assert engine.resolve_scope(notes / "projects" / "garden.md").paths == (
+        str(notes / "projects" / "garden.md"),
+    )
+
+
+def test_status_counts_files_and_names_each_problem(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes)
+    engine.index()
+
+    report = engine.status()
+    data = report.to_dict()
+
+    assert report.counts == {"pending": 0, "indexed": 4, "error": 1, "skipped": 0}
+    assert report.chunks == sum(f.chunks for f in report.folders) > 0
+    assert report.index_bytes > 0
+    [problem] = data["problems"]
+    assert problem["path"] == str(notes / "broken.txt") and problem["error_kind"] == "not_text"
+    assert engine.problems(notes) == engine.problems()
+    json.dumps(data)  # everything in the report is plain data
+
+
+def test_empty_query_and_bad_limit(engine: Engine) -> None:
+    assert engine.search("anything") == []
+    with pytest.raises(NeedleError) as raised:
+        engine.search("x", limit=0)
+    assert raised.value.kind == "invalid_argument"
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+
+
+def test_update_settings_validates_and_persists(needle_home: Path) -> None:
+    with Engine.open() as engine:
+        updated = engine.update_settings({"read_budget": 120, "ollama_host": "localhost:9999"})
+        assert updated.read_budget == 120
+        assert updated.ollama_host == "http://localhost:9999"
+        for bad in ({"read_budget": 0}, {"read_budget": "many"}, {"colour": "red"}):
+            with pytest.raises(NeedleError) as raised:
+                engine.update_settings(bad)
+            assert raised.value.kind == "invalid_settings"
+    with Engine.open() as reopened:
+        assert reopened.settings.read_budget == 120
+
+
+def test_corrupt_settings_file_is_a_clear_error(needle_home: Path) -> None:
+    settings_file = needle_home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text("{not json", "utf-8")
+    with pytest.raises(NeedleError) as raised:
+        Engine.open()
+    assert raised.value.kind == "settings_corrupt" and str(settings_file) in raised.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# One writer, many readers
+
+
+def test_second_writer_is_refused_and_a_reader_sees_the_writers_commits(
+    needle_home: Path, notes: Path
+) -> None:
+    with Engine.open() as writer:
+        writer.add_folder(notes)
+        with pytest.raises(WriterLocked) as raised:
+            Engine.open()
+        assert "Another Needle process" in raised.value.message
+
+        with Engine.open(writer=False) as reader:
+            assert reader.search("tomatoes") == []
+            writer.index()
+            assert len(reader.search("tomatoes")) == 1
+            assert reader.status().writer_busy
+            with pytest.raises(NeedleError) as refused:
+                reader.add_folder(notes.parent)
+            assert refused.value.kind == "read_only"
+
+
+def test_reader_opens_a_library_that_was_never_indexed(needle_home: Path) -> None:
+    with Engine.open(writer=False) as reader:
+        assert reader.search("anything") == []
+        assert reader.status().chunks == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Watching
+
+
+def test_watching_indexes_a_new_note_and_reports_the_change(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes)
+    engine.index()
+    changes: list[IndexSummary] = []
+    arrived = threading.Event()
+
+    def on_change(summary: IndexSummary) -> None:
+        changes.append(summary)
+        arrived.set()
+
+    engine.start_watching(on_change)
+    try:
+        assert engine.folders()[0].watch_mode in ("events", "polling")
+        (notes / "new.md").write_text("Zucchini grow fast.\n", "utf-8")
+        assert arrived.wait(10), "the watcher never reported the new note"
+        deadline = time.monotonic() + 5
+        while not engine.search("zucchini") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        engine.stop_watching()
+    assert sum(c.added for c in changes) == 1
+    assert engine.search("zucchini")[0].path == str(notes / "new.md")
+    assert engine.folders()[0].watch_mode == "off"
+
+
+# ---------------------------------------------------------------------------------------------
+# Doctor
+
+
+def test_doctor_reports_each_problem_with_its_fix(needle_home: Path, notes: Path) -> None:
+    with Engine.open() as engine:
+        engine.update_settings({"ollama_host": f"http://127.0.0.1:{closed_port()}"})
+        engine.add_folder(notes)
+        engine.index()
+        healthy = {c.name: c for c in engine.doctor()}
+        shutil.rmtree(notes)
+        after = {c.name: c for c in engine.doctor()}
+
+    for name in ("data folder", "settings", "catalog", "index", f"folder {notes}"):
+        assert healthy[name].status == "ok", healthy[name]
+    assert healthy["ollama"].status == "fail" and "ollama serve" in healthy["ollama"].hint
+    assert after[f"folder {notes}"].status == "fail"
+    assert "needle folders remove" in after[f"folder {notes}"].hint
+
+
+def test_doctor_finds_index_and_catalog_disagreeing(needle_home: Path, notes: Path) -> None:
+    with Engine.open() as engine:
+        engine.add_folder(notes)
+        engine.index()
+    shutil.rmtree(needle_home / "data" / "index")
+    with Engine.open(writer=False) as reader:
+        index_check = next(c for c in reader.doctor() if c.name == "index")
+    assert index_check.status == "fail" and "needle index" in index_check.hint
+
+
+def test_catalog_check_detects_a_damaged_file(tmp_path: Path) -> None:
+    damaged = tmp_path / "catalog.sqlite3"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    check = check_catalog(damaged)
+    assert check.status == "fail" and "delete" in check.hint.lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+
+
+def test_ask_with_ollama_down_raises_the_specific_error(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes)
+    engine.index()
+    host = f"http://127.0.0.1:{closed_port()}"
+    with pytest.raises(OllamaError) as raised:
+        engine.ask("When is the notice period?", host=host)
+    assert raised.value.kind == "ollama_unreachable"
+    assert host in raised.value.message and "ollama serve" in raised.value.hint
+
+
+def test_ask_with_model_missing_says_how_to_pull_it(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes)
+    engine.index()
+    with FakeOllama(models=["llama3:8b"]) as fake:
+        with pytest.raises(OllamaError) as raised:
+            engine.ask("When is the notice period?", host=fake.url, model="qwen2:7b-instruct")
+        status = engine.ollama_status(host=fake.url)
+    assert (
+        raised.value.kind == "model_missing"
+        and "ollama pull qwen2:7b-instruct" in raised.value.hint
+    )
+    assert status.state == "model_missing" and status.models == ["llama3:8b"]
+
+
+def test_ask_before_anything_is_indexed_says_what_to_do(needle_home: Path) -> None:
+    with FakeOllama() as fake, Engine.open(writer=False) as reader:
+        with pytest.raises(NeedleError) as raised:
+            reader.ask("anything?", host=fake.url)
+    assert raised.value.kind == "index_missing" and "needle index" in raised.value.hint
+
+
+def test_normalize_folder_path_expands_home_and_refuses_empty() -> None:
+    assert normalize_folder_path("~") == Path.home().resolve()
+    with pytest.raises(NeedleError):
+        normalize_folder_path("  ")

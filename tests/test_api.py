@@ -1,4 +1,4 @@
-"""engine.api.Engine: the facade the CLI and the service share, exercised on a small real library."""
+"""engine.api.Engine, the facade the CLI and the service share, on a small real library."""
 
 from __future__ import annotations
 
@@ -348,9 +348,12 @@ def test_ask_with_model_missing_says_how_to_pull_it(engine: Engine, notes: Path)
 
 
 def test_ask_before_anything_is_indexed_says_what_to_do(needle_home: Path) -> None:
-    with FakeOllama() as fake, Engine.open(writer=False) as reader:
-        with pytest.raises(NeedleError) as raised:
-            reader.ask("anything?", host=fake.url)
+    with (
+        FakeOllama() as fake,
+        Engine.open(writer=False) as reader,
+        pytest.raises(NeedleError) as raised,
+    ):
+        reader.ask("anything?", host=fake.url)
     assert raised.value.kind == "index_missing" and "needle index" in raised.value.hint
 
 

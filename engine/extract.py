@@ -370,10 +370,17 @@ class _HtmlText(HTMLParser):
         self._parts: list[str] = []
         self._skip_depth = 0
         self._in_title = False
+        self._in_head = False
         self._pre_depth = 0
         self._heading_level = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body" and self._in_head:
+            # </head> is optional in HTML: the body starting ends the head.
+            self._in_head = False
+            self._skip_depth = max(0, self._skip_depth - 1)
+        if tag == "head":
+            self._in_head = True
         if tag == "title":
             self._in_title = True
         elif tag in _SKIPPED_TAGS:
@@ -393,6 +400,8 @@ class _HtmlText(HTMLParser):
             self._flush()
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self._in_head = False
         if tag == "title":
             self._in_title = False
         elif tag in _SKIPPED_TAGS:

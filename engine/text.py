@@ -39,9 +39,10 @@ MIN_GB2312_SHARE = 0.9
 
 _ASCII_RUN_RE = re.compile(r"[\x00-\x7f]+")
 _LINE_BREAKS_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
-# Every control character except tab and newline (C0, DEL, C1), plus the zero-width no-break
-# space (a stray BOM) which NFKC keeps.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff]")
+# Every control character except tab and newline (C0, DEL, C1), the zero-width no-break space
+# (a stray BOM) which NFKC keeps, and lone surrogates (broken PDF text maps produce them; they
+# cannot be encoded as UTF-8, so the index and the JSON protocol would choke on them).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ud800-\udfff]")
 
 
 def decode_bytes(data: bytes, *, name: str = "This file") -> tuple[str, str]:

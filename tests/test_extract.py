@@ -192,6 +192,13 @@ def test_html_without_title_uses_first_h1_then_file_name(tmp_path: Path) -> None
     assert extract(write(tmp_path / "bare.htm", "<p>no headings</p>")).title == "bare"
 
 
+def test_html_body_after_an_unclosed_head_is_kept(tmp_path: Path) -> None:
+    html = "<html><head><title>T</title><meta name=x><body><p>visible body text</p></html>"
+    document = extract(write(tmp_path / "nohead.html", html))
+    assert document.title == "T"
+    assert document.text == "visible body text\n\n"
+
+
 def test_html_in_a_declared_legacy_charset(tmp_path: Path) -> None:
     html = '<html><head><meta charset="gbk"></head><body><p>中文网页内容</p></body></html>'
     path = tmp_path / "gbk.html"

@@ -18,7 +18,7 @@ WESTERN = "Résumé of a naïve café owner — déjà vu, “quoted”, 50 € 
 @pytest.mark.parametrize(
     ("data", "encoding"),
     [
-        ("plain ASCII text\n".encode(), "utf-8"),
+        (b"plain ASCII text\n", "utf-8"),
         (f"{CHINESE} and English".encode(), "utf-8"),
         (codecs.BOM_UTF8 + CHINESE.encode(), "utf-8-sig"),
         (codecs.BOM_UTF16_LE + CHINESE.encode("utf-16-le"), "utf-16"),
@@ -93,6 +93,7 @@ def test_line_breaks_become_lf_and_controls_go() -> None:
     assert normalize("one\r\ntwo\rthree\x0cfour\u2028five") == "one\ntwo\nthree\nfour\nfive"
     assert normalize("tab\tkept\x00\x07\x1b[0m\x7f\x9f") == "tab\tkept[0m"
     assert normalize("\ufeffstarts with a BOM") == "starts with a BOM"
+    assert normalize("lone \ud835 surrogate") == "lone  surrogate"
 
 
 def test_chinese_text_survives_normalization() -> None:

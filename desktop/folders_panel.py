@@ -47,6 +47,7 @@ class FolderRow:
     watch_mode: str = ""  # "events", "polling" (the OS refused more watches), "off"
     watch_note: str = ""  # why the folder is polled, in the engine's words
     exists: bool = True
+    never_indexed: bool = False  # the engine has not finished a first index of it
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any] | str) -> FolderRow:
@@ -63,6 +64,7 @@ class FolderRow:
             watch_mode=str(data.get("watch_mode") or ""),
             watch_note=str(data.get("watch_note") or ""),
             exists=data.get("state") != "missing" and bool(data.get("exists", True)),
+            never_indexed=data.get("state") == "indexing" and data.get("last_indexed") is None,
         )
 
 
@@ -96,6 +98,8 @@ def folder_state(row: FolderRow, progress: Mapping[str, Any] | None) -> tuple[st
         return f"{row.errors} {noun} with problems", COLORS.bad
     if row.pending:
         return f"{format_count(row.pending)} waiting", COLORS.warn
+    if row.never_indexed:
+        return "not indexed yet", COLORS.warn
     suffix = " · polling (no live watch)" if row.watch_mode == "polling" else ""
     return "up to date" + suffix, COLORS.good
 
@@ -234,6 +238,12 @@ class FoldersPanel(QWidget):
             self.remove_requested.emit(folder)
 
 
+def relative_to(folder: str, path: str) -> str:
+    if contains(folder, path) and path != folder:
+        return path[len(folder.rstrip("/\\")) + 1 :]
+    return short_path(path)
+
+
 def problem_rows(result: Any, folder: str | None = None) -> list[dict[str, Any]]:
     """Entries of a `problems` result (FileRecord dicts), optionally only those under `folder`."""
     entries = result.get("problems", []) if isinstance(result, Mapping) else result or []
@@ -262,8 +272,10 @@ class ProblemsDialog(QDialog):
         for problem in problems:
             path = str(problem.get("path", ""))
             kind = str(problem.get("error_kind") or problem.get("kind") or problem.get("state", ""))
+            # Inside the folder's dialog the folder part of every path is noise.
             detail = str(problem.get("error") or problem.get("message") or "")
-            item = QTreeWidgetItem([short_path(path), kind.replace("_", " "), detail])
+            detail = detail.replace(path, Path(path).name)
+            item = QTreeWidgetItem([relative_to(folder, path), kind.replace("_", " "), detail])
             item.setToolTip(0, path)
             item.setToolTip(2, detail)
             self.tree.addTopLevelItem(item)

@@ -267,7 +267,7 @@ def test_folder_with_problems_opens_the_list(window: MainWindow, engine: Any) ->
                 {
                     "path": "/data/pdfs/locked.pdf",
                     "error_kind": "encrypted",
-                    "error": "Needs a password.",
+                    "error": "/data/pdfs/locked.pdf needs a password.",
                 },
                 {"path": "/data/pdfs/scan.pdf", "error_kind": "no_text", "error": "No text layer."},
                 {"path": "/data/notes/x.md", "error_kind": "not_text", "error": "Binary."},
@@ -276,7 +276,9 @@ def test_folder_with_problems_opens_the_list(window: MainWindow, engine: Any) ->
     )
     tree = window.problems_dialog.tree
     assert tree.topLevelItemCount() == 2  # only this folder's files
+    assert tree.topLevelItem(0).text(0) == "locked.pdf"  # relative to the folder
     assert tree.topLevelItem(0).text(1) == "encrypted"
+    assert tree.topLevelItem(0).text(2) == "locked.pdf needs a password."
     assert tree.topLevelItem(1).text(2) == "No text layer."
 
 

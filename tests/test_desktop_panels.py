@@ -40,6 +40,10 @@ def test_folder_rows_read_the_engines_folder_info() -> None:
     assert folder_state(row, None)[0] == "3 files with problems"
     clean = FolderRow("/data/notes", files=4, watch_mode="polling")
     assert folder_state(clean, None)[0] == "up to date · polling (no live watch)"
+    new = FolderRow.from_data({"path": "/new", "state": "indexing", "last_indexed": None})
+    assert folder_state(new, None)[0] == "not indexed yet"
+    progress = {"phase": "indexing", "done": 1, "total": 4, "current": "/new/a.md"}
+    assert folder_state(new, progress)[0] == "indexing 1/4"
     missing = FolderRow.from_data({"path": "/gone", "state": "missing"})
     assert folder_state(missing, None)[0] == "folder not found"
     busy = {"phase": "indexing", "done": 3, "total": 9, "current": "/data/notesx/a.md"}

@@ -17,9 +17,9 @@ next reconcile deletes their doc_id from the index and extracts them again (or d
 the file is gone). If the index itself was rebuilt (`index.rebuilt`) or its chunk count disagrees
 with the catalog, the files whose documents are missing are re-extracted.
 
-Extraction runs in a process pool (PDFs always; plain text in-process, which measured faster, see
-docs/index-schema.md "Reconcile"), with a bounded number of jobs in flight so memory stays flat on
-any corpus, and results are consumed as they complete.
+Extraction runs in a process pool (PDFs always, text files when there are many: see `split_jobs`
+and docs/index-schema.md "Reconcile"), with a bounded number of jobs in flight so memory stays
+flat on any corpus, and results are consumed as they complete.
 """
 
 from __future__ import annotations
@@ -156,10 +156,26 @@ def run_extract_job(job: ExtractJob) -> ExtractOutcome:
         return ExtractOutcome(job.path, job.doc_id, error_kind="internal", error=message)
 
 
-def _uses_pool(path: str) -> bool:
-    """PDF parsing is CPU-heavy pure Python: worth a worker. Text files are cheaper to do here
-    than to pickle across (measured, see module docstring)."""
+def _is_pdf(path: str) -> bool:
     return path.lower().endswith(".pdf")
+
+
+def split_jobs(
+    jobs: list[ExtractJob], *, use_pool: bool, text_pool_threshold: int
+) -> tuple[list[ExtractJob], list[ExtractJob]]:
+    """(jobs for the process pool, jobs for this process).
+
+    PDFs always go to the pool: parsing them is slow pure Python. Text files go there too when
+    there are many of them: this process is busy feeding the index (CJK analysis, Tantivy), so
+    extracting elsewhere overlaps the two halves; pickling a chunked note costs ~3% of
+    extracting it (docs/index-schema.md, "Reconcile"). A handful of text files are done here:
+    starting worker processes would cost more than it saves."""
+    if not use_pool:
+        return [], list(jobs)
+    texts = [job for job in jobs if not _is_pdf(job.path)]
+    if len(texts) >= text_pool_threshold:
+        return list(jobs), []
+    return [job for job in jobs if _is_pdf(job.path)], texts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,6 +274,7 @@ class Indexer:
         commit_every_files: int = 256,
         commit_every_seconds: float = 5.0,
         progress_interval: float = 0.1,
+        text_pool_threshold: int = 64,
     ) -> None:
         self.catalog = catalog
         self.index = index
@@ -270,6 +287,7 @@ class Indexer:
         self.commit_every_files = commit_every_files
         self.commit_every_seconds = commit_every_seconds
         self.progress_interval = progress_interval
+        self.text_pool_threshold = text_pool_threshold
         self._rebuild_handled = False
 
     # -- public ------------------------------------------------------------------------------
@@ -820,9 +838,9 @@ class _JobRunner:
     MAX_ATTEMPTS = 2
 
     def __init__(self, indexer: Indexer, jobs: list[ExtractJob], *, use_pool: bool) -> None:
-        self.pool_jobs = [job for job in jobs if use_pool and _uses_pool(job.path)]
-        pooled = {job.path for job in self.pool_jobs}
-        self.local_jobs = [job for job in jobs if job.path not in pooled]
+        self.pool_jobs, self.local_jobs = split_jobs(
+            jobs, use_pool=use_pool, text_pool_threshold=indexer.text_pool_threshold
+        )
         self.workers = indexer.workers
         self.max_in_flight = indexer.max_in_flight
         self._executor: ProcessPoolExecutor | None = None

@@ -17,7 +17,7 @@ from engine.config import Settings
 from engine.errors import Cancelled
 from engine.extract import extract_file
 from engine.index import ChunkIndex
-from engine.indexer import Indexer, ProgressThrottle
+from engine.indexer import ExtractJob, Indexer, ProgressThrottle, split_jobs
 from engine.models import IndexProgress, IndexSummary, SearchFilters
 from tests.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
 
@@ -512,3 +512,30 @@ def test_folder_no_longer_watched_is_dropped_but_a_missing_one_is_kept(
     summary = library.indexer.reconcile([library.notes])  # the user stopped watching it
     assert summary.removed == 1
     assert library.paths_matching("lemur") == {"n.md"}
+
+
+def test_many_text_files_are_extracted_in_the_pool_with_the_same_result(tmp_path: Path) -> None:
+    library = Library(tmp_path)
+    try:
+        library.indexer = Indexer(
+            library.catalog, library.index, library.settings, text_pool_threshold=0
+        )
+        for n in range(6):
+            library.write(f"n{n}.md", f"# Note {n}\n\npooled note {n} about the pangolin")
+        (library.notes / "binary.txt").write_bytes(bytes(range(256)) * 8)
+        summary = library.reconcile()
+        assert (summary.added, summary.errors) == (6, 1)
+        assert len(library.paths_matching("pangolin")) == 6
+        library.assert_consistent()
+    finally:
+        library.close()
+
+
+def test_split_jobs_sends_pdfs_to_the_pool_and_few_texts_stay_here() -> None:
+    jobs = [ExtractJob(f"/n/{n}.md", "d", 1) for n in range(3)] + [ExtractJob("/n/p.PDF", "d", 1)]
+    pooled, local = split_jobs(jobs, use_pool=True, text_pool_threshold=4)
+    assert ([j.path for j in pooled], len(local)) == (["/n/p.PDF"], 3)
+    pooled, local = split_jobs(jobs, use_pool=True, text_pool_threshold=3)
+    assert (len(pooled), local) == (4, [])
+    pooled, local = split_jobs(jobs, use_pool=False, text_pool_threshold=0)
+    assert (pooled, len(local)) == ([], 4)

@@ -9,6 +9,7 @@ whichever segmentation the index uses. A one-character CJK query matches that ch
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ def _query_texts(keywords_or_query: Sequence[str]) -> list[str]:
     query highlights its terms, not its filters or exclusions."""
     texts: list[str] = []
     for entry in keywords_or_query:
-        parsed = parse_query(entry)
+        parsed = parse_query(unicodedata.normalize("NFKC", entry))
         texts.extend(parsed.positive)
     return texts
 

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -528,7 +529,8 @@ class ChunkIndex:
     ) -> list[SearchHit]:
         """Search-box syntax (engine/query.py). Every term is required; when no chunk has them
         all, any term will do (ranked by BM25, so chunks with more of them come first)."""
-        parsed = parse_query(query)
+        # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
+        parsed = parse_query(unicodedata.normalize("NFKC", query))
         if parsed.errors:
             raise NeedleError("bad_query", " ".join(parsed.errors), "Fix or remove that filter.")
         if limit <= 0:
@@ -567,6 +569,7 @@ class ChunkIndex:
         """For the agent: any keyword or sentence in any language, no syntax, OR semantics."""
         if limit <= 0:
             return []
+        keywords = [unicodedata.normalize("NFKC", k) for k in keywords]
         should = self._keyword_clauses(keywords)
         if not should:
             return []

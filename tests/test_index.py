@@ -179,6 +179,20 @@ def test_odd_characters_are_just_text(index: ChunkIndex, odd: str) -> None:
     index.search(odd)
 
 
+@given(st.text(max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_search_box_never_crashes(tmp_path_factory: pytest.TempPathFactory, query: str) -> None:
+    index = _shared_index(tmp_path_factory)
+    try:
+        index.search(query)
+    except NeedleError as error:
+        assert error.kind == "bad_query"
+
+
+def test_full_width_query_matches_normalized_text(index: ChunkIndex) -> None:
+    assert _ids(index.search("ＰＹＴＨＯＮ")) == ["notes#2"]
+
+
 _SHARED: dict[str, ChunkIndex] = {}
 
 

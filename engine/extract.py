@@ -173,6 +173,8 @@ _ORG_HEADING_RE = re.compile(r"^(\*+)[ \t]+(.+)$", re.MULTILINE)
 def _extract_plain(path: Path, text: str, encoding: str) -> ExtractedDocument:
     if path.suffix.lower() == ".org":
         return _extract_org(path, text, encoding)
+    if path.suffix.lower() == ".rst":
+        return _extract_rst(path, text, encoding)
     sections = (Section(text, 0),) if text else ()
     return ExtractedDocument("text", path.stem, text, sections, encoding=encoding)
 
@@ -189,6 +191,41 @@ def _extract_org(path: Path, text: str, encoding: str) -> ExtractedDocument:
     title = _clean_title(title_match.group(1)) if title_match else ""
     sections = _sections_from_boundaries(text, boundaries)
     return ExtractedDocument("text", title or path.stem, text, sections, encoding=encoding)
+
+
+_RST_ADORNMENT_RE = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}[ \t]*$")
+
+
+def _extract_rst(path: Path, text: str, encoding: str) -> ExtractedDocument:
+    """reStructuredText section titles: a line underlined (optionally also overlined) with a
+    punctuation character at least as long as the title. Levels follow the order in which
+    adornment styles first appear, as docutils does; the first title is the document title."""
+    boundaries: list[tuple[int, tuple[str, ...]]] = [(0, ())]
+    styles: list[tuple[str, bool]] = []  # (character, overlined), in order of first use
+    stack: list[tuple[int, str]] = []
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    for index in range(1, len(lines)):
+        title_line, underline = lines[index - 1], lines[index]
+        adornment = _RST_ADORNMENT_RE.match(underline)
+        title = title_line.strip()
+        if not adornment or not title or len(underline.rstrip()) < len(title):
+            continue
+        overlined = index >= 2 and lines[index - 2].rstrip() == underline.rstrip()
+        if not overlined and (title_line[0].isspace() or _RST_ADORNMENT_RE.match(title_line)):
+            continue
+        style = (adornment.group(1), overlined)
+        if style not in styles:
+            styles.append(style)
+        level = styles.index(style) + 1
+        stack = [entry for entry in stack if entry[0] < level] + [(level, title)]
+        start = starts[index - 2] if overlined else starts[index - 1]
+        _add_boundary(boundaries, start, tuple(t for _, t in stack))
+    sections = _sections_from_boundaries(text, boundaries)
+    title = next((s.heading[0] for s in sections if s.heading), "") or path.stem
+    return ExtractedDocument("text", title, text, sections, encoding=encoding)
 
 
 def _add_boundary(

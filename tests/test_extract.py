@@ -130,12 +130,50 @@ def test_unclosed_front_matter_is_a_thematic_break_not_a_title(tmp_path: Path) -
 # --- Plain text and HTML ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", [".txt", ".text", ".rst"])
+@pytest.mark.parametrize("suffix", [".txt", ".text", ".rst", ".org"])
 def test_plain_text_is_one_section_titled_by_file_name(tmp_path: Path, suffix: str) -> None:
     document = extract(write(tmp_path / f"essay{suffix}", "Line one.\r\nLine two.\r\n"))
     assert document.kind == "text"
     assert document.text == "Line one.\nLine two.\n"
     assert document.title == "essay"
+    assert_sections_tile(document)
+
+
+RST = """\
+=========
+ Project
+=========
+
+Intro paragraph.
+
+Install
+=======
+
+From source
+-----------
+
+Build it.
+
+Usage
+=====
+
+----
+
+A transition above is not a title.
+"""
+
+
+def test_rst_section_titles_give_headings_and_title(tmp_path: Path) -> None:
+    document = extract(write(tmp_path / "readme.rst", RST))
+    assert document.title == "Project"
+    assert [s.heading for s in document.sections] == [
+        ("Project",),
+        ("Project", "Install"),
+        ("Project", "Install", "From source"),
+        ("Project", "Usage"),
+    ]
+    assert document.sections[0].text.startswith("=========\n Project")
+    assert "A transition above" in document.sections[-1].text
     assert_sections_tile(document)
 
 

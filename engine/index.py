@@ -190,7 +190,15 @@ class ChunkIndex:
         if rebuilt:
             _empty_folder(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
-        index = _create_or_open(index_dir, create=not exists or rebuilt)
+        try:
+            index = _create_or_open(index_dir, create=not exists or rebuilt)
+        except NeedleError:
+            if not exists or rebuilt:
+                raise
+            # An index that cannot be read is rebuilt from the files: the catalog re-extracts.
+            _empty_folder(index_dir)
+            index = _create_or_open(index_dir, create=True)
+            rebuilt = True
         _write_schema_file(index_dir, wanted)
         return cls(index, index_dir, writable=True, segmentation=segmentation, rebuilt=rebuilt)
 

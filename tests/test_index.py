@@ -292,6 +292,32 @@ def test_schema_mismatch_rebuilds_the_index(tmp_path: Path) -> None:
     assert rebuilt.count() == 0
 
 
+def test_unreadable_index_is_rebuilt_by_a_writer(tmp_path: Path) -> None:
+    first = ChunkIndex.open(tmp_path / "index", writable=True)
+    _fill(first)
+    first.close()
+    (tmp_path / "index" / "meta.json").write_text("{not json")
+    with pytest.raises(NeedleError) as caught:
+        ChunkIndex.open(tmp_path / "index", writable=False)
+    assert caught.value.kind == "index_corrupt"
+    again = ChunkIndex.open(tmp_path / "index", writable=True)
+    assert again.rebuilt and again.count() == 0
+    _fill(again)
+    assert again.count() == 5
+
+
+def test_read_only_open_and_search_write_nothing(tmp_path: Path) -> None:
+    writer = ChunkIndex.open(tmp_path / "index", writable=True)
+    _fill(writer)
+    writer.close()
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "index").iterdir()}
+    reader = ChunkIndex.open(tmp_path / "index", writable=False)
+    reader.search("report")
+    reader.reload()
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "index").iterdir()}
+    assert after == before
+
+
 def test_changing_segmentation_rebuilds_and_jieba_works(tmp_path: Path) -> None:
     first = ChunkIndex.open(tmp_path / "index", writable=True, segmentation="bigram")
     _fill(first)

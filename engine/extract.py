@@ -256,7 +256,9 @@ def _sections_from_boundaries(
 _ATX_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_FRONT_MATTER_TITLE_RE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+_FRONT_MATTER_TITLE_RE = re.compile(r"^title[ \t]*[:=][ \t]*(.+?)[ \t]*$", re.MULTILINE)
+# Pandoc/kramdown attributes after a heading: "## Install {#install .unnumbered}".
+_HEADING_ATTRIBUTES_RE = re.compile(r"[ \t]*\{[#.][^}]*\}[ \t]*$")
 _LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS_RE = re.compile(r"\*\*|__|`")
 # Characters that can start a line with block structure; other lines skip the regexes.
@@ -344,12 +346,15 @@ def _text_or_none(line: str) -> str | None:
 
 
 def _skip_front_matter(text: str, lines: list[str], scan: _MarkdownScan) -> tuple[int, int]:
-    """(offset, line index) after a leading YAML front-matter block; its `title:` is kept."""
-    if not lines or lines[0].rstrip() != "---":
+    """(offset, line index) after a leading front-matter block (YAML between `---` lines, or
+    TOML between `+++` lines as Hugo writes it); its title is kept."""
+    fence = lines[0].rstrip() if lines else ""
+    if fence not in ("---", "+++"):
         return 0, 0
+    closers = ("---", "...") if fence == "---" else ("+++",)
     offset = len(lines[0]) + 1
     for index in range(1, len(lines)):
-        if lines[index].rstrip() in ("---", "..."):
+        if lines[index].rstrip() in closers:
             block = text[len(lines[0]) + 1 : offset]
             match = _FRONT_MATTER_TITLE_RE.search(block)
             if match:
@@ -361,7 +366,8 @@ def _skip_front_matter(text: str, lines: list[str], scan: _MarkdownScan) -> tupl
 
 def _clean_title(raw: str) -> str:
     """Heading text without Markdown decoration, trimmed to a displayable length."""
-    title = _EMPHASIS_RE.sub("", _LINK_RE.sub(r"\1", raw)).strip()
+    title = _HEADING_ATTRIBUTES_RE.sub("", raw)
+    title = _EMPHASIS_RE.sub("", _LINK_RE.sub(r"\1", title)).strip()
     return title[:TITLE_MAX_CHARS].strip()
 
 

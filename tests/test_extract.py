@@ -122,6 +122,13 @@ def test_markdown_heading_decoration_is_not_part_of_the_path(tmp_path: Path) -> 
     assert document.title == "The needle tool"
 
 
+def test_toml_front_matter_title_and_heading_attributes(tmp_path: Path) -> None:
+    text = '+++\ntitle = "Hugo Post"\ndate = 2024-01-01\n+++\n## Setup {#setup .unnumbered}\nx\n'
+    document = extract(write(tmp_path / "post.md", text))
+    assert document.title == "Hugo Post"
+    assert document.sections[-1].heading == ("Setup",)
+
+
 def test_unclosed_front_matter_is_a_thematic_break_not_a_title(tmp_path: Path) -> None:
     document = extract(write(tmp_path / "rule.md", "---\ntitle: nope\n\nno closing line\n"))
     assert document.title == "rule"

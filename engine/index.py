@@ -393,22 +393,24 @@ class ChunkIndex:
         return self._term(field, term)
 
     def _cjk_sequence(self, field: str, text: str, *, phrase: bool) -> tantivy.Query | None:
-        """Tokens of `text` in a CJK field: as a phrase, or all required (a typed Chinese word).
-        A phrase with a lone character in bigram mode ("用Python写") cannot be positional (that
-        character sits inside a bigram in the text), so it requires all its tokens instead."""
+        """Tokens of `text` in a CJK field: as a phrase, or all required (a typed Chinese word)."""
         tokens = [t for t in cjk_tokens(text, self.segmentation) if not t.tail]
         if not tokens:
             return None
         if len(tokens) == 1:
             return self._cjk_token(field, tokens[0].term)
-        lone_char = self.segmentation == "bigram" and any(
-            len(t.term) == 1 and is_cjk_run(t.term) for t in tokens
-        )
-        if phrase and not lone_char:
-            words: list[str | tuple[int, str]] = [(t.position, t.term) for t in tokens]
-            return tantivy.Query.phrase_query(self._schema, field, words)
-        subqueries = [(Occur.Must, self._cjk_token(field, t.term)) for t in tokens]
-        return tantivy.Query.boolean_query(subqueries)
+        if not phrase:
+            subqueries = [(Occur.Must, self._cjk_token(field, t.term)) for t in tokens]
+            return tantivy.Query.boolean_query(subqueries)
+        words: list[str | tuple[int, str]] = [(t.position, t.term) for t in tokens]
+        last = tokens[-1].term
+        if self.segmentation == "bigram" and len(last) == 1 and is_cjk_run(last):
+            # "用Python写": in the text 写 may begin a bigram ("写代"); any other lone
+            # character is a unigram there too (a run's tail, or a run of one).
+            patterns = [(t.position, _re_escape(t.term)) for t in tokens[:-1]]
+            patterns.append((tokens[-1].position, _re_escape(last) + ".?"))
+            return tantivy.Query.regex_phrase_query(self._schema, field, list(patterns))
+        return tantivy.Query.phrase_query(self._schema, field, words)
 
     def _en_sequence(self, field: str, text: str) -> tantivy.Query | None:
         tokens = english_tokens(text)
@@ -746,9 +748,10 @@ def _boost(query: tantivy.Query, boost: float) -> tantivy.Query:
     return query if boost == 1.0 else tantivy.Query.boost_query(query, boost)
 
 
-def _re_escape(char: str) -> str:
-    """Tantivy's regex syntax (Rust regex): CJK characters need no escaping, others might."""
-    return char if char.isalnum() else "\\" + char
+def _re_escape(text: str) -> str:
+    """Escape for Tantivy's regex syntax (Rust regex): letters and digits, CJK included, stand
+    for themselves; anything else is escaped."""
+    return "".join(c if c.isalnum() else "\\" + c for c in text)
 
 
 def _chunk_of(hit: SearchHit) -> Chunk:

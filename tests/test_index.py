@@ -94,6 +94,8 @@ def test_mixed_language_query(index: ChunkIndex) -> None:
     assert _ids(index.search("用Python写")) == ["notes#2"]
     assert _ids(index.search('"一个爬虫"')) == ["notes#2"]
     assert _ids(index.search('"我用Python"')) == ["notes#2"]
+    assert _ids(index.search('"用Python写"')) == ["notes#2"]
+    assert index.search('"写Python用"') == []
 
 
 def test_phrase_requires_adjacent_words(index: ChunkIndex) -> None:

@@ -119,7 +119,7 @@ def _best_window(spans: Sequence[Highlight], max_chars: int) -> int:
     return best_start
 
 
-def _snap_start(text: str, start: int, first_hit: int, max_chars: int) -> int:
+def _snap_start(text: str, first_hit: int, max_chars: int) -> int:
     """Move the window start back to a sentence start (or a word start) near the first hit, so
     the snippet reads naturally, keeping the hit inside the window."""
     lookback = max(0, first_hit - max_chars // 3)
@@ -129,7 +129,7 @@ def _snap_start(text: str, start: int, first_hit: int, max_chars: int) -> int:
     if sentence_start == lookback and lookback > 0:
         space = text.find(" ", lookback, first_hit)
         sentence_start = space + 1 if space != -1 else lookback
-    return min(start, sentence_start)
+    return min(first_hit, sentence_start)
 
 
 def make_snippet(
@@ -141,7 +141,7 @@ def make_snippet(
         return text, tuple(spans)
     if spans:
         first_hit = _best_window(spans, max_chars)
-        start = _snap_start(text, first_hit, first_hit, max_chars)
+        start = _snap_start(text, first_hit, max_chars)
     else:
         start = 0
     end = min(len(text), start + max_chars)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from engine.highlight import ELLIPSIS, highlight_spans, make_snippet
 from engine.models import Highlight
 
@@ -68,3 +71,21 @@ def test_snippet_without_matches_is_the_opening() -> None:
     snippet, inside = make_snippet(text, (), max_chars=50)
     assert snippet.startswith("word") and snippet.endswith(ELLIPSIS)
     assert inside == ()
+
+
+_TEXT = st.text(
+    alphabet=st.sampled_from(list("abc runs running 北京大学孙悟空。.!\n  ")), max_size=400
+)
+
+
+@given(_TEXT, st.lists(st.text(max_size=12), max_size=4), st.integers(20, 300))
+@settings(max_examples=150, deadline=None)
+def test_spans_and_snippets_stay_consistent(text: str, keywords: list[str], width: int) -> None:
+    spans = highlight_spans(text, keywords)
+    assert all(0 <= s.start < s.end <= len(text) for s in spans)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
+    snippet, inside = make_snippet(text, spans, max_chars=width)
+    assert len(snippet) <= width + 2 * len(ELLIPSIS)
+    marked_in_snippet = [snippet[s.start : s.end] for s in inside]
+    assert all(piece and piece in text for piece in marked_in_snippet)
+    assert all(0 <= s.start < s.end <= len(snippet) for s in inside)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PageObject
 
 from engine import extract as extract_module
@@ -24,6 +26,7 @@ from engine.extract import (
     kind_for_path,
 )
 from engine.models import ExtractedDocument
+from engine.text import normalize
 from tests.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
 
 MB = 1024 * 1024
@@ -495,6 +498,71 @@ def test_extract_file_runs_in_a_process_pool(tmp_path: Path) -> None:
 def test_partial_documents_pickle(tmp_path: Path) -> None:
     partial = PartialDocument("pdf", "t", "x\n\n", (), 2, "", (2,), "page 2 failed")
     assert pickle.loads(pickle.dumps(partial)) == partial
+
+
+# --- Properties -------------------------------------------------------------------------------
+
+MARKDOWN_LINES = st.sampled_from(
+    [
+        "# Title",
+        "## Sub",
+        "### Deep #",
+        "Text line",
+        "",
+        "===",
+        "---",
+        "```",
+        "~~~~",
+        "    # code",
+        "+++",
+        "title: x",
+        "* item",
+        "- item",
+        "中文段落。",
+        "\t",
+        "> quote",
+        "<h1>html</h1>",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(MARKDOWN_LINES, max_size=40), st.sampled_from(["\n", "\r\n"]))
+def test_any_markdown_gives_tiled_sections(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline: str
+) -> None:
+    path = tmp_path_factory.mktemp("md") / "random.md"
+    raw = newline.join(lines)
+    path.write_bytes(raw.encode())
+    document = extract(path)
+    assert document.text == normalize(raw)
+    assert_sections_tile(document)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' abcphd1&;#x\n")), max_size=300))
+def test_any_html_extracts_without_crashing(
+    tmp_path_factory: pytest.TempPathFactory, markup: str
+) -> None:
+    path = tmp_path_factory.mktemp("html") / "random.html"
+    path.write_text(markup, encoding="utf-8")
+    document = extract(path)
+    assert_sections_tile(document)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_under_a_text_extension_extract_or_fail_as_not_text(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("bin") / "random.txt"
+    path.write_bytes(data)
+    try:
+        document = extract(path)
+    except NeedleError as error:
+        assert error.kind == "not_text"
+        return
+    assert_sections_tile(document)
 
 
 # --- Corpus -----------------------------------------------------------------------------------

@@ -89,14 +89,24 @@ def register_analyzers(index: tantivy.Index) -> None:
     index.register_tokenizer(CJK_TOKENIZER, cjk_analyzer())
 
 
+def storable(text: str) -> str:
+    """`text` with lone surrogates (undecodable file names, broken extractions) replaced by
+    U+FFFD: Tantivy takes only valid UTF-8. Same length, so offsets stay right."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
+
+
 def english_terms(text: str) -> list[str]:
     """The stemmed terms of `text` as `text_en` indexes them, in order."""
-    return list(english_analyzer().analyze(text))
+    return list(english_analyzer().analyze(storable(text)))
 
 
 def english_tokens(text: str) -> list[AnalyzedToken]:
     """Stemmed terms of `text` with their positions and offsets, for phrases and highlights."""
-    tokens = english_analyzer().pre_tokenize(text).tokens
+    tokens = english_analyzer().pre_tokenize(storable(text)).tokens
     return [AnalyzedToken(t.text, t.position, t.char_offset_from, t.char_offset_to) for t in tokens]
 
 

@@ -36,6 +36,7 @@ from engine.analysis import (
     english_tokens,
     is_cjk_run,
     register_analyzers,
+    storable,
 )
 from engine.errors import NeedleError, WriterLocked
 from engine.highlight import highlight_spans, make_snippet
@@ -53,7 +54,7 @@ PHRASE_BOOST = 2.0
 # search_keywords turns whole sentences into terms; beyond this many distinct terms the extra
 # ones add latency, not recall.
 MAX_KEYWORD_TERMS = 256
-_ALL_DOCS = 1 << 31
+LARGE_LIMIT = 1000
 
 Occur = tantivy.Occur
 
@@ -259,28 +260,37 @@ class ChunkIndex:
         """Replace every chunk of `doc_id` with `chunks`; returns how many were added.
         Visible to searches after `commit()`."""
         writer = self._require_writer()
-        meta = _DocMeta(doc_id, path, title, extension.lstrip(".").lower(), modified, size, kind)
+        meta = _DocMeta(
+            doc_id,
+            storable(path),
+            storable(title),
+            extension.lstrip(".").lower(),
+            modified,
+            size,
+            kind,
+        )
         writer.delete_documents_by_term("doc_id", doc_id)
         for chunk in chunks:
             writer.add_document(self._chunk_document(meta, chunk))
         return len(chunks)
 
     def _chunk_document(self, meta: _DocMeta, chunk: Chunk) -> tantivy.Document:
+        text = storable(chunk.text)
         doc = tantivy.Document()
         doc.add_text("chunk_id", chunk.chunk_id)
         doc.add_text("doc_id", meta.doc_id)
-        doc.add_text("text_en", chunk.text)
-        cjk = cjk_field_text(chunk.text, self.segmentation)
+        doc.add_text("text_en", text)
+        cjk = cjk_field_text(text, self.segmentation)
         if cjk:
             doc.add_text("text_cjk", cjk)
-        doc.add_bytes("text", chunk.text.encode("utf-8"))
+        doc.add_bytes("text", text.encode("utf-8"))
         doc.add_text("path", meta.path)
         for folder in ancestor_folders(meta.path):
             doc.add_text("folders", folder)
         for name in _folder_names(meta.path):
             doc.add_text("folder_names", name)
         self._add_labelled(doc, "title", meta.title)
-        self._add_labelled(doc, "heading", HEADING_SEPARATOR.join(chunk.heading))
+        self._add_labelled(doc, "heading", storable(HEADING_SEPARATOR.join(chunk.heading)))
         if chunk.page is not None:
             doc.add_unsigned("page", chunk.page)
         doc.add_unsigned("ordinal", chunk.ordinal)
@@ -472,8 +482,8 @@ class ChunkIndex:
 
     def _filters_clauses(self, filters: SearchFilters) -> list[tantivy.Query]:
         clauses: list[tantivy.Query] = []
-        places = [self._term("folders", normalize_folder(f)) for f in filters.folders]
-        places += [self._term("path", p) for p in filters.paths]
+        places = [self._term("folders", storable(normalize_folder(f))) for f in filters.folders]
+        places += [self._term("path", storable(p)) for p in filters.paths]
         if places:
             clauses.append(self._any_of(places))
         if filters.extensions:
@@ -540,7 +550,7 @@ class ChunkIndex:
         """Search-box syntax (engine/query.py). Every term is required; when no chunk has them
         all, any term will do (ranked by BM25, so chunks with more of them come first)."""
         # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
-        parsed = parse_query(unicodedata.normalize("NFKC", query))
+        parsed = parse_query(unicodedata.normalize("NFKC", storable(query)))
         if parsed.errors:
             raise NeedleError("bad_query", " ".join(parsed.errors), "Fix or remove that filter.")
         if limit <= 0:
@@ -579,7 +589,7 @@ class ChunkIndex:
         """For the agent: any keyword or sentence in any language, no syntax, OR semantics."""
         if limit <= 0:
             return []
-        keywords = [unicodedata.normalize("NFKC", k) for k in keywords]
+        keywords = [unicodedata.normalize("NFKC", storable(k)) for k in keywords]
         should = self._keyword_clauses(keywords)
         if not should:
             return []
@@ -631,6 +641,9 @@ class ChunkIndex:
         self, query: tantivy.Query, limit: int, offset: int, highlight_terms: Sequence[str]
     ) -> list[SearchHit]:
         searcher = self._index.searcher()
+        if limit > LARGE_LIMIT:
+            # Tantivy reserves room for `limit` hits up front: never more than there are.
+            limit = max(1, min(limit, searcher.num_docs))
         result = searcher.search(query, limit, count=False, offset=offset)
         return [
             self._hit(searcher.doc(address), score, highlight_terms)

@@ -131,6 +131,13 @@ def test_filter_only_query_lists_matching_chunks(index: ChunkIndex) -> None:
     assert set(_ids(index.search("ext:pdf", limit=10))) == {"paper#0", "paper#1"}
 
 
+def test_paging_and_huge_limits(index: ChunkIndex) -> None:
+    everything = _ids(index.search("indexing", limit=1 << 40))
+    assert len(everything) == 3
+    assert _ids(index.search("indexing", limit=2, offset=1)) == everything[1:]
+    assert index.search("indexing", offset=10) == []
+
+
 def test_bad_filter_is_a_clear_error(index: ChunkIndex) -> None:
     with pytest.raises(NeedleError) as caught:
         index.search("report after:someday")
@@ -384,3 +391,17 @@ def test_rename_can_update_file_metadata(index: ChunkIndex) -> None:
     index.rename_document("paper", "/home/me/papers/moved.pdf", "Moved", modified=JUN_2024)
     index.commit()
     assert set(_ids(index.search("report after:2024-06-01"))) == {"notes#1", "paper#1"}
+
+
+def test_undecodable_characters_are_stored_replaced(index: ChunkIndex) -> None:
+    text = "broken \udcff byte here"
+    bad = _chunk("bad", 0, text)
+    index.add_document(
+        "bad", "/home/me/\udcfe.txt", "T", [bad], extension="txt", modified=0.0, size=1, kind="text"
+    )
+    index.commit()
+    [hit] = index.search("broken")
+    assert hit.text == "broken \ufffd byte here"
+    assert [hit.text[h.start : h.end] for h in hit.highlights] == ["broken"]
+    assert index.count(SearchFilters(paths=("/home/me/\udcfe.txt",))) == 1
+    assert index.search_keywords(["\udcff broken"])[0].chunk_id == "bad#0"

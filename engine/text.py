@@ -1,6 +1,7 @@
 """Bytes to clean text: encoding detection and the one normalization every extractor applies.
 
-Decoding order: a byte-order mark decides outright; then strict UTF-8 (by far the most common);
+Decoding order: a byte-order mark decides outright (UTF-16 without one is recognised by its
+pattern of NUL bytes); then strict UTF-8 (by far the most common);
 then GB18030 when the bytes look like Chinese; then cp1252 (falling back to Latin-1, which
 accepts every byte) so legacy Western files read sensibly instead of failing. Binary content is
 refused before any of that, because decoding a binary as cp1252 "succeeds" and indexes garbage.
@@ -53,6 +54,9 @@ def decode_bytes(data: bytes, *, name: str = "This file") -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return _decode_with_bom(data, encoding, name), encoding
+    utf16 = _decode_if_bomless_utf16(data)
+    if utf16 is not None:
+        return utf16
     _refuse_binary(data, name)
     try:
         return data.decode("utf-8"), "utf-8"
@@ -120,6 +124,30 @@ def _decode_with_bom(data: bytes, encoding: str, name: str) -> str:
             "Rename it if it is not really a text file, or add it to the ignore patterns.",
         )
     return text
+
+
+def _decode_if_bomless_utf16(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 written without a byte-order mark: text that is mostly ASCII (Latin letters, digits,
+    spaces, newlines) has a NUL in every other byte, on the odd side for little-endian and the
+    even side for big-endian, and almost never on the other side."""
+    sample = data[:SNIFF_BYTES]
+    if len(sample) < 4 or len(data) % 2 or b"\x00" not in sample:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    for encoding, ascii_side, other_side in (
+        ("utf-16-le", odd_nuls, even_nuls),
+        ("utf-16-be", even_nuls, odd_nuls),
+    ):
+        if ascii_side >= 0.6 * half and other_side <= 0.02 * half:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            head = text[:SNIFF_BYTES]
+            if len(_CONTROL_RE.findall(head)) <= MAX_CONTROL_SHARE * len(head):
+                return text, encoding
+    return None
 
 
 def _decode_if_chinese(data: bytes) -> str | None:

@@ -32,6 +32,12 @@ def test_unicode_encodings_decode_exactly(data: bytes, encoding: str) -> None:
     assert "\ufeff" not in text  # the byte-order mark is not part of the text
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_recognised(encoding: str) -> None:
+    original = "Meeting notes\r\nBudget: 1200 EUR, café, 会议\r\n" * 20
+    assert decode_bytes(original.encode(encoding)) == (original, encoding)
+
+
 def test_legacy_chinese_file_is_detected_as_gb18030() -> None:
     text, encoding = decode_bytes((CHINESE + "\n第二行 with ASCII 123").encode("gb18030"))
     assert encoding == "gb18030"
@@ -113,7 +119,7 @@ def test_normalize_is_idempotent_and_leaves_no_control_characters(raw: str) -> N
     assert all(c in "\n\t" or not (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) for c in once)
 
 
-@given(st.text())
+@given(st.text() | st.text(alphabet="a\x00é中\n", max_size=50))
 def test_utf8_bytes_always_round_trip(raw: str) -> None:
     data = raw.encode("utf-8", "surrogatepass")
     try:
@@ -122,5 +128,8 @@ def test_utf8_bytes_always_round_trip(raw: str) -> None:
         assert error.kind == "not_text"
         assert looks_binary(data)
         return
-    if not raw.startswith("\ufeff"):
+    if encoding.startswith("utf-16"):
+        # NULs in every other byte: read as BOM-less UTF-16, which must then be exact.
+        assert text.encode(encoding) == data
+    elif not raw.startswith("\ufeff"):
         assert (text, encoding) == (raw, "utf-8")

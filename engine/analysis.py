@@ -45,6 +45,7 @@ _CJK_LETTERS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufa
 _CJK_RUN_RE = re.compile(f"[{_CJK_LETTERS}]+")
 # A CJK run or a word of other letters/digits; everything else separates tokens.
 _CJK_FIELD_TOKEN_RE = re.compile(f"[{_CJK_LETTERS}]+|[^\\W_{_CJK_LETTERS}]+")
+_CJK_OR_WORD_RE = re.compile(f"([{_CJK_LETTERS}]+)|([^\\W_{_CJK_LETTERS}]+)")
 _EN_WORD_PATTERN = r"[[\p{L}\p{N}]--[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]]+"
 
 _jieba_lock = threading.Lock()
@@ -180,27 +181,39 @@ def cjk_tokens(text: str, segmentation: Segmentation) -> list[AnalyzedToken]:
     return tokens
 
 
-def cjk_terms(text: str, segmentation: Segmentation) -> list[str]:
-    """The terms of `cjk_tokens` without offsets: the fast path indexing takes."""
-    if not has_cjk(text):
-        return []
-    terms: list[str] = []
-    for piece in _CJK_FIELD_TOKEN_RE.findall(text):
-        if not is_cjk_run(piece):
-            terms.append(piece.lower())
-        elif segmentation == "jieba":
+def _bigram_field_piece(run: str) -> str:
+    """A CJK run's bigrams and tail as space-separated text, without a list per bigram."""
+    if len(run) == 1:
+        return run
+    return " ".join(map(str.__add__, run[:-1], run[1:])) + " " + run[-1]
+
+
+def _field_pieces(text: str, segmentation: Segmentation) -> list[str]:
+    """Space-separated terms of each CJK run or other word of `text`, in order."""
+    pieces: list[str] = []
+    for run, word in _CJK_OR_WORD_RE.findall(text):
+        if word:
+            pieces.append(word.lower())
+        elif segmentation == "bigram":
+            pieces.append(_bigram_field_piece(run))
+        else:
             _ensure_jieba()
             import jieba
 
-            terms.extend(jieba.lcut(piece, HMM=False))
-        elif len(piece) == 1:
-            terms.append(piece)
-        else:
-            terms.extend([piece[i : i + 2] for i in range(len(piece) - 1)])
-            terms.append(piece[-1])
-    return terms
+            pieces.append(" ".join(jieba.lcut(run, HMM=False)))
+    return pieces
+
+
+def cjk_terms(text: str, segmentation: Segmentation) -> list[str]:
+    """The terms of `cjk_tokens` without offsets (empty when `text` has no CJK)."""
+    if not has_cjk(text):
+        return []
+    return " ".join(_field_pieces(text, segmentation)).split(" ")
 
 
 def cjk_field_text(text: str, segmentation: Segmentation) -> str:
-    """`text` pre-segmented for the whitespace analyzer of `text_cjk` ("" without CJK)."""
-    return " ".join(cjk_terms(text, segmentation))
+    """`text` pre-segmented for the whitespace analyzer of `text_cjk` ("" without CJK): the
+    fast path indexing takes."""
+    if not has_cjk(text):
+        return ""
+    return " ".join(_field_pieces(text, segmentation))

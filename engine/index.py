@@ -140,6 +140,9 @@ class _DocMeta:
     modified: float
     size: int
     kind: str
+    folders: tuple[str, ...]
+    folder_names: tuple[str, ...]
+    title_cjk: str
 
 
 class ChunkIndex:
@@ -260,19 +263,36 @@ class ChunkIndex:
         """Replace every chunk of `doc_id` with `chunks`; returns how many were added.
         Visible to searches after `commit()`."""
         writer = self._require_writer()
-        meta = _DocMeta(
-            doc_id,
-            storable(path),
-            storable(title),
-            extension.lstrip(".").lower(),
-            modified,
-            size,
-            kind,
-        )
+        meta = self._doc_meta(doc_id, path, title, extension, modified, size, kind)
         writer.delete_documents_by_term("doc_id", doc_id)
         for chunk in chunks:
             writer.add_document(self._chunk_document(meta, chunk))
         return len(chunks)
+
+    def _doc_meta(
+        self,
+        doc_id: str,
+        path: str,
+        title: str,
+        extension: str,
+        modified: float,
+        size: int,
+        kind: str,
+    ) -> _DocMeta:
+        """Everything a document's chunks share, worked out once per document."""
+        path, title = storable(path), storable(title)
+        return _DocMeta(
+            doc_id=doc_id,
+            path=path,
+            title=title,
+            extension=extension.lstrip(".").lower(),
+            modified=float(modified),
+            size=max(0, int(size)),
+            kind=kind,
+            folders=tuple(ancestor_folders(path)),
+            folder_names=tuple(_folder_names(path)),
+            title_cjk=cjk_field_text(title, self.segmentation),
+        )
 
     def _chunk_document(self, meta: _DocMeta, chunk: Chunk) -> tantivy.Document:
         text = storable(chunk.text)
@@ -285,12 +305,18 @@ class ChunkIndex:
             doc.add_text("text_cjk", cjk)
         doc.add_bytes("text", text.encode("utf-8"))
         doc.add_text("path", meta.path)
-        for folder in ancestor_folders(meta.path):
+        for folder in meta.folders:
             doc.add_text("folders", folder)
-        for name in _folder_names(meta.path):
+        for name in meta.folder_names:
             doc.add_text("folder_names", name)
-        self._add_labelled(doc, "title", meta.title)
-        self._add_labelled(doc, "heading", storable(HEADING_SEPARATOR.join(chunk.heading)))
+        doc.add_text("title", meta.title)
+        if meta.title_cjk:
+            doc.add_text("title_cjk", meta.title_cjk)
+        heading = storable(HEADING_SEPARATOR.join(chunk.heading))
+        doc.add_text("heading", heading)
+        heading_cjk = cjk_field_text(heading, self.segmentation)
+        if heading_cjk:
+            doc.add_text("heading_cjk", heading_cjk)
         if chunk.page is not None:
             doc.add_unsigned("page", chunk.page)
         doc.add_unsigned("ordinal", chunk.ordinal)
@@ -300,15 +326,9 @@ class ChunkIndex:
         doc.add_text("content_hash", chunk.content_hash)
         doc.add_text("extension", meta.extension)
         doc.add_text("kind", meta.kind)
-        doc.add_float("modified", float(meta.modified))
-        doc.add_unsigned("size", max(0, int(meta.size)))
+        doc.add_float("modified", meta.modified)
+        doc.add_unsigned("size", meta.size)
         return doc
-
-    def _add_labelled(self, doc: tantivy.Document, field: str, value: str) -> None:
-        doc.add_text(field, value)
-        cjk = cjk_field_text(value, self.segmentation)
-        if cjk:
-            doc.add_text(f"{field}_cjk", cjk)
 
     def delete_document(self, doc_id: str) -> None:
         self._require_writer().delete_documents_by_term("doc_id", doc_id)
@@ -334,7 +354,7 @@ class ChunkIndex:
         if not hits:
             return 0
         first = hits[0]
-        meta = _DocMeta(
+        meta = self._doc_meta(
             doc_id,
             new_path,
             new_title,

@@ -524,7 +524,12 @@ def _extract_pdf(path: Path, data: bytes) -> ExtractedDocument:
     with _quiet_pypdf():
         reader = _open_pdf(path, data)
         page_count = _page_count(path, reader)
-        pages = _read_pages(reader, page_count)
+        try:
+            pages = _read_pages(reader, page_count)
+        except DependencyError as exc:
+            # AES-128 files often open with the empty password (its check needs no AES), and
+            # then every stream fails to decrypt without the optional 'cryptography' package.
+            raise _aes_unsupported(path) from exc
         metadata_title = _metadata_title(reader)
     sections = []
     offset = 0
@@ -583,8 +588,8 @@ def _open_pdf(path: Path, data: bytes) -> PdfReader:
         # Many "encrypted" PDFs only restrict printing and open with the empty user password.
         opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
     except DependencyError as exc:
-        # AES needs the optional 'cryptography' package; we cannot even try the empty password.
-        raise _encrypted(path) from exc
+        # AES-256 needs the optional 'cryptography' package even to try the empty password.
+        raise _aes_unsupported(path) from exc
     except Exception as exc:  # pypdf raises many types on malformed files; all mean "corrupt"
         raise _corrupt(path, exc) from exc
     if not opened:
@@ -597,6 +602,15 @@ def _encrypted(path: Path) -> NeedleError:
         "encrypted",
         f"{path} is encrypted with a password, so its text cannot be read.",
         "Save an unprotected copy (print to PDF or remove the password) to make it searchable.",
+    )
+
+
+def _aes_unsupported(path: Path) -> NeedleError:
+    return NeedleError(
+        "encrypted",
+        f"{path} is AES-encrypted, and this installation cannot decrypt AES "
+        "(the optional 'cryptography' package is missing).",
+        "Install 'cryptography' into Needle's environment, or save an unprotected copy.",
     )
 
 
@@ -650,6 +664,8 @@ def _page_text(reader: PdfReader, index: int) -> str | None:
         with _time_limit(PDF_PAGE_SECONDS):
             text = page.extract_text()
         return text if isinstance(text, str) else ""
+    except DependencyError:
+        raise  # AES content: no page of this file will read either (see _extract_pdf)
     except (_PageTimeout, RecursionError):
         return None
     except Exception:  # one bad page must not lose the others

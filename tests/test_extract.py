@@ -324,6 +324,21 @@ def test_pdf_encrypted_with_empty_password_opens(tmp_path: Path) -> None:
     assert "readable anyway" in document.text
 
 
+def test_aes_pdf_without_crypto_support_is_encrypted_not_corrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What pypdf does without 'cryptography' when an AES-128 file opened with the empty password
+    # and its streams are then decrypted.
+    from pypdf.errors import DependencyError
+
+    def needs_cryptography(self: PageObject, *args: Any, **kwargs: Any) -> str:
+        raise DependencyError("cryptography>=3.1 is required for AES algorithm")
+
+    monkeypatch.setattr(PageObject, "extract_text", needs_cryptography)
+    error = failure(write_pdf(tmp_path / "aes.pdf", ["text"]))
+    assert error.kind == "encrypted" and "AES" in error.message
+
+
 def test_corrupt_pdf(tmp_path: Path) -> None:
     assert failure(write_corrupt_pdf(tmp_path / "broken.pdf")).kind == "corrupt"
 

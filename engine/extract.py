@@ -381,13 +381,15 @@ _BLOCK_TAGS = frozenset(
         *("address", "article", "aside", "blockquote", "caption", "dd", "details", "dialog"),
         *("div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header"),
         *("h1", "h2", "h3", "h4", "h5", "h6", "hr", "legend", "li", "main", "nav", "ol", "p"),
-        *("pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr"),
+        *("pre", "section", "summary", "table", "tbody", "tfoot", "thead", "tr"),
         "ul",
     }
 )
 _SKIPPED_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "iframe", "object", "head"}
 )
+# Cells are separated within their row's line rather than each becoming a paragraph.
+_TABLE_CELLS = frozenset({"td", "th"})
 _HEADING_LEVELS = {f"h{level}": level for level in range(1, 7)}
 _WHITESPACE_RE = re.compile(r"\s+")
 
@@ -425,11 +427,16 @@ class _HtmlText(HTMLParser):
         if tag == "head":
             self._in_head = True
         if tag == "title":
-            self._in_title = True
+            # Only the document's own title: not an <svg><title> tooltip, not a second title.
+            outer_skips = self._skip_depth - (1 if self._in_head else 0)
+            self._in_title = outer_skips == 0 and not self.title_parts
         elif tag in _SKIPPED_TAGS:
             self._skip_depth += 1
         elif tag == "br":
             self._parts.append("\n")
+        elif tag in _TABLE_CELLS:
+            if "".join(self._parts).strip():
+                self._parts.append(" | ")
         elif tag in _BLOCK_TAGS:
             self._flush()
             if tag == "pre":

@@ -235,6 +235,17 @@ def test_html_text_keeps_blocks_and_drops_scripts(tmp_path: Path) -> None:
     ]
 
 
+def test_html_table_rows_are_lines_and_svg_titles_are_not_the_page_title(tmp_path: Path) -> None:
+    html = (
+        "<title>Prices</title><svg><title>icon tooltip</title></svg>"
+        "<table><tr><th>Item</th><th>Cost</th></tr><tr><td>Tea</td><td>3 EUR</td></tr></table>"
+    )
+    document = extract(write(tmp_path / "table.html", html))
+    assert document.title == "Prices"
+    assert "Item | Cost\n\nTea | 3 EUR" in document.text
+    assert "tooltip" not in document.text
+
+
 def test_html_without_title_uses_first_h1_then_file_name(tmp_path: Path) -> None:
     assert extract(write(tmp_path / "a.htm", "<h1>Only H1</h1><p>x</p>")).title == "Only H1"
     assert extract(write(tmp_path / "bare.htm", "<p>no headings</p>")).title == "bare"

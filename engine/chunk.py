@@ -3,11 +3,15 @@
 A document is first cut into pieces no larger than the target: whole sections when they fit,
 otherwise paragraphs, then lines, then sentences, and only a sentence longer than the target is cut
 inside (at a space when there is one). Pieces are then packed greedily; when a chunk is full it is
-closed at the strongest boundary in its second half (heading > paragraph > line > sentence), so
+closed at the strongest boundary past half the target (heading > paragraph > line > sentence), so
 chunks rarely end mid-paragraph. Page changes always close a chunk, so every chunk has one page.
 
 Spans tile the document: chunk i ends where chunk i+1 starts, whitespace between them belongs to
-the earlier chunk, and the chunk texts joined give the document text back exactly."""
+the earlier chunk, and the chunk texts joined give the document text back exactly.
+
+Each character is estimated about once, as part of the piece it ends up in; `Chunk.tokens` is the
+sum over the chunk's pieces, within a few tokens of estimate_tokens(chunk.text) (rounding), and
+estimate_tokens(chunk.text) never exceeds `max_tokens`."""
 
 from __future__ import annotations
 

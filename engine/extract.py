@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import signal
+import stat
 import threading
 import time
 import warnings
@@ -103,8 +104,9 @@ def extract_file(path: Path, *, max_bytes: int) -> ExtractedDocument:
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
-        size = path.stat().st_size
-        if not path.is_file():
+        status = path.stat()
+        size = status.st_size
+        if not stat.S_ISREG(status.st_mode):
             raise NeedleError(
                 "unreadable",
                 f"{path} is not a regular file.",

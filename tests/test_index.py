@@ -64,8 +64,17 @@ def _fill(index: ChunkIndex) -> None:
     index.commit()
 
 
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> ChunkIndex:
+    """One filled index shared by the tests that only read it."""
+    opened = ChunkIndex.open(tmp_path_factory.mktemp("read") / "index", writable=True)
+    _fill(opened)
+    return opened
+
+
 @pytest.fixture
-def index(tmp_path: Path) -> ChunkIndex:
+def fresh(tmp_path: Path) -> ChunkIndex:
+    """A filled index of its own, for tests that change it."""
     opened = ChunkIndex.open(tmp_path / "index", writable=True)
     _fill(opened)
     return opened
@@ -172,10 +181,7 @@ def test_search_keywords_or_semantics_any_language(index: ChunkIndex) -> None:
 
 @given(st.lists(st.text(max_size=30), max_size=5))
 @settings(max_examples=60, deadline=None)
-def test_search_keywords_never_raises(
-    tmp_path_factory: pytest.TempPathFactory, words: list[str]
-) -> None:
-    index = _shared_index(tmp_path_factory)
+def test_search_keywords_never_raises(index: ChunkIndex, words: list[str]) -> None:
     index.search_keywords(words)
 
 
@@ -190,8 +196,7 @@ def test_odd_characters_are_just_text(index: ChunkIndex, odd: str) -> None:
 
 @given(st.text(max_size=40))
 @settings(max_examples=80, deadline=None)
-def test_search_box_never_crashes(tmp_path_factory: pytest.TempPathFactory, query: str) -> None:
-    index = _shared_index(tmp_path_factory)
+def test_search_box_never_crashes(index: ChunkIndex, query: str) -> None:
     try:
         index.search(query)
     except NeedleError as error:
@@ -204,39 +209,28 @@ def test_full_width_filter_is_still_a_filter(index: ChunkIndex) -> None:
     assert index.search("ranked ｅｘｔ：ｍｄ") == []
 
 
-_SHARED: dict[str, ChunkIndex] = {}
-
-
-def _shared_index(factory: pytest.TempPathFactory) -> ChunkIndex:
-    if "index" not in _SHARED:
-        shared = ChunkIndex.open(factory.mktemp("shared") / "index", writable=True)
-        _fill(shared)
-        _SHARED["index"] = shared
-    return _SHARED["index"]
-
-
-def test_rename_keeps_chunk_ids_and_changes_path(index: ChunkIndex) -> None:
-    moved = index.rename_document("paper", "/home/me/archive/old-search.PDF", "Old search")
-    index.commit()
+def test_rename_keeps_chunk_ids_and_changes_path(fresh: ChunkIndex) -> None:
+    moved = fresh.rename_document("paper", "/home/me/archive/old-search.PDF", "Old search")
+    fresh.commit()
     assert moved == 2
-    chunks = index.document_chunks("paper")
+    chunks = fresh.document_chunks("paper")
     assert _ids(chunks) == ["paper#0", "paper#1"]
     assert {c.path for c in chunks} == {"/home/me/archive/old-search.PDF"}
     assert chunks[0].page == 1 and chunks[0].title == "Old search"
-    assert _ids(index.search("report in:archive")) == ["paper#1"]
-    assert index.search("report in:papers") == []
+    assert _ids(fresh.search("report in:archive")) == ["paper#1"]
+    assert fresh.search("report in:papers") == []
 
 
-def test_delete_removes_every_chunk(index: ChunkIndex) -> None:
-    index.delete_document("notes")
-    index.commit()
-    assert index.document_chunks("notes") == []
-    assert index.search("archive") == []
-    assert index.stats().num_docs == 1
+def test_delete_removes_every_chunk(fresh: ChunkIndex) -> None:
+    fresh.delete_document("notes")
+    fresh.commit()
+    assert fresh.document_chunks("notes") == []
+    assert fresh.search("archive") == []
+    assert fresh.stats().num_docs == 1
 
 
-def test_adding_again_replaces_the_old_chunks(index: ChunkIndex) -> None:
-    index.add_document(
+def test_adding_again_replaces_the_old_chunks(fresh: ChunkIndex) -> None:
+    fresh.add_document(
         "paper",
         "/home/me/papers/search.pdf",
         "Search engines",
@@ -246,9 +240,9 @@ def test_adding_again_replaces_the_old_chunks(index: ChunkIndex) -> None:
         size=10,
         kind="pdf",
     )
-    index.commit()
-    assert _ids(index.document_chunks("paper")) == ["paper#0"]
-    assert index.search("ranked") == []
+    fresh.commit()
+    assert _ids(fresh.document_chunks("paper")) == ["paper#0"]
+    assert fresh.search("ranked") == []
 
 
 def test_listing_helpers(index: ChunkIndex) -> None:
@@ -387,21 +381,21 @@ def test_empty_query_finds_nothing(index: ChunkIndex) -> None:
     assert index.search_keywords([]) == []
 
 
-def test_rename_can_update_file_metadata(index: ChunkIndex) -> None:
-    index.rename_document("paper", "/home/me/papers/moved.pdf", "Moved", modified=JUN_2024)
-    index.commit()
-    assert set(_ids(index.search("report after:2024-06-01"))) == {"notes#1", "paper#1"}
+def test_rename_can_update_file_metadata(fresh: ChunkIndex) -> None:
+    fresh.rename_document("paper", "/home/me/papers/moved.pdf", "Moved", modified=JUN_2024)
+    fresh.commit()
+    assert set(_ids(fresh.search("report after:2024-06-01"))) == {"notes#1", "paper#1"}
 
 
-def test_undecodable_characters_are_stored_replaced(index: ChunkIndex) -> None:
+def test_undecodable_characters_are_stored_replaced(fresh: ChunkIndex) -> None:
     text = "broken \udcff byte here"
     bad = _chunk("bad", 0, text)
-    index.add_document(
+    fresh.add_document(
         "bad", "/home/me/\udcfe.txt", "T", [bad], extension="txt", modified=0.0, size=1, kind="text"
     )
-    index.commit()
-    [hit] = index.search("broken")
+    fresh.commit()
+    [hit] = fresh.search("broken")
     assert hit.text == "broken \ufffd byte here"
     assert [hit.text[h.start : h.end] for h in hit.highlights] == ["broken"]
-    assert index.count(SearchFilters(paths=("/home/me/\udcfe.txt",))) == 1
-    assert index.search_keywords(["\udcff broken"])[0].chunk_id == "bad#0"
+    assert fresh.count(SearchFilters(paths=("/home/me/\udcfe.txt",))) == 1
+    assert fresh.search_keywords(["\udcff broken"])[0].chunk_id == "bad#0"

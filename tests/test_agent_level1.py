@@ -287,3 +287,21 @@ def test_bad_inputs_are_clear_errors(notes: Notes) -> None:
     assert isinstance(events.events[-1], type(events.events[-1])) and not any(
         isinstance(e, Answer) for e in events
     )
+
+
+def test_a_rambling_instruction_from_a_weak_model_is_ignored(notes: Notes) -> None:
+    rambling = "What is the type of seed? What is the date of the seed's last inspection? " * 6
+    model = seed_model(parse_reply=parse_json(instruction=rambling, keywords_en=["tomato"]))
+    events = Recorder()
+    answer_question(
+        "Where were the tomato seeds ordered from?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="1",
+        on_event=events,
+    )
+    parsed = events.of(QueryParsed)[0]
+    assert parsed.instruction == "" and "implausibly long" in parsed.note
+    (answer_call,) = model.calls_where(lambda r: r.is_answer)
+    assert "inspection" not in answer_call.user

@@ -23,8 +23,9 @@ ParseMode = Literal["structured", "two_call"]
 PARSE_MODES: tuple[str, ...] = ("structured", "two_call")
 
 MAX_KEYWORDS_PER_LANGUAGE = 8
+MIN_PART_CHARS = 80
 MAX_QUESTION_TOKENS = 1500  # a question longer than this is a document, not a question
-PARSE_REPLY_TOKENS = 400
+PARSE_REPLY_TOKENS = 240  # a full reply is ~120 tokens; weak models that ramble are cut early
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,9 @@ def _parse_two_calls(session: Session, question: str) -> ParsedQuery:
 def _from_fields(
     question: str, split: dict[str, Any], keyword_data: dict[str, Any], method: str
 ) -> ParsedQuery:
-    information = _text_field(split, "information") or question
-    instruction = _text_field(split, "instruction")
+    information, instruction, notes = _plausible_parts(
+        question, _text_field(split, "information"), _text_field(split, "instruction")
+    )
     english = _keyword_field(keyword_data, ("keywords_en", "keywords_english", "english"))
     chinese = _keyword_field(keyword_data, ("keywords_zh", "keywords_chinese", "chinese"))
     if not english and not chinese:
@@ -124,10 +126,9 @@ def _from_fields(
         shared = _keyword_field(keyword_data, ("keywords",))
         english = [k for k in shared if not _has_han(k)]
         chinese = [k for k in shared if _has_han(k)]
-    note = ""
     if not english and not chinese:
         english, chinese = text_keywords(information if information != question else question)
-        note = "the model gave no keywords; the question's own words are used"
+        notes.append("the model gave no keywords; the question's own words are used")
     return ParsedQuery(
         question=question,
         information=information,
@@ -136,8 +137,26 @@ def _from_fields(
         keywords_zh=tuple(chinese[:MAX_KEYWORDS_PER_LANGUAGE]),
         multi_hop=boolean(split.get("multi_hop"), default=False),
         method=method,
-        note=note,
+        note="; ".join(notes),
     )
+
+
+def _plausible_parts(
+    question: str, information: str, instruction: str
+) -> tuple[str, str, list[str]]:
+    """The parts split off a question cannot be much longer than the question itself: a weak
+    model that rambles (inventing a list of questions as the "instruction") is overruled."""
+    notes: list[str] = []
+    limit = max(MIN_PART_CHARS, 2 * len(question))
+    if not information:
+        information = question
+    elif len(information) > limit:
+        information = question
+        notes.append("the model's restated question was implausibly long; the question is used")
+    if len(instruction) > limit:
+        instruction = ""
+        notes.append("the model's answer instruction was implausibly long and was ignored")
+    return information, instruction, notes
 
 
 def fallback_query(question: str, reason: str) -> ParsedQuery:

@@ -46,7 +46,7 @@ from engine.api import USER_ERROR_KINDS, Check, Engine, FolderInfo, StatusReport
 from engine.cancel import CancelToken
 from engine.config import LEVELS
 from engine.errors import Cancelled, NeedleError
-from engine.models import IndexProgress, IndexSummary, SearchFilters, SearchHit
+from engine.models import FileRecord, IndexProgress, IndexSummary, SearchFilters, SearchHit
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -256,24 +256,42 @@ class ProgressPrinter:
 # Rendering results
 
 
-def render_summary(console: Console, summary: IndexSummary, *, verbose_problems: bool) -> None:
-    parts = [
-        f"{summary.added} added",
-        f"{summary.updated} updated",
-        f"{summary.renamed} renamed",
-        f"{summary.removed} removed",
-        f"{summary.unchanged} unchanged",
-        f"{summary.errors} with errors",
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def problem_reason(record: FileRecord) -> str:
+    """Why a file is not searchable, without repeating its full path (it is printed beside)."""
+    reason = record.error or record.error_kind
+    return reason.replace(record.path, Path(record.path).name)
+
+
+def render_summary(console: Console, summary: IndexSummary, known_problems: int) -> None:
+    """What one index run did, the files it could not index and why, and the older problems."""
+    changes = [
+        (summary.added, "added"),
+        (summary.updated, "updated"),
+        (summary.renamed, "renamed"),
+        (summary.removed, "removed"),
+        (summary.errors, "with errors"),
     ]
+    done = ", ".join(f"{count} {label}" for count, label in changes if count)
+    unchanged = f"{plural(summary.unchanged, 'file')} unchanged"
     console.print(
         f"Indexed in {summary.seconds:.1f} s: "
-        + ", ".join(parts)
-        + f"; {summary.chunks_written} chunks written."
+        + (f"{done}; {unchanged}" if done else f"up to date, {unchanged}")
+        + f"; {plural(summary.chunks_written, 'chunk')} written."
     )
-    if verbose_problems and summary.problems:
+    if summary.problems:
         console.print("Files that could not be indexed:")
         for record in summary.problems:
-            console.print(f"  {short_path(record.path)}: {record.error or record.error_kind}")
+            console.print(f"  {short_path(record.path)}: {problem_reason(record)}")
+    older = known_problems - len(summary.problems)
+    if older > 0:
+        console.print(
+            f"{plural(older, 'other file')} could not be indexed earlier; "
+            "`needle status` lists them and why."
+        )
 
 
 def render_change(console: Console, summary: IndexSummary) -> None:
@@ -292,20 +310,24 @@ def render_change(console: Console, summary: IndexSummary) -> None:
     ]
     console.print(f"[{stamp}] " + (", ".join(parts) if parts else "no change"))
     for record in summary.problems:
-        console.print(f"  {short_path(record.path)}: {record.error or record.error_kind}")
+        console.print(f"  {short_path(record.path)}: {problem_reason(record)}")
     console.out.flush()
 
 
 def render_folder(console: Console, info: FolderInfo) -> None:
+    never_indexed = info.last_indexed is None and not info.pending
     state = {
-        "indexing": f"indexing ({info.pending} pending)",
+        "indexing": "not indexed yet (run `needle index`)"
+        if never_indexed
+        else f"indexing, {info.pending} pending",
         "up_to_date": "up to date",
-        "errors": f"{info.errors} files with errors",
+        "errors": f"{plural(info.errors + info.skipped, 'file')} not searchable",
         "missing": "MISSING — the folder no longer exists",
     }.get(info.state, info.state)
     console.print(console.bold(short_path(info.path)))
     console.print(
-        f"  {info.files} files, {info.indexed} indexed, {info.chunks} chunks — {state}"
+        f"  {plural(info.files, 'file')}, {info.indexed} indexed, "
+        f"{plural(info.chunks, 'chunk')} — {state}"
         + (f" — watching by {info.watch_mode}" if info.watch_mode != "off" else "")
     )
     if info.watch_note:
@@ -366,9 +388,8 @@ def render_status(console: Console, report: StatusReport) -> None:
         console.print()
         console.print(console.bold(f"Files that are not searchable ({len(report.problems)}):"))
         for record in report.problems:
-            reason = record.error or record.error_kind
             console.print(f"  {short_path(record.path)}")
-            console.print(f"    {record.error_kind}: {reason}")
+            console.print(f"    {record.error_kind}: {problem_reason(record)}")
 
 
 def render_checks(console: Console, checks: list[Check]) -> None:
@@ -512,7 +533,7 @@ def describe_event(event: Event) -> str:
 
 def render_citation(console: Console, citation: Citation) -> None:
     where = location_of(citation.page, citation.heading)
-    name = citation.title or Path(citation.path).name
+    name = Path(citation.path).name
     console.print(f"[{citation.number}] {name}" + (f" — {where}" if where else ""))
     console.print(f"    {short_path(citation.path)}")
     quote = cited_excerpt(citation)
@@ -574,7 +595,7 @@ def cmd_index(engine: Engine, args: argparse.Namespace, console: Console) -> int
         if args.json:
             console.json_line({"type": "index", **summary.to_dict()})
         else:
-            render_summary(console, summary, verbose_problems=True)
+            render_summary(console, summary, len(engine.problems()))
         if not args.watch:
             return EXIT_OK
         return watch_until_interrupted(engine, args, console, cancel)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from engine.tokens import estimate_tokens
 
 
 def document(
-    sections: list[tuple[str, int | None, tuple[str, ...]]], kind: DocKind = "markdown"
+    sections: Sequence[tuple[str, int | None, tuple[str, ...]]], kind: DocKind = "markdown"
 ) -> ExtractedDocument:
     """A document from (text, page, heading) sections."""
     built = []

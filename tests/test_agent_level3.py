@@ -258,3 +258,43 @@ def test_long_findings_are_compacted_to_fit_the_window(notes: Notes) -> None:
     assert len(plan_calls) == 7
     assert max(c.prompt_tokens for c in plan_calls) <= 8192 - 1024
     assert answer.found
+
+
+def test_a_planner_that_ignores_the_tool_is_nudged_into_the_text_protocol(notes: Notes) -> None:
+    def stubborn_planner(request: Request) -> Reply:
+        if request.tools:
+            return Reply("The telegraph, surely.")  # a guess, without reading anything
+        if "1804" not in request.text:
+            return Reply(f"ASK: {FIRST_HOP}")
+        if "telegraph" not in request.text:
+            return Reply(f"ASK: {SECOND_HOP}")
+        return Reply("ANSWER: The telegraph [2], invented when the symphony was new [1].")
+
+    model = two_hop_model()
+    model.rules[1] = Rule(lambda r: r.is_plan, stubborn_planner)
+    answer = answer_question(
+        QUESTION, index=notes.index, model=model, settings=Settings(), level="3"
+    )
+    assert len(model.calls_where(lambda r: r.is_plan and bool(r.tools))) == 1
+    assert answer.found and [Path(c.path).name for c in answer.citations] == [
+        "inventions.md",
+        "fifth.md",
+    ]
+
+
+def test_a_tool_call_with_a_misnamed_argument_still_asks(notes: Notes) -> None:
+    def sloppy_planner(request: Request) -> Reply:
+        reply = planner(request)
+        if reply.tool_calls:
+            question = reply.tool_calls[0].arguments["question"]
+            return Reply(tool_calls=(ToolCall(prompts.READ_TOOL_NAME, {"query": question}),))
+        return reply
+
+    model = two_hop_model()
+    model.rules[1] = Rule(lambda r: r.is_plan, sloppy_planner)
+    events = Recorder()
+    answer = answer_question(
+        QUESTION, index=notes.index, model=model, settings=Settings(), level="3", on_event=events
+    )
+    assert [e.question for e in events.of(SubQuestion)] == [FIRST_HOP, SECOND_HOP]
+    assert answer.found

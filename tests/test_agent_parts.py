@@ -175,3 +175,9 @@ def test_marker_gate_swallows_a_marker_split_across_stream_pieces() -> None:
         gate.feed(piece)
     gate.close()
     assert "".join(shown) == "Now it works."
+    shown.clear()
+    gate = MarkerGate(shown.append)
+    for piece in ["Not f", "ound:", " 文档没有日期。"]:
+        gate.feed(piece)
+    gate.close()
+    assert "".join(shown) == "文档没有日期。"

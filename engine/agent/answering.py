@@ -70,15 +70,20 @@ class MarkerGate:
         self._emit = emit
         self._held = ""
         self._open = False
+        self._trim = False  # after a swallowed marker, the text's leading space goes too
 
     def feed(self, delta: str) -> None:
         if self._open:
-            self._emit(delta)
+            if self._trim:
+                delta = delta.lstrip()
+                self._trim = not delta
+            if delta:
+                self._emit(delta)
             return
         self._held += delta
-        probe = self._held.lstrip(" \t\r\n*#>[`_\"'“:")
-        marker = prompts.NOT_FOUND_MARKER
-        if len(probe) < len(marker) + 1 and marker.lower().startswith(probe.lower()[: len(marker)]):
+        probe = self._held.lstrip(" \t\r\n*#>[`_\"'“:").lower().replace(" ", "_")
+        marker = prompts.NOT_FOUND_MARKER.lower()
+        if len(probe) < len(marker) + 1 and marker.startswith(probe[: len(marker)]):
             return  # still could be the marker
         self._release()
 
@@ -88,8 +93,9 @@ class MarkerGate:
 
     def _release(self) -> None:
         self._open = True
-        text, _ = strip_marker(self._held)
+        text, marked = strip_marker(self._held)
         self._held = ""
+        self._trim = marked and not text
         if text:
             self._emit(text)
 

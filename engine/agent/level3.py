@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 from engine.agent import prompts
 from engine.agent.answering import says_not_found, strip_marker
@@ -101,7 +102,10 @@ def run_level3(
         decision, mode = _plan(session, parsed, memory, mode)
         if isinstance(decision, Final):
             if not memory.findings and not nudged:
-                nudged = True  # an answer before reading anything is a guess: ask once more
+                # An answer before reading anything is a guess: ask once more, in the text
+                # protocol, since a model that ignored the offered tool may still write ASK:.
+                nudged = True
+                mode = PlanMode.TEXT
                 memory.findings.append(_nudge(step))
                 continue
             final = decision
@@ -177,9 +181,9 @@ def decide(result: ChatResult) -> Ask | Final:
     """What the planner wants: a sub-question (tool call, ASK: line, or a tool call written as
     JSON in the text) or its final answer."""
     for call in result.tool_calls:
-        question = call.arguments.get("question")
-        if isinstance(question, str) and question.strip():
-            return Ask(question.strip())
+        question = _question_argument(call.arguments)
+        if question:
+            return Ask(question)
     content = result.content.strip()
     ask = _ASK_RE.search(content)
     answer = _ANSWER_RE.search(content)
@@ -190,9 +194,20 @@ def decide(result: ChatResult) -> Ask | Final:
     written_call = extract_json_object(content) if "{" in content else None
     if written_call and written_call.get("name") == prompts.READ_TOOL_NAME:
         arguments = written_call.get("arguments") or written_call.get("parameters") or {}
-        if isinstance(arguments, dict) and isinstance(arguments.get("question"), str):
-            return Ask(arguments["question"].strip())
+        question = _question_argument(arguments) if isinstance(arguments, dict) else ""
+        if question:
+            return Ask(question)
     return Final(content)
+
+
+def _question_argument(arguments: dict[str, Any]) -> str:
+    """The sub-question of a tool call; weak models sometimes name the argument differently
+    ("query", "q"), and the tool has only one, so any single text argument will do."""
+    value = arguments.get("question")
+    if not isinstance(value, str):
+        texts = [v for v in arguments.values() if isinstance(v, str) and v.strip()]
+        value = texts[0] if len(texts) == 1 else ""
+    return value.strip()
 
 
 # ---------------------------------------------------------------- the conversation, compacted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -128,6 +129,15 @@ def test_tool_calls_are_parsed(fake: FakeOllama) -> None:
     assert [(c.name, c.arguments) for c in result.tool_calls] == [
         ("read_documents", {"question": "who?"})
     ]
+
+
+def test_tool_call_markup_streamed_as_text_is_dropped_once_parsed(fake: FakeOllama) -> None:
+    call = {"name": "read_documents", "arguments": {"question": "who?"}}
+    markup = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
+    fake.responder = lambda request: Reply(f"Let me look. {markup}", (call,))
+    result = make_model(fake).chat(ask("needs two hops"), tools=[READ_TOOL])
+    assert result.content == "Let me look."
+    assert [c.name for c in result.tool_calls] == ["read_documents"]
 
 
 def test_a_missing_model_says_how_to_pull_it(fake: FakeOllama) -> None:

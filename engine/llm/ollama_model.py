@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -42,6 +43,10 @@ BACKOFF_JITTER = 0.25  # up to this fraction of the wait is added at random, so 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_REGISTRY = "registry.ollama.ai/"
 DEFAULT_NAMESPACE = "library/"
+# Qwen2 writes tool calls as <tool_call>{json}</tool_call>. Ollama parses them into
+# message.tool_calls and drops the markup; servers that stream the raw text as well (ollama-compat)
+# would leave it in the content, so it is dropped here too once the calls were parsed.
+_TOOL_CALL_MARKUP = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.S)
 
 StatusState = Literal["ready", "not_running", "model_missing", "error"]
 
@@ -412,8 +417,11 @@ class OllamaChatModel:
                 f"Ollama at {self._host} ended the reply without its final chunk.",
                 "The server may have crashed mid-reply; check the Ollama log and try again.",
             )
+        content = "".join(attempt.parts)
+        if attempt.tool_calls:
+            content = _TOOL_CALL_MARKUP.sub("", content).strip()
         return ChatResult(
-            content="".join(attempt.parts),
+            content=content,
             tool_calls=tuple(attempt.tool_calls),
             prompt_tokens=final.prompt_eval_count or 0,
             completion_tokens=final.eval_count or 0,

@@ -71,13 +71,12 @@ class TokenCalibration:
             updated = entry.ratio + weight * (observed - entry.ratio)
             entry.ratio = min(MAX_RATIO, max(MIN_RATIO, updated))
             entry.samples += 1
-            should_save = abs(entry.ratio - entry.saved_ratio) >= SAVE_EVERY_CHANGE
-            if should_save:
+            if abs(entry.ratio - entry.saved_ratio) >= SAVE_EVERY_CHANGE and self._path:
+                # Saved under the lock so an older snapshot never overwrites a newer one; this
+                # happens only when the ratio moved, a few times per model.
                 entry.saved_ratio = entry.ratio
+                _save(self._path, {n: (e.ratio, e.samples) for n, e in self._models.items()})
             ratio = entry.ratio
-            snapshot = {name: (e.ratio, e.samples) for name, e in self._models.items()}
-        if should_save and self._path is not None:
-            _save(self._path, snapshot)
         return ratio
 
     @staticmethod

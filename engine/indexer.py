@@ -315,7 +315,6 @@ class Indexer:
         summary.unchanged = plan.unchanged
         throttle.update(phase="indexing", total=plan.total, done=0, force=True)
         self._execute(plan, summary, throttle, cancel, use_pool=True)
-        self._rebuild_handled = True
         summary.seconds = time.monotonic() - started
         throttle.update(phase="done", current="", force=True)
         return summary
@@ -337,7 +336,12 @@ class Indexer:
         summary = IndexSummary()
         plan = self._plan_changes(roots, changed, deleted, moved)
         summary.unchanged = plan.unchanged
-        self._execute(plan, summary, ProgressThrottle(None), NEVER, use_pool=False)
+        # Small batches are extracted here; PDFs (page time limits only work in a worker's main
+        # thread) and large batches (a folder copied in) go to the pool.
+        use_pool = len(plan.jobs) >= self.text_pool_threshold or any(
+            _is_pdf(str(disk.path)) for _, disk, _ in plan.jobs
+        )
+        self._execute(plan, summary, ProgressThrottle(None), NEVER, use_pool=use_pool)
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -362,6 +366,9 @@ class Indexer:
         plan = _Plan()
         known = {record.path: record for record in self.catalog.all_records()}
         stale = self._stale_paths(known)
+        # Recorded at once, so an interrupted repair (cancel, crash) is resumed next time.
+        self.catalog.mark_pending(p for p in stale if known[p].state != "pending")
+        self._rebuild_handled = True
         kept_roots = [str(root) for root in missing_roots]
         on_disk: dict[str, DiskFile] = {str(f.path): f for f in files}
         problem_paths = {str(problem.path) for problem in problems}

@@ -539,3 +539,39 @@ def test_split_jobs_sends_pdfs_to_the_pool_and_few_texts_stay_here() -> None:
     assert (len(pooled), local) == (4, [])
     pooled, local = split_jobs(jobs, use_pool=False, text_pool_threshold=0)
     assert (pooled, len(local)) == ([], 4)
+
+
+def test_apply_changes_indexes_a_new_pdf(library: Library) -> None:
+    library.reconcile()
+    pdf = write_pdf(library.notes / "new.pdf", ["first page", "the second page has a kiwi"])
+    summary = library.indexer.apply_changes([pdf], [], [], folders=[library.notes])
+    assert summary.added == 1
+    library.index.reload()
+    (hit,) = library.index.search("kiwi", limit=5)
+    assert (Path(hit.path).name, hit.page) == ("new.pdf", 2)
+
+
+def test_interrupted_rebuild_resumes_without_redoing_finished_files(library: Library) -> None:
+    for n in range(6):
+        library.write(f"n{n}.md", f"note {n} on the resumable tortoise")
+    library.reconcile()
+    library.close()
+    shutil.rmtree(library.data / "index")
+    library.open()
+    token = CancelToken()
+
+    def cancel_after_three(progress: IndexProgress) -> None:
+        if progress.done >= 3:
+            token.cancel()
+
+    library.indexer = Indexer(
+        library.catalog, library.index, library.settings, progress_interval=0.0
+    )
+    with pytest.raises(Cancelled):
+        library.reconcile(progress=cancel_after_three, cancel=token)
+    library.restart()  # the reopened index no longer says "rebuilt"
+    assert not library.index.rebuilt
+    summary = library.reconcile()
+    assert summary.updated == 6 - 3
+    assert len(library.paths_matching("tortoise")) == 6
+    library.assert_consistent()

@@ -204,6 +204,35 @@ def _field_pieces(text: str, segmentation: Segmentation) -> list[str]:
     return pieces
 
 
+# Chinese question words: a question's "什么" or "哪里" never occurs in the sentence that answers
+# it, yet as a common bigram it pulls in every chunk that asks something. Longest first.
+_QUESTION_WORDS = (
+    "为什么",
+    "是不是",
+    "有没有",
+    "什么",
+    "哪里",
+    "哪儿",
+    "哪个",
+    "哪些",
+    "多少",
+    "怎么",
+    "怎样",
+    "如何",
+    "是否",
+    "吗",
+    "呢",
+    "谁",
+)
+_QUESTION_WORD_RE = re.compile("|".join(_QUESTION_WORDS))
+
+
+def drop_question_words(text: str) -> str:
+    """`text` with Chinese question words replaced by spaces (queries only, never documents),
+    so the words around them stay separate runs instead of forming new bigrams."""
+    return _QUESTION_WORD_RE.sub(" ", text)
+
+
 def cjk_terms(text: str, segmentation: Segmentation) -> list[str]:
     """The terms of `cjk_tokens` without offsets (empty when `text` has no CJK)."""
     if not has_cjk(text):

@@ -33,6 +33,7 @@ from engine.analysis import (
     cjk_field_text,
     cjk_runs,
     cjk_tokens,
+    drop_question_words,
     english_tokens,
     is_cjk_run,
     register_analyzers,
@@ -626,7 +627,7 @@ class ChunkIndex:
         for text in texts:
             for token in english_tokens(text):
                 en_terms[token.term] = None
-            for token in cjk_tokens(text, self.segmentation):
+            for token in cjk_tokens(drop_question_words(text), self.segmentation):
                 if is_cjk_run(token.term) and not token.tail:
                     cjk_terms[token.term] = None
         should: list[tantivy.Query] = []

@@ -8,6 +8,7 @@ from engine.analysis import (
     cjk_field_text,
     cjk_terms,
     cjk_tokens,
+    drop_question_words,
     english_terms,
     english_tokens,
     has_cjk,
@@ -63,3 +64,8 @@ def test_jieba_is_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "Building prefix dict" not in captured.err
+
+
+def test_question_words_split_the_query() -> None:
+    assert drop_question_words("船长喝什么茶") == "船长喝 茶"
+    assert drop_question_words("为什么下雨") == " 下雨"

@@ -399,3 +399,21 @@ def test_undecodable_characters_are_stored_replaced(fresh: ChunkIndex) -> None:
     assert [hit.text[h.start : h.end] for h in hit.highlights] == ["broken"]
     assert fresh.count(SearchFilters(paths=("/home/me/\udcfe.txt",))) == 1
     assert fresh.search_keywords(["\udcff broken"])[0].chunk_id == "bad#0"
+
+
+def test_chinese_question_words_do_not_match(fresh: ChunkIndex) -> None:
+    fresh.add_document(
+        "chat",
+        "/home/me/chat.txt",
+        "Chat",
+        [
+            _chunk("chat", 0, "你说什么？什么什么？他到底问了什么。"),
+            _chunk("chat", 1, "船长每天早上喝桂花乌龙茶。"),
+        ],
+        extension="txt",
+        modified=0.0,
+        size=10,
+        kind="text",
+    )
+    fresh.commit()
+    assert _ids(fresh.search_keywords(["船长早上喝什么茶"])) == ["chat#1"]

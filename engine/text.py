@@ -2,7 +2,8 @@
 
 Decoding order: a byte-order mark decides outright (UTF-16 without one is recognised by its
 pattern of NUL bytes); then strict UTF-8 (by far the most common);
-then GB18030 when the bytes look like Chinese; then cp1252 (falling back to Latin-1, which
+then GB18030 when the bytes look like Simplified Chinese, Big5 (cp950) when they look like
+Traditional Chinese; then cp1252 (falling back to Latin-1, which
 accepts every byte) so legacy Western files read sensibly instead of failing. Binary content is
 refused before any of that, because decoding a binary as cp1252 "succeeds" and indexes garbage.
 """
@@ -33,12 +34,30 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
-# Share of non-ASCII characters that must be Chinese (GB2312 repertoire: the characters real
-# GB-encoded text is made of) before a non-UTF-8 file is read as GB18030. Western cp1252 text
-# also decodes as GB18030 by accident, but into rare GBK-extension characters.
-MIN_GB2312_SHARE = 0.9
+# Legacy Chinese detection. Western cp1252 text often decodes as GB18030 or Big5 by accident
+# (an accented letter and the byte after it form one double-byte character), so a decode that
+# succeeds proves little; what the characters are decides.
+# GB2312 rows real Simplified Chinese is made of: punctuation (0xA1-0xA3) and Hanzi (0xB0-0xF7);
+# kana, Greek, Cyrillic, pinyin and box rows are left out.
+_GB_CHINESE_LEADS = bytes([0xA1, 0xA2, 0xA3, *range(0xB0, 0xF8)])
+# Big5 rows 0xA1-0xA3 hold punctuation and symbols, 0xA4-0xC6 the 5,401 frequent characters.
+_BIG5_FREQUENT_LEADS = bytes(range(0xA1, 0xC7))
+_HIGH_BYTES = bytes(range(0xA1, 0x100))
+# Share of non-ASCII characters that must come from those rows.
+MIN_CHINESE_SHARE = 0.9
+# Misread Western text pairs an accented letter with the ASCII letter after it, so its trail
+# bytes are below 0xA1. GB2312 characters all have trail bytes from 0xA1; about half of real
+# Big5 text's do.
+MIN_GB_HIGH_TRAIL_SHARE = 0.9
+MIN_BIG5_HIGH_TRAIL_SHARE = 0.25
+# In a text with only a few non-ASCII characters the shares above prove little. Chinese is
+# written in runs of characters; misread Western text gives isolated ones ("Größe" reads as
+# "Gr" + one Hanzi + "e"), so there the runs decide.
+FEW_CHARACTERS = 8
+MIN_CHINESE_RUN_LENGTH = 1.5
 
 _ASCII_RUN_RE = re.compile(r"[\x00-\x7f]+")
+_NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
 _LINE_BREAKS_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 # Every control character except tab and newline (C0, DEL, C1), the zero-width no-break space
 # (a stray BOM) which NFKC keeps, and lone surrogates (broken PDF text maps produce them; they
@@ -65,6 +84,9 @@ def decode_bytes(data: bytes, *, name: str = "This file") -> tuple[str, str]:
     chinese = _decode_if_chinese(data)
     if chinese is not None:
         return chinese, "gb18030"
+    traditional = _decode_if_big5(data)
+    if traditional is not None:
+        return traditional, "cp950"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -150,13 +172,38 @@ def _decode_if_bomless_utf16(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def _decode_if_big5(data: bytes) -> str | None:
+    """Traditional Chinese in Big5, as Windows writes it (cp950)."""
+    return _decode_as_chinese(data, "cp950", _BIG5_FREQUENT_LEADS, MIN_BIG5_HIGH_TRAIL_SHARE)
+
+
 def _decode_if_chinese(data: bytes) -> str | None:
+    """Simplified Chinese in GB2312/GBK/GB18030."""
+    return _decode_as_chinese(data, "gb18030", _GB_CHINESE_LEADS, MIN_GB_HIGH_TRAIL_SHARE)
+
+
+def _decode_as_chinese(
+    data: bytes, codec: str, chinese_leads: bytes, min_high_trails: float
+) -> str | None:
     try:
-        text = data.decode("gb18030")
+        text = data.decode(codec)
     except UnicodeDecodeError:
         return None
     non_ascii = _ASCII_RUN_RE.sub("", text)
     if not non_ascii:
         return None
-    in_gb2312 = len(non_ascii.encode("gb2312", errors="ignore")) // 2
-    return text if in_gb2312 / len(non_ascii) >= MIN_GB2312_SHARE else None
+    if len(non_ascii) < FEW_CHARACTERS:
+        runs = len(_NON_ASCII_RUN_RE.findall(text))
+        if len(non_ascii) / runs < MIN_CHINESE_RUN_LENGTH:
+            return None
+    # Re-encoded in the two-byte form (GB18030's four-byte characters are not Chinese text's),
+    # every character is a lead byte and a trail byte.
+    double_byte_codec = "gbk" if codec == "gb18030" else codec
+    # GBK alone among them writes the euro sign as one byte, which would shift every pair after.
+    encoded = non_ascii.replace("\u20ac", "").encode(double_byte_codec, errors="ignore")
+    leads, trails = encoded[0::2], encoded[1::2]
+    chinese = len(leads) - len(leads.translate(None, chinese_leads))
+    high_trails = len(trails) - len(trails.translate(None, _HIGH_BYTES))
+    if chinese < MIN_CHINESE_SHARE * len(non_ascii):
+        return None
+    return text if high_trails >= min_high_trails * len(non_ascii) else None

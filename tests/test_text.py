@@ -44,9 +44,21 @@ def test_legacy_chinese_file_is_detected_as_gb18030() -> None:
     assert text == CHINESE + "\n第二行 with ASCII 123"
 
 
-@pytest.mark.parametrize("western", [WESTERN, "Bücher für Straßen, Größe: groß"])
+def test_short_gb_text_is_still_chinese() -> None:
+    assert decode_bytes("中文笔记".encode("gbk")) == ("中文笔记", "gb18030")
+
+
+def test_traditional_chinese_big5_file_is_detected() -> None:
+    traditional = "這是一個繁體中文的測試文件，包含常用的漢字與標點符號。\n第二段：臺北的天氣很好。"
+    text, encoding = decode_bytes(traditional.encode("big5"))
+    assert (text, encoding) == (traditional, "cp950")
+
+
+@pytest.mark.parametrize(
+    "western", [WESTERN, "Bücher für Straßen, Größe: groß", "Größe", "élève créée", "Ärger"]
+)
 def test_western_legacy_text_is_not_mistaken_for_chinese(western: str) -> None:
-    # "üc", "ür", "ße" are valid GB18030 byte pairs too: only the result tells them apart.
+    # "üc", "ür", "öß" are valid GB18030 or Big5 byte pairs too: only the result tells.
     text, encoding = decode_bytes(western.encode("cp1252"))
     assert encoding == "cp1252"
     assert text == western

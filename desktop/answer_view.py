@@ -53,6 +53,12 @@ class AnswerView(QWidget):
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
         self._render_timer.timeout.connect(self._render)
+        # A slow local model can take a minute before its first word: show that time passes.
+        self._status_text = ""
+        self._started = 0.0
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(1000)
+        self._clock_timer.timeout.connect(self._show_status)
         self._build()
 
     def _build(self) -> None:
@@ -124,14 +130,24 @@ class AnswerView(QWidget):
         self._running = True
         self.question_label.setText(question)
         self.question_label.show()
-        self.status_label.setText(f"Thinking… {level_label}".strip())
+        self._started = time.monotonic()
+        self._clock_timer.start()
+        self.set_status(f"Thinking… {level_label}".strip())
         self.summary_label.setText("")
         self.stop_button.show()
         self.browser.clear()
 
     def set_status(self, text: str) -> None:
         if self._running:
-            self.status_label.setText(text)
+            self._status_text = text
+            self._show_status()
+
+    def _show_status(self) -> None:
+        if not self._running:
+            self._clock_timer.stop()
+            return
+        elapsed = int(time.monotonic() - self._started)
+        self.status_label.setText(f"{self._status_text} · {elapsed} s")
 
     def append_delta(self, text: str) -> None:
         if not self._running:
@@ -145,6 +161,7 @@ class AnswerView(QWidget):
         self._answer = dict(answer)
         self._text = str(answer.get("text", self._text))
         self._running = False
+        self._clock_timer.stop()
         self.stop_button.hide()
         self._render_timer.stop()
         found = answer.get("found", True)
@@ -158,6 +175,7 @@ class AnswerView(QWidget):
     def fail(self, error: Mapping[str, Any]) -> None:
         plain = plain_error(error)
         self._running = False
+        self._clock_timer.stop()
         self.stop_button.hide()
         self._render_timer.stop()
         if plain.kind == "cancelled":
@@ -172,6 +190,7 @@ class AnswerView(QWidget):
 
     def stopped(self) -> None:
         self._running = False
+        self._clock_timer.stop()
         self.stop_button.hide()
         self._render_timer.stop()
         self._render()

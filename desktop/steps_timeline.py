@@ -81,8 +81,10 @@ class StepsTimeline:
             parts.append(f"Level {self._level}")
         if self._reading is not None and self._reading.done < self._reading.total:
             parts.append(f"reading chunks {self._reading.done}/{self._reading.total}")
-        elif self.steps:
+        elif self.steps and not self.steps[-1].title.startswith("Level "):
             parts.append(self.steps[-1].title[:60])
+        else:
+            parts.append("thinking…")
         return " · ".join(parts)
 
     # -- one handler per event type ------------------------------------------------------------

@@ -66,6 +66,8 @@ def test_steps_progress_line_while_reading() -> None:
     timeline = StepsTimeline(clock=lambda: 0.0)
     timeline.add_all(events[: cut + 1])
     assert timeline.progress_text == "Level 2 · reading chunks 10/24"
+    timeline.add({"type": "level", "level": 3, "reason": "two hops"})
+    assert timeline.progress_text == "Level 3 · thinking…"
 
 
 def test_answer_view_streams_then_takes_the_final_text(qtbot: Any) -> None:

@@ -28,7 +28,7 @@ from engine.agent.level1 import retrieve
 from engine.agent.outcome import LevelOutcome, hit_ref, hit_refs, keyword_spans
 from engine.agent.scope import Scope
 from engine.agent.session import Session
-from engine.agent.verdict_cache import MemoryVerdictCache, Verdict, VerdictCache, verdict_key
+from engine.agent.verdict_cache import Verdict, VerdictCache, verdict_key
 from engine.cancel import CancelToken
 from engine.errors import Cancelled
 from engine.models import SearchHit
@@ -52,7 +52,7 @@ def run_level2(
     instruction: str,
     keywords: Sequence[str],
     scope: Scope,
-    cache: VerdictCache | None,
+    cache: VerdictCache,
     *,
     stream: bool = True,
 ) -> LevelOutcome:
@@ -60,9 +60,7 @@ def run_level2(
     candidates = choose_candidates(session, question, keywords, scope)
     if not candidates:
         return _not_found(question)
-    results = read_candidates(
-        session, candidates, question, cache if cache is not None else MemoryVerdictCache()
-    )
+    results = read_candidates(session, candidates, question, cache)
     relevant = _in_candidate_order(candidates, [r for r in results if r.verdict.relevant])
     if not relevant:
         return _not_found(question)

@@ -28,7 +28,7 @@ from engine.agent.outcome import LevelOutcome
 from engine.agent.parse import ParsedQuery
 from engine.agent.scope import Scope
 from engine.agent.session import Session
-from engine.agent.verdict_cache import MemoryVerdictCache, VerdictCache, normalize_question
+from engine.agent.verdict_cache import VerdictCache, normalize_question
 from engine.errors import OllamaError
 from engine.llm.types import ChatResult, Message, ToolCall
 
@@ -91,9 +91,8 @@ class Final:
 
 
 def run_level3(
-    session: Session, parsed: ParsedQuery, scope: Scope, cache: VerdictCache | None
+    session: Session, parsed: ParsedQuery, scope: Scope, cache: VerdictCache
 ) -> LevelOutcome:
-    cache = cache if cache is not None else MemoryVerdictCache()
     memory = Memory()
     mode = PlanMode.TOOLS
     final: Final | None = None

@@ -22,7 +22,7 @@ from engine.agent.outcome import LevelOutcome
 from engine.agent.parse import PARSE_MODES, ParsedQuery, check_question, parse_question
 from engine.agent.scope import Scope, ScopeSpec, resolve_scope
 from engine.agent.session import AgentIndex, AgentOptions, Session
-from engine.agent.verdict_cache import VerdictCache
+from engine.agent.verdict_cache import MemoryVerdictCache, VerdictCache
 from engine.cancel import NEVER, CancelToken
 from engine.config import LEVELS, Settings
 from engine.errors import Cancelled, NeedleError
@@ -70,8 +70,10 @@ def answer_question(
                 f"Unknown query-parsing mode {parse_mode!r}.",
                 f"Use one of: {', '.join(PARSE_MODES)}.",
             )
+        # Without a persistent cache, one in memory still spares re-reads within this question.
+        cache = verdict_cache if verdict_cache is not None else MemoryVerdictCache()
         outcome = _run(
-            session, check_question(question), chosen, resolve_scope(scope, index), verdict_cache
+            session, check_question(question), chosen, resolve_scope(scope, index), cache
         )
     except Cancelled:
         raise
@@ -115,7 +117,7 @@ def _check_level(level: str | int) -> str:
 
 
 def _run(
-    session: Session, question: str, level: str, scope: Scope, cache: VerdictCache | None
+    session: Session, question: str, level: str, scope: Scope, cache: VerdictCache
 ) -> LevelOutcome:
     if level == "1":
         session.emit(LevelStarted(1, "Level 1 was chosen"))
@@ -130,9 +132,7 @@ def _run(
     return _auto(session, question, scope, cache)
 
 
-def _auto(
-    session: Session, question: str, scope: Scope, cache: VerdictCache | None
-) -> LevelOutcome:
+def _auto(session: Session, question: str, scope: Scope, cache: VerdictCache) -> LevelOutcome:
     session.emit(LevelStarted(1, "Auto: a keyword search answers most questions"))
     parsed = _parse(session, question)
     if parsed.multi_hop:
@@ -164,7 +164,7 @@ def _parse(session: Session, question: str) -> ParsedQuery:
 
 
 def _level2(
-    session: Session, parsed: ParsedQuery, scope: Scope, cache: VerdictCache | None
+    session: Session, parsed: ParsedQuery, scope: Scope, cache: VerdictCache
 ) -> LevelOutcome:
     return run_level2(
         session, parsed.information, parsed.instruction, parsed.keywords, scope, cache

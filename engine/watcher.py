@@ -90,6 +90,13 @@ def _as_path(raw: bytes | str) -> Path:
     return Path(os.fsdecode(raw))
 
 
+def _resolved(folder: Path) -> Path:
+    try:
+        return folder.resolve()
+    except OSError:
+        return folder
+
+
 class _Coalescer:
     """Per-path net effect of a burst of events. Not thread-safe: the watcher holds a lock."""
 
@@ -308,6 +315,18 @@ class FolderWatcher:
 
     # -- events ------------------------------------------------------------------------------
 
+    def _configured_form(self, path: Path) -> Path:
+        """`path` as seen through the configured folder. Some backends (macOS FSEvents) report
+        real paths, so a folder configured through a symlink (/tmp -> /private/tmp) would
+        otherwise never match its events."""
+        if self._root_of(path) is not None:
+            return path
+        for folder in self._folders:
+            real = _resolved(folder)
+            if real != folder and (path == real or real in path.parents):
+                return folder / path.relative_to(real)
+        return path
+
     def _root_of(self, path: Path) -> Path | None:
         roots = [f for f in self._folders if path == f or f in path.parents]
         return max(roots, key=lambda f: len(f.parts)) if roots else None
@@ -330,15 +349,16 @@ class FolderWatcher:
         return [f.path for f in found if not self.rules.ignored(f.path, root)]
 
     def _on_event(self, event: FileSystemEvent) -> None:
-        source = _as_path(event.src_path)
-        if isinstance(event, DirMovedEvent):
-            self._on_folder_moved(source, _as_path(event.dest_path))
+        source = self._configured_form(_as_path(event.src_path))
+        destination = self._configured_form(_as_path(event.dest_path)) if event.dest_path else None
+        if isinstance(event, DirMovedEvent) and destination is not None:
+            self._on_folder_moved(source, destination)
             return
         # Listing a new folder happens outside the lock: it touches the disk.
         created_files = self._files_under(source) if isinstance(event, DirCreatedEvent) else []
         with self._lock:
-            if isinstance(event, FileMovedEvent):
-                self._record_move(source, _as_path(event.dest_path))
+            if isinstance(event, FileMovedEvent) and destination is not None:
+                self._record_move(source, destination)
             elif isinstance(event, DirDeletedEvent):
                 if self._wanted(source, is_dir=True):
                     self._pending.delete(source)

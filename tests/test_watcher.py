@@ -285,3 +285,17 @@ def test_missing_folder_is_watched_once_it_appears(
         assert wait_until(lambda: any(drive / "plugged.md" in b.changed for b in batches))
         (drive / "later.md").write_text("after plugging in", "utf-8")
         assert wait_until(lambda: any(drive / "later.md" in b.changed for b in batches))
+
+
+@pytest.mark.skipif(not hasattr(Path, "symlink_to"), reason="needs symlinks")
+def test_events_reported_with_real_paths_map_to_the_configured_folder(tmp_path: Path) -> None:
+    real = tmp_path / "private" / "notes"
+    real.mkdir(parents=True)
+    link = tmp_path / "notes-link"
+    link.symlink_to(real, target_is_directory=True)
+    watcher = FolderWatcher([link], IgnoreRules(), lambda batch: None)
+    # What macOS FSEvents does: report the resolved path of the file.
+    assert watcher._configured_form(real.resolve() / "sub" / "a.md") == link / "sub" / "a.md"
+    assert watcher._configured_form(link / "b.md") == link / "b.md"
+    outside = tmp_path / "elsewhere.md"
+    assert watcher._configured_form(outside) == outside

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.about import APP_NAME, AboutDialog
 from desktop.answer_view import AnswerView
+from desktop.doctor_dialog import DoctorDialog
 from desktop.errors import plain_error, show_error
 from desktop.folders_panel import FoldersPanel, ProblemsDialog, folder_rows, problem_rows
 from desktop.icon import app_icon
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self._action(view_menu.addAction("Check Ollama again"), "", self.refresh_ollama)
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu.addAction("Check setup…"), "", self.run_doctor)
         self._action(help_menu.addAction(f"About {APP_NAME}"), "", self.show_about)
 
     @staticmethod
@@ -575,7 +577,10 @@ class MainWindow(QMainWindow):
         )
 
     def _open_settings_dialog(self, settings: Any) -> None:
-        dialog = SettingsDialog(settings if isinstance(settings, Mapping) else {}, self)
+        models = (self.ollama_state or {}).get("models") or []
+        dialog = SettingsDialog(
+            settings if isinstance(settings, Mapping) else {}, self, models=list(models)
+        )
         dialog.apply_requested.connect(lambda changes: self._save_settings(dialog, changes))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -593,6 +598,18 @@ class MainWindow(QMainWindow):
             on_result=saved,
             on_error=dialog.show_problem,
         )
+
+    def run_doctor(self) -> None:
+        self.status.showMessage("Checking the setup…", 4000)
+        self.client.request(
+            "doctor", on_result=self._open_doctor_dialog, on_error=self.show_engine_error
+        )
+
+    def _open_doctor_dialog(self, result: Any) -> None:
+        dialog = DoctorDialog(result if isinstance(result, Mapping) else {}, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.doctor_dialog = dialog
 
     def show_about(self) -> None:
         dialog = AboutDialog(self.client.engine_info, self)

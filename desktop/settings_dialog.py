@@ -4,12 +4,13 @@ with `settings.update`, and the dialog closes once the engine accepted it, or sh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -59,7 +60,13 @@ def _spin(minimum: int, maximum: int, step: int, suffix: str) -> QSpinBox:
 class SettingsDialog(QDialog):
     apply_requested = Signal(dict)  # only the changed settings
 
-    def __init__(self, settings: Mapping[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        parent: QWidget | None = None,
+        *,
+        models: Sequence[str] = (),
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
@@ -68,6 +75,13 @@ class SettingsDialog(QDialog):
         self.host_edit.setPlaceholderText("http://127.0.0.1:11434")
         self.model_edit = QLineEdit()
         self.model_edit.setPlaceholderText("qwen2:7b-instruct")
+        if models:
+            # The models Ollama already has, offered as the user types.
+            completer = QCompleter(list(models), self.model_edit)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            self.model_edit.setCompleter(completer)
+            self.model_edit.setToolTip("Pulled: " + ", ".join(models))
         self.context_spin = _spin(2048, 131072, 1024, " tokens")
         self.parallel_spin = _spin(1, 32, 1, "")
         self.budget_spin = _spin(1, 100_000, 50, " chunks")

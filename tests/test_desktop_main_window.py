@@ -309,3 +309,35 @@ def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCapture
     assert watchdog.block_count == 1
     assert 200 < watchdog.longest_block_ms < 1000
     assert any("UI thread was blocked for" in r.getMessage() for r in caplog.records)
+
+
+def test_check_setup_lists_the_engines_checks(window: MainWindow, engine: Any) -> None:
+    window.run_doctor()
+    engine.last("doctor").result(
+        {
+            "ok": False,
+            "checks": [
+                {"name": "index", "status": "ok", "message": "1,204 chunks.", "hint": ""},
+                {
+                    "name": "ollama",
+                    "status": "fail",
+                    "message": "Nothing answers at http://127.0.0.1:11434.",
+                    "hint": "Start it with `ollama serve`.",
+                },
+            ],
+        }
+    )
+    dialog = window.doctor_dialog
+    assert dialog.summary.text() == "1 of 2 checks failed. Each says what to do."
+    text = dialog.browser.toPlainText()
+    assert "Nothing answers at http://127.0.0.1:11434." in text
+    assert "What to do: Start it with `ollama serve`." in text
+
+
+def test_settings_offer_the_pulled_models(window: MainWindow, engine: Any) -> None:
+    window._apply_ollama({"state": "ready", "models": ["qwen2:7b-instruct", "qwen2:1.5b"]})
+    window.open_settings()
+    engine.last("settings.get").result(SETTINGS)
+    completer = window.settings_dialog.model_edit.completer()
+    assert completer is not None
+    assert completer.model().rowCount() == 2

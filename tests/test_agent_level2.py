@@ -274,3 +274,39 @@ def test_reads_run_in_parallel_up_to_the_setting(notes: Notes) -> None:
     )
     assert peak == 2
     assert not answer.found
+
+
+def test_everything_relevant_still_fits_the_window(tmp_path: Path) -> None:
+    """Every chunk relevant with five long quotes: the quotes are capped, whole chunks and quote
+    blocks share the room, and no prompt passes 8k (the scripted model asserts it)."""
+    sentence = "The quarterly boiler report lists pressure readings for valve {} in detail. "
+    notes = build_index(
+        tmp_path,
+        {f"r{n}.md": "".join(sentence.format(f"{n}-{i}") for i in range(40)) for n in range(12)},
+    )
+
+    def everything_relevant(request: Request) -> str:
+        sentences = request.documents[0].text.split(". ")
+        return json.dumps({"relevant": True, "quotes": [s + "." for s in sentences[:5]]})
+
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["boiler", "valve"])),
+            Rule(lambda r: r.is_read, everything_relevant),
+            Rule(lambda r: r.is_answer, "Valve readings are listed [1][2]."),
+        ]
+    )
+    events = Recorder()
+    answer = answer_question(
+        "What does the boiler report list?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    (answer_call,) = model.calls_where(lambda r: r.is_answer)
+    assert answer_call.prompt_tokens <= 8192 - 1024
+    assert answer_call.prompt_tokens > 5000  # the room was used, not wasted
+    assert len(events.of(ChunkVerdict)) == notes.index.count() > 12
+    assert answer.found and len(answer.citations) == 2

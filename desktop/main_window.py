@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(self.sources_panel, "Sources")
         self.side_tabs.addTab(self.steps_panel, "Steps")
         self.side_tabs.setMinimumWidth(260)
+        # Two short tabs always fit; scroll arrows would only hide "Steps".
+        self.side_tabs.tabBar().setUsesScrollButtons(False)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.folders_panel)

@@ -99,7 +99,7 @@ QPushButton#modeButton:checked {{ background: {c.accent_soft}; border-color: {c.
 QTabWidget::pane {{ border: 1px solid {c.border}; border-radius: 6px; background: {c.surface}; }}
 QTabBar::tab {{ padding: 6px 16px; border: none; color: {c.muted}; }}
 QTabBar::tab:selected {{
-    color: {c.accent}; border-bottom: 2px solid {c.accent}; font-weight: 600;
+    color: {c.accent}; border-bottom: 2px solid {c.accent};
 }}
 QListWidget, QTreeWidget, QTextBrowser, QScrollArea#panelScroll {{
     background: {c.surface}; border: 1px solid {c.border}; border-radius: 6px;

@@ -309,7 +309,13 @@ class Indexer:
         throttle = ProgressThrottle(progress, self.progress_interval)
         throttle.update(phase="scanning", force=True)
         roots = [Path(folder).absolute() for folder in folders]
-        scan = scan_folders(roots, self.rules, self.extensions, cancel=cancel)
+        scan = scan_folders(
+            roots,
+            self.rules,
+            self.extensions,
+            cancel=cancel,
+            progress=lambda found, folder: throttle.update(done=found, current=str(folder)),
+        )
         summary = IndexSummary()
         plan = self._plan_reconcile(scan.files, scan.problems, scan.missing_roots)
         summary.unchanged = plan.unchanged

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,12 +78,14 @@ class _Walk:
         extensions: frozenset[str],
         visited: set[tuple[int, int]],
         result: ScanResult,
+        progress: Callable[[int, Path], None] | None,
     ) -> None:
         self.root = root
         self.rules = rules
         self.extensions = extensions
         self.visited = visited
         self.result = result
+        self.progress = progress
 
     def run(self, cancel: CancelToken) -> None:
         try:
@@ -104,6 +106,8 @@ class _Walk:
             cancel.raise_if_cancelled()
             pending = stack.pop()
             stack.extend(self._list(pending))
+            if self.progress is not None:
+                self.progress(len(self.result.files), pending.folder)
 
     def _list(self, pending: _Pending) -> list[_Pending]:
         try:
@@ -194,16 +198,18 @@ def scan_folders(
     extensions: Iterable[str],
     *,
     cancel: CancelToken = NEVER,
+    progress: Callable[[int, Path], None] | None = None,
 ) -> ScanResult:
     """Every supported, non-ignored file under `folders` (absolute paths), plus the problems met.
 
-    Raises `Cancelled` when `cancel` is set mid-walk. A watched folder that does not exist now is
-    listed in `missing_roots` (the caller keeps its catalog rows: an unplugged drive is not a
-    deletion).
+    `progress(files_found_so_far, folder_just_listed)` is called after each folder (the caller
+    throttles). Raises `Cancelled` when `cancel` is set mid-walk. A watched folder that does not
+    exist now is listed in `missing_roots` (the caller keeps its catalog rows: an unplugged
+    drive is not a deletion).
     """
     result = ScanResult()
     visited: set[tuple[int, int]] = set()
     normalized = normalize_extensions(extensions)
     for folder in folders:
-        _Walk(Path(folder), rules, normalized, visited, result).run(cancel)
+        _Walk(Path(folder), rules, normalized, visited, result, progress).run(cancel)
     return result

@@ -387,7 +387,7 @@ def test_cancel_stops_and_leaves_a_consistent_index(library: Library) -> None:
 
     def on_progress(progress: IndexProgress) -> None:
         seen.append(progress)
-        if progress.done >= 5:
+        if progress.phase == "indexing" and progress.done >= 5:
             token.cancel()
 
     # Every update delivered (no throttling) so the test can cancel after an exact count.
@@ -429,9 +429,15 @@ def test_reconcile_reports_phases_and_totals(library: Library) -> None:
     for n in range(3):
         library.write(f"n{n}.md", f"note {n}")
     seen: list[IndexProgress] = []
+    library.indexer = Indexer(
+        library.catalog, library.index, library.settings, progress_interval=0.0
+    )
     library.reconcile(progress=seen.append)
-    assert seen[0].phase == "scanning"
-    assert seen[-1].phase == "done"
+    phases = [p.phase for p in seen]
+    assert phases[0] == "scanning" and phases[-1] == "done"
+    assert phases.index("indexing") < phases.index("committing")
+    scanning = [p for p in seen if p.phase == "scanning"]
+    assert scanning[-1].done == 3 and scanning[-1].current == str(library.notes)
     assert seen[-1].done == seen[-1].total == 3
 
 
@@ -561,7 +567,7 @@ def test_interrupted_rebuild_resumes_without_redoing_finished_files(library: Lib
     token = CancelToken()
 
     def cancel_after_three(progress: IndexProgress) -> None:
-        if progress.done >= 3:
+        if progress.phase == "indexing" and progress.done >= 3:
             token.cancel()
 
     library.indexer = Indexer(

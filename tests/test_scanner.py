@@ -222,3 +222,15 @@ def test_cancel_stops_the_walk(tmp_path: Path) -> None:
     token.cancel()
     with pytest.raises(Cancelled):
         scan_folders([tmp_path], IgnoreRules(), EXTENSIONS, cancel=token)
+
+
+def test_progress_reports_files_found_after_each_folder(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.md", "sub/b.md", "sub/c.md", "sub/deeper/d.md")
+    reports: list[tuple[int, str]] = []
+    scan_folders(
+        [tmp_path],
+        IgnoreRules(),
+        EXTENSIONS,
+        progress=lambda found, folder: reports.append((found, folder.name)),
+    )
+    assert reports == [(1, tmp_path.name), (3, "sub"), (4, "deeper")]

@@ -100,7 +100,7 @@ class Catalog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._connections_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._closed = False
@@ -116,8 +116,17 @@ class Catalog:
             connection = self._open_connection()
             self._local.connection = connection
             with self._connections_lock:
-                self._connections.append(connection)
+                self._close_orphans()
+                self._connections[threading.current_thread()] = connection
         return connection
+
+    def _close_orphans(self) -> None:
+        """Close connections of threads that ended (a service may use a thread per request;
+        without this, each would leave an open file behind until `close()`)."""
+        for thread, connection in list(self._connections.items()):
+            if not thread.is_alive():
+                del self._connections[thread]
+                connection.close()
 
     def _open_connection(self) -> sqlite3.Connection:
         try:
@@ -150,6 +159,9 @@ class Catalog:
             connection.execute("COMMIT")
 
     def _migrate(self) -> None:
+        current = self._connection().execute("PRAGMA user_version").fetchone()[0]
+        if current == SCHEMA_VERSION:
+            return  # nothing to write: readers never need a write lock to open
         with self._transaction() as connection:
             version = int(connection.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
@@ -169,8 +181,8 @@ class Catalog:
         """Close every thread's connection. The catalog cannot be used afterwards."""
         self._closed = True
         with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
+            connections, self._connections = self._connections, {}
+        for connection in connections.values():
             connection.close()
 
     # -- writes ------------------------------------------------------------------------------

@@ -191,3 +191,23 @@ def test_closed_catalog_says_so(tmp_path: Path) -> None:
     with pytest.raises(NeedleError) as caught:
         closed.get("/x")
     assert caught.value.kind == "catalog_closed"
+
+
+def test_connections_of_finished_threads_are_closed(catalog: Catalog, tmp_path: Path) -> None:
+    catalog.upsert(_record(tmp_path / "a.md"))
+    for _ in range(20):  # a service answering each request on a fresh thread
+        thread = threading.Thread(target=lambda: catalog.get(str(tmp_path / "a.md")))
+        thread.start()
+        thread.join()
+    assert len(catalog._connections) <= 2  # this thread's and the last request thread's
+
+
+def test_opening_an_up_to_date_catalog_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).close()
+    with sqlite3.connect(path) as blocker:
+        blocker.execute("BEGIN IMMEDIATE")  # another process is writing right now
+        reader = Catalog(path)  # must not wait for the write lock
+        assert reader.get("/nothing") is None
+        reader.close()
+        blocker.execute("ROLLBACK")

@@ -442,7 +442,7 @@ class AskPrinter:
             self._status(step)
 
     def finish(self, answer: Answer) -> None:
-        self._clear_status()
+        self.clear_status()
         self._flush_verdicts()
         out = self.console
         if not self.streamed:
@@ -477,7 +477,7 @@ class AskPrinter:
     def _stream(self, text: str) -> None:
         if not text:
             return
-        self._clear_status()
+        self.clear_status()
         self.console.out.write(text)
         self.console.out.flush()
         self.streamed = True
@@ -496,7 +496,7 @@ class AskPrinter:
         self.console.err.flush()
         self.status_visible = True
 
-    def _clear_status(self) -> None:
+    def clear_status(self) -> None:
         if self.status_visible:
             self.console.err.write("\r\x1b[K")
             self.console.err.flush()
@@ -584,6 +584,12 @@ def cmd_folders_list(engine: Engine, args: argparse.Namespace, console: Console)
 
 
 def cmd_index(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    if not engine.settings.folders:
+        raise NeedleError(
+            "no_folders",
+            "There are no folders to index.",
+            "Add one with `needle folders add PATH`.",
+        )
     progress_stream = console.err
     printer = ProgressPrinter(progress_stream, tty=console.err_is_tty)
     show_progress = not args.quiet and not args.json
@@ -699,7 +705,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
         except NeedleError as error:
             if args.json:
                 console.json_line(ErrorEvent(error.kind, error.message, error.hint).to_dict())
-            printer._clear_status()
+            printer.clear_status()
             raise
     if args.json:
         console.json_line(answer.to_dict())

@@ -21,7 +21,6 @@ from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop.about import APP_NAME, ORGANIZATION, app_version
-from desktop.compat import guard_refcount_bug
 from desktop.engine_client import EngineClient, default_engine_command
 from desktop.errors import plain_error
 from desktop.icon import app_icon
@@ -137,7 +136,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.self_test:
         prefer_offscreen_without_display()
-    guard_refcount_bug()
     app = create_application([sys.argv[0]])
     client = EngineClient(default_engine_command(args.data_dir))
     window = MainWindow(client, settings_store(args.data_dir))

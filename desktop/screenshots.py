@@ -230,9 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["HOME"] = "/home/ada"  # the recordings' user: paths show as ~/…
     from desktop.app import create_application
-    from desktop.compat import guard_refcount_bug
 
-    guard_refcount_bug()
     app = create_application([sys.argv[0]])
     shoot_language(
         app,

@@ -21,7 +21,8 @@ class NeedleError(Exception):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NeedleError:
-        return cls(str(data.get("kind", "error")), str(data.get("message", "")), str(data.get("hint", "")))
+        kind, message = str(data.get("kind", "error")), str(data.get("message", ""))
+        return cls(kind, message, str(data.get("hint", "")))
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
@@ -44,5 +45,7 @@ class OllamaError(NeedleError):
 class FileProblem:
     """Why one file is not (fully) searchable. Recorded in the catalog, never raised past it."""
 
-    kind: str  # encrypted | corrupt | too_large | not_text | unreadable | vanished | no_text | symlink_loop
+    # encrypted | corrupt | too_large | not_text | unreadable | vanished | no_text | partial |
+    # unsupported | symlink_loop | internal
+    kind: str
     message: str

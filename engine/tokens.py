@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import re
 
-# Han ideographs (incl. extension A and compatibility), kana, hangul, CJK punctuation, full-width forms.
-CJK_CHAR = r"\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+# Han ideographs (with extension A and compatibility forms), kana, hangul, CJK punctuation and
+# full-width forms.
+CJK_CHAR = (
+    r"\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    r"\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+)
 _CJK_RE = re.compile(f"[{CJK_CHAR}]")
 _WORD_RE = re.compile(r"[A-Za-z]+")
 _DIGITS_RE = re.compile(r"[0-9]+")

@@ -6,13 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from desktop.compat import guard_refcount_bug
-
 RECORDED = Path(__file__).resolve().parent / "recorded_events"
-
-# PySide6 6.12.0 on Python 3.11 leaks a reference to None per void call (desktop/compat.py); a
-# test session makes tens of thousands of them, so guard the whole process before any test runs.
-guard_refcount_bug()
 
 
 def load_stream(name: str) -> list[dict[str, Any]]:

@@ -155,16 +155,14 @@ def test_recorded_search_hits_carry_what_results_need() -> None:
                 assert 0 <= start < end <= len(snippet)
 
 
-def test_refcount_guard_keeps_none_alive_through_many_qt_calls(qtbot: Any) -> None:
-    """Without the guard, PySide6 6.12.0 on Python 3.11 aborts the process within ~5,000 calls."""
+def test_installed_pyside_does_not_leak_references_to_none(qtbot: Any) -> None:
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None on every call that returns
+    nothing and aborts the app after a few thousand UI updates; pyproject.toml pins it out."""
     from PySide6.QtWidgets import QLabel
 
-    from desktop.compat import has_refcount_bug
-
-    assert has_refcount_bug("6.12.0") == (sys.version_info < (3, 12))
-    assert not has_refcount_bug("6.11.3")
     label = QLabel()
     qtbot.addWidget(label)
-    for index in range(20_000):
+    before = sys.getrefcount(None)
+    for index in range(5_000):
         label.setText(str(index))
-    assert sys.getrefcount(None) > 1_000_000 or not has_refcount_bug()
+    assert sys.getrefcount(None) >= before - 100

@@ -94,6 +94,8 @@ USER_ERROR_KINDS = frozenset(
     }
 )
 
+# Settings the indexer reads when it is made; changing one makes a new indexer.
+INDEXER_SETTINGS = frozenset({"ignore_patterns", "max_file_mb"})
 FOLDER_STATE_FILE = "folders.json"  # when each folder was last fully indexed
 CALIBRATION_FILE = "calibration.json"
 POLLING_NOTE = (
@@ -319,8 +321,9 @@ class Engine:
             updated = _apply_setting_changes(self._settings, changes)
             save_settings(self.paths.settings_file, updated)
             self._settings = updated
-            with self._write_lock:
-                assert self._index is not None
+            if INDEXER_SETTINGS & changes.keys() and self._index is not None:
+                # Swapped, not locked: a running pass finishes with the old rules; every write
+                # after it picks up the new indexer under the write lock.
                 self._indexer = Indexer(self._catalog, self._index, updated)
         if self._watcher is not None and {"ignore_patterns"} & changes.keys():
             self._restart_watcher()
@@ -348,7 +351,7 @@ class Engine:
         """Stop indexing a folder and drop its files from the index and the catalog. Returns the
         folder as it was just before (so `files` says how many files were dropped). The folder
         may already be gone from disk."""
-        indexer = self._require_writer("remove a folder")
+        self._require_writer("remove a folder")
         folder = self._known_folder(path)
         before = self._folder_info(folder)
         with self._settings_lock:
@@ -361,7 +364,7 @@ class Engine:
         if self._watcher is not None:
             self._watcher.remove_folder(folder)
         with self._write_lock:
-            indexer.remove_folder(folder)
+            self._require_writer("remove a folder").remove_folder(folder)
         self._forget_indexed_time(folder)
         return before
 
@@ -465,9 +468,10 @@ class Engine:
         """Bring the index in line with the folders: new, changed, renamed and deleted files.
         Safe to interrupt: `cancel` raises `Cancelled` after committing the finished part, and
         the next run carries on. Files that cannot be indexed are in `summary.problems`."""
-        indexer = self._require_writer("index")
-        folders = self.settings.folders
+        self._require_writer("index")
         with self._write_lock:
+            indexer = self._require_writer("index")
+            folders = self.settings.folders
             self._indexing = True
             try:
                 started = time.time()
@@ -512,10 +516,10 @@ class Engine:
         return indexer.rules
 
     def _apply_batch(self, batch: ChangeBatch) -> None:
-        indexer = self._indexer
-        if indexer is None or self._closed:
-            return
         with self._write_lock:
+            indexer = self._indexer
+            if indexer is None or self._closed:
+                return
             summary = indexer.apply_changes(
                 batch.changed, batch.deleted, batch.moved, folders=self.settings.folders
             )

@@ -215,6 +215,17 @@ def test_update_settings_validates_and_persists(needle_home: Path) -> None:
         assert reopened.settings.read_budget == 120
 
 
+def test_new_ignore_patterns_apply_to_the_next_index_run(engine: Engine, notes: Path) -> None:
+    engine.add_folder(notes)
+    engine.index()
+    assert engine.search("tomatoes")
+
+    engine.update_settings({"ignore_patterns": ["projects/"]})
+    summary = engine.index()
+
+    assert summary.removed == 1 and engine.search("tomatoes") == []
+
+
 def test_corrupt_settings_file_is_a_clear_error(needle_home: Path) -> None:
     settings_file = needle_home / "config" / "settings.json"
     settings_file.parent.mkdir(parents=True)

@@ -35,10 +35,11 @@ Every request ends with exactly one of on_result / on_error unless it was cancel
 were running when the engine died end with error kind `engine_restarted`; after the client gave
 up, requests end with `engine_unavailable`. Neither repeats work automatically: the UI decides.
 
-Supervision: a `ping` every 5 s; no reply within 15 s means the engine hung, and it is killed
-and restarted like a crashed one. At most 5 restarts within 60 s, then `engine_failed`. A refused
-handshake (protocol version mismatch, another Needle holds the index) is not retried: it emits
-`engine_failed` with the engine's message.
+Supervision: a `ping` every 5 s; no reply within 15 s (60 s for the handshake, since opening a
+library can be slow) means the engine hung, and it is killed and restarted like a crashed one.
+At most 5 restarts within 60 s, then `engine_failed`. A refused handshake (protocol version
+mismatch, another Needle holds the index) is not retried: it emits `engine_failed` with the
+engine's message.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class EngineClient(QObject):
         working_directory: str | os.PathLike[str] | None = None,
         heartbeat_interval_ms: int = 5000,
         heartbeat_timeout_ms: int = 15000,
+        handshake_timeout_ms: int = 60000,
         max_restarts: int = 5,
         restart_window_s: float = 60.0,
         restart_delay_ms: int = 300,
@@ -173,6 +175,9 @@ class EngineClient(QObject):
         self._environment = dict(environment or {})
         self._working_directory = os.fspath(working_directory) if working_directory else None
         self._heartbeat_timeout = heartbeat_timeout_ms / 1000
+        # Opening a library (crash repair, a cold disk, an antivirus scanning the bundle) may
+        # take far longer than answering a ping, so the first reply gets its own, longer limit.
+        self._handshake_timeout = handshake_timeout_ms / 1000
         self._max_restarts = max_restarts
         self._restart_window = restart_window_s
         self._restart_delay_ms = restart_delay_ms
@@ -474,11 +479,9 @@ class EngineClient(QObject):
         if process is None:
             return
         now = time.monotonic()
-        waiting_since = self._ping_sent_at or self._handshake_sent_at
-        if waiting_since is not None and now - waiting_since > self._heartbeat_timeout:
-            self._death_reason = (
-                f"The engine stopped responding (no reply for {now - waiting_since:.0f} s)."
-            )
+        overdue = self._overdue_reply(now)
+        if overdue is not None:
+            self._death_reason = f"The engine stopped responding (no reply for {overdue:.0f} s)."
             log.warning("%s Killing it.", self._death_reason)
             process.kill()
             return
@@ -487,6 +490,16 @@ class EngineClient(QObject):
             self._internal[request.id] = self._on_pong
             self._ping_sent_at = now
             self._write(process, request)
+
+    def _overdue_reply(self, now: float) -> float | None:
+        """Seconds waited for a handshake or ping reply, when that is longer than allowed."""
+        if self._handshake_sent_at is not None:
+            waited = now - self._handshake_sent_at
+            return waited if waited > self._handshake_timeout else None
+        if self._ping_sent_at is not None:
+            waited = now - self._ping_sent_at
+            return waited if waited > self._heartbeat_timeout else None
+        return None
 
     def _on_pong(self, reply: Reply) -> None:
         self._ping_sent_at = None

@@ -12,10 +12,12 @@ Protocol details and examples: docs/protocol.md. The codec is engine/protocol.py
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import logging.handlers
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -884,6 +886,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     paths = resolve_paths(args.data_dir)
     _setup_logging(str(paths.logs))
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack: why is it stuck?
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     log.info("needle serve %s starting, data in %s", __version__, paths.data)
 
     def open_engine() -> ServedEngine:

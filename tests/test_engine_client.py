@@ -18,7 +18,12 @@ from engine.errors import NeedleError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAKE_ENGINE = [sys.executable, "-m", "tests.service_helpers"]
-FAST = {"heartbeat_interval_ms": 100, "heartbeat_timeout_ms": 800, "restart_delay_ms": 50}
+FAST = {
+    "heartbeat_interval_ms": 100,
+    "heartbeat_timeout_ms": 800,
+    "handshake_timeout_ms": 10_000,
+    "restart_delay_ms": 50,
+}
 
 
 def make_client(command: list[str], **options: Any) -> EngineClient:
@@ -151,6 +156,34 @@ def test_a_hung_engine_is_killed_and_restarted(qtbot: QtBot, client: EngineClien
         os.kill(pid, signal.SIGSTOP)  # alive but silent: only the heartbeat can notice
     assert "stopped responding" in lost.args[0]
     assert client.state == ClientState.READY
+
+
+def test_an_engine_that_never_answers_the_handshake_is_restarted(qtbot: QtBot) -> None:
+    silent = [sys.executable, "-c", "import time; time.sleep(60)"]
+    engine_client = make_client(silent, handshake_timeout_ms=500, max_restarts=1)
+    losses: list[str] = []
+    engine_client.engine_lost.connect(losses.append)
+    with qtbot.waitSignal(engine_client.engine_failed, timeout=10_000):
+        engine_client.start()
+    assert len(losses) == 2
+    assert "stopped responding" in losses[0]
+
+
+def test_a_cancelled_queued_request_is_never_sent(qtbot: QtBot) -> None:
+    engine_client = make_client(FAKE_ENGINE)
+    got = Collector()
+    engine_client.start()
+    handle = engine_client.request("ask", {"question": "forever"}, **got.callbacks())
+    handle.cancel()
+    follow_up = Collector()
+    engine_client.request("ping", **follow_up.callbacks())
+    try:
+        qtbot.waitUntil(lambda: follow_up.done, timeout=10_000)
+        qtbot.wait(100)
+        assert got.events == [] and not got.done
+        assert follow_up.results[0]["running"] == 0, "the engine never started the cancelled ask"
+    finally:
+        engine_client.shutdown_blocking(3)
 
 
 def test_restarts_are_bounded_then_engine_failed(qtbot: QtBot) -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -458,6 +459,7 @@ class ServedProcess:
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
+        self.seen: list[dict[str, Any]] = []  # every line read so far, in order
         self._next_id = 0
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -470,23 +472,40 @@ class ServedProcess:
         try:
             message = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
-            raise AssertionError("the engine did not answer in time") from None
+            raise AssertionError(f"no answer in time; {self.diagnose()}") from None
+        self.seen.append(message)
         if message.get("type") == "notify":
             self.notifications.append(message)
         return message
 
-    def reply(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
-        """Send a request; return its final reply (result or error)."""
+    def send(self, method: str, **params: Any) -> int:
+        """Send a request without waiting; returns its id."""
         assert self.process.stdin is not None
         self._next_id += 1
         request = {"id": self._next_id, "method": method, "params": params}
         self.process.stdin.write(json.dumps(request).encode() + b"\n")
         self.process.stdin.flush()
+        return self._next_id
+
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> dict[str, Any]:
+        """The first line (already seen or still to come) that matches."""
         deadline = time.monotonic() + timeout
+        for message in self.seen:
+            if predicate(message):
+                return message
         while True:
             message = self._next(deadline)
-            if message.get("id") == self._next_id and message["type"] in ("result", "error"):
+            if predicate(message):
                 return message
+
+    def reply(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
+        """Send a request; return its final reply (result or error)."""
+        request_id = self.send(method, **params)
+        return self.wait_for(
+            lambda m: m.get("id") == request_id and m["type"] in ("result", "error"), timeout
+        )
 
     def call(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
         """Send a request; return its result, failing the test on an error."""
@@ -500,6 +519,15 @@ class ServedProcess:
         deadline = time.monotonic() + timeout
         while not any(predicate(n) for n in self.notifications):
             self._next(deadline)
+
+    def diagnose(self) -> str:
+        """The last lines read and the engine's thread stacks, for a failing test's message."""
+        if self.process.poll() is None and hasattr(signal, "SIGUSR1"):
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(0.5)
+        self._stderr.flush()
+        stderr = Path(self._stderr.name).read_text("utf-8", "replace")
+        return f"last lines: {self.seen[-3:]}\nengine stderr:\n{stderr[-6000:]}"
 
     def stop(self) -> None:
         self.process.kill()
@@ -579,3 +607,57 @@ def test_the_real_engine_adds_indexes_searches_and_follows_edits(tmp_path: Path)
         assert engine.process.wait(timeout=20) == 0
     finally:
         engine.stop()
+
+
+@pytest.mark.slow
+def test_the_real_engine_answers_with_events_and_stops_when_cancelled(tmp_path: Path) -> None:
+    from tests.fake_ollama import FakeOllama, Reply, RuleResponder, default_responder
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "valve.md").write_text("# Boiler\n\nThe pressure valve is behind the boiler.\n")
+
+    def answer(request: dict[str, Any]) -> Reply | str:
+        if request.get("format"):
+            return default_responder(request)
+        return Reply("It is behind the boiler [1]. " + "More detail. " * 150)
+
+    with FakeOllama(RuleResponder([], fallback=answer)) as ollama:
+        engine = ServedProcess(
+            ["-m", "engine", "--data-dir", str(tmp_path / "home"), "serve"],
+            tmp_path / "stderr",
+            env={"OLLAMA_HOST": ollama.url},
+        )
+        try:
+            engine.call("handshake", protocol=PROTOCOL_VERSION)
+            engine.call("folders.add", path=str(notes))
+            engine.call("index.run")
+            engine.wait_notification(
+                lambda n: n.get("topic") == "ollama" and n["data"]["state"] == "ready", timeout=10
+            )
+
+            answer_result = engine.call("ask", question="Where is the pressure valve?", level="1")
+            assert answer_result["type"] == "answer"
+            assert answer_result["text"].startswith("It is behind the boiler")
+            assert answer_result["citations"][0]["path"].endswith("valve.md")
+            events = [m["event"]["type"] for m in engine.seen if m.get("type") == "event"]
+            assert {"level", "hits", "llm_call", "answer_delta"} <= set(events)
+
+            ollama.token_delay = 0.02  # the same answer now streams for several seconds
+            started = time.monotonic()
+            ask_id = engine.send("ask", question="Where is the pressure valve?", level="1")
+            engine.wait_for(
+                lambda m: m.get("id") == ask_id and m.get("event", {}).get("type") == "answer_delta"
+            )
+            engine.send("cancel", request=ask_id)
+            final = engine.wait_for(lambda m: m.get("id") == ask_id and m["type"] == "error")
+            assert final["error"]["kind"] == "cancelled"
+            assert time.monotonic() - started < 3, "the stream must stop, not run to its end"
+            deadline = time.monotonic() + 5
+            while ollama.disconnects == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert ollama.disconnects >= 1, "the model call itself was abandoned"
+            engine.call("shutdown")
+            assert engine.process.wait(timeout=20) == 0
+        finally:
+            engine.stop()

@@ -234,6 +234,8 @@ class ProgressPrinter:
     def _draw_bar(self, progress: IndexProgress) -> None:
         columns = shutil.get_terminal_size((80, 24)).columns
         counts = f"{progress.done}/{progress.total}" if progress.total else f"{progress.done}"
+        if progress.total:
+            counts += f" {100 * progress.done // progress.total}%"
         errors = f" {progress.errors} errors" if progress.errors else ""
         bar_width = 24
         filled = int(bar_width * progress.done / progress.total) if progress.total else 0
@@ -596,6 +598,10 @@ def cmd_index(engine: Engine, args: argparse.Namespace, console: Console) -> int
     with cancel_on_interrupt(console, "indexing") as cancel:
         try:
             summary = engine.index(progress=printer if show_progress else None, cancel=cancel)
+        except Cancelled:
+            raise Cancelled(
+                "Indexing stopped. Files finished so far are kept; run `needle index` to continue."
+            ) from None
         finally:
             printer.finish()
         if args.json:

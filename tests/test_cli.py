@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from engine import __version__
 from engine.api import Engine
-from engine.cli import EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR, fit_width, main
+from engine.cli import EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR, fit_width, main
 from tests.fake_ollama import FakeOllama, Reply, RuleResponder, wants_json
 from tests.test_api import closed_port, make_notes
 
@@ -294,6 +295,30 @@ def test_index_watch_prints_changes_and_stops_cleanly_on_ctrl_c(indexed: Path) -
             process.kill()
     assert process.returncode == EXIT_OK, err
     assert "Traceback" not in err
+
+
+def test_ctrl_c_stops_indexing_cleanly_and_the_next_run_continues(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for number in range(1500):
+        (many / f"note{number}.md").write_text(f"# Note {number}\n\nplum {number}\n", "utf-8")
+    needle(data_dir, "folders", "add", str(many))
+    # The handler runs on the main thread, as it does when a user presses Ctrl-C.
+    interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    interrupt.start()
+    try:
+        code = needle(data_dir, "index", "-q")
+    finally:
+        interrupt.cancel()
+    err = capsys.readouterr().err
+    assert code == EXIT_CANCELLED, err
+    assert "needle: Indexing stopped." in err and "Traceback" not in err
+
+    assert needle(data_dir, "index", "--json") == EXIT_OK
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["added"] > 0 and summary["added"] + summary["unchanged"] == 1500
 
 
 def read_until(process: subprocess.Popen[str], marker: str, timeout: float = 30.0) -> list[str]:

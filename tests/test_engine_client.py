@@ -271,3 +271,35 @@ def _process_exists(pid: int) -> bool:
         return False
     # A zombie still "exists" until reaped; QProcess reaps its children, so this means alive.
     return True
+
+
+@pytest.mark.slow
+def test_the_real_engine_through_the_default_command(qtbot: QtBot, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "boiler.md").write_text("# Boiler\n\nThe pressure valve is behind the boiler.\n")
+    engine_client = EngineClient(
+        default_engine_command(tmp_path / "home"),
+        environment={"OLLAMA_HOST": "http://127.0.0.1:9"},  # nothing listens: "not running"
+    )
+    ollama: list[dict[str, Any]] = []
+    engine_client.notification.connect(
+        lambda topic, data: ollama.append(data) if topic == "ollama" else None
+    )
+    try:
+        with qtbot.waitSignal(engine_client.ready, timeout=60_000):
+            engine_client.start()
+        added, indexed, found = Collector(), Collector(), Collector()
+        engine_client.request("folders.add", {"path": str(notes)}, **added.callbacks())
+        qtbot.waitUntil(lambda: added.done, timeout=30_000)
+        engine_client.request("index.run", **indexed.callbacks())
+        qtbot.waitUntil(lambda: indexed.done, timeout=60_000)
+        assert indexed.errors == [] and indexed.progress[-1]["phase"] == "done"
+        engine_client.request("search", {"query": "valve"}, **found.callbacks())
+        qtbot.waitUntil(lambda: found.done, timeout=30_000)
+        assert found.results[0]["hits"][0]["path"] == str((notes / "boiler.md").resolve())
+        qtbot.waitUntil(lambda: bool(ollama), timeout=30_000)
+        assert ollama[0]["state"] == "not_running"
+    finally:
+        engine_client.shutdown_blocking(10)
+    assert engine_client.state == ClientState.STOPPED

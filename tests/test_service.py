@@ -49,7 +49,7 @@ class Output(io.RawIOBase):
         return len(data)
 
     def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -62,7 +62,7 @@ class Output(io.RawIOBase):
                     raise AssertionError(f"no matching line; got {self.lines}")
                 self._changed.wait(remaining)
 
-    def final(self, request_id: int, timeout: float = 5.0) -> dict[str, Any]:
+    def final(self, request_id: int, timeout: float = 10.0) -> dict[str, Any]:
         return self.wait_for(
             lambda m: m.get("id") == request_id and m.get("type") in ("result", "error"), timeout
         )
@@ -500,14 +500,14 @@ class ServedProcess:
             if predicate(message):
                 return message
 
-    def reply(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
+    def reply(self, method: str, timeout: float = 60, **params: Any) -> dict[str, Any]:
         """Send a request; return its final reply (result or error)."""
         request_id = self.send(method, **params)
         return self.wait_for(
             lambda m: m.get("id") == request_id and m["type"] in ("result", "error"), timeout
         )
 
-    def call(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
+    def call(self, method: str, timeout: float = 60, **params: Any) -> dict[str, Any]:
         """Send a request; return its result, failing the test on an error."""
         reply = self.reply(method, timeout, **params)
         assert reply["type"] == "result", f"{method} failed: {reply['error']}"

@@ -39,7 +39,7 @@ Supervision: a `ping` every 5 s; no reply within 15 s (60 s for the handshake, s
 library can be slow) means the engine hung, and it is killed and restarted like a crashed one.
 At most 5 restarts within 60 s, then `engine_failed`. A refused handshake (protocol version
 mismatch, another Needle holds the index) is not retried: it emits `engine_failed` with the
-engine's message.
+engine's message. Calling `start()` again after `engine_failed` tries afresh (a "Retry" button).
 """
 
 from __future__ import annotations

@@ -490,7 +490,14 @@ class Service:
             log.warning("malformed request line: %s", exc.message)
             self._writer.send(ErrorReply(exc.request_id, ErrorInfo.from_error(exc)))
             return True
-        return self._dispatch(request)
+        try:
+            return self._dispatch(request)
+        except Exception as exc:  # a bug on the reading thread must not end the engine
+            log.exception("dispatching request %s (%s) failed", request.id, request.method)
+            self._writer.send(
+                ErrorReply(request.id, _internal_error(f"read '{request.method}'", exc))
+            )
+            return True
 
     def _dispatch(self, request: Request) -> bool:
         method = request.method
@@ -854,11 +861,14 @@ def run_stdio(
     open_engine: Callable[[], ServedEngine],
     *,
     data_dir: str,
+    output: BinaryOutput | None = None,
     **service_options: Any,
 ) -> int:
     """Serve the protocol on this process's stdin/stdout. `open_engine` errors (another engine
-    holds the writer lock, say) are reported in reply to the handshake, then the process ends."""
-    output = _protect_stdout()
+    holds the writer lock, say) are reported in reply to the handshake, then the process ends.
+    `output` is the protocol stream when the caller already protected stdout."""
+    if output is None:
+        output = _protect_stdout()
     engine: ServedEngine | None = None
     startup_error: NeedleError | None = None
     try:
@@ -880,8 +890,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="needle serve", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="keep the index, settings and cache here")
     args = parser.parse_args(argv)
+    output = _protect_stdout()  # before the heavy imports, in case one of them prints
 
-    from engine.api import Engine  # the heavy imports wait until the arguments are known
+    from engine.api import Engine
     from engine.paths import resolve_paths
 
     paths = resolve_paths(args.data_dir)
@@ -893,7 +904,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def open_engine() -> ServedEngine:
         return Engine.open(args.data_dir, writer=True)
 
-    code = run_stdio(open_engine, data_dir=str(paths.data))
+    code = run_stdio(open_engine, data_dir=str(paths.data), output=output)
     log.info("needle serve exits with %d", code)
     logging.shutdown()
     sys.stderr.flush()

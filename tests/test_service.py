@@ -214,6 +214,22 @@ def test_an_engine_bug_becomes_an_internal_error_not_a_dead_engine(
     assert output.final(3)["type"] == "result"
 
 
+def test_a_bug_on_the_reading_thread_is_reported_and_the_engine_keeps_reading(
+    served: tuple[Service, Output], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, output = served
+
+    def broken(request: object) -> None:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(service, "_cancel", broken)
+    assert send(service, 2, "cancel", request=1) is True
+    error = output.final(2)["error"]
+    assert error["kind"] == "internal" and "oops" in error["message"]
+    send(service, 3, "ping")
+    assert output.final(3)["type"] == "result"
+
+
 def test_engine_errors_cross_as_data(served: tuple[Service, Output]) -> None:
     service, output = served
     send(service, 2, "settings.update", changes={"context_window": 100})

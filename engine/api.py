@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -36,16 +35,7 @@ from engine.agent.verdict_cache import SqliteVerdictCache
 from engine.cancel import NEVER, CancelToken
 from engine.catalog import Catalog
 from engine.config import Settings, load_settings, normalize_host, save_settings
-from engine.doctor import (
-    Check,
-    check_catalog,
-    check_data_dir,
-    check_folder,
-    check_index_consistency,
-    check_ollama,
-    check_settings,
-    guarded,
-)
+from engine.doctor import Check, check_index_consistency, library_checks
 from engine.errors import NeedleError, OllamaError
 from engine.index import ChunkIndex
 from engine.indexer import Indexer
@@ -66,6 +56,7 @@ __all__ = [
     "FolderInfo",
     "FolderState",
     "StatusReport",
+    "diagnose",
 ]
 
 FolderState = Literal["indexing", "up_to_date", "errors", "missing"]
@@ -599,22 +590,7 @@ class Engine:
     def doctor(self) -> list[Check]:
         """Health checks, each with the exact fix: data folder writable, settings valid, catalog
         integrity, index chunk count equal to the catalog's, folders readable, Ollama and model."""
-        settings = self.settings
-        checks = [
-            guarded("data folder", lambda: check_data_dir(self.paths.data)),
-            guarded("settings", lambda: check_settings(self.paths.settings_file, settings)),
-            guarded("catalog", lambda: check_catalog(self.paths.catalog_file)),
-            guarded("index", self._check_index),
-        ]
-        checks += [guarded(f"folder {f}", partial(check_folder, f)) for f in settings.folders]
-        if not settings.folders:
-            checks.append(
-                Check(
-                    "folders", "warn", "No folders are indexed.", "Run `needle folders add PATH`."
-                )
-            )
-        checks.append(guarded("ollama", self._check_ollama))
-        return checks
+        return library_checks(self.paths, self.settings, self._check_index)
 
     def _check_index(self) -> Check:
         try:
@@ -623,11 +599,6 @@ class Engine:
             return Check("index", "fail", error.message, error.hint)
         counted = index.count() if index is not None else None
         return check_index_consistency(counted, self._catalog.total_chunks(), self.paths.index_dir)
-
-    def _check_ollama(self) -> Check:
-        settings = self.settings
-        status = probe(settings.ollama_host, settings.model)
-        return check_ollama(status, settings.ollama_host, settings.model)
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -719,6 +690,27 @@ class Engine:
         if self._calibration is None:
             self._calibration = TokenCalibration(self.paths.cache / CALIBRATION_FILE)
         return self._calibration
+
+
+def diagnose(data_dir: str | os.PathLike[str] | None = None) -> list[Check]:
+    """`Engine.doctor()` for a library that may not even open (a damaged catalog, unreadable
+    settings): whatever stops it from opening becomes a failed check, and the rest still run."""
+    try:
+        with Engine.open(data_dir, writer=False) as engine:
+            return engine.doctor()
+    except NeedleError as opening:
+        unopened = Check("index", "fail", opening.message, opening.hint)
+        paths = resolve_paths(data_dir)
+        try:
+            settings, settings_error = _load_settings(paths), None
+        except NeedleError as error:
+            settings, settings_error = Settings(), error
+        return library_checks(
+            paths,
+            settings,
+            lambda: unopened,
+            settings_error=settings_error,
+        )
 
 
 # ----------------------------------------------------------------------------------------------

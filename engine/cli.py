@@ -42,7 +42,7 @@ from engine.agent.events import (
     SubAnswer,
     SubQuestion,
 )
-from engine.api import USER_ERROR_KINDS, Check, Engine, FolderInfo, StatusReport
+from engine.api import USER_ERROR_KINDS, Check, Engine, FolderInfo, StatusReport, diagnose
 from engine.cancel import CancelToken
 from engine.config import LEVELS
 from engine.errors import Cancelled, NeedleError
@@ -675,8 +675,9 @@ def cmd_status(engine: Engine, args: argparse.Namespace, console: Console) -> in
     return EXIT_OK
 
 
-def cmd_doctor(engine: Engine, args: argparse.Namespace, console: Console) -> int:
-    checks = engine.doctor()
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    """Runs without an open engine: the doctor must work on a library that cannot open."""
+    checks = diagnose(args.data_dir)
     healthy = all(check.status != "fail" for check in checks)
     if args.json:
         console.json_line({"ok": healthy, "checks": [c.to_dict() for c in checks]})
@@ -872,7 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check paths, index health and Ollama")
     doctor.add_argument("--json", action="store_true", help="print one JSON document")
-    doctor.set_defaults(handler=cmd_doctor, reader=True)
+    doctor.set_defaults(handler=None, reader=True)
 
     ask = commands.add_parser(
         "ask", help="answer a question from your documents with the local model"
@@ -928,10 +929,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console.from_std()
     if args.command == "serve":
         return cmd_serve(args)
-    handler: Callable[[Engine, argparse.Namespace, Console], int] = args.handler
     try:
-        with Engine.open(args.data_dir, writer=not opens_read_only(args)) as engine:
-            return handler(engine, args, console)
+        return dispatch(args, console)
     except NeedleError as error:
         print_error(console, error)
         return exit_code_for(error)
@@ -942,6 +941,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `needle search … | head` closed the pipe: not an error worth a message.
         _silence_broken_stdout()
         return EXIT_OK
+
+
+def dispatch(args: argparse.Namespace, console: Console) -> int:
+    if args.command == "doctor":
+        return cmd_doctor(args, console)
+    handler: Callable[[Engine, argparse.Namespace, Console], int] = args.handler
+    with Engine.open(args.data_dir, writer=not opens_read_only(args)) as engine:
+        return handler(engine, args, console)
 
 
 def _silence_broken_stdout() -> None:

@@ -11,11 +11,14 @@ import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from engine.config import Settings
-from engine.llm.ollama_model import OllamaStatus
+from engine.errors import NeedleError
+from engine.llm.ollama_model import OllamaStatus, probe
+from engine.paths import AppPaths
 
 CheckStatus = Literal["ok", "warn", "fail"]
 
@@ -35,6 +38,33 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def library_checks(
+    paths: AppPaths,
+    settings: Settings,
+    index_check: Callable[[], Check],
+    *,
+    settings_error: NeedleError | None = None,
+) -> list[Check]:
+    """Every check in order: data folder, settings, catalog, index, each folder, Ollama.
+    `index_check` is supplied by the caller (it needs an open index, or explains why there is
+    none); `settings_error` replaces the settings check when the file could not be read."""
+    checks = [guarded("data folder", partial(check_data_dir, paths.data))]
+    if settings_error is not None:
+        checks.append(Check("settings", "fail", settings_error.message, settings_error.hint))
+    else:
+        checks.append(guarded("settings", partial(check_settings, paths.settings_file, settings)))
+    checks.append(guarded("catalog", partial(check_catalog, paths.catalog_file)))
+    checks.append(guarded("index", index_check))
+    checks += [guarded(f"folder {f}", partial(check_folder, f)) for f in settings.folders]
+    if not settings.folders and settings_error is None:
+        checks.append(
+            Check("folders", "warn", "No folders are indexed.", "Run `needle folders add PATH`.")
+        )
+    host, model = settings.ollama_host, settings.model
+    checks.append(guarded("ollama", lambda: check_ollama(probe(host, model), host, model)))
+    return checks
 
 
 def guarded(name: str, check: Callable[[], Check]) -> Check:

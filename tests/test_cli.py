@@ -198,6 +198,19 @@ def test_doctor_reports_ollama_down_with_the_fix(
     assert report["ok"] is False and statuses["catalog"] == "ok" and statuses["ollama"] == "fail"
 
 
+def test_doctor_still_runs_when_the_catalog_is_damaged(
+    indexed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = indexed.parent / "home"
+    (data_dir / "data" / "catalog.sqlite3").write_bytes(b"this is not a database" * 100)
+
+    assert needle(data_dir, "doctor", "--json") == EXIT_FAILURE
+    checks = {c["name"]: c for c in json_out(capsys)["checks"]}
+    assert checks["catalog"]["status"] == "fail" and "delete" in checks["catalog"]["hint"]
+    assert checks["index"]["status"] == "fail" and checks["data folder"]["status"] == "ok"
+    assert checks[f"folder {indexed}"]["status"] == "ok"
+
+
 # ---------------------------------------------------------------------------------------------
 # errors: message format and exit codes
 

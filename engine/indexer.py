@@ -849,6 +849,7 @@ class _JobRunner:
     poisonous file cannot stall the run."""
 
     MAX_ATTEMPTS = 2
+    MAX_POOL_RESTARTS = 5
 
     def __init__(self, indexer: Indexer, jobs: list[ExtractJob], *, use_pool: bool) -> None:
         self.pool_jobs, self.local_jobs = split_jobs(
@@ -857,6 +858,7 @@ class _JobRunner:
         self.workers = indexer.workers
         self.max_in_flight = indexer.max_in_flight
         self._executor: ProcessPoolExecutor | None = None
+        self._restarts = 0
 
     def results(self, cancel: CancelToken) -> Generator[ExtractOutcome, None, None]:
         if not self.pool_jobs:
@@ -896,9 +898,17 @@ class _JobRunner:
         in_flight: dict[Future[ExtractOutcome], tuple[ExtractJob, int]] = {}
         while waiting or in_flight or local:
             cancel.raise_if_cancelled()
+            if self._restarts > self.MAX_POOL_RESTARTS:
+                yield from self._give_up_on_pool(waiting, local)
             while waiting and len(in_flight) < self.max_in_flight:
                 job, attempts = waiting.pop()
-                in_flight[self._pool().submit(run_extract_job, job)] = (job, attempts)
+                try:
+                    in_flight[self._pool().submit(run_extract_job, job)] = (job, attempts)
+                except BrokenProcessPool:
+                    # A worker died between two submissions; the job never ran.
+                    waiting.append((job, attempts))
+                    self._replace_broken_pool()
+                    break
             # Do local work while the workers are busy; block only when none is left.
             done = _wait_some(set(in_flight), 0.0 if local else 0.2)
             broken = False
@@ -919,15 +929,29 @@ class _JobRunner:
 
     def _replace_broken_pool(self) -> None:
         log.warning("an extraction worker died; restarting the worker pool")
+        self._restarts += 1
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor = None
 
+    def _give_up_on_pool(
+        self, waiting: list[tuple[ExtractJob, int]], local: list[ExtractJob]
+    ) -> Iterator[ExtractOutcome]:
+        """Worker processes keep dying (no memory, a broken install): extract the remaining
+        files here, except those that were in flight during a crash, which might be the cause."""
+        log.error("the extraction pool failed %d times; continuing in-process", self._restarts)
+        for job, attempts in waiting:
+            if attempts:
+                yield _crashed(job)
+            else:
+                local.append(job)
+        waiting.clear()
+
 
 def _crashed(job: ExtractJob) -> ExtractOutcome:
     message = (
-        f"Reading {job.path} made the extraction process crash "
-        f"({_JobRunner.MAX_ATTEMPTS} times); the file is skipped."
+        f"Reading {job.path} made the extraction process crash; the file is skipped "
+        "(it is retried when it changes)."
     )
     return ExtractOutcome(job.path, job.doc_id, error_kind="internal", error=message)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -581,3 +584,53 @@ def test_interrupted_rebuild_resumes_without_redoing_finished_files(library: Lib
     assert summary.updated == 6 - 3
     assert len(library.paths_matching("tortoise")) == 6
     library.assert_consistent()
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_its_files_retried(
+    library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    for n in range(12):
+        pages = [f"page {page} of report {n} about the resilient marmoset" for page in range(15)]
+        write_pdf(library.notes / f"r{n:02d}.pdf", pages)
+    killed: list[int] = []
+
+    def kill_a_worker_once(progress: IndexProgress) -> None:
+        if progress.phase == "indexing" and progress.done >= 1 and not killed:
+            workers = multiprocessing.active_children()
+            assert workers, "the extraction pool should be running"
+            killed.append(workers[0].pid or 0)
+            os.kill(workers[0].pid or 0, signal.SIGKILL)
+
+    library.indexer = Indexer(
+        library.catalog, library.index, library.settings, progress_interval=0.0
+    )
+    summary = library.reconcile(progress=kill_a_worker_once)
+    assert killed
+    assert "an extraction worker died" in caplog.text
+    assert (summary.added, summary.errors) == (12, 0)
+    assert library.catalog.state_counts()["indexed"] == 12
+    library.assert_consistent()  # every file has all its chunks in the index
+
+
+class _AlwaysBrokenPool:
+    """A process pool that cannot start workers (what a broken install or no memory gives)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def submit(self, *args: object, **kwargs: object) -> object:
+        raise BrokenProcessPool("cannot start a worker")
+
+    def shutdown(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+def test_when_worker_processes_cannot_run_files_are_extracted_in_process(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.indexer.ProcessPoolExecutor", _AlwaysBrokenPool)
+    write_pdf(library.notes / "a.pdf", ["the stubborn armadillo"])
+    library.write("b.md", "another armadillo")
+    summary = library.reconcile()
+    assert (summary.added, summary.errors) == (2, 0)
+    assert library.paths_matching("armadillo") == {"a.pdf", "b.md"}

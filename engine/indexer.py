@@ -333,10 +333,12 @@ class Indexer:
         *,
         folders: Sequence[str | os.PathLike[str]] | None = None,
     ) -> IndexSummary:
-        """Apply one watcher batch (small: extraction runs in this process). A changed path that
-        is gone counts as deleted; a deleted path with a new path of equal content in the same
-        batch is a rename. `folders` (the watched folders) lets ignore rules apply relative to
-        the right folder; without it, rules are judged by file name only."""
+        """Apply one watcher batch, committed before returning. A changed path that is gone (or
+        now ignored) counts as deleted; a deleted path that is a folder removes everything under
+        it; a moved folder moves every file under it; a deleted path and a new path of equal
+        content in the same batch are a rename. `folders` (the watched folders) lets ignore
+        rules apply relative to the right folder; without it, rules are judged by file name.
+        Text files of small batches are extracted in this process, anything else in the pool."""
         started = time.monotonic()
         roots = [Path(folder).absolute() for folder in folders or ()]
         summary = IndexSummary()

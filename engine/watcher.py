@@ -114,8 +114,7 @@ class _Coalescer:
             self.deleted.discard(path)  # deleted then recreated: a change of the same path
         elif created and path not in self.moved_from:
             self.created.add(path)
-        if path not in self.moved_from:
-            self.changed.add(path)
+        self.changed.add(path)
 
     def delete(self, path: Path) -> None:
         self.changed.discard(path)
@@ -127,22 +126,24 @@ class _Coalescer:
 
     def move(self, source: Path, destination: Path) -> None:
         """`source` renamed to `destination` (both wanted paths)."""
-        if source in self.created or source in self.changed:
-            # Written during this burst (a temp file renamed into place): the destination
-            # simply has new content; the temporary name never mattered.
-            was_created = source in self.created
+        if source in self.created:
+            # A file born in this burst (a temp file renamed into place): the destination just
+            # has new content. Not marked "created": it may have existed before.
             self.created.discard(source)
             self.changed.discard(source)
-            self.moved_from.pop(source, None)
-            self.change(destination, created=was_created)
+            self.change(destination)
             return
+        edited = source in self.changed
+        self.changed.discard(source)
         original = self.moved_from.pop(source, source)
         self.deleted.discard(destination)
         self.changed.discard(destination)
         if original == destination:
             self.changed.add(destination)  # moved away and back: at most its content changed
-        else:
-            self.moved_from[destination] = original
+            return
+        self.moved_from[destination] = original
+        if edited:
+            self.changed.add(destination)  # edited, then renamed: a move with new content
 
     def take(self) -> ChangeBatch:
         moves = tuple(sorted((source, target) for target, source in self.moved_from.items()))

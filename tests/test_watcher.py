@@ -73,6 +73,22 @@ def test_created_then_deleted_is_nothing_and_deleted_then_recreated_is_a_change(
     assert pending.take() == ChangeBatch(changed=(B,))
 
 
+def test_edited_then_renamed_is_a_move_with_new_content() -> None:
+    pending = _Coalescer()
+    pending.change(A)
+    pending.move(A, B)
+    assert pending.take() == ChangeBatch(changed=(B,), moved=((A, B),))
+
+
+def test_temp_file_renamed_over_a_note_then_deleted_deletes_the_note() -> None:
+    pending = _Coalescer()
+    temp = Path("/w/a.md.new")
+    pending.change(temp, created=True)
+    pending.move(temp, A)
+    pending.delete(A)
+    assert pending.take() == ChangeBatch(deleted=(A,))
+
+
 def test_moved_then_deleted_deletes_the_original() -> None:
     pending = _Coalescer()
     pending.move(A, B)
@@ -299,3 +315,15 @@ def test_events_reported_with_real_paths_map_to_the_configured_folder(tmp_path: 
     assert watcher._configured_form(link / "b.md") == link / "b.md"
     outside = tmp_path / "elsewhere.md"
     assert watcher._configured_form(outside) == outside
+
+
+def test_edit_then_quick_rename_leaves_only_the_new_name(watched: Watched) -> None:
+    note = watched.notes / "draft.md"
+    note.write_text("first words about a vole", "utf-8")
+    assert wait_until(lambda: watched.names_matching("vole") == {"draft.md"})
+    note.write_text("second words about a shrew", "utf-8")
+    final = watched.notes / "final.md"
+    note.rename(final)  # within the same debounce window as the edit
+    assert wait_until(lambda: watched.names_matching("shrew") == {"final.md"})
+    assert wait_until(lambda: watched.catalog.get(str(note)) is None)
+    assert watched.names_matching("vole") == set()

@@ -22,6 +22,7 @@ from engine.llm.ollama_model import (
     canonical_model_name,
     probe,
     pull_model,
+    recover_tool_calls,
 )
 from engine.llm.types import Message
 from tests.fake_ollama import Failure, FakeOllama, Reply, RuleResponder, user_contains
@@ -138,6 +139,56 @@ def test_tool_call_markup_streamed_as_text_is_dropped_once_parsed(fake: FakeOlla
     result = make_model(fake).chat(ask("needs two hops"), tools=[READ_TOOL])
     assert result.content == "Let me look."
     assert [c.name for c in result.tool_calls] == ["read_documents"]
+
+
+def test_a_tool_call_written_as_text_is_recovered(fake: FakeOllama) -> None:
+    # What qwen2.5-coder:0.5b really wrote when told to call the tool: JSON, last brace missing.
+    written = '{"name": "read_documents", "arguments": {"question": "Who built the lighthouse?"}'
+    fake.responder = lambda request: Reply(written)
+    result = make_model(fake).chat(ask("needs two hops"), tools=[READ_TOOL])
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [
+        ("read_documents", {"question": "Who built the lighthouse?"})
+    ]
+    assert result.content == ""
+
+
+def test_json_text_is_left_alone_when_no_tools_were_offered(fake: FakeOllama) -> None:
+    written = '{"name": "read_documents", "arguments": {}}'
+    fake.responder = lambda request: Reply(written)
+    result = make_model(fake).chat(ask("anything"))
+    assert result.tool_calls == ()
+    assert result.content == written
+
+
+@pytest.mark.parametrize(
+    ("text", "calls", "rest"),
+    [
+        (
+            'Checking. <tool_call>{"name": "read_documents", "arguments": {"question": "a \\" b"}}'
+            "</tool_call>",
+            [("read_documents", {"question": 'a " b'})],
+            "Checking.",
+        ),
+        (
+            '```json\n{"name": "read_documents", "arguments": "{\\"question\\": \\"x\\"}"}\n```',
+            [("read_documents", {"question": "x"})],
+            "",
+        ),
+        ('{"name": "delete_everything", "arguments": {}}', [], None),
+        ("The lighthouse was built in 1850 [1].", [], None),
+        (
+            '{"name": "read_documents", "arguments": {}} Then more.',
+            [("read_documents", {})],
+            "Then more.",
+        ),
+    ],
+)
+def test_recover_tool_calls(
+    text: str, calls: list[tuple[str, dict[str, str]]], rest: str | None
+) -> None:
+    recovered, remaining = recover_tool_calls(text, {"read_documents"})
+    assert [(c.name, c.arguments) for c in recovered] == calls
+    assert remaining == (text if rest is None else rest)
 
 
 def test_a_missing_model_says_how_to_pull_it(fake: FakeOllama) -> None:

@@ -689,15 +689,24 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if healthy else EXIT_FAILURE
 
 
+def one_at_a_time(sink: Callable[[Event], None]) -> Callable[[Event], None]:
+    """Level 2 reads chunks on several threads; their events must not interleave mid-line."""
+    lock = threading.Lock()
+
+    def locked(event: Event) -> None:
+        with lock:
+            sink(event)
+
+    return locked
+
+
 def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
     question = " ".join(args.question).strip()
     if not question:
         raise NeedleError("invalid_argument", "The question is empty.", 'Ask e.g. needle ask "…"')
     scope = engine.resolve_scope(args.scope) if args.scope else None
     printer = AskPrinter(console)
-    on_event: Callable[[Event], None] = (
-        (lambda e: console.json_line(e.to_dict())) if args.json else printer
-    )
+    on_event = one_at_a_time((lambda e: console.json_line(e.to_dict())) if args.json else printer)
     with cancel_on_interrupt(console, "the answer") as cancel:
         try:
             answer = engine.ask(

@@ -384,16 +384,18 @@ class EngineClient(QObject):
         process = self._current_sender()
         if process is None:
             return
-        self._read_stderr(process)  # the last words often explain the death
+        self._read_stderr(process)
         if self._death_reason:
             reason = self._death_reason
         elif status == QProcess.ExitStatus.CrashExit:
+            # Killed by a signal: its last log line is whatever it did before, not the cause.
             reason = "The engine crashed."
         else:
             reason = f"The engine exited unexpectedly (exit code {code})."
-        last_line = next((line for line in reversed(self._stderr_tail) if line.strip()), "")
-        if last_line and not self._death_reason:
-            reason += f" Last message: {last_line.strip()}"
+            # An exit on its own ends with the explanation (a traceback's last line, say).
+            last_line = next((line for line in reversed(self._stderr_tail) if line.strip()), "")
+            if last_line:
+                reason += f" Last message: {last_line.strip()}"
         self._engine_gone(process, reason)
 
     def _engine_gone(self, process: QProcess, reason: str) -> None:

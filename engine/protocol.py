@@ -197,9 +197,33 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} over the protocol")
 
 
+def _json_default(value: Any) -> Any:
+    """json.dumps calls this only for what it cannot encode itself (results, dataclasses, paths)."""
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot send a {type(value).__name__} over the protocol")
+
+
 def encode(message: Message) -> bytes:
-    """One protocol line, UTF-8, ending in a newline."""
-    text = json.dumps(to_jsonable(message.to_dict()), ensure_ascii=False, separators=(",", ":"))
+    """One protocol line, UTF-8, ending in a newline. Payloads may hold engine objects (anything
+    `to_jsonable` accepts); they are converted while encoding."""
+    data = message.to_dict()
+    try:
+        # The fast path lets the C encoder walk the data: search results are ~100 KB of lists
+        # and strings, and converting them in Python first cost more than the search itself.
+        text = json.dumps(
+            data, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        )
+    except ValueError:
+        # NaN or infinity somewhere, which JSON cannot carry: the slow path sends them as null.
+        text = json.dumps(to_jsonable(data), ensure_ascii=False, separators=(",", ":"))
     return text.encode("utf-8") + b"\n"
 
 

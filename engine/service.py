@@ -146,7 +146,7 @@ class LineWriter:
     def send(self, message: Reply) -> None:
         try:
             line = encode(message)
-        except (TypeError, ValueError) as exc:
+        except Exception as exc:  # a result that cannot be sent is a bug, reported as one
             log.exception("cannot encode a reply")
             request_id = getattr(message, "id", None)
             line = encode(ErrorReply(request_id, _internal_error("encode the reply", exc)))
@@ -533,7 +533,7 @@ class Service:
         return True
 
     def _reply(self, request: Request, result: Any) -> None:
-        self._writer.send(ResultReply(request.id, to_jsonable(result)))
+        self._writer.send(ResultReply(request.id, result))
 
     def _refuse(self, request: Request, kind: str, message: str, hint: str = "") -> None:
         self._writer.send(ErrorReply(request.id, ErrorInfo(kind, message, hint)))
@@ -631,11 +631,12 @@ class Service:
 
         def send_progress(progress: dict[str, Any]) -> None:
             if not token.cancelled:
-                self._writer.send(ProgressReply(rid, to_jsonable(progress)))
+                self._writer.send(ProgressReply(rid, progress))
 
         def send_event(event: Event | dict[str, Any]) -> None:
             if not token.cancelled:
-                self._writer.send(EventReply(rid, to_jsonable(event)))
+                data = event.to_dict() if isinstance(event, Event) else event
+                self._writer.send(EventReply(rid, data))
 
         throttle = ProgressThrottle(send_progress, self._progress_interval)
         context = RequestContext(rid, token, send_event, throttle.push)
@@ -643,7 +644,7 @@ class Service:
         try:
             assert self._engine is not None  # workers start only after a successful handshake
             result = handler(self._engine, request.params, context)
-            final = ResultReply(rid, to_jsonable(result))
+            final = ResultReply(rid, result)  # converted to JSON while it is written
         except NeedleError as exc:
             final = ErrorReply(rid, ErrorInfo.from_error(exc))
         except Exception as exc:

@@ -112,6 +112,19 @@ def test_agent_events_survive_the_trip() -> None:
     assert event_from_dict(reply.event) == answer
 
 
+def test_engine_objects_are_converted_while_encoding() -> None:
+    hit = {"path": Path("/a/b.md"), "score": math.inf, "answer": Citation(1, "c", "/p", "t", "x")}
+    reply = decode_reply(encode(ResultReply(4, {"hits": [hit], "tags": frozenset({"x"})})))
+    assert isinstance(reply, ResultReply)
+    (sent,) = reply.result["hits"]
+    assert sent["path"] == "/a/b.md"
+    assert sent["score"] is None, "JSON has no infinity; it is sent as null"
+    assert sent["answer"]["chunk_id"] == "c"
+    assert reply.result["tags"] == ["x"]
+    with pytest.raises(TypeError, match="cannot send a object"):
+        encode(ResultReply(5, {"thing": object()}))
+
+
 def test_results_are_made_jsonable() -> None:
     converted = to_jsonable({"path": Path("/a/b"), "pair": (1, 2), "score": math.nan})
     assert converted == {"path": "/a/b", "pair": [1, 2], "score": None}

@@ -230,6 +230,16 @@ def test_a_bug_on_the_reading_thread_is_reported_and_the_engine_keeps_reading(
     assert output.final(3)["type"] == "result"
 
 
+def test_a_result_that_cannot_be_sent_is_an_internal_error(
+    served: tuple[Service, Output], fake: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, output = served
+    monkeypatch.setattr(fake, "status", lambda: {"files": object()})
+    send(service, 2, "status")
+    error = output.final(2)["error"]
+    assert error["kind"] == "internal" and "cannot send a object" in error["message"]
+
+
 def test_engine_errors_cross_as_data(served: tuple[Service, Output]) -> None:
     service, output = served
     send(service, 2, "settings.update", changes={"context_window": 100})

@@ -883,7 +883,24 @@ def run_stdio(
     service = Service(
         engine, output, data_dir=data_dir, startup_error=startup_error, **service_options
     )
-    return service.serve(sys.stdin.buffer)
+    _stop_on_terminate()
+    try:
+        return service.serve(sys.stdin.buffer)
+    except (KeyboardInterrupt, SystemExit):
+        # serve() closed the engine on the way out; being told to stop is not a failure.
+        log.info("stopped by a signal; the engine was closed")
+        return EXIT_OK
+
+
+def _stop_on_terminate() -> None:
+    """SIGTERM (the client's "terminate", a logout) ends the reading loop like SIGINT does, so
+    the engine still stops watching, cancels work and closes its index before it exits."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(EXIT_OK)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -178,6 +178,7 @@ class FakeEngine:
 
     def close(self) -> None:
         self.closed = True
+        sys.stderr.write("fake engine closed\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -572,6 +572,20 @@ def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
         served.stop()
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    served = ServedProcess(["-m", "tests.service_helpers"], tmp_path / "stderr")
+    try:
+        served.call("handshake", protocol=1)
+        served.send("ask", question="forever")
+        served.wait_for(lambda m: m.get("type") == "event")
+        served.process.send_signal(stop_signal)
+        assert served.process.wait(timeout=10) == 0
+        assert b"fake engine closed" in (tmp_path / "stderr").read_bytes()
+    finally:
+        served.stop()
+
+
 def test_a_locked_engine_refuses_the_handshake_and_exits(tmp_path: Path) -> None:
     served = ServedProcess(["-m", "tests.service_helpers", "--fail-open"], tmp_path / "stderr")
     try:

@@ -34,7 +34,8 @@ class CancelToken:
             raise Cancelled()
 
     def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Register `callback`; returns a function that unregisters it. Runs at once if already set."""
+        """Register `callback`; returns a function that unregisters it. Runs the callback at once
+        when the token is already set."""
         with self._lock:
             already = self._event.is_set()
             if not already:

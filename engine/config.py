@@ -35,7 +35,9 @@ class Settings:
         if self.context_window < 2048:
             problems.append("The context window must be at least 2048 tokens.")
         if not 0 < self.answer_reserve < self.context_window // 2:
-            problems.append("The answer reserve must be positive and under half the context window.")
+            problems.append(
+                "The answer reserve must be positive and under half the context window."
+            )
         if not 1 <= self.parallel_requests <= 32:
             problems.append("Parallel requests must be between 1 and 32.")
         if self.read_budget < 1:
@@ -61,7 +63,9 @@ class Settings:
 
 
 def load_settings(path: Path) -> Settings:
-    settings = Settings.from_dict(json.loads(path.read_text("utf-8"))) if path.exists() else Settings()
+    settings = Settings()
+    if path.exists():
+        settings = Settings.from_dict(json.loads(path.read_text("utf-8")))
     host = os.environ.get("OLLAMA_HOST")
     if host and settings.ollama_host == DEFAULT_HOST:
         settings.ollama_host = normalize_host(host)

@@ -11,8 +11,9 @@ FileState = Literal["pending", "indexed", "error", "skipped"]
 
 @dataclass(frozen=True)
 class Section:
-    """A run of a document's text that shares one location: a PDF page or a Markdown heading path.
-    `start` is the offset of `text` in ExtractedDocument.text; sections are contiguous and in order."""
+    """A run of a document's text that shares one location: a PDF page or a Markdown heading
+    path. `start` is the offset of `text` in ExtractedDocument.text; sections are contiguous and
+    in order."""
 
     text: str
     start: int

@@ -437,9 +437,9 @@ class AskPrinter:
             self.verdicts_cached += int(event.cached)
             self._status(f"reading {event.done}/{event.total} chunks…")
             return
-        if self.verdicts_total and not isinstance(event, ChunkVerdict):
-            self._flush_verdicts()
         if step:
+            # A new step closes the reading tally; model-call events in between do not.
+            self._flush_verdicts()
             self.steps.append(step)
             self._status(step)
 
@@ -521,7 +521,7 @@ def describe_event(event: Event) -> str:
     if isinstance(event, ScopeChosen):
         pre = " after a BM25 prefilter" if event.prefiltered else ""
         read = f"reading {event.read_chunks} of {event.total_chunks} chunks{pre}"
-        return f"scope {event.description}: {read}"
+        return f"scope: {event.description}; {read}"
     if isinstance(event, SubQuestion):
         return f"step {event.step}: {one_line(event.question)}"
     if isinstance(event, SubAnswer):

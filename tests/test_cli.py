@@ -6,6 +6,7 @@ writer, Ctrl-C, a terminal that cannot show Chinese) run the real `python -m eng
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -20,8 +21,18 @@ from typing import Any
 import pytest
 
 from engine import __version__
+from engine.agent.events import Answer, AnswerDelta, ChunkVerdict, event_from_dict
 from engine.api import Engine
-from engine.cli import EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR, fit_width, main
+from engine.cli import (
+    EXIT_CANCELLED,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USER_ERROR,
+    AskPrinter,
+    Console,
+    fit_width,
+    main,
+)
 from tests.fake_ollama import FakeOllama, Reply, RuleResponder, wants_json
 from tests.test_api import closed_port, make_notes
 
@@ -422,3 +433,26 @@ def test_ask_json_prints_one_event_per_line(
 def test_fit_width_counts_chinese_as_two_columns() -> None:
     assert fit_width("/notes/中文笔记.md", 10) == "…文笔记.md"
     assert fit_width("short", 10) == "short"
+
+
+def test_ask_printer_renders_a_recorded_level2_answer() -> None:
+    recording = REPO / "tests" / "recorded_events" / "ask_en_level2.jsonl"
+    events = [
+        event_from_dict(json.loads(line)) for line in recording.read_text("utf-8").splitlines()
+    ]
+    out, err = io.StringIO(), io.StringIO()
+    printer = AskPrinter(Console(out, err, out_is_tty=False, err_is_tty=False, color=False))
+    for event in events[:-1]:
+        printer(event)
+    final = events[-1]
+    assert isinstance(final, Answer)
+    printer.finish(final)
+
+    text = out.getvalue()
+    streamed = "".join(e.text for e in events if isinstance(e, AnswerDelta))
+    relevant = sum(1 for e in events if isinstance(e, ChunkVerdict) and e.relevant)
+    assert text.startswith(streamed)
+    assert "[1] flat-lease-2023.pdf — page 3" in text
+    assert f"read 24 chunks: {relevant} relevant" in text
+    assert "level 2: escalated" in text
+    assert err.getvalue() == ""  # no status line when stderr is not a terminal

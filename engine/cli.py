@@ -663,6 +663,11 @@ def cmd_search(engine: Engine, args: argparse.Namespace, console: Console) -> in
         )
     else:
         render_hits(console, hits, seconds)
+        if not hits and not engine.status().chunks:
+            console.print(
+                "Nothing is indexed yet: add a folder with `needle folders add PATH`, "
+                "then run `needle index`."
+            )
     return EXIT_OK
 
 

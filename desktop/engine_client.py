@@ -322,6 +322,11 @@ class EngineClient(QObject):
             process.setProcessEnvironment(environment)
         if self._working_directory:
             process.setWorkingDirectory(self._working_directory)
+        if sys.platform != "win32":
+            # Its own session: a Ctrl-C in the terminal that started the app reaches the app,
+            # which then shuts the engine down in order, instead of both dying at once (and the
+            # engine being restarted under a quitting app).
+            process.setUnixProcessParameters(QProcess.UnixProcessFlag.CreateNewSession)
         # Bound slots, not lambdas: Qt drops them when this client is destroyed, so a late signal
         # of a dying process can never call into a deleted object. sender() names the process.
         process.readyReadStandardOutput.connect(self._on_stdout_ready)

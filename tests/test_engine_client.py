@@ -18,6 +18,8 @@ from engine.errors import NeedleError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAKE_ENGINE = [sys.executable, "-m", "tests.service_helpers"]
+# Killing, stopping and probing a process by pid with signals is POSIX-only.
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")
 FAST = {
     "heartbeat_interval_ms": 100,
     "heartbeat_timeout_ms": 800,
@@ -65,6 +67,8 @@ def test_start_handshake_and_request_round_trip(qtbot: QtBot, client: EngineClie
     assert client.state == ClientState.READY
     assert client.engine_info["protocol"] == 1
     assert client.engine_pid is not None
+    if hasattr(os, "getsid"):
+        assert os.getsid(client.engine_pid) != os.getsid(0), "terminal signals must not reach it"
     got = Collector()
     client.request("search", {"query": "needle", "limit": 2}, **got.callbacks())
     qtbot.waitUntil(lambda: got.done, timeout=5000)
@@ -123,6 +127,7 @@ def test_notifications_are_signals(qtbot: QtBot) -> None:
         engine_client.shutdown_blocking(3)
 
 
+@posix_only
 def test_a_killed_engine_is_restarted_and_in_flight_requests_fail_clearly(
     qtbot: QtBot, client: EngineClient
 ) -> None:
@@ -146,6 +151,7 @@ def test_a_killed_engine_is_restarted_and_in_flight_requests_fail_clearly(
     assert again.results and again.results[0]["count"] == 3
 
 
+@posix_only
 def test_a_hung_engine_is_killed_and_restarted(qtbot: QtBot, client: EngineClient) -> None:
     pid = client.engine_pid
     assert pid is not None
@@ -225,6 +231,7 @@ def test_protocol_mismatch_fails_with_the_engines_explanation(qtbot: QtBot) -> N
     assert "version 1" in failed.args[0] and "version 2" in failed.args[0]
 
 
+@posix_only
 def test_shutdown_stops_the_child_without_blocking(qtbot: QtBot, client: EngineClient) -> None:
     pid = client.engine_pid
     assert pid is not None
@@ -238,6 +245,7 @@ def test_shutdown_stops_the_child_without_blocking(qtbot: QtBot, client: EngineC
     assert not _process_exists(pid)
 
 
+@posix_only
 def test_shutdown_escalates_to_kill_when_the_engine_ignores_it(
     qtbot: QtBot, client: EngineClient
 ) -> None:

@@ -572,6 +572,7 @@ def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
         served.stop()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
     served = ServedProcess(["-m", "tests.service_helpers"], tmp_path / "stderr")

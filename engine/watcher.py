@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -45,9 +45,9 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
-from engine.ignore import IgnoreRules
+from engine.ignore import IgnoreRules, is_default_ignored_name
 from engine.scanner import is_supported, normalize_extensions, scan_folders
 
 log = logging.getLogger(__name__)
@@ -307,12 +307,25 @@ class FolderWatcher:
 
     def _poll(self, folder: Path) -> None:
         if self._polling_observer is None:
-            self._polling_observer = PollingObserver(timeout=self.poll_interval_seconds)
+            self._polling_observer = PollingObserverVFS(
+                os.stat, self._polled_listing, polling_interval=self.poll_interval_seconds
+            )
             self._polling_observer.daemon = True
             self._polling_observer.start()
         watch = self._polling_observer.schedule(self._handler, str(folder), recursive=True)
         self._watches[folder] = (self._polling_observer, watch)
         self._modes[folder] = "polling"
+
+    def _polled_listing(self, folder: str | None) -> Iterator[os.DirEntry[str]]:
+        """The entries a poll looks at: ignored names (`.git`, `node_modules`, temp files) are
+        pruned here, so polling a repository does not stat its whole history every interval."""
+        with os.scandir(folder) as entries:
+            kept = [
+                entry
+                for entry in entries
+                if not (self.rules.use_defaults and is_default_ignored_name(entry.name))
+            ]
+        return iter(kept)
 
     # -- events ------------------------------------------------------------------------------
 

@@ -327,3 +327,13 @@ def test_edit_then_quick_rename_leaves_only_the_new_name(watched: Watched) -> No
     assert wait_until(lambda: watched.names_matching("shrew") == {"final.md"})
     assert wait_until(lambda: watched.catalog.get(str(note)) is None)
     assert watched.names_matching("vole") == set()
+
+
+def test_polling_does_not_walk_ignored_folders(tmp_path: Path) -> None:
+    (tmp_path / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "a.md").write_text("x", "utf-8")
+    watcher = FolderWatcher([tmp_path], IgnoreRules(), lambda batch: None)
+    listed = sorted(entry.name for entry in watcher._polled_listing(str(tmp_path)))
+    assert listed == ["a.md", "notes"]

@@ -27,7 +27,8 @@ Using it::
                    on_event=lambda event: ...,  # dict: Event.to_dict(); event_from_dict reads it
                    on_progress=lambda p: ..., on_result=..., on_error=...)
 
-    client.shutdown()            # on quit: ask, then terminate, then kill; emits `stopped`
+    client.shutdown()            # on quit: ask, then terminate, then kill; emits `stopped`;
+                                 # requests still running end silently, as if cancelled
     client.shutdown_blocking(5)  # or, at the very end of the app, the synchronous variant
 
 Requests made before the engine is ready (or while it restarts) are queued and sent once it is.
@@ -280,7 +281,7 @@ class EngineClient(QObject):
         if self._state == ClientState.SHUTTING_DOWN:
             return
         self._state = ClientState.SHUTTING_DOWN
-        self._fail_all(self._unavailable_error())
+        self._cancel_all()
         self._write(process, Request(next(self._ids), Method.SHUTDOWN, {}))
         self._after(grace_ms, lambda client: client._escalate(process, kill=False))
         self._after(grace_ms + 2000, lambda client: client._escalate(process, kill=True))
@@ -294,7 +295,7 @@ class EngineClient(QObject):
             self._become_stopped()
             return
         self._state = ClientState.SHUTTING_DOWN
-        self._fail_all(self._unavailable_error())
+        self._cancel_all()
         self._write(process, Request(next(self._ids), Method.SHUTDOWN, {}))
         process.waitForBytesWritten(1000)
         if not process.waitForFinished(int(timeout * 1000)):
@@ -623,6 +624,14 @@ class EngineClient(QObject):
         self._internal.clear()
         for pending in failed:
             self._finish_with_error(pending, error)
+
+    def _cancel_all(self) -> None:
+        """The app is shutting the engine down: what is still running was abandoned by the app
+        itself, like a cancel, so it ends silently instead of with an error dialog at quit."""
+        for pending in [*self._queue, *self._inflight.values()]:
+            pending.handle.cancelled = True
+        self._queue, self._inflight = [], {}
+        self._internal.clear()
 
     def _fail_all(self, error: NeedleError) -> None:
         queued, self._queue = self._queue, []

@@ -237,11 +237,19 @@ def test_shutdown_stops_the_child_without_blocking(qtbot: QtBot, client: EngineC
     assert pid is not None
     lost: list[str] = []
     client.engine_lost.connect(lost.append)
+    running = Collector()
+    handle = client.request("ask", {"question": "forever"}, **running.callbacks())
+    qtbot.waitUntil(lambda: bool(running.events), timeout=5000)
     with qtbot.waitSignal(client.stopped, timeout=10_000):
         client.shutdown()
         assert client.state == ClientState.SHUTTING_DOWN  # returned at once
     assert client.state.value == "stopped"
     assert lost == []
+    assert handle.cancelled and not running.done, "the app's own shutdown is no error to show"
+    late = Collector()
+    client.request("status", **late.callbacks())
+    qtbot.waitUntil(lambda: late.done, timeout=2000)
+    assert late.errors[0].kind == "engine_unavailable"
     assert not _process_exists(pid)
 
 

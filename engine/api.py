@@ -26,26 +26,29 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.agent.events import Answer, Event
-from engine.agent.runner import answer_question
-from engine.agent.scope import ScopeSpec
-from engine.agent.verdict_cache import SqliteVerdictCache
 from engine.cancel import NEVER, CancelToken
 from engine.catalog import Catalog
 from engine.config import Settings, load_settings, normalize_host, save_settings
 from engine.doctor import Check, check_index_consistency, library_checks
 from engine.errors import NeedleError, OllamaError
 from engine.index import ChunkIndex
-from engine.indexer import Indexer
-from engine.llm.calibration import TokenCalibration
-from engine.llm.ollama_model import OllamaChatModel, OllamaStatus, PullProgress, probe
-from engine.llm.ollama_model import pull_model as ollama_pull_model
 from engine.lock import WriterLock, read_owner_pid
 from engine.models import FileRecord, IndexProgress, IndexSummary, SearchFilters, SearchHit
 from engine.paths import AppPaths, resolve_paths
-from engine.watcher import ChangeBatch, FolderWatcher
+
+# The indexer (pypdf), the watcher (watchdog), the model client (ollama, httpx) and the agent are
+# imported where they are first used: `needle search` and `needle status` start twice as fast
+# without them.
+if TYPE_CHECKING:
+    from engine.agent.scope import ScopeSpec
+    from engine.agent.verdict_cache import SqliteVerdictCache
+    from engine.indexer import Indexer
+    from engine.llm.calibration import TokenCalibration
+    from engine.llm.ollama_model import OllamaStatus, PullProgress
+    from engine.watcher import ChangeBatch, FolderWatcher
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +222,7 @@ class Engine:
         self._write_lock = threading.RLock()
         self._settings_lock = threading.RLock()
         self._indexer: Indexer | None = (
-            Indexer(catalog, index, settings) if lock and index else None
+            _new_indexer(catalog, index, settings) if lock and index else None
         )
         self._watcher: FolderWatcher | None = None
         self._on_change: Callable[[IndexSummary], None] | None = None
@@ -315,7 +318,7 @@ class Engine:
             if INDEXER_SETTINGS & changes.keys() and self._index is not None:
                 # Swapped, not locked: a running pass finishes with the old rules; every write
                 # after it picks up the new indexer under the write lock.
-                self._indexer = Indexer(self._catalog, self._index, updated)
+                self._indexer = _new_indexer(self._catalog, self._index, updated)
         if self._watcher is not None and {"ignore_patterns"} & changes.keys():
             self._restart_watcher()
         return self.settings
@@ -479,6 +482,8 @@ class Engine:
         self._require_writer("watch folders")
         self.stop_watching()
         self._on_change = on_change
+        from engine.watcher import FolderWatcher
+
         watcher = FolderWatcher(
             self.settings.folders,
             self._indexer_rules(),
@@ -604,6 +609,8 @@ class Engine:
 
     def ollama_status(self, host: str | None = None, model: str | None = None) -> OllamaStatus:
         """Is Ollama reachable, and is the model pulled? Never raises; takes up to ~3 s."""
+        from engine.llm.ollama_model import probe
+
         settings = self.settings
         return probe(
             normalize_host(host) if host else settings.ollama_host, model or settings.model
@@ -617,6 +624,8 @@ class Engine:
     ) -> None:
         """Download `model` (default: the configured one) into Ollama; `progress(status,
         completed_bytes, total_bytes)` follows the download. Raises OllamaError or Cancelled."""
+        from engine.llm.ollama_model import pull_model as ollama_pull_model
+
         settings = self.settings
 
         def report(update: PullProgress) -> None:
@@ -645,6 +654,9 @@ class Engine:
         engine/agent/events.py); `model`/`host` override the settings for this question. Checks
         first that Ollama is running and has the model, raising OllamaError with the exact fix
         otherwise. Level-2 verdicts are cached under the cache folder."""
+        from engine.agent.runner import answer_question
+        from engine.llm.ollama_model import OllamaChatModel, probe
+
         settings = self.settings
         chosen_host = normalize_host(host) if host else settings.ollama_host
         chosen_model = model or settings.model
@@ -682,11 +694,15 @@ class Engine:
             chat_model.close()
 
     def _verdicts(self) -> SqliteVerdictCache:
+        from engine.agent.verdict_cache import SqliteVerdictCache
+
         if self._verdict_cache is None:
             self._verdict_cache = SqliteVerdictCache.in_folder(self.paths.cache)
         return self._verdict_cache
 
     def _token_calibration(self) -> TokenCalibration:
+        from engine.llm.calibration import TokenCalibration
+
         if self._calibration is None:
             self._calibration = TokenCalibration(self.paths.cache / CALIBRATION_FILE)
         return self._calibration
@@ -744,6 +760,12 @@ def _load_settings(paths: AppPaths) -> Settings:
             f"The settings file {paths.settings_file} cannot be read ({error.strerror}).",
             "Check its permissions.",
         ) from error
+
+
+def _new_indexer(catalog: Catalog, index: ChunkIndex, settings: Settings) -> Indexer:
+    from engine.indexer import Indexer
+
+    return Indexer(catalog, index, settings)
 
 
 def _open_index(paths: AppPaths, *, writable: bool) -> ChunkIndex | None:

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.config import Settings
 from engine.errors import NeedleError
-from engine.llm.ollama_model import OllamaStatus, probe
 from engine.paths import AppPaths
+
+if TYPE_CHECKING:
+    from engine.llm.ollama_model import OllamaStatus
 
 CheckStatus = Literal["ok", "warn", "fail"]
 
@@ -62,6 +64,8 @@ def library_checks(
         checks.append(
             Check("folders", "warn", "No folders are indexed.", "Run `needle folders add PATH`.")
         )
+    from engine.llm.ollama_model import probe  # the HTTP client loads only when a check needs it
+
     host, model = settings.ollama_host, settings.model
     checks.append(guarded("ollama", lambda: check_ollama(probe(host, model), host, model)))
     return checks

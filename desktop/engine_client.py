@@ -323,7 +323,9 @@ class EngineClient(QObject):
             process.setProcessEnvironment(environment)
         if self._working_directory:
             process.setWorkingDirectory(self._working_directory)
-        if sys.platform != "win32":
+        if sys.platform == "win32":
+            _hide_console_window(process)
+        else:
             # Its own session: a Ctrl-C in the terminal that started the app reaches the app,
             # which then shuts the engine down in order, instead of both dying at once (and the
             # engine being restarted under a quitting app).
@@ -645,6 +647,26 @@ class EngineClient(QObject):
             reason or "The engine is not running.",
             "Restart Needle. If this keeps happening, the engine log in the logs folder says why.",
         )
+
+
+CREATE_NO_WINDOW = 0x08000000
+
+
+def _hide_console_window(process: QProcess) -> None:
+    """The bundled `needle.exe` is a console program (it is also the CLI); started from the
+    windowed app it would open a console window for the engine's whole life. Not verified on
+    Windows yet: it is guarded so that, at worst, the window shows."""
+    modifier_setter = getattr(process, "setCreateProcessArgumentsModifier", None)
+    if modifier_setter is None:
+        return
+
+    def add_no_window_flag(arguments: Any) -> None:
+        arguments.flags |= CREATE_NO_WINDOW
+
+    try:
+        modifier_setter(add_no_window_flag)
+    except Exception:
+        log.warning("cannot hide the engine's console window", exc_info=True)
 
 
 def _silence_and_kill(process: QProcess) -> None:

@@ -160,20 +160,31 @@ def _is_pdf(path: str) -> bool:
     return path.lower().endswith(".pdf")
 
 
+def default_text_pool_threshold(cpu_count: int | None = None) -> int | None:
+    """How many text files make a run worth sending them to the pool; None for never.
+
+    On 2 cores, text is faster here: this process's Python thread plus Tantivy's two indexing
+    threads already keep both cores busy, and a worker only competes with them (measured on
+    the corpora: 7.2-9.5 s in-process against 10.4-10.9 s with one worker, docs/index-schema.md
+    "Reconcile"). With 4 or more cores the workers get cores of their own, and pickling a
+    chunked note costs only ~3% of extracting it."""
+    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    return 64 if cores >= 4 else None
+
+
 def split_jobs(
-    jobs: list[ExtractJob], *, use_pool: bool, text_pool_threshold: int
+    jobs: list[ExtractJob], *, use_pool: bool, text_pool_threshold: int | None
 ) -> tuple[list[ExtractJob], list[ExtractJob]]:
     """(jobs for the process pool, jobs for this process).
 
-    PDFs always go to the pool: parsing them is slow pure Python. Text files go there too when
-    there are many of them: this process is busy feeding the index (CJK analysis, Tantivy), so
-    extracting elsewhere overlaps the two halves; pickling a chunked note costs ~3% of
-    extracting it (docs/index-schema.md, "Reconcile"). A handful of text files are done here:
-    starting worker processes would cost more than it saves."""
+    PDFs always go to the pool: parsing them is slow pure Python, and only a worker's main
+    thread can enforce the per-page time limit. Text files go there too when there are at
+    least `text_pool_threshold` of them (see `default_text_pool_threshold`); a handful are done
+    here, since starting worker processes would cost more than it saves."""
     if not use_pool:
         return [], list(jobs)
     texts = [job for job in jobs if not _is_pdf(job.path)]
-    if len(texts) >= text_pool_threshold:
+    if text_pool_threshold is not None and len(texts) >= text_pool_threshold:
         return list(jobs), []
     return [job for job in jobs if _is_pdf(job.path)], texts
 
@@ -274,7 +285,7 @@ class Indexer:
         commit_every_files: int = 1000,
         commit_every_seconds: float = 5.0,
         progress_interval: float = 0.1,
-        text_pool_threshold: int = 64,
+        text_pool_threshold: int | None = default_text_pool_threshold(),
     ) -> None:
         self.catalog = catalog
         self.index = index
@@ -346,7 +357,8 @@ class Indexer:
         summary.unchanged = plan.unchanged
         # Small batches are extracted here; PDFs (page time limits only work in a worker's main
         # thread) and large batches (a folder copied in) go to the pool.
-        use_pool = len(plan.jobs) >= self.text_pool_threshold or any(
+        threshold = self.text_pool_threshold
+        use_pool = (threshold is not None and len(plan.jobs) >= threshold) or any(
             _is_pdf(str(disk.path)) for _, disk, _ in plan.jobs
         )
         self._execute(plan, summary, ProgressThrottle(None), NEVER, use_pool=use_pool)
@@ -888,11 +900,8 @@ class _JobRunner:
         return self._executor
 
     def _pool_size(self) -> int:
-        """Text alone: one worker, because this process needs the other core to feed the index
-        (measured: 7.5 s of CPU here + 3.1 s in one worker, versus 9.2 s + 4.5 s with two
-        workers competing for two cores). PDFs: every worker, parsing them dominates."""
-        pdfs = sum(1 for job in self.pool_jobs if _is_pdf(job.path))
-        return max(1, min(self.workers, pdfs)) if pdfs else 1
+        """No more workers than there are jobs (each costs a process start)."""
+        return max(1, min(self.workers, len(self.pool_jobs)))
 
     def _interleaved(self, cancel: CancelToken) -> Iterator[ExtractOutcome]:
         waiting: list[tuple[ExtractJob, int]] = [(job, 0) for job in reversed(self.pool_jobs)]

@@ -20,7 +20,13 @@ from engine.config import Settings
 from engine.errors import Cancelled
 from engine.extract import extract_file
 from engine.index import ChunkIndex
-from engine.indexer import ExtractJob, Indexer, ProgressThrottle, split_jobs
+from engine.indexer import (
+    ExtractJob,
+    Indexer,
+    ProgressThrottle,
+    default_text_pool_threshold,
+    split_jobs,
+)
 from engine.models import IndexProgress, IndexSummary, SearchFilters
 from tests.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
 
@@ -540,6 +546,11 @@ def test_many_text_files_are_extracted_in_the_pool_with_the_same_result(tmp_path
         library.close()
 
 
+def test_text_goes_to_the_pool_only_on_machines_with_cores_to_spare() -> None:
+    assert default_text_pool_threshold(2) is None
+    assert default_text_pool_threshold(8) == 64
+
+
 def test_split_jobs_sends_pdfs_to_the_pool_and_few_texts_stay_here() -> None:
     jobs = [ExtractJob(f"/n/{n}.md", "d", 1) for n in range(3)] + [ExtractJob("/n/p.PDF", "d", 1)]
     pooled, local = split_jobs(jobs, use_pool=True, text_pool_threshold=4)
@@ -548,6 +559,8 @@ def test_split_jobs_sends_pdfs_to_the_pool_and_few_texts_stay_here() -> None:
     assert (len(pooled), local) == (4, [])
     pooled, local = split_jobs(jobs, use_pool=False, text_pool_threshold=0)
     assert (pooled, len(local)) == ([], 4)
+    pooled, local = split_jobs(jobs, use_pool=True, text_pool_threshold=None)
+    assert ([j.path for j in pooled], len(local)) == (["/n/p.PDF"], 3)
 
 
 def test_apply_changes_indexes_a_new_pdf(library: Library) -> None:

@@ -456,3 +456,21 @@ def test_ask_printer_renders_a_recorded_level2_answer() -> None:
     assert f"read 24 chunks: {relevant} relevant" in text
     assert "level 2: escalated" in text
     assert err.getvalue() == ""  # no status line when stderr is not a terminal
+
+
+def test_pull_downloads_the_model_then_doctor_is_happy_about_ollama(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOllama(models=[]) as fake:
+        needle(data_dir, "settings", f"ollama_host={fake.url}")
+        capsys.readouterr()
+        assert needle(data_dir, "pull") == EXIT_OK
+        pulled = capsys.readouterr()
+        assert "Model qwen2:7b-instruct is ready." in pulled.out and "success" in pulled.err
+
+        assert needle(data_dir, "pull", "no-such-model:1b") == EXIT_FAILURE
+        assert "needle: Ollama could not pull no-such-model:1b" in capsys.readouterr().err
+
+        needle(data_dir, "doctor", "--json")
+        checks = {c["name"]: c["status"] for c in json_out(capsys)["checks"]}
+    assert checks["ollama"] == "ok"

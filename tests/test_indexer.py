@@ -647,3 +647,26 @@ def test_when_worker_processes_cannot_run_files_are_extracted_in_process(
     summary = library.reconcile()
     assert (summary.added, summary.errors) == (2, 0)
     assert library.paths_matching("armadillo") == {"a.pdf", "b.md"}
+
+
+def test_file_deleted_between_scan_and_extraction_is_simply_gone(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = library.write("kept.md", "a lasting quail")
+    doomed = library.write("doomed.md", "a fleeting quail")
+    library.reconcile()
+    kept.write_text("a lasting quail, edited", "utf-8")
+    doomed.write_text("a fleeting quail, edited", "utf-8")
+    fresh = library.write("fresh.md", "a brand new quail")
+
+    def delete_first(path: Path, *, max_bytes: int) -> object:
+        if path.name in ("doomed.md", "fresh.md"):
+            path.unlink()  # deleted by the user while Needle was busy
+        return extract_file(path, max_bytes=max_bytes)
+
+    monkeypatch.setattr("engine.indexer.extract_file", delete_first)
+    summary = library.reconcile()
+    assert (summary.updated, summary.removed, summary.errors) == (1, 1, 0)
+    assert library.catalog.get(str(doomed)) is None and library.catalog.get(str(fresh)) is None
+    assert library.paths_matching("quail") == {"kept.md"}
+    library.assert_consistent()

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -669,4 +670,28 @@ def test_file_deleted_between_scan_and_extraction_is_simply_gone(
     assert (summary.updated, summary.removed, summary.errors) == (1, 1, 0)
     assert library.catalog.get(str(doomed)) is None and library.catalog.get(str(fresh)) is None
     assert library.paths_matching("quail") == {"kept.md"}
+    library.assert_consistent()
+
+
+def test_cancel_during_pdf_extraction_stops_the_workers(library: Library) -> None:
+    for n in range(16):
+        pages = [f"page {page} of paper {n} on the patient sloth" for page in range(20)]
+        write_pdf(library.notes / f"p{n:02d}.pdf", pages)
+    token = CancelToken()
+
+    def cancel_after_first(progress: IndexProgress) -> None:
+        if progress.phase == "indexing" and progress.done >= 1:
+            token.cancel()
+
+    library.indexer = Indexer(
+        library.catalog, library.index, library.settings, progress_interval=0.0
+    )
+    with pytest.raises(Cancelled):
+        library.reconcile(progress=cancel_after_first, cancel=token)
+    # No worker outlives the cancelled run.
+    deadline = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == []
+    assert 1 <= library.catalog.state_counts()["indexed"] < 16
     library.assert_consistent()

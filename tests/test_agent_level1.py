@@ -305,3 +305,76 @@ def test_a_rambling_instruction_from_a_weak_model_is_ignored(notes: Notes) -> No
     assert parsed.instruction == "" and "implausibly long" in parsed.note
     (answer_call,) = model.calls_where(lambda r: r.is_answer)
     assert "inspection" not in answer_call.user
+
+
+@pytest.mark.parametrize(
+    ("question", "information", "instruction", "kept_information", "kept_instruction"),
+    [
+        # A weak model's restatement in the instruction slot is not the user's instruction.
+        (
+            "When was the tomato seed order placed?",
+            "When was the tomato seed order placed?",
+            "What is the seed order's date?",
+            "When was the tomato seed order placed?",
+            "",
+        ),
+        # With no instruction to strip, the question itself is what is searched and answered.
+        (
+            "Where were the tomato seeds ordered from?",
+            "The seeds came from Greenhill Farm.",
+            "",
+            "Where were the tomato seeds ordered from?",
+            "",
+        ),
+        # Real instructions survive, also when the model translated them.
+        (
+            "Where were the tomato seeds ordered from? One sentence.",
+            "Where were the tomato seeds ordered from?",
+            "One sentence.",
+            "Where were the tomato seeds ordered from?",
+            "One sentence.",
+        ),
+        (
+            "番茄种子是从哪里订的？用英文回答。",
+            "番茄种子是从哪里订的？",
+            "Answer in English.",
+            "番茄种子是从哪里订的？",
+            "Answer in English.",
+        ),
+    ],
+)
+def test_parse_parts_a_weak_model_made_up_are_overruled(
+    notes: Notes,
+    question: str,
+    information: str,
+    instruction: str,
+    kept_information: str,
+    kept_instruction: str,
+) -> None:
+    model = seed_model(
+        parse_reply=parse_json(information, instruction, keywords_en=["tomato", "seeds"])
+    )
+    events = Recorder()
+    answer_question(
+        question, index=notes.index, model=model, settings=Settings(), level="1", on_event=events
+    )
+    parsed = events.of(QueryParsed)[0]
+    assert (parsed.information, parsed.instruction) == (kept_information, kept_instruction)
+    (answer_call,) = model.calls_where(lambda r: r.is_answer)
+    assert answer_call.question == kept_information
+
+
+def test_a_bare_not_found_marker_still_gets_a_sentence(notes: Notes) -> None:
+    model = seed_model()
+    model.rules[1] = Rule(lambda r: r.is_answer, prompts.NOT_FOUND_MARKER)
+    events = Recorder()
+    answer = answer_question(
+        "Where were the tomato seeds ordered from?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="1",
+        on_event=events,
+    )
+    assert not answer.found and "do not contain" in answer.text
+    assert "".join(d.text for d in events.of(AnswerDelta)) == answer.text

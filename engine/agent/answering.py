@@ -16,6 +16,7 @@ from engine.agent import prompts
 from engine.agent.citations import cited_numbers
 from engine.agent.context import ContextBlock
 from engine.agent.events import AnswerDelta
+from engine.agent.keywords import is_chinese
 from engine.agent.session import Session, Stopwatch
 
 _MARKER_RE = re.compile(r"^[\s*#>\[\]`_\"'“”:：-]*not[_ ]?found\b[\s*\]`_:：.。-]*", re.IGNORECASE)
@@ -131,5 +132,11 @@ def write_answer(
         )
     if stream:
         gate.close()
-    text, _ = strip_marker(result.content.strip())
-    return Draft(text=text.strip(), found=not says_not_found(result.content))
+    text = strip_marker(result.content.strip())[0].strip()
+    found = not says_not_found(result.content)
+    if not found and not text:
+        # A bare marker (small models often stop right after it) still deserves a sentence.
+        text = prompts.no_documents_reply(is_chinese(question))
+        if stream:
+            session.emit(AnswerDelta(text))
+    return Draft(text=text, found=found)

@@ -7,11 +7,13 @@ JSON, the keywords come from the question itself and the QueryParsed event says 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from engine.agent import prompts
+from engine.agent.context import query_terms
 from engine.agent.events import Keywords, QueryParsed
 from engine.agent.jsonreply import boolean, extract_json_object, string_list
 from engine.agent.keywords import text_keywords
@@ -24,6 +26,15 @@ PARSE_MODES: tuple[str, ...] = ("structured", "two_call")
 
 MAX_KEYWORDS_PER_LANGUAGE = 8
 MIN_PART_CHARS = 80
+MIN_SHARED_SHARE = 0.5
+# Words that say how to answer; an instruction naming one is plausible even when translated.
+_FORM_WORDS = re.compile(
+    r"\b(?:english|chinese|german|french|spanish|japanese|language|sentences?|words?|"
+    r"paragraphs?|bullets?|list|table|brief(?:ly)?|short(?:ly)?|concise(?:ly)?|detail(?:ed|s)?|"
+    r"summar\w*|steps?|points?|format|markdown|json|translate)\b|"
+    r"中文|英文|英语|简短|简要|一句话|详细|列表|要点|总结|分点|翻译|字以内",
+    re.IGNORECASE,
+)
 MAX_QUESTION_TOKENS = 1500  # a question longer than this is a document, not a question
 PARSE_REPLY_TOKENS = 240  # a full reply is ~120 tokens; weak models that ramble are cut early
 
@@ -144,19 +155,40 @@ def _from_fields(
 def _plausible_parts(
     question: str, information: str, instruction: str
 ) -> tuple[str, str, list[str]]:
-    """The parts split off a question cannot be much longer than the question itself: a weak
-    model that rambles (inventing a list of questions as the "instruction") is overruled."""
+    """Overrule what a weak model made up. An instruction must be something the user said (its
+    words are in the question, or it names a form: a language, a length, a list…), not a
+    question, and not a ramble; the restated question is only used when there was an
+    instruction to strip from it, and only if it stays close to the question."""
     notes: list[str] = []
     limit = max(MIN_PART_CHARS, 2 * len(question))
-    if not information:
-        information = question
-    elif len(information) > limit:
-        information = question
-        notes.append("the model's restated question was implausibly long; the question is used")
     if len(instruction) > limit:
         instruction = ""
         notes.append("the model's answer instruction was implausibly long and was ignored")
-    return information, instruction, notes
+    elif instruction and not _is_users_instruction(instruction, question):
+        instruction = ""
+        notes.append("the model's answer instruction was not part of the question and was ignored")
+    if not instruction:
+        return question, "", notes
+    if len(information) > limit or _shared_share(information, question) < MIN_SHARED_SHARE:
+        notes.append("the model's restated question strayed from the question; it is not used")
+        information = question
+    return information or question, instruction, notes
+
+
+def _is_users_instruction(instruction: str, question: str) -> bool:
+    if instruction.rstrip().endswith(("?", "？")):
+        return False
+    return bool(_FORM_WORDS.search(instruction)) or (
+        _shared_share(instruction, question) >= MIN_SHARED_SHARE
+    )
+
+
+def _shared_share(part: str, question: str) -> float:
+    """The share of `part`'s terms that occur in `question` (1.0 for an empty part)."""
+    terms = query_terms([part])
+    if not terms:
+        return 1.0
+    return len(terms & query_terms([question])) / len(terms)
 
 
 def fallback_query(question: str, reason: str) -> ParsedQuery:

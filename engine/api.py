@@ -221,6 +221,9 @@ class Engine:
         self._lock = lock
         self._write_lock = threading.RLock()
         self._settings_lock = threading.RLock()
+        # Held while the folder list and the watcher's folders change together, so a folder added
+        # while the watcher starts is never left unwatched.
+        self._watch_lock = threading.RLock()
         self._indexer: Indexer | None = (
             _new_indexer(catalog, index, settings) if lock and index else None
         )
@@ -331,14 +334,15 @@ class Engine:
         is already indexed (its files would be indexed twice)."""
         self._require_writer("add a folder")
         folder = normalize_folder_path(path)
-        with self._settings_lock:
-            _check_new_folder(folder, [Path(f) for f in self._settings.folders])
-            updated = Settings.from_dict(self._settings.to_dict())
-            updated.folders = [*updated.folders, str(folder)]
-            save_settings(self.paths.settings_file, updated)
-            self._settings = updated
-        if self._watcher is not None:
-            self._watcher.add_folder(folder)
+        with self._watch_lock:
+            with self._settings_lock:
+                _check_new_folder(folder, [Path(f) for f in self._settings.folders])
+                updated = Settings.from_dict(self._settings.to_dict())
+                updated.folders = [*updated.folders, str(folder)]
+                save_settings(self.paths.settings_file, updated)
+                self._settings = updated
+            if self._watcher is not None:
+                self._watcher.add_folder(folder)
         return self._folder_info(str(folder))
 
     def remove_folder(self, path: str | os.PathLike[str]) -> FolderInfo:
@@ -348,15 +352,16 @@ class Engine:
         self._require_writer("remove a folder")
         folder = self._known_folder(path)
         before = self._folder_info(folder)
-        with self._settings_lock:
-            updated = Settings.from_dict(self._settings.to_dict())
-            updated.folders = [f for f in updated.folders if f != folder]
-            # Settings first: if we crash before the index is cleaned, the next reconcile drops
-            # the files because they are outside every folder.
-            save_settings(self.paths.settings_file, updated)
-            self._settings = updated
-        if self._watcher is not None:
-            self._watcher.remove_folder(folder)
+        with self._watch_lock:
+            with self._settings_lock:
+                updated = Settings.from_dict(self._settings.to_dict())
+                updated.folders = [f for f in updated.folders if f != folder]
+                # Settings first: if we crash before the index is cleaned, the next reconcile
+                # drops the files because they are outside every folder.
+                save_settings(self.paths.settings_file, updated)
+                self._settings = updated
+            if self._watcher is not None:
+                self._watcher.remove_folder(folder)
         with self._write_lock:
             self._require_writer("remove a folder").remove_folder(folder)
         self._forget_indexed_time(folder)
@@ -480,17 +485,18 @@ class Engine:
         """Follow the folders and index each change within about two seconds. `on_change` gets
         each applied batch's summary, on the watcher's thread. Restarting replaces the callback."""
         self._require_writer("watch folders")
-        self.stop_watching()
-        self._on_change = on_change
         from engine.watcher import FolderWatcher
 
-        watcher = FolderWatcher(
-            self.settings.folders,
-            self._indexer_rules(),
-            self._apply_batch,
-        )
-        watcher.start()
-        self._watcher = watcher
+        with self._watch_lock:
+            self.stop_watching()
+            self._on_change = on_change
+            watcher = FolderWatcher(
+                self.settings.folders,
+                self._indexer_rules(),
+                self._apply_batch,
+            )
+            watcher.start()
+            self._watcher = watcher
 
     def stop_watching(self) -> None:
         """Stop following the folders (changes meanwhile are found by the next `index()`)."""

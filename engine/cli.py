@@ -823,6 +823,20 @@ class NeedleArgumentParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USER_ERROR)
 
 
+def _accept_data_dir_after_command(parser: argparse.ArgumentParser) -> None:
+    """Let `--data-dir` also follow the command (`needle serve --data-dir D`), as people and
+    scripts write it. SUPPRESS keeps a subcommand from resetting a value given before it."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for subparser in action.choices.values():
+            if not any("--data-dir" in a.option_strings for a in subparser._actions):
+                subparser.add_argument(
+                    "--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
+            _accept_data_dir_after_command(subparser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = NeedleArgumentParser(
         prog="needle",
@@ -917,6 +931,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the engine as a JSON-lines service on stdio")
     serve.set_defaults(handler=None)
+    _accept_data_dir_after_command(parser)
     return parser
 
 

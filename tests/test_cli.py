@@ -474,3 +474,18 @@ def test_pull_downloads_the_model_then_doctor_is_happy_about_ollama(
         needle(data_dir, "doctor", "--json")
         checks = {c["name"]: c["status"] for c in json_out(capsys)["checks"]}
     assert checks["ollama"] == "ok"
+
+
+def test_data_dir_may_follow_the_command(
+    data_dir: Path, notes: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`needle serve --data-dir D` is how the desktop and scripts write it; it once failed with
+    "unrecognized arguments"."""
+    assert main(["folders", "add", str(notes), "--data-dir", str(data_dir)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["folders", "list", "--json", "--data-dir", str(data_dir)]) == EXIT_OK
+    listed = json.loads(capsys.readouterr().out)
+    assert [Path(f["path"]) for f in listed["folders"]] == [notes.resolve()]
+    # Given before the command, a value is not reset by the command's own (absent) option.
+    assert needle(data_dir, "folders", "list", "--json") == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == listed

@@ -268,8 +268,10 @@ class Catalog:
         return counts
 
     def problems(self, folder: str | os.PathLike[str] | None = None) -> list[FileRecord]:
-        """Files in state error or skipped, with `error_kind` and `error` saying why."""
-        sql = f"{_SELECT} WHERE state IN ('error', 'skipped')"
+        """Files in state error or skipped, and indexed files that lost part of their text (a
+        PDF with unreadable pages: kind "partial"), each with `error_kind` and `error` saying
+        why, so the user knows why a file never matches or matches only in part."""
+        sql = f"{_SELECT} WHERE (state IN ('error', 'skipped') OR error_kind != '')"
         parameters: tuple[Any, ...] = ()
         if folder is not None:
             sql += " AND path >= ? AND path < ?"

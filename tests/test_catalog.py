@@ -107,6 +107,20 @@ def test_state_counts_and_problems_per_folder(catalog: Catalog, tmp_path: Path) 
     assert catalog.total_chunks() == 4
 
 
+def test_problems_include_indexed_files_that_lost_pages(catalog: Catalog, tmp_path: Path) -> None:
+    """A PDF indexed without its unreadable pages is searchable, but the user must be told why
+    some of its text never matches."""
+    partial = _record(
+        tmp_path / "report.pdf",
+        error_kind="partial",
+        error="Pages 4-6 could not be read and are not searchable.",
+    )
+    catalog.upsert_many([_record(tmp_path / "fine.pdf"), partial])
+    assert [(p.path, p.state, p.error_kind) for p in catalog.problems()] == [
+        (partial.path, "indexed", "partial")
+    ]
+
+
 def test_find_by_hash_and_replace_keep_doc_id_for_a_rename(
     catalog: Catalog, tmp_path: Path
 ) -> None:

@@ -511,7 +511,8 @@ class MainWindow(QMainWindow):
         self.client.request(
             "index.run",
             on_progress=self._on_index_progress,
-            on_result=lambda _summary: self._on_notification("index_changed", {}),
+            # The engine follows a finished run with an `index_changed` notification, which
+            # refreshes every view; refreshing here as well would ask for everything twice.
             on_error=self.show_engine_error,
         )
 
@@ -523,7 +524,6 @@ class MainWindow(QMainWindow):
         self.client.request(
             "folders.remove",
             {"path": path},
-            on_result=lambda _result: self._on_notification("index_changed", {}),
             on_error=self.show_engine_error,
         )
 

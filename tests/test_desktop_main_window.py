@@ -341,3 +341,15 @@ def test_settings_offer_the_pulled_models(window: MainWindow, engine: Any) -> No
     completer = window.settings_dialog.model_edit.completer()
     assert completer is not None
     assert completer.model().rowCount() == 2
+
+
+def test_adding_a_folder_indexes_it_and_refreshes_once_when_the_engine_says_so(
+    window: MainWindow, engine: Any
+) -> None:
+    window.add_folder("/data/new")
+    engine.last("folders.add").result({"path": "/data/new"})
+    before = engine.methods().count("folders.list")
+    engine.last("index.run").result({"added": 3, "errors": 0})
+    # The engine follows every finished index run with `index_changed`; that is the one refresh.
+    engine.notification.emit("index_changed", {"source": "index.run"})
+    assert engine.methods().count("folders.list") == before + 1

@@ -48,9 +48,20 @@ def machine_arch() -> str:
 def run_pyinstaller() -> None:
     shutil.rmtree(BUNDLE, ignore_errors=True)
     subprocess.run(
-        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-         "--distpath", str(DIST), "--workpath", str(ROOT / "build" / "pyinstaller"),
-         str(PACKAGING / "needle.spec")],
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--clean",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(DIST),
+            "--workpath",
+            str(ROOT / "build" / "pyinstaller"),
+            str(PACKAGING / "needle.spec"),
+        ],
         check=True,
         cwd=ROOT,
     )
@@ -131,7 +142,45 @@ def build_deb(version: str) -> Path | None:
 
 
 def folder_size(path: Path) -> int:
+    if path.is_symlink() or path.is_file():
+        return 0 if path.is_symlink() else path.stat().st_size
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+# Folders whose contents are listed one by one in the size report, because one entry for all of
+# Qt says nothing about what could be cut.
+EXPANDED_FOLDERS = ("PySide6", "PySide6/Qt", "PySide6/Qt/lib")
+
+
+def largest_parts(bundle: Path, count: int = 15) -> list[tuple[str, int]]:
+    """The biggest entries of the bundle's library folder, biggest first."""
+    internal = bundle / "_internal"
+    parts: list[tuple[str, int]] = []
+    pending = [internal]
+    while pending:
+        for entry in pending.pop().iterdir():
+            name = entry.relative_to(internal).as_posix()
+            if name in EXPANDED_FOLDERS:
+                pending.append(entry)
+            else:
+                parts.append((name, folder_size(entry)))
+    return sorted(parts, key=lambda part: part[1], reverse=True)[:count]
+
+
+def check_bundled_version(version: str) -> None:
+    """The bundle must report pyproject's version: stale package metadata would not."""
+    shown = subprocess.run(
+        [str(BUNDLE / "needle"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    if shown.split()[-1:] != [version]:
+        raise SystemExit(
+            f"the bundle reports {shown!r} but pyproject.toml says {version}: the installed "
+            "package metadata is stale; run `pip install -e .` and build again"
+        )
 
 
 def median_seconds(command: list[str], env: dict[str, str], runs: int = 5) -> float:
@@ -161,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     version = project_version()
     run_pyinstaller()
+    check_bundled_version(version)
     print(f"bundle: {BUNDLE} ({folder_size(BUNDLE) / 2**20:.1f} MiB)")
+    for name, size in largest_parts(BUNDLE):
+        print(f"  {size / 2**20:6.1f} MiB  {name}")
     archive = build_tarball(version)
     print(f"archive: {archive} ({archive.stat().st_size / 2**20:.1f} MiB)")
     if sys.platform.startswith("linux") and not args.no_deb:

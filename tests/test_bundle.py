@@ -1,23 +1,28 @@
 """The packaged app, started as a user would start it. Runs only when `make package` has built
-dist/needle (CI builds it, then runs `pytest -m bundle`)."""
+dist/needle (CI builds it, then runs `pytest -m bundle`). NEEDLE_BUNDLE points the tests at
+another copy of the bundle folder, e.g. an installed one."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.pdf_factory import write_pdf
 
-BUNDLE = REPO_ROOT / "dist" / "needle"
+BUNDLE = Path(os.environ.get("NEEDLE_BUNDLE", REPO_ROOT / "dist" / "needle"))
 EXE_SUFFIX = ".exe" if sys.platform == "win32" else ""
 CLI = BUNDLE / f"needle{EXE_SUFFIX}"
 DESKTOP = BUNDLE / f"needle-desktop{EXE_SUFFIX}"
+VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
 
 pytestmark = [
     pytest.mark.bundle,
@@ -26,21 +31,56 @@ pytestmark = [
 
 
 def bundled_env(home: Path) -> dict[str, str]:
+    """The user's environment without this test's Python: the bundle must not need it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     return {**env, "NEEDLE_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
 
 
 def run(args: list[str], home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, env=bundled_env(home), capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        env=bundled_env(home),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
     )
 
 
+def run_json(args: list[str], home: Path) -> Any:
+    result = run([*args, "--json"], home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def hit_names(search: dict[str, Any]) -> list[str]:
+    return [Path(hit["path"]).name for hit in search["hits"]]
+
+
 def test_cli_version_comes_from_pyproject(tmp_path: Path) -> None:
-    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
     result = run([str(CLI), "--version"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert version in result.stdout
+    assert result.stdout.split() == ["needle", VERSION]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a windowed .exe has no stdout")
+def test_desktop_version_comes_from_pyproject(tmp_path: Path) -> None:
+    # The About dialog shows desktop.about.app_version(), the same value --version prints.
+    result = run([str(DESKTOP), "--version"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Needle", VERSION]
+
+
+def test_bundle_carries_the_files_the_app_reads_at_run_time() -> None:
+    internal = BUNDLE / "_internal"
+    assert (internal / "desktop" / "chevron-down.svg").is_file()  # theme.py's combo arrow
+    assert sorted(p.name for p in (internal / "resources" / "icons").glob("*.png")) == sorted(
+        p.name for p in (REPO_ROOT / "resources" / "icons").glob("*.png")
+    )
+    assert (internal / "jieba" / "dict.txt").is_file()
+    # Drawing that SVG needs Qt's svg image-format plugin, which the lean cuts must keep.
+    assert list(internal.glob("PySide6/**/imageformats/*qsvg*"))
 
 
 def test_bundled_cli_indexes_and_searches_a_folder(tmp_path: Path) -> None:
@@ -52,17 +92,45 @@ def test_bundled_cli_indexes_and_searches_a_folder(tmp_path: Path) -> None:
 
     added = run([str(CLI), "folders", "add", str(notes)], home)
     assert added.returncode == 0, added.stderr
-    indexed = run([str(CLI), "index"], home)
-    assert indexed.returncode == 0, indexed.stderr
+    summary = run_json([str(CLI), "index"], home)
+    assert (summary["added"], summary["errors"]) == (2, 0), summary
 
-    english = run([str(CLI), "search", "tomato", "--json"], home)
-    assert english.returncode == 0, english.stderr
-    assert "garden.md" in english.stdout
-    chinese = run([str(CLI), "search", "杭州", "--json"], home)
-    assert chinese.returncode == 0, chinese.stderr
-    assert "茶.md" in json.dumps(json.loads(chinese.stdout), ensure_ascii=False)
+    assert hit_names(run_json([str(CLI), "search", "tomato"], home)) == ["garden.md"]
+    # jieba's dictionary must be in the bundle for the Chinese field to segment 杭州 as a word.
+    assert hit_names(run_json([str(CLI), "search", "杭州"], home)) == ["茶.md"]
+
+
+def test_bundled_cli_extracts_pdfs_in_worker_processes(tmp_path: Path) -> None:
+    # PDFs always go to the indexer's process pool: frozen workers must start through
+    # multiprocessing.freeze_support() instead of re-running the CLI.
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    write_pdf(papers / "botany.pdf", ["Chapter one", "Photosynthesis turns light into sugar."])
+    write_pdf(papers / "地理.pdf", ["长江流经重庆和武汉。"])
+    write_pdf(papers / "tides.pdf", ["The moon pulls the tides."])
+    write_pdf(papers / "locked.pdf", ["A secret plan."], password="hunter2")
+    home = tmp_path / "home"
+
+    assert run([str(CLI), "folders", "add", str(papers)], home).returncode == 0
+    summary = run_json([str(CLI), "index"], home)
+    assert (summary["added"], summary["errors"]) == (3, 1), summary
+    assert [p["error_kind"] for p in summary["problems"]] == ["encrypted"]
+
+    botany = run_json([str(CLI), "search", "photosynthesis"], home)
+    assert hit_names(botany) == ["botany.pdf"]
+    assert botany["hits"][0]["page"] == 2
+    assert hit_names(run_json([str(CLI), "search", "武汉"], home)) == ["地理.pdf"]
 
 
 def test_bundled_desktop_self_test_reaches_engine_and_exits_cleanly(tmp_path: Path) -> None:
-    result = run([str(DESKTOP), "--self-test"], tmp_path / "home", timeout=60)
+    result = run([str(DESKTOP), "--self-test", "--self-test-timeout", "50"], tmp_path, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+    ready = re.search(r"engine ready in [\d.]+ s \(engine (\S+), pid (\d+)\)", result.stderr)
+    assert ready is not None, result.stderr
+    # The desktop started the bundled engine (not some other Python) and stopped it on exit.
+    assert ready.group(1) == VERSION
+    started = re.search(r"starting the engine: (\S+)", result.stderr)
+    assert started is not None and Path(started.group(1)).resolve() == CLI.resolve()
+    if sys.platform.startswith("linux"):
+        engine_proc = Path("/proc") / ready.group(2)
+        assert not engine_proc.exists() or "needle" not in (engine_proc / "cmdline").read_text()

@@ -3,9 +3,11 @@
 import multiprocessing
 import sys
 
-from engine.cli import main
-
 if __name__ == "__main__":
-    # The indexer extracts PDFs in a process pool; frozen children must not re-run the CLI.
+    # The indexer extracts PDFs in a process pool. A frozen worker is this executable started
+    # again; freeze_support() turns it into the worker and never returns. It runs before the
+    # CLI is imported so that every worker start skips that import.
     multiprocessing.freeze_support()
+    from engine.cli import main
+
     sys.exit(main())

@@ -103,10 +103,25 @@ def user(tmp_path: Path) -> UserHome:
     return UserHome(**folders, bin=tmp_path / "home" / "bin")
 
 
-def install(user: UserHome, unpacked: Path) -> None:
+def install(user: UserHome, unpacked: Path) -> str:
     result = user.run(["sh", unpacked / "install.sh"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Needle {VERSION} installed" in result.stdout
+    return result.stdout
+
+
+def libraries_the_window_lacks(app_dir: Path) -> set[str]:
+    """System libraries Qt's X11/Wayland plugins link to and this machine does not have."""
+    internal = app_dir / "_internal"
+    env = {**os.environ, "LD_LIBRARY_PATH": f"{internal}:{internal / 'PySide6/Qt/lib'}"}
+    missing: set[str] = set()
+    for plugin in internal.glob("PySide6/Qt/plugins/platforms/libq*.so"):
+        if plugin.name in ("libqxcb.so", "libqwayland.so"):
+            listing = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, env=env)
+            missing |= {
+                line.split()[0] for line in listing.stdout.splitlines() if "not found" in line
+            }
+    return missing
 
 
 def read_desktop_entry(path: Path) -> configparser.SectionProxy:
@@ -144,7 +159,7 @@ def test_archive_holds_the_bundle_scripts_and_icons(unpacked: Path) -> None:
 def test_install_puts_commands_menu_entry_and_icons_in_place(
     user: UserHome, unpacked: Path
 ) -> None:
-    install(user, unpacked)
+    output = install(user, unpacked)
 
     for command in ("needle", "needle-desktop"):
         link = user.bin / command
@@ -161,6 +176,12 @@ def test_install_puts_commands_menu_entry_and_icons_in_place(
         int(p.stem.split("-")[1]) for p in (REPO_ROOT / "resources" / "icons").glob("needle-*.png")
     )
     assert not (user.data / "needle-app.new").exists()
+
+    # A window that cannot open is explained at install time, naming what to install.
+    lacking = libraries_the_window_lacks(user.app_dir) if shutil.which("ldd") else set()
+    for library in lacking:
+        assert library in output
+    assert ("system libraries" in output) == bool(lacking), output
 
 
 @needs_tarball
@@ -265,8 +286,10 @@ def test_deb_declares_the_package_and_its_system_libraries() -> None:
     assert dpkg_field(deb, "Package") == "needle"
     assert dpkg_field(deb, "Version") == VERSION
     depends = dpkg_field(deb, "Depends")
-    for library in ("libegl1", "libfontconfig1", "libxkbcommon-x11-0", "libxcb-cursor0"):
+    # Qt's X11 plugin needs these from the system: the build machine may not have them to bundle.
+    for library in ("libegl1", "libgl1", "libxcb1", "libxcb-icccm4", "libxcb-keysyms1"):
         assert library in depends
+    assert "fonts-noto-cjk" in dpkg_field(deb, "Recommends")
 
 
 @needs_deb

@@ -32,6 +32,23 @@ command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q
 command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$data_home/icons/hicolor" || true
 
 echo "Needle $(cat "$here/VERSION") installed in $app_dir"
+
+# Qt's window plugins load a few X11/Wayland libraries from the system. Name the ones this machine
+# lacks, so a window that does not open is explained now instead of by a terse Qt error later.
+missing_libraries() {
+    command -v ldd >/dev/null 2>&1 || return 0
+    for plugin in "$app_dir"/_internal/PySide6/Qt/plugins/platforms/libqxcb.so \
+                  "$app_dir"/_internal/PySide6/Qt/plugins/platforms/libqwayland.so; do
+        [ -e "$plugin" ] || continue
+        LD_LIBRARY_PATH="$app_dir/_internal:$app_dir/_internal/PySide6/Qt/lib" ldd "$plugin" 2>/dev/null
+    done | sed -n 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p' | sort -u | tr '\n' ' '
+}
+missing=$(missing_libraries)
+if [ -n "$missing" ]; then
+    echo "Note: the desktop window needs these system libraries, not found here: $missing"
+    echo "  On Debian/Ubuntu: sudo apt install libxcb-icccm4 libxcb-keysyms1 libwayland-cursor0 libwayland-egl1 libegl1"
+    echo "  (the 'needle' command works without them)"
+fi
 case ":$PATH:" in
     *":$bin_home:"*) ;;
     *) echo "Add $bin_home to your PATH to use the 'needle' command." ;;

@@ -27,6 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 DIST = ROOT / "dist"
 BUNDLE = DIST / "needle"
+IS_LINUX = sys.platform.startswith("linux")
+EXE_SUFFIX = ".exe" if sys.platform == "win32" else ""
+CLI = BUNDLE / f"needle{EXE_SUFFIX}"
+DESKTOP = BUNDLE / f"needle-desktop{EXE_SUFFIX}"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 # What the bundle takes from the system (ldd over every library in it, with the bundle first on
 # the library path); everything else ships inside. libfontconfig1 is listed although the bundle
@@ -173,7 +177,7 @@ def largest_parts(bundle: Path, count: int = 15) -> list[tuple[str, int]]:
 def check_bundled_version(version: str) -> None:
     """The bundle must report pyproject's version: stale package metadata would not."""
     shown = subprocess.run(
-        [str(BUNDLE / "needle"), "--version"],
+        [str(CLI), "--version"],
         capture_output=True,
         text=True,
         check=True,
@@ -205,13 +209,8 @@ def measure_startup() -> dict[str, float]:
     the window's creation to the engine's handshake as the self-test reports it."""
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "NEEDLE_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
-        version_runs = [
-            timed_run([str(BUNDLE / "needle"), "--version"], env)[0] for _ in range(STARTUP_RUNS)
-        ]
-        self_tests = [
-            timed_run([str(BUNDLE / "needle-desktop"), "--self-test"], env)
-            for _ in range(STARTUP_RUNS)
-        ]
+        version_runs = [timed_run([str(CLI), "--version"], env)[0] for _ in range(STARTUP_RUNS)]
+        self_tests = [timed_run([str(DESKTOP), "--self-test"], env) for _ in range(STARTUP_RUNS)]
     handshakes = [float(m.group(1)) for _, err in self_tests if (m := HANDSHAKE.search(err))]
     return {
         "needle --version": statistics.median(version_runs),
@@ -231,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bundle: {BUNDLE} ({folder_size(BUNDLE) / 2**20:.1f} MiB)")
     for name, size in largest_parts(BUNDLE):
         print(f"  {size / 2**20:6.1f} MiB  {name}")
-    archive = build_tarball(version)
-    print(f"archive: {archive} ({archive.stat().st_size / 2**20:.1f} MiB)")
-    if sys.platform.startswith("linux") and not args.no_deb:
+    # The archives and install scripts are Linux's; elsewhere the folder (or Needle.app) is the
+    # product, see packaging/README.md.
+    if IS_LINUX:
+        archive = build_tarball(version)
+        print(f"archive: {archive} ({archive.stat().st_size / 2**20:.1f} MiB)")
+    if IS_LINUX and not args.no_deb:
         deb = build_deb(version)
         if deb:
             print(f"deb: {deb} ({deb.stat().st_size / 2**20:.1f} MiB)")

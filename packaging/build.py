@@ -33,9 +33,12 @@ CLI = BUNDLE / f"needle{EXE_SUFFIX}"
 DESKTOP = BUNDLE / f"needle-desktop{EXE_SUFFIX}"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 # What the bundle takes from the system (ldd over every library in it, with the bundle first on
-# the library path); everything else ships inside. libfontconfig1 is listed although the bundle
-# carries the library, because it brings the system's font configuration (fontconfig-config).
-DEB_DEPENDS = "libc6, libegl1, libgl1, libfontconfig1, libxcb1, libxcb-icccm4, libxcb-keysyms1"
+# the library path); everything else ships inside. packaging/lean.py leaves the C++ runtime and
+# the font libraries to the system on purpose.
+DEB_DEPENDS = (
+    "libc6, libstdc++6, libgcc-s1, libegl1, libgl1, libfontconfig1, libfreetype6, libxcb1, "
+    "libxcb-icccm4, libxcb-keysyms1"
+)
 # The Wayland platform plugin (Qt falls back to X11 without it) and a font for Chinese text.
 DEB_RECOMMENDS = "libwayland-client0, libwayland-cursor0, libwayland-egl1, fonts-noto-cjk"
 

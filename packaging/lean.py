@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -68,6 +69,23 @@ CUTS: tuple[Cut, ...] = (
             "wayland-shell-integration", "fullscreen-shell-v1", "ivi-shell", "qt-shell"
         )
     ),
+    # Linux system libraries the bundle must take from the system instead (top-level names).
+    *(
+        Cut(
+            pattern,
+            "every Linux has one at least as new as the build machine's (the bundle needs its "
+            "glibc anyway); an older bundled copy keeps newer GL drivers (mesa) from loading",
+        )
+        for pattern in ("libstdc++.so*", "libgcc_s.so*")
+    ),
+    *(
+        Cut(
+            pattern,
+            "must match the system's font configuration (/etc/fonts): an older bundled copy "
+            "misreads newer configs and Qt ends up with wrong or no fonts",
+        )
+        for pattern in ("libfontconfig.so*", "libfreetype.so*")
+    ),
     Cut("jieba/lac_small/*", "jieba's paddle model: only for cut(use_paddle=True)"),
     Cut("jieba/analyse/*", "TF-IDF keyword extraction (jieba.analyse), not used"),
     Cut("jieba/posseg/*", "part-of-speech tables (jieba.posseg), not used"),
@@ -95,6 +113,8 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "desktop.screenshots",  # a developer tool that renders the docs' screenshots
 )
 
+# PyInstaller's type codes of files that link to libraries; data, modules and links are not walked.
+LINKED_TYPES = frozenset({"BINARY", "EXTENSION", "EXECUTABLE"})
 _SHARED_LIBRARY = re.compile(r"^lib.+\.so(\.\d+)*$")
 
 
@@ -126,7 +146,7 @@ def prune_orphans(
     `imports_of(source path)` names the libraries a binary links to (DT_NEEDED). After plugins
     are cut, the libraries only they needed (cairo and pango for the GTK theme, QtNetwork for
     the VNC platform, …) would otherwise stay behind as dead weight."""
-    files = [entry for entry in binaries if entry[2] != "SYMLINK"]
+    files = [entry for entry in binaries if entry[2] in LINKED_TYPES]
     by_name: dict[str, list[TocEntry]] = {}
     for entry in files:
         by_name.setdefault(PurePath(bundle_path(entry)).name, []).append(entry)
@@ -139,7 +159,23 @@ def prune_orphans(
                 if bundle_path(dependency) not in reached:
                     reached.add(bundle_path(dependency))
                     pending.append(dependency)
-    return [entry for entry in binaries if entry[2] == "SYMLINK" or bundle_path(entry) in reached]
+    return [
+        entry for entry in binaries if entry[2] not in LINKED_TYPES or bundle_path(entry) in reached
+    ]
+
+
+def elf_needed(path: str) -> list[str]:
+    """The libraries an ELF file names as its direct dependencies (DT_NEEDED), read with binutils'
+    objdump, which PyInstaller needs on Linux anyway. Unlike ldd's transitive list this lets
+    `prune_orphans` see that only fontconfig needed expat, say."""
+    dump = subprocess.run(["objdump", "-p", path], capture_output=True, text=True, check=False)
+    if dump.returncode != 0:
+        raise RuntimeError(f"objdump cannot read {path}: {dump.stderr.strip()}")
+    return [
+        fields[1]
+        for fields in (line.split() for line in dump.stdout.splitlines())
+        if len(fields) == 2 and fields[0] == "NEEDED"
+    ]
 
 
 def apply_cuts(toc: list[TocEntry]) -> list[TocEntry]:

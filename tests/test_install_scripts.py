@@ -287,7 +287,15 @@ def test_deb_declares_the_package_and_its_system_libraries() -> None:
     assert dpkg_field(deb, "Version") == VERSION
     depends = dpkg_field(deb, "Depends")
     # Qt's X11 plugin needs these from the system: the build machine may not have them to bundle.
-    for library in ("libegl1", "libgl1", "libxcb1", "libxcb-icccm4", "libxcb-keysyms1"):
+    for library in (
+        "libstdc++6",
+        "libegl1",
+        "libgl1",
+        "libfontconfig1",
+        "libxcb1",
+        "libxcb-icccm4",
+        "libxcb-keysyms1",
+    ):
         assert library in depends
     assert "fonts-noto-cjk" in dpkg_field(deb, "Recommends")
 

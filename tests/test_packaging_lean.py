@@ -4,8 +4,10 @@ PyInstaller file lists, so a cut that would break the app fails here in millisec
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -44,6 +46,8 @@ QT_PLUGINS = "PySide6/Qt/plugins"
         "jieba/dict.txt",  # the Chinese field cannot segment without it
         "resources/icons/needle-256.png",
         "desktop/chevron-down.svg",
+        "PySide6/Qt/lib/libQt6Core.so.6",
+        "libxkbcommon.so.0",
     ],
 )
 def test_what_the_app_needs_is_kept(path: str) -> None:
@@ -61,6 +65,8 @@ def test_what_the_app_needs_is_kept(path: str) -> None:
         f"{QT_PLUGINS}/platformthemes/libqgtk3.so",
         f"{QT_PLUGINS}/generic/libqevdevmouseplugin.so",
         "jieba/lac_small/model_baseline/word_emb",
+        "libstdc++.so.6",  # the system's: newer GL drivers need a C++ runtime as new as theirs
+        "libfontconfig.so.1",  # the system's: it must understand the system's /etc/fonts
         "jieba/finalseg/prob_emit.p",
     ],
 )
@@ -86,7 +92,7 @@ def test_libraries_only_a_cut_plugin_needed_are_pruned_transitively() -> None:
     toc = [
         entry("PySide6/QtGui.abi3.so", "EXTENSION"),
         entry("PySide6/Qt/lib/libQt6Gui.so.6"),
-        entry("libfreetype.so.6"),
+        entry("libxkbcommon.so.0"),
         entry(f"{QT_PLUGINS}/platformthemes/libqgtk3.so"),
         entry("libcairo.so.2"),
         entry("libpixman-1.so.0"),
@@ -96,7 +102,7 @@ def test_libraries_only_a_cut_plugin_needed_are_pruned_transitively() -> None:
     linker = fake_linker(
         {
             "/src/PySide6/QtGui.abi3.so": ["libQt6Gui.so.6"],
-            "/src/PySide6/Qt/lib/libQt6Gui.so.6": ["libfreetype.so.6", "libc.so.6"],
+            "/src/PySide6/Qt/lib/libQt6Gui.so.6": ["libxkbcommon.so.0", "libc.so.6"],
             f"/src/{QT_PLUGINS}/platformthemes/libqgtk3.so": ["libcairo.so.2", "libQt6Gui.so.6"],
             "/src/libcairo.so.2": ["libpixman-1.so.0"],
         }
@@ -107,7 +113,7 @@ def test_libraries_only_a_cut_plugin_needed_are_pruned_transitively() -> None:
     assert kept == {
         "PySide6/QtGui.abi3.so",
         "PySide6/Qt/lib/libQt6Gui.so.6",
-        "libfreetype.so.6",
+        "libxkbcommon.so.0",
         "libpython3.11.so.1.0",
         "libQt6Gui.so.6",
     }
@@ -131,3 +137,37 @@ def test_without_a_linker_only_the_cuts_apply() -> None:
         entry("jieba/dict.txt", "DATA"),
     ]
     assert [path for path, _, _ in lean.lean_toc(toc)] == ["libcairo.so.2", "jieba/dict.txt"]
+
+
+def test_data_files_are_neither_walked_nor_pruned() -> None:
+    walked: list[str] = []
+
+    def linker(source: str) -> list[str]:
+        walked.append(source)
+        return []
+
+    toc = [entry("base_library.zip", "DATA"), entry("tantivy/tantivy.abi3.so", "EXTENSION")]
+    assert lean.lean_toc(toc, linker) == toc
+    assert walked == ["/src/tantivy/tantivy.abi3.so"]
+
+
+needs_objdump = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or shutil.which("objdump") is None,
+    reason="reads Linux ELF files with binutils' objdump",
+)
+
+
+@needs_objdump
+def test_elf_needed_lists_direct_dependencies_only() -> None:
+    needed = lean.elf_needed(sys.executable)
+    assert any(name.startswith("libc.so") for name in needed)
+    # Names as the file records them (sonames), not the resolved paths ldd would print.
+    assert all("/" not in name for name in needed)
+
+
+@needs_objdump
+def test_elf_needed_refuses_a_file_that_is_not_elf(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a library", "utf-8")
+    with pytest.raises(RuntimeError, match="objdump cannot read"):
+        lean.elf_needed(str(text))

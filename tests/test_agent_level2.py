@@ -310,3 +310,13 @@ def test_everything_relevant_still_fits_the_window(tmp_path: Path) -> None:
     assert answer_call.prompt_tokens > 5000  # the room was used, not wasted
     assert len(events.of(ChunkVerdict)) == notes.index.count() > 12
     assert answer.found and len(answer.citations) == 2
+
+
+def test_a_quote_of_the_whole_passage_leaves_the_decision_to_the_flag() -> None:
+    chunk = "Soup needs onions. Carrots go in later. Salt at the end. Serve hot."
+    lazy_yes = json.dumps({"quotes": [chunk], "relevant": True})
+    lazy_no = json.dumps({"quotes": [chunk], "relevant": False})
+    assert verdict_from_reply(lazy_yes, chunk) == Verdict(True)
+    assert verdict_from_reply(lazy_no, chunk) == Verdict(False)
+    precise = json.dumps({"quotes": ["Salt at the end."], "relevant": False})
+    assert verdict_from_reply(precise, chunk) == Verdict(True, ("Salt at the end.",))

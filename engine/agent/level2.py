@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from engine.agent import prompts
 from engine.agent.answering import context_room, write_answer
 from engine.agent.citations import cite_blocks, locate_quote, quote_highlighter
-from engine.agent.context import ContextBlock, PackResult, pack_context, short_source
+from engine.agent.context import (
+    ContextBlock,
+    PackResult,
+    pack_context,
+    short_source,
+    split_sentences,
+)
 from engine.agent.events import ChunkVerdict, Hits, ScopeChosen
 from engine.agent.jsonreply import boolean, extract_json_object, string_list
 from engine.agent.keywords import is_chinese, text_keywords
@@ -36,7 +42,8 @@ from engine.models import SearchHit
 READ_REPLY_TOKENS = 400
 MAX_QUOTES_PER_CHUNK = 5
 REQUERY_LIMIT = 20
-EVIDENCE_SHARE = 3  # quotes may take at most 1/3 of the context room
+EVIDENCE_SHARE = 3
+WHOLE_PASSAGE_SHARE = 0.5  # quotes may take at most 1/3 of the context room
 
 
 @dataclass(frozen=True)
@@ -208,23 +215,30 @@ def _fit_chunk_text(session: Session, hit: SearchHit, question: str) -> str:
 
 def verdict_from_reply(reply: str, chunk_text: str) -> Verdict:
     """Parse a verdict and keep only quotes that really occur in the chunk, as the chunk spells
-    them. A reply claiming relevance with only invented quotes is not relevant; a bare "none"
-    or unparsable reply is not relevant either."""
+    them. A reply whose every quote was invented is not relevant; a bare "none" or unparsable
+    reply is not relevant either. A "quote" that is most of the passage (small models copy it
+    all) points at nothing in particular: it is dropped, and the model's own relevant flag
+    decides."""
     data = extract_json_object(reply)
     if data is None:
         return Verdict(False)
     claimed = boolean(data.get("relevant"), default=False)
     offered = string_list(data.get("quotes"))
-    kept: list[str] = []
-    for quote in offered:
-        span = locate_quote(chunk_text, quote)
-        if span is not None:
-            located = chunk_text[span[0] : span[1]]
-            if located not in kept:
-                kept.append(located)
-    if offered and not kept:
+    located = [_located(chunk_text, quote) for quote in offered]
+    found = [text for text in located if text]
+    if offered and not found:
         return Verdict(False)
-    return Verdict(claimed or bool(kept), tuple(kept[:MAX_QUOTES_PER_CHUNK]))
+    precise = [text for text in dict.fromkeys(found) if not _most_of(text, chunk_text)]
+    return Verdict(claimed or bool(precise), tuple(precise[:MAX_QUOTES_PER_CHUNK]))
+
+
+def _located(chunk_text: str, quote: str) -> str:
+    span = locate_quote(chunk_text, quote)
+    return chunk_text[span[0] : span[1]] if span else ""
+
+
+def _most_of(quote: str, chunk_text: str) -> bool:
+    return len(quote) > WHOLE_PASSAGE_SHARE * len(chunk_text) and len(split_sentences(quote)) > 2
 
 
 def _in_candidate_order(candidates: list[SearchHit], results: list[ReadResult]) -> list[ReadResult]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,8 @@ def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def user(tmp_path: Path) -> UserHome:
     folders = {name: tmp_path / name for name in ("home", "data", "config", "cache", "state")}
+    # A space in the install path: the menu entry must quote it, the scripts must not split it.
+    folders["data"] = tmp_path / "local data"
     for folder in folders.values():
         folder.mkdir()
     return UserHome(**folders, bin=tmp_path / "home" / "bin")
@@ -168,7 +171,7 @@ def test_install_puts_commands_menu_entry_and_icons_in_place(
     assert version.stdout.split() == ["needle", VERSION], version.stderr
 
     assert_valid_desktop_entry(user.desktop_entry)
-    exec_path = Path(read_desktop_entry(user.desktop_entry)["Exec"].split()[0])
+    exec_path = Path(shlex.split(read_desktop_entry(user.desktop_entry)["Exec"])[0])
     assert exec_path == user.app_dir / "needle-desktop" and os.access(exec_path, os.X_OK)
 
     sizes = sorted(int(icon.parent.parent.name.split("x")[0]) for icon in user.installed_icons())
@@ -181,7 +184,7 @@ def test_install_puts_commands_menu_entry_and_icons_in_place(
     lacking = libraries_the_window_lacks(user.app_dir) if shutil.which("ldd") else set()
     for library in lacking:
         assert library in output
-    assert ("system libraries" in output) == bool(lacking), output
+    assert ("need system libraries" in output) == bool(lacking), output
 
 
 @needs_tarball

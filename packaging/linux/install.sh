@@ -25,8 +25,21 @@ for icon in "$here"/icons/needle-*.png; do
     mkdir -p "$data_home/icons/hicolor/${size}x${size}/apps"
     cp "$icon" "$data_home/icons/hicolor/${size}x${size}/apps/needle.png"
 done
-sed -e "s#@EXEC@#$app_dir/needle-desktop#" -e "s#@ICON@#needle#" \
-    "$here/needle.desktop.in" > "$data_home/applications/needle.desktop"
+# Exec holds the path in double quotes, so a folder with spaces works. Desktop-entry rules: inside
+# the quotes \ " ` $ take a backslash, and the value's own escaping doubles every backslash.
+exec_path=$(printf '%s' "$app_dir/needle-desktop" | sed -e 's/\\/\\\\\\\\/g' -e 's/["`$]/\\\\&/g')
+# awk with the value from the environment: no sed replacement syntax for the path to break.
+NEEDLE_EXEC="\"$exec_path\"" awk '
+    BEGIN { value = ENVIRON["NEEDLE_EXEC"] }
+    {
+        out = ""; rest = $0
+        while ((at = index(rest, "@EXEC@")) > 0) {
+            out = out substr(rest, 1, at - 1) value; rest = substr(rest, at + 6)
+        }
+        line = out rest
+        sub(/@ICON@/, "needle", line)
+        print line
+    }' "$here/needle.desktop.in" > "$data_home/applications/needle.desktop"
 
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$data_home/applications" || true
 command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$data_home/icons/hicolor" || true
@@ -45,7 +58,7 @@ missing_libraries() {
 }
 missing=$(missing_libraries)
 if [ -n "$missing" ]; then
-    echo "Note: the desktop window needs these system libraries, not found here: $missing"
+    echo "Note: Needle's window plugins (X11, Wayland) need system libraries not found here: $missing"
     echo "  On Debian/Ubuntu: sudo apt install libxcb-icccm4 libxcb-keysyms1 libwayland-cursor0 libwayland-egl1 libegl1"
     echo "  (the 'needle' command works without them)"
 fi

@@ -14,6 +14,8 @@ done
 rm -f "$data_home/applications/needle.desktop"
 rm -f "$data_home"/icons/hicolor/*/apps/needle.png
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$data_home/applications" || true
+[ -d "$data_home/icons/hicolor" ] && command -v gtk-update-icon-cache >/dev/null 2>&1 &&
+    gtk-update-icon-cache -q -t "$data_home/icons/hicolor" || true
 
 if [ "${1:-}" = "--purge" ]; then
     rm -rf "$data_home/Needle" "${XDG_CONFIG_HOME:-$HOME/.config}/Needle" \

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.fake_ollama import FakeOllama, Reply, RuleResponder, user_contains
 from tests.pdf_factory import write_pdf
 
 BUNDLE = Path(os.environ.get("NEEDLE_BUNDLE", REPO_ROOT / "dist" / "needle"))
@@ -120,6 +121,29 @@ def test_bundled_cli_extracts_pdfs_in_worker_processes(tmp_path: Path) -> None:
     assert hit_names(botany) == ["botany.pdf"]
     assert botany["hits"][0]["page"] == 2
     assert hit_names(run_json([str(CLI), "search", "武汉"], home)) == ["地理.pdf"]
+
+
+def test_bundled_cli_answers_a_question_through_the_ollama_client(tmp_path: Path) -> None:
+    # The ollama client (httpx, pydantic, ssl) is imported lazily, so only a real question shows
+    # that the bundle carries all of it. The fake server speaks Ollama's HTTP protocol.
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kettle.md").write_text("# Kettle\n\nThe kettle descaler is citric acid.\n", "utf-8")
+    home = tmp_path / "home"
+    assert run([str(CLI), "folders", "add", str(notes)], home).returncode == 0
+    assert run([str(CLI), "index", "-q"], home).returncode == 0
+    answer = Reply("Citric acid descales the kettle [1].")
+    with FakeOllama(responder=RuleResponder([(user_contains("descal"), answer)])) as fake:
+        question = ["ask", "What descales the kettle?", "--level", "1", "--host", fake.url]
+        asked = run([str(CLI), *question, "--json"], home)
+        assert fake.chat_requests(), "the bundled client never reached the model"
+        assert fake.rejections == []
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    events = [json.loads(line) for line in asked.stdout.splitlines() if line.strip()]
+    final = events[-1]
+    assert final["type"] == "answer", final
+    assert "Citric acid" in final["text"]
+    assert [Path(c["path"]).name for c in final["citations"]] == ["kettle.md"]
 
 
 def test_bundled_desktop_self_test_reaches_engine_and_exits_cleanly(tmp_path: Path) -> None:

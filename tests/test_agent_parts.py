@@ -160,6 +160,7 @@ def test_not_found_marker_and_phrases() -> None:
     assert says_not_found("文档中没有提到日期。")
     assert not says_not_found("The documents do not mention June, but May is given [1].")
     assert not says_not_found("It was serviced in May [2].")
+    assert says_not_found("[1] [2][3]") and says_not_found("【1】。")
 
 
 def test_marker_gate_swallows_a_marker_split_across_stream_pieces() -> None:

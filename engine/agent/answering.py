@@ -21,6 +21,8 @@ from engine.agent.session import Session, Stopwatch
 
 _MARKER_RE = re.compile(r"^[\s*#>\[\]`_\"'“”:：-]*not[_ ]?found\b[\s*\]`_:：.。-]*", re.IGNORECASE)
 
+_CITATION_MARKS_RE = re.compile(r"[\[【［][\d\s,，、;]*[\]】］]")
+
 _NOT_FOUND_PHRASES = re.compile(
     "|".join(
         (
@@ -58,9 +60,14 @@ def says_not_found(text: str) -> bool:
     first_line = text.strip().splitlines()[0] if text.strip() else ""
     if marked or prompts.NOT_FOUND_MARKER.lower() in first_line.lower():
         return True
-    if not text.strip():
-        return True
+    if not _has_words(text):
+        return True  # empty, or nothing but citation marks: no answer was given
     return not cited_numbers(text) and bool(_NOT_FOUND_PHRASES.search(text))
+
+
+def _has_words(text: str) -> bool:
+    """True when `text` says something besides citation marks and punctuation."""
+    return any(char.isalnum() for char in _CITATION_MARKS_RE.sub("", text))
 
 
 class MarkerGate:
@@ -134,8 +141,8 @@ def write_answer(
         gate.close()
     text = strip_marker(result.content.strip())[0].strip()
     found = not says_not_found(result.content)
-    if not found and not text:
-        # A bare marker (small models often stop right after it) still deserves a sentence.
+    if not found and not _has_words(text):
+        # A bare marker, or bare citation marks (small models do both), still deserves a sentence.
         text = prompts.no_documents_reply(is_chinese(question))
         if stream:
             session.emit(AnswerDelta(text))

@@ -298,3 +298,16 @@ def test_a_tool_call_with_a_misnamed_argument_still_asks(notes: Notes) -> None:
     )
     assert [e.question for e in events.of(SubQuestion)] == [FIRST_HOP, SECOND_HOP]
     assert answer.found
+
+
+def test_a_findings_source_shows_the_whole_sentence_around_a_keyword() -> None:
+    from engine.agent.events import Citation
+    from engine.agent.level3 import _source_line
+
+    text = "Filler here. " + INVENTED + " More filler."
+    start = text.index("invented")
+    citation = Citation(
+        1, "c1", "/n/history/inventions.md", "inventions", text, ((start, start + 8),), page=3
+    )
+    assert _source_line(citation, 200) == f"history/inventions.md, page 3: “{INVENTED}”"
+    assert _source_line(citation, 0) == "history/inventions.md, page 3"

@@ -35,6 +35,7 @@ from engine.llm.types import ChatResult, Message, ToolCall
 MAX_REPEATS = 2  # identical sub-questions tolerated before the loop stops
 SOURCE_CHARS = (200, 90, 0)  # source excerpt length at each compaction level
 ANSWER_CHARS = (2000, 600, 240)
+_SENTENCE_MARKS = (".", "!", "?", "\n", "。", "！", "？")
 
 _ASK_RE = re.compile(
     r"^\s*(?:\*\*)?\s*(?:ASK|问)\s*(?:\*\*)?\s*[:：]\s*(.+)", re.IGNORECASE | re.MULTILINE
@@ -275,11 +276,17 @@ def _source_line(citation: Citation, chars: int) -> str:
     if chars <= 0:
         return where
     if citation.highlights:
-        start, end = citation.highlights[0]
-        excerpt = citation.text[start:end]
+        excerpt = _sentence_around(citation.text, *citation.highlights[0])
     else:
         excerpt = citation.text
     return f"{where}: “{_cut(' '.join(excerpt.split()), chars)}”"
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence(s) holding text[start:end]: a keyword highlight alone says too little."""
+    before = max(text.rfind(mark, 0, start) for mark in _SENTENCE_MARKS)
+    afters = [i for i in (text.find(mark, end) for mark in _SENTENCE_MARKS) if i >= 0]
+    return text[before + 1 : min(afters) + 1 if afters else len(text)].strip()
 
 
 def _cut(text: str, chars: int) -> str:

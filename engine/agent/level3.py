@@ -125,9 +125,7 @@ def run_level3(
 
 
 def _nudge(step: int) -> Finding:
-    return Finding(
-        step, "", "Nothing has been read yet: ask the reader a sub-question first.", (), False
-    )
+    return Finding(step, "", prompts.READ_FIRST_NOTE, (), False)
 
 
 def _read_step(

@@ -268,6 +268,11 @@ FINAL_STEP_PROMPT = (
     "the question."
 )
 
+READ_FIRST_NOTE = (
+    "Nothing has been read yet, so that answer is a guess. Ask the reader a sub-question first, "
+    "in the form ASK: <sub-question>."
+)
+
 REPEATED_STEP_NOTE = (
     "You already asked this sub-question; its finding is above. Ask a different sub-question "
     "that uses what was found, or give the final answer."

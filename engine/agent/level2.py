@@ -42,8 +42,8 @@ from engine.models import SearchHit
 READ_REPLY_TOKENS = 400
 MAX_QUOTES_PER_CHUNK = 5
 REQUERY_LIMIT = 20
-EVIDENCE_SHARE = 3
-WHOLE_PASSAGE_SHARE = 0.5  # quotes may take at most 1/3 of the context room
+EVIDENCE_SHARE = 3  # quotes may take at most 1/3 of the context room
+WHOLE_PASSAGE_SHARE = 0.5  # a "quote" longer than this share of its chunk is no evidence
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,11 @@ def test_bad_inputs_are_clear_errors(notes: Notes) -> None:
             "q?", index=notes.index, model=model, settings=Settings(), scope="/no/such/place"
         )
     assert scope.value.kind == "scope_empty"
+    with pytest.raises(NeedleError) as setting:
+        answer_question(
+            "q?", index=notes.index, model=model, settings=Settings(answer_reserve=9000)
+        )
+    assert setting.value.kind == "bad_setting" and "answer reserve" in setting.value.message
     assert model.calls == []
     assert isinstance(events.events[-1], type(events.events[-1])) and not any(
         isinstance(e, Answer) for e in events

@@ -53,6 +53,11 @@ def answer_question(
     """Answer `question` from the indexed documents. Raises NeedleError (after an ErrorEvent) on
     failure, Cancelled when `cancel` is set."""
     started = time.monotonic()
+    problems = settings.validate()
+    if problems:
+        error = NeedleError("bad_setting", " ".join(problems), "Correct the value in Settings.")
+        on_event(ErrorEvent(error.kind, error.message, error.hint))
+        raise error
     session = Session(
         index=index,
         model=model,

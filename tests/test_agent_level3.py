@@ -119,7 +119,10 @@ def test_two_hop_question_needs_level3(notes: Notes) -> None:
     answer = answer_question(
         QUESTION, index=notes.index, model=model, settings=Settings(), on_event=events
     )
-    assert [e.level for e in events.of(LevelStarted)] == [1, 2, 3]
+    levels = events.of(LevelStarted)
+    assert [e.level for e in levels] == [1, 2, 3]
+    assert levels[1].reason.startswith("Level 1's answer said")
+    assert levels[2].reason.startswith("Level 2 found no relevant passage")
     assert answer.level == 3 and answer.found
     assert "telegraph" in answer.text
     assert answer.text.count("[1]") == 1 and answer.text.count("[2]") == 1

@@ -44,7 +44,8 @@ def run_level1(
     terms = search_terms(parsed)
     hits = retrieve(session, terms, filters, RETRIEVAL_LIMIT, "retrieval")
     if not hits:
-        return LevelOutcome(1, no_documents_reply(is_chinese(parsed.question)), (), found=False)
+        reply = no_documents_reply(is_chinese(parsed.question))
+        return LevelOutcome(1, reply, (), found=False, nothing_matched=True)
     room = context_room(session, parsed.information, parsed.instruction)
     compress_for = [parsed.information, *terms] if session.options.compress_context else []
     packed = pack_context(hits, room, compress_for=compress_for)

@@ -85,7 +85,8 @@ def run_level2(
 
 
 def _not_found(question: str) -> LevelOutcome:
-    return LevelOutcome(2, prompts.no_documents_reply(is_chinese(question)), (), found=False)
+    reply = prompts.no_documents_reply(is_chinese(question))
+    return LevelOutcome(2, reply, (), found=False, nothing_matched=True)
 
 
 # ---------------------------------------------------------------- choosing what to read

@@ -20,6 +20,7 @@ class LevelOutcome:
     citations: tuple[Citation, ...]
     found: bool
     citations_inferred: bool = False
+    nothing_matched: bool = False  # not found because the search or reading found no candidate
 
 
 def hit_ref(hit: SearchHit) -> ChunkRef:

@@ -148,19 +148,21 @@ def _auto(session: Session, question: str, scope: Scope, cache: VerdictCache) ->
     first = run_level1(session, parsed, scope.filters)
     if first.found:
         return first
-    session.emit(
-        LevelStarted(
-            2,
-            "Level 1's answer said the retrieved passages do not contain the answer; "
-            f"reading {scope.description} chunk by chunk",
-        )
+    why = (
+        "Level 1's keyword search matched nothing"
+        if first.nothing_matched
+        else "Level 1's answer said the retrieved passages do not contain the answer"
     )
+    session.emit(LevelStarted(2, f"{why}; reading {scope.description} chunk by chunk"))
     second = _level2(session, parsed, scope, cache)
     if second.found:
         return second
-    session.emit(
-        LevelStarted(3, "Level 2 found no answer; breaking the question into sub-questions")
+    why = (
+        "Level 2 found no relevant passage"
+        if second.nothing_matched
+        else "Level 2's answer said the relevant passages do not answer the question"
     )
+    session.emit(LevelStarted(3, f"{why}; breaking the question into sub-questions"))
     return run_level3(session, parsed, scope, cache)
 
 

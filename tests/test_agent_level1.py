@@ -346,6 +346,14 @@ def test_a_rambling_instruction_from_a_weak_model_is_ignored(notes: Notes) -> No
             "番茄种子是从哪里订的？",
             "Answer in English.",
         ),
+        # …but a form the user never asked for is the model's invention.
+        (
+            "Where were the tomato seeds ordered from?",
+            "Where were the tomato seeds ordered from?",
+            "中文",
+            "Where were the tomato seeds ordered from?",
+            "",
+        ),
     ],
 )
 def test_parse_parts_a_weak_model_made_up_are_overruled(

@@ -156,7 +156,7 @@ def _plausible_parts(
     question: str, information: str, instruction: str
 ) -> tuple[str, str, list[str]]:
     """Overrule what a weak model made up. An instruction must be something the user said (its
-    words are in the question, or it names a form: a language, a length, a list…), not a
+    words are in the question, or both name a form: a language, a length, a list…), not a
     question, and not a ramble; the restated question is only used when there was an
     instruction to strip from it, and only if it stays close to the question."""
     notes: list[str] = []
@@ -178,9 +178,10 @@ def _plausible_parts(
 def _is_users_instruction(instruction: str, question: str) -> bool:
     if instruction.rstrip().endswith(("?", "？")):
         return False
-    return bool(_FORM_WORDS.search(instruction)) or (
-        _shared_share(instruction, question) >= MIN_SHARED_SHARE
-    )
+    # A translated instruction shares no words with the question, but the question must still
+    # say something about the form (weak models invent "中文" for English questions).
+    names_a_form = bool(_FORM_WORDS.search(instruction)) and bool(_FORM_WORDS.search(question))
+    return names_a_form or _shared_share(instruction, question) >= MIN_SHARED_SHARE
 
 
 def _shared_share(part: str, question: str) -> float:

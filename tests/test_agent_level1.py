@@ -395,3 +395,27 @@ def test_a_bare_marker_reply_is_not_found_and_still_gets_a_sentence(
     assert not answer.found and "do not contain" in answer.text
     assert answer.citations == ()
     assert "".join(d.text for d in events.of(AnswerDelta)).endswith(answer.text)
+
+
+def test_compressed_context_keeps_only_sentences_about_the_question(notes: Notes) -> None:
+    model = seed_model()
+    answer = answer_question(
+        "Where were the tomato seeds ordered from?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="1",
+        compress_context=True,
+    )
+    (answer_call,) = model.calls_where(lambda r: r.is_answer)
+    seeds_block = next(d for d in answer_call.documents if "seeds.md" in d.attributes)
+    assert "Greenhill Farm" in seeds_block.text and "fence" not in seeds_block.text
+    assert answer.found and answer.citations[0].text.count("fence") >= 1  # the chunk, uncut
+
+
+def test_an_unknown_parse_mode_is_a_clear_error(notes: Notes) -> None:
+    with pytest.raises(NeedleError) as raised:
+        answer_question(
+            "q?", index=notes.index, model=seed_model(), settings=Settings(), parse_mode="magic"
+        )
+    assert raised.value.kind == "bad_parse_mode" and "two_call" in raised.value.hint

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from engine.agent.keywords import ENGLISH_STOPWORDS
 from engine.agent.prompts import DocumentBlock, render_document
 from engine.models import SearchHit
 from engine.tokens import CJK_CHAR, estimate_tokens
@@ -169,8 +170,9 @@ def split_sentences(text: str) -> list[str]:
 
 
 def query_terms(words: Iterable[str]) -> set[str]:
-    """Comparable terms of the question and keywords: 5-letter stems for Latin words (a cheap
-    stemmer: 'invented'/'invention' meet at 'inven'), Han bigrams and single characters."""
+    """Comparable terms of the question and keywords: 5-letter stems of Latin words other than
+    stopwords (a cheap stemmer: 'invented'/'invention' meet at 'inven'), Han bigrams and single
+    characters."""
     terms: set[str] = set()
     for word in words:
         terms.update(_terms_of(word))
@@ -178,7 +180,8 @@ def query_terms(words: Iterable[str]) -> set[str]:
 
 
 def _terms_of(text: str) -> set[str]:
-    terms = {w.lower()[:5] for w in _LATIN_RE.findall(text) if len(w) > 2 or w.isdigit()}
+    words = (w.lower() for w in _LATIN_RE.findall(text))
+    terms = {w[:5] for w in words if (len(w) > 2 or w.isdigit()) and w not in ENGLISH_STOPWORDS}
     for run in _CJK_RUN_RE.findall(text):
         terms.update(run[i : i + 2] for i in range(len(run) - 1))
         if len(run) == 1:

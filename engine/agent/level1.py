@@ -16,7 +16,8 @@ from engine.agent.prompts import no_documents_reply
 from engine.agent.session import Session
 from engine.models import SearchFilters, SearchHit
 
-RETRIEVAL_LIMIT = 40  # more than fit in an 8k window (about 12 chunks): packing picks from these
+RETRIEVAL_LIMIT = 40  # more than fit in an 8k window (about 13 chunks): packing picks from these
+COMPRESSED_RETRIEVAL_FACTOR = 3  # compressed chunks are ~4x smaller, so offer more of them
 
 
 def search_terms(parsed: ParsedQuery) -> list[str]:
@@ -42,12 +43,14 @@ def run_level1(
     session: Session, parsed: ParsedQuery, filters: SearchFilters | None
 ) -> LevelOutcome:
     terms = search_terms(parsed)
-    hits = retrieve(session, terms, filters, RETRIEVAL_LIMIT, "retrieval")
+    compress = session.options.compress_context
+    limit = RETRIEVAL_LIMIT * (COMPRESSED_RETRIEVAL_FACTOR if compress else 1)
+    hits = retrieve(session, terms, filters, limit, "retrieval")
     if not hits:
         reply = no_documents_reply(is_chinese(parsed.question))
         return LevelOutcome(1, reply, (), found=False, nothing_matched=True)
     room = context_room(session, parsed.information, parsed.instruction)
-    compress_for = [parsed.information, *terms] if session.options.compress_context else []
+    compress_for = [parsed.information, *terms] if compress else []
     packed = pack_context(hits, room, compress_for=compress_for)
     context_hits = [h for block in packed.blocks for h in block.hits]
     session.emit(Hits("context", hit_refs(context_hits, len(context_hits)), total=len(hits)))

@@ -228,12 +228,25 @@ def score(answer: str, expected: tuple[str, ...]) -> float:
 
 
 def ask_once(
-    engine: Engine, question: Question, level: str, lang: str, size: str, total_chunks: int
+    engine: Engine,
+    question: Question,
+    level: str,
+    lang: str,
+    size: str,
+    total_chunks: int,
+    parse_mode: str = "structured",
+    compress: bool = False,
 ) -> Trial:
     tally = EventTally()
     started = time.monotonic()
     try:
-        answer = engine.ask(question.text, level=level, on_event=tally)
+        answer = engine.ask(
+            question.text,
+            level=level,
+            on_event=tally,
+            parse_mode=parse_mode,
+            compress_context=compress,
+        )
         text, error = answer.text, ""
     except NeedleError as failure:
         text, error = "", f"{failure.kind}: {failure.message}"
@@ -279,7 +292,10 @@ def run_haystack(args: argparse.Namespace, lang: str, size_name: str, work: Path
         )
         for level in args.levels:
             for question in questions:
-                trial = ask_once(engine, question, level, lang, size_name, int(chunks))
+                trial = ask_once(
+                    engine, question, level, lang, size_name, int(chunks),
+                    args.parse_mode, args.compress,
+                )  # fmt: skip
                 trials.append(trial)
                 print(
                     f"  L{level:<4} {question.name:<10} correct={trial.correct:.2f} "
@@ -385,6 +401,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--questions", default="keyword,paraphrase,multi,two_hop")
     parser.add_argument("--read-budget", type=int, default=300, help="Level 2 chunks per question")
     parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--parse-mode", default="structured", choices=("structured", "two_call"))
+    parser.add_argument("--compress", action="store_true", help="compress context sentences")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, help="write every trial as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the haystack folders")
@@ -410,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         args.host = fake.url
     print(
         f"qa_bench: host={args.host} model={args.model} fake={args.fake} "
-        f"read_budget={args.read_budget} parallel={args.parallel}"
+        f"read_budget={args.read_budget} parallel={args.parallel} "
+        f"parse={args.parse_mode} compress={args.compress}"
     )
     work = Path(tempfile.mkdtemp(prefix="needle-qa-"))
     trials: list[Trial] = []

@@ -652,6 +652,8 @@ class Engine:
         cancel: CancelToken = NEVER,
         model: str | None = None,
         host: str | None = None,
+        parse_mode: str = "structured",
+        compress_context: bool = False,
     ) -> Answer:
         """Answer `question` from the indexed documents with the local model.
 
@@ -659,7 +661,10 @@ class Engine:
         or ready-made filters; `on_event` receives every step as it happens (see
         engine/agent/events.py); `model`/`host` override the settings for this question. Checks
         first that Ollama is running and has the model, raising OllamaError with the exact fix
-        otherwise. Level-2 verdicts are cached under the cache folder."""
+        otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call"
+        runs the reference design's separate split and keyword calls instead of one structured
+        call, and `compress_context` drops question-irrelevant sentences before packing: both
+        exist so their effect can be measured (bench/qa_bench.py)."""
         from engine.agent.runner import answer_question
         from engine.llm.ollama_model import OllamaChatModel, probe
 
@@ -695,6 +700,8 @@ class Engine:
                 on_event=on_event or _ignore_event,
                 cancel=cancel,
                 verdict_cache=self._verdicts(),
+                parse_mode=parse_mode,
+                compress_context=compress_context,
             )
         finally:
             chat_model.close()

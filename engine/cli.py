@@ -44,7 +44,7 @@ from engine.agent.events import (
 )
 from engine.api import USER_ERROR_KINDS, Check, Engine, FolderInfo, StatusReport, diagnose
 from engine.cancel import CancelToken
-from engine.config import LEVELS
+from engine.config import LEVELS, PARSE_MODES
 from engine.errors import Cancelled, NeedleError
 from engine.models import FileRecord, IndexProgress, IndexSummary, SearchFilters, SearchHit
 
@@ -722,6 +722,8 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
                 cancel=cancel,
                 model=args.model,
                 host=args.host,
+                parse_mode=args.parse_mode,
+                compress_context=args.compress,
             )
         except NeedleError as error:
             if args.json:
@@ -917,6 +919,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", metavar="M", help="Ollama model tag (default: from settings)")
     ask.add_argument(
         "--host", metavar="URL", help="Ollama URL (default: from settings or $OLLAMA_HOST)"
+    )
+    ask.add_argument(
+        "--parse",
+        dest="parse_mode",
+        choices=PARSE_MODES,
+        default="structured",
+        help="understand the question with one structured call (default) or two calls",
+    )
+    ask.add_argument(
+        "--compress",
+        action="store_true",
+        help="drop sentences unrelated to the question before packing the context",
     )
     ask.set_defaults(handler=cmd_ask, reader=True)
 

@@ -12,6 +12,7 @@ from typing import Any
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_MODEL = "qwen2:7b-instruct"
 LEVELS = ("auto", "1", "2", "3")
+PARSE_MODES: tuple[str, ...] = ("structured", "two_call")  # how Level 1 reads the question
 
 
 @dataclass

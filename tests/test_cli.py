@@ -489,3 +489,24 @@ def test_data_dir_may_follow_the_command(
     # Given before the command, a value is not reset by the command's own (absent) option.
     assert needle(data_dir, "folders", "list", "--json") == EXIT_OK
     assert json.loads(capsys.readouterr().out) == listed
+
+
+@pytest.mark.parametrize(("flag", "parse_calls"), [((), 1), (("--parse", "two_call"), 2)])
+def test_ask_parse_flag_chooses_one_structured_call_or_the_two_call_variant(
+    library: Path,
+    answering_ollama: FakeOllama,
+    capsys: pytest.CaptureFixture[str],
+    flag: tuple[str, ...],
+    parse_calls: int,
+) -> None:
+    code = needle(
+        library.parent / "home", "ask", "What is the notice period?", "--level", "1", "--json",
+        "--host", answering_ollama.url, *flag,
+    )  # fmt: skip
+    assert code == EXIT_OK
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    parsed = next(e for e in events if e["type"] == "query_parsed")
+    assert parsed["method"] == ("two_call" if flag else "structured")
+    structured_requests = [r for r in answering_ollama.chat_requests() if wants_json(r.body)]
+    assert len(structured_requests) == parse_calls
+    assert events[-1]["type"] == "answer" and ANSWER in events[-1]["text"]

@@ -18,11 +18,11 @@ from engine.agent.events import Keywords, QueryParsed
 from engine.agent.jsonreply import boolean, extract_json_object, string_list
 from engine.agent.keywords import text_keywords
 from engine.agent.session import Session
+from engine.config import PARSE_MODES
 from engine.errors import NeedleError
 from engine.tokens import estimate_tokens
 
 ParseMode = Literal["structured", "two_call"]
-PARSE_MODES: tuple[str, ...] = ("structured", "two_call")
 
 MAX_KEYWORDS_PER_LANGUAGE = 8
 MIN_PART_CHARS = 80

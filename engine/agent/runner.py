@@ -19,12 +19,12 @@ from engine.agent.level1 import run_level1
 from engine.agent.level2 import run_level2
 from engine.agent.level3 import run_level3
 from engine.agent.outcome import LevelOutcome
-from engine.agent.parse import PARSE_MODES, ParsedQuery, check_question, parse_question
+from engine.agent.parse import ParsedQuery, check_question, parse_question
 from engine.agent.scope import Scope, ScopeSpec, resolve_scope
 from engine.agent.session import AgentIndex, AgentOptions, Session
 from engine.agent.verdict_cache import MemoryVerdictCache, VerdictCache
 from engine.cancel import NEVER, CancelToken
-from engine.config import LEVELS, Settings
+from engine.config import LEVELS, PARSE_MODES, Settings
 from engine.errors import Cancelled, NeedleError
 from engine.llm.budget import PromptBudget
 from engine.llm.types import ChatModel

@@ -36,7 +36,11 @@ def answer_summary(answer: Mapping[str, Any]) -> str:
     parts.append(f"{format_count(prompt)} prompt + {format_count(completion)} answer tokens")
     parts.append(format_seconds(float(answer.get("seconds", 0.0))))
     cited = len(answer.get("citations") or ())
-    parts.append(f"{cited} source{'s' if cited != 1 else ''}")
+    if answer.get("citations_inferred") and cited:
+        plural = "s" if cited != 1 else ""
+        parts.append(f"{cited} probable source{plural}, not cited by the model")
+    else:
+        parts.append(f"{cited} source{'s' if cited != 1 else ''}")
     return " · ".join(parts)
 
 
@@ -156,6 +160,20 @@ class AnswerView(QWidget):
         if not self._render_timer.isActive():
             self._render_timer.start()
 
+    def drop_streamed_text(self, level: int) -> bool:
+        """A new level started: whatever the previous level streamed (typically "the passages do
+        not say") is not the answer, so it must not stay glued in front of the next level's text.
+        True when there was streamed text to drop."""
+        if not self._running or not self._text:
+            return False
+        self._text = ""
+        self._render_timer.stop()
+        self.browser.setHtml(
+            f'<p style="color:{COLORS.muted};">The previous level did not find the answer; '
+            f"Level {level} is looking further…</p>"
+        )
+        return True
+
     def finish(self, answer: Mapping[str, Any]) -> None:
         """The final answer is authoritative: it replaces whatever was streamed."""
         self._answer = dict(answer)
@@ -167,7 +185,7 @@ class AnswerView(QWidget):
         found = answer.get("found", True)
         status = "Answered" if found else "The documents do not seem to contain the answer."
         if answer.get("citations_inferred"):
-            status += " · the model cited nothing, so the sources shown are probable ones"
+            status += " · probable sources: the model did not cite any explicitly"
         self.status_label.setText(status)
         self.summary_label.setText(answer_summary(answer))
         self._render()

@@ -437,6 +437,8 @@ class MainWindow(QMainWindow):
         elif kind == "error":
             self.answer_view.fail(event)
         else:
+            if kind == "level":
+                self.answer_view.drop_streamed_text(int(event.get("level", 0)))
             self.answer_view.set_status(self.steps_panel.timeline.progress_text)
 
     def _show_answer(self, answer: Mapping[str, Any]) -> None:

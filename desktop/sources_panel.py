@@ -79,8 +79,8 @@ def source_html(item: SourceItem, index: int, selected: bool) -> str:
 
 def sources_html(items: Sequence[SourceItem], selected: int | None, inferred: bool = False) -> str:
     note = (
-        f'<p style="color:{COLORS.warn};">Probable sources: the model cited nothing, so these '
-        "are the passages that best match its answer.</p>"
+        f'<p style="color:{COLORS.warn};">Probable sources: the model did not cite these '
+        "explicitly; they are the passages that best match its answer.</p>"
         if inferred and items
         else ""
     )

@@ -140,6 +140,47 @@ def test_ask_renders_answer_sources_and_steps(window: MainWindow, engine: Any) -
     assert window.query_bar.go_button.isEnabled()
 
 
+def test_an_escalation_drops_the_lower_levels_text_and_shows_the_final_answer(
+    qtbot: Any, window: MainWindow, engine: Any
+) -> None:
+    events = load_stream("ask_en_escalation.jsonl")
+    escalation = next(i for i, e in enumerate(events) if e["type"] == "level" and e["level"] == 2)
+    window.set_mode("ask")
+    window.query_bar.set_level("auto")
+    window.query_bar.edit.setText("Can I end the lease by e-mail?")
+    window.query_bar.submit()
+    request = engine.last("ask")
+    browser = window.answer_view.browser
+    for event in events[:escalation]:
+        request.event(event)
+    qtbot.waitUntil(lambda: "do not say" in browser.toPlainText(), timeout=2000)
+
+    request.event(events[escalation])
+    # Level 1's "not found" is gone at once, and stays gone while Level 2 streams its answer.
+    assert "do not say" not in browser.toPlainText()
+    assert "Level 2 is looking further" in browser.toPlainText()
+    deltas = [e for e in events[escalation:] if e["type"] == "answer_delta"]
+    for event in events[escalation + 1 :]:
+        if event["type"] == "answer":
+            break
+        request.event(event)
+    assert window.answer_view.text == "".join(e["text"] for e in deltas)
+    qtbot.waitUntil(lambda: "Yes. Your landlord" in browser.toPlainText(), timeout=2000)
+    assert "do not say" not in browser.toPlainText()
+
+    answer = final_answer(events)
+    request.event(answer)
+    request.result(answer)
+    assert browser.toPlainText().strip() == answer["text"]
+    steps = window.steps_panel.toPlainText()
+    assert "Level 1" in steps and "Level 2" in steps and "Answer ready" in steps
+    assert [item.number for item in window.sources_panel.items] == [1, 2]
+    sources = window.sources_panel.toPlainText()
+    assert sources.startswith("Probable sources") and "did not cite these explicitly" in sources
+    assert "2 probable sources, not cited by the model" in window.answer_view.summary_label.text()
+    assert window.side_tabs.currentIndex() == SOURCES_TAB
+
+
 def test_clicking_a_citation_selects_its_source(window: MainWindow, engine: Any) -> None:
     ask(window, engine, "ask_en_level2.jsonl")
     window.side_tabs.setCurrentIndex(STEPS_TAB)
@@ -276,10 +317,12 @@ def test_folder_with_problems_opens_the_list(window: MainWindow, engine: Any) ->
     )
     tree = window.problems_dialog.tree
     assert tree.topLevelItemCount() == 2  # only this folder's files
-    assert tree.topLevelItem(0).text(0) == "locked.pdf"  # relative to the folder
-    assert tree.topLevelItem(0).text(1) == "encrypted"
-    assert tree.topLevelItem(0).text(2) == "locked.pdf needs a password."
-    assert tree.topLevelItem(1).text(2) == "No text layer."
+    first, second = tree.topLevelItem(0), tree.topLevelItem(1)
+    assert first is not None and second is not None
+    assert first.text(0) == "locked.pdf"  # relative to the folder
+    assert first.text(1) == "encrypted"
+    assert first.text(2) == "locked.pdf needs a password."
+    assert second.text(2) == "No text layer."
 
 
 def test_index_progress_shows_on_the_folder_and_status_bar(window: MainWindow) -> None:

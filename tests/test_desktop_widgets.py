@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QUrl
 
-from desktop.answer_view import AnswerView
+from desktop.answer_view import RENDER_INTERVAL_MS, AnswerView
 from desktop.errors import plain_error, show_error
 from desktop.results_view import ResultsView, results_html
 from desktop.rich_text import citation_numbers, highlight_html, linkify_citations, merge_spans
@@ -199,13 +199,46 @@ def test_answer_view_shows_an_error_inline(qtbot: Any) -> None:
 
 
 def test_inferred_citations_are_marked_probable(qtbot: Any) -> None:
-    answer = {**final_answer(load_stream("ask_en_level2.jsonl")), "citations_inferred": True}
+    answer = final_answer(load_stream("ask_en_escalation.jsonl"))
+    assert answer["citations_inferred"] is True
     panel = SourcesPanel()
     qtbot.addWidget(panel)
     panel.set_citations(answer["citations"], inferred=True)
-    assert panel.toPlainText().startswith("Probable sources")
+    assert panel.toPlainText().startswith("Probable sources: the model did not cite these")
     view = AnswerView()
     qtbot.addWidget(view)
     view.start("q")
     view.finish(answer)
-    assert "probable" in view.status_label.text()
+    assert "did not cite any explicitly" in view.status_label.text()
+    assert view.summary_label.text().endswith("2 probable sources, not cited by the model")
+    # Sources the model did cite are plain sources.
+    view.finish({**answer, "citations_inferred": False})
+    assert view.summary_label.text().endswith(" · 2 sources")
+    panel.set_citations(answer["citations"])
+    assert "Probable" not in panel.toPlainText()
+
+
+def test_a_new_level_drops_text_the_previous_level_streamed(qtbot: Any) -> None:
+    events = load_stream("ask_en_escalation.jsonl")
+    view = AnswerView()
+    qtbot.addWidget(view)
+    view.start("Can I end the lease by e-mail?")
+    assert not view.drop_streamed_text(1)  # nothing streamed yet: nothing to drop
+    level1_text = ""
+    for event in events:
+        if event["type"] == "level" and event["level"] == 2:
+            break
+        if event["type"] == "answer_delta":
+            view.append_delta(event["text"])
+            level1_text += event["text"]
+    # The render is still pending: dropping must cancel it, not let it draw Level 1's text later.
+    assert view.drop_streamed_text(2)
+    assert view.text == ""
+    qtbot.wait(3 * RENDER_INTERVAL_MS)
+    assert level1_text[:20] not in view.browser.toPlainText()
+    view.append_delta("Yes.")
+    qtbot.waitUntil(lambda: view.browser.toPlainText().strip() == "Yes.", timeout=2000)
+    view.finish(final_answer(events))
+    assert view.text == final_answer(events)["text"]
+    assert not view.drop_streamed_text(3)  # a finished answer is never dropped
+    assert view.text == final_answer(events)["text"]

@@ -716,10 +716,8 @@ class Indexer:
             doc_id=doc_id,
             kind=_doc_kind(path),
         )
-        batch.final.append(row)
         batch.size += 1
-        summary.errors += 1
-        summary.problems.append(row)
+        self._record_failure(batch, summary, row)
 
     def _apply_guarded(
         self,
@@ -746,9 +744,7 @@ class Indexer:
             )
             row = self._error_row(failed, disk)
             batch.pending.append(replace(row, state="pending"))
-            batch.final.append(row)
-            summary.errors += 1
-            summary.problems.append(row)
+            self._record_failure(batch, summary, row)
 
     def _apply_outcome(
         self,
@@ -777,9 +773,7 @@ class Indexer:
             row = self._error_row(outcome, disk)
             if had_document:
                 batch.pending.append(replace(row, state="pending"))
-            batch.final.append(row)
-            summary.errors += 1
-            summary.problems.append(row)
+            self._record_failure(batch, summary, row)
             return
         row = self._indexed_row(outcome, disk)
         if outcome.chunks:
@@ -803,6 +797,13 @@ class Indexer:
             summary.updated += 1
         if row.error_kind:
             summary.problems.append(row)
+
+    @staticmethod
+    def _record_failure(batch: _Batch, summary: IndexSummary, row: FileRecord) -> None:
+        """A file that could not be indexed: its final row says why, and the run counts it."""
+        batch.final.append(row)
+        summary.errors += 1
+        summary.problems.append(row)
 
     @staticmethod
     def _indexed_row(outcome: ExtractOutcome, disk: DiskFile) -> FileRecord:

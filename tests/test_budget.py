@@ -250,3 +250,16 @@ def test_parallel_observations_are_all_counted() -> None:
         thread.join()
     assert calibration.samples("m") == 800
     assert calibration.ratio("m") == pytest.approx(1.1, abs=1e-6)
+
+
+def test_budget_for_a_model_takes_the_smaller_window_and_a_sane_ratio() -> None:
+    """The agent and the budgeter once each had their own rule for this; now there is one."""
+
+    class WideModel:
+        name = "wide"
+        context_window = 32_768
+        token_ratio = 9.0  # a broken calibration must not shrink every prompt to nothing
+
+    budget = PromptBudget.for_model(WideModel(), 1024, context_window=8192)  # type: ignore[arg-type]
+    assert budget.context_window == 8192
+    assert budget.calibration == 2.0

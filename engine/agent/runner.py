@@ -29,8 +29,6 @@ from engine.errors import Cancelled, NeedleError
 from engine.llm.budget import PromptBudget
 from engine.llm.types import ChatModel
 
-MIN_CALIBRATION, MAX_CALIBRATION = 0.5, 2.0
-
 
 def _ignore(event: Event) -> None:
     """The default event sink."""
@@ -99,14 +97,9 @@ def answer_question(
 
 
 def budget_for(model: ChatModel, settings: Settings) -> PromptBudget:
-    """The window is the smaller of the model's and the settings'; the calibration ratio comes
-    from the model when it learned one (OllamaChatModel.token_ratio)."""
-    ratio = getattr(model, "token_ratio", 1.0)
-    ratio = float(ratio) if isinstance(ratio, int | float) else 1.0
-    return PromptBudget(
-        min(model.context_window, settings.context_window),
-        settings.answer_reserve,
-        calibration=min(max(ratio, MIN_CALIBRATION), MAX_CALIBRATION),
+    """The one budget of a question: the model's window capped by the settings' window."""
+    return PromptBudget.for_model(
+        model, settings.answer_reserve, context_window=settings.context_window
     )
 
 

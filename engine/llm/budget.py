@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import NeedleError
+from engine.llm.calibration import MAX_RATIO, MIN_RATIO
 from engine.llm.types import ChatModel, Message, ToolCall
 from engine.tokens import estimate_tokens
 
@@ -116,13 +117,24 @@ class PromptBudget:
 
     @classmethod
     def for_model(
-        cls, model: ChatModel, answer_reserve: int, *, safety_margin: int = DEFAULT_SAFETY_MARGIN
+        cls,
+        model: ChatModel,
+        answer_reserve: int,
+        *,
+        context_window: int | None = None,
+        safety_margin: int = DEFAULT_SAFETY_MARGIN,
     ) -> PromptBudget:
-        """The budget for `model`'s window, calibrated by its learned token ratio when it has one
-        (OllamaChatModel.token_ratio; test doubles without it count 1:1)."""
+        """The budget for `model`'s window (capped by `context_window`, the user's setting, when
+        that is smaller), calibrated by the model's learned token ratio when it has one
+        (OllamaChatModel.token_ratio; test doubles without it count 1:1), kept within the
+        calibration's sane range."""
         ratio = getattr(model, "token_ratio", 1.0)
         calibration = float(ratio) if isinstance(ratio, int | float) else 1.0
-        return cls(model.context_window, answer_reserve, calibration, safety_margin)
+        calibration = min(max(calibration, MIN_RATIO), MAX_RATIO)
+        window = model.context_window
+        if context_window is not None:
+            window = min(window, context_window)
+        return cls(window, answer_reserve, calibration, safety_margin)
 
     def __post_init__(self) -> None:
         if self.answer_reserve <= 0 or self.answer_reserve >= self.context_window:

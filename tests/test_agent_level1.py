@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,15 +55,20 @@ def seed_model(parse_reply: ReplySource | None = None) -> ScriptedModel:
     )
 
 
+def ask_level1(notes: Notes, model: ScriptedModel, question: str, **options: Any) -> Answer:
+    """Level 1 over the seed notes with default settings; `options` go to answer_question."""
+    return answer_question(
+        question, index=notes.index, model=model, settings=Settings(), level="1", **options
+    )
+
+
 def test_level1_answers_with_a_citation_to_the_right_chunk(notes: Notes) -> None:
     model = seed_model()
     events = Recorder()
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
     )
     assert "Greenhill Farm" in answer.text
@@ -89,12 +95,10 @@ def test_level1_answers_with_a_citation_to_the_right_chunk(notes: Notes) -> None
 
 def test_context_holds_the_retrieved_chunk_inside_a_document_block(notes: Notes) -> None:
     model = seed_model()
-    answer_question(
+    ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
     )
     (answer_call,) = model.calls_where(lambda r: r.is_answer)
     sources = [d.attributes for d in answer_call.documents]
@@ -105,12 +109,10 @@ def test_context_holds_the_retrieved_chunk_inside_a_document_block(notes: Notes)
 def test_invalid_json_falls_back_to_the_questions_words_and_says_so(notes: Notes) -> None:
     model = seed_model(parse_reply="Sure! Here are keywords: tomato, seeds (sorry, no JSON)")
     events = Recorder()
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
     )
     parsed = events.of(QueryParsed)[0]
@@ -124,12 +126,10 @@ def test_invalid_json_falls_back_to_the_questions_words_and_says_so(notes: Notes
 def test_empty_keyword_lists_use_the_question_words(notes: Notes) -> None:
     model = seed_model(parse_reply=parse_json(keywords_en=[], keywords_zh=[]))
     events = Recorder()
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
     )
     parsed = events.of(QueryParsed)[0]
@@ -145,12 +145,10 @@ def test_json_wrapped_in_prose_and_fences_is_understood(notes: Notes) -> None:
     )
     model = seed_model(parse_reply=wrapped)
     events = Recorder()
-    answer_question(
+    ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
     )
     assert events.of(QueryParsed)[0].method == "structured"
@@ -170,12 +168,10 @@ def test_two_call_parse_mode_makes_two_calls_before_retrieval(notes: Notes) -> N
         ]
     )
     events = Recorder()
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from? One sentence.",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
         parse_mode="two_call",
     )
@@ -198,12 +194,10 @@ def test_not_found_marker_is_stripped_and_reported(notes: Notes) -> None:
         ]
     )
     events = Recorder()
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Who sold the spade?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
     )
     assert not answer.found
@@ -218,12 +212,10 @@ def test_uncited_answer_gets_inferred_sources(notes: Notes) -> None:
     model.rules[1] = Rule(
         lambda r: r.is_answer, Reply("They were ordered from Greenhill Farm, in March.")
     )
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
     )
     assert answer.citations_inferred
     assert answer.citations[0].path.endswith("seeds.md")
@@ -242,12 +234,10 @@ def test_citations_are_renumbered_by_first_use_and_unknown_numbers_dropped(notes
             Rule(lambda r: r.is_answer, reply),
         ]
     )
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "What did the spade cost, and where did the seeds come from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
     )
     assert answer.text == "The spade cost forty euros [1] and seeds came from Greenhill [2]."
     assert [c.number for c in answer.citations] == [1, 2]
@@ -257,12 +247,10 @@ def test_citations_are_renumbered_by_first_use_and_unknown_numbers_dropped(notes
 
 def test_nothing_matching_answers_without_an_answer_call(notes: Notes) -> None:
     model = ScriptedModel([Rule(lambda r: r.is_parse, parse_json(keywords_en=["zeppelin"]))])
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Who flew the zeppelin?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
     )
     assert not answer.found
     assert answer.llm_calls == 1
@@ -298,12 +286,10 @@ def test_a_rambling_instruction_from_a_weak_model_is_ignored(notes: Notes) -> No
     rambling = "What is the type of seed? What is the date of the seed's last inspection? " * 6
     model = seed_model(parse_reply=parse_json(instruction=rambling, keywords_en=["tomato"]))
     events = Recorder()
-    answer_question(
+    ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
     )
     parsed = events.of(QueryParsed)[0]
@@ -384,12 +370,10 @@ def test_a_bare_marker_reply_is_not_found_and_still_gets_a_sentence(
     model = seed_model()
     model.rules[1] = Rule(lambda r: r.is_answer, bare_reply)
     events = Recorder()
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         on_event=events,
     )
     assert not answer.found and "do not contain" in answer.text
@@ -399,12 +383,10 @@ def test_a_bare_marker_reply_is_not_found_and_still_gets_a_sentence(
 
 def test_compressed_context_keeps_only_sentences_about_the_question(notes: Notes) -> None:
     model = seed_model()
-    answer = answer_question(
+    answer = ask_level1(
+        notes,
+        model,
         "Where were the tomato seeds ordered from?",
-        index=notes.index,
-        model=model,
-        settings=Settings(),
-        level="1",
         compress_context=True,
     )
     (answer_call,) = model.calls_where(lambda r: r.is_answer)

@@ -29,12 +29,12 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from engine.analysis import DEFAULT_SEGMENTATION, SEGMENTATIONS, Segmentation, cjk_field_text
-from engine.chunk import chunk_document
 from engine.errors import NeedleError
-from engine.extract import SUPPORTED_EXTENSIONS, extract_file
-from engine.index import ChunkIndex
+from engine.ingest.chunk import chunk_document
+from engine.ingest.extract import SUPPORTED_EXTENSIONS, extract_file
 from engine.models import Chunk, SearchHit
+from engine.search.analysis import DEFAULT_SEGMENTATION, SEGMENTATIONS, Segmentation, cjk_field_text
+from engine.search.index import ChunkIndex
 
 DEFAULT_CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 CHINESE_CORPORA = ("weekly", "novels-zh")

@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a script from the checkout
 from rank_bm25 import BM25Okapi
 
 from engine.api import Engine
-from engine.index import ChunkIndex
+from engine.search.index import ChunkIndex
 
 ENGLISH_QUERIES = (
     "git rebase interactive",

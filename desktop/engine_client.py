@@ -61,7 +61,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from engine.errors import NeedleError
-from engine.protocol import (
+from engine.service.protocol import (
     PROTOCOL_VERSION,
     BadMessage,
     ErrorKind,

@@ -6,9 +6,9 @@
         hits = engine.search("tantivy ranking", limit=5)
         answer = engine.ask("What did I decide about the ranking?")
 
-A library has one writer at a time (`engine.lock.WriterLock`). `Engine.open(writer=False)` opens a
-reader: it searches, reports status and answers questions while another process (the desktop's
-engine, `needle index --watch`) holds the writer, and refuses to change anything.
+A library has one writer at a time (`engine.library.lock.WriterLock`). `Engine.open(writer=False)`
+opens a reader: it searches, reports status and answers questions while another process (the
+desktop's engine, `needle index --watch`) holds the writer, and refuses to change anything.
 
 Every method raises `NeedleError` (with a stable `kind`, a message and a hint) for anything a
 user can cause or fix; `USER_ERROR_KINDS` lists the kinds that mean "the request was wrong" as
@@ -30,14 +30,21 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine.agent.events import Answer, Event
 from engine.cancel import NEVER, CancelToken
-from engine.catalog import Catalog
-from engine.config import Settings, load_settings, normalize_host, save_settings
 from engine.doctor import Check, check_index_consistency, library_checks
 from engine.errors import NeedleError, OllamaError
-from engine.index import ChunkIndex
-from engine.lock import WriterLock, read_owner_pid
-from engine.models import FileRecord, IndexProgress, IndexSummary, SearchFilters, SearchHit
+from engine.library.catalog import Catalog
+from engine.library.lock import WriterLock, read_owner_pid
+from engine.models import (
+    FileRecord,
+    IndexProgress,
+    IndexSummary,
+    SearchFilters,
+    SearchHit,
+    WatchMode,
+)
 from engine.paths import AppPaths, resolve_paths
+from engine.search.index import ChunkIndex
+from engine.settings import Settings, load_settings, normalize_host, save_settings
 
 # The indexer (pypdf), the watcher (watchdog), the model client (ollama, httpx) and the agent are
 # imported where they are first used: `needle search` and `needle status` start twice as fast
@@ -45,10 +52,10 @@ from engine.paths import AppPaths, resolve_paths
 if TYPE_CHECKING:
     from engine.agent.scope import ScopeSpec
     from engine.agent.verdict_cache import SqliteVerdictCache
-    from engine.indexer import Indexer
+    from engine.library.indexer import Indexer
+    from engine.library.watcher import ChangeBatch, FolderWatcher
     from engine.llm.calibration import TokenCalibration
-    from engine.llm.ollama_model import OllamaStatus, PullProgress
-    from engine.watcher import ChangeBatch, FolderWatcher
+    from engine.llm.ollama.server import OllamaStatus, PullProgress
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +70,6 @@ __all__ = [
 ]
 
 FolderState = Literal["indexing", "up_to_date", "errors", "missing"]
-WatchMode = Literal["off", "events", "polling"]
 
 # Error kinds caused by what the user asked for (exit code 2 in the CLI); anything else is a
 # failure of the work itself (exit code 1).
@@ -485,7 +491,7 @@ class Engine:
         """Follow the folders and index each change within about two seconds. `on_change` gets
         each applied batch's summary, on the watcher's thread. Restarting replaces the callback."""
         self._require_writer("watch folders")
-        from engine.watcher import FolderWatcher
+        from engine.library.watcher import FolderWatcher
 
         with self._watch_lock:
             self.stop_watching()
@@ -534,9 +540,7 @@ class Engine:
         if watcher is None:
             return "off", ""
         mode = watcher.modes().get(folder, "off")
-        if mode == "polling":
-            return "polling", POLLING_NOTE
-        return ("events", "") if mode == "events" else ("off", "")
+        return mode, POLLING_NOTE if mode == "polling" else ""
 
     # -- search ------------------------------------------------------------------------------
 
@@ -615,7 +619,7 @@ class Engine:
 
     def ollama_status(self, host: str | None = None, model: str | None = None) -> OllamaStatus:
         """Is Ollama reachable, and is the model pulled? Never raises; takes up to ~3 s."""
-        from engine.llm.ollama_model import probe
+        from engine.llm.ollama.server import probe
 
         settings = self.settings
         return probe(
@@ -630,7 +634,7 @@ class Engine:
     ) -> None:
         """Download `model` (default: the configured one) into Ollama; `progress(status,
         completed_bytes, total_bytes)` follows the download. Raises OllamaError or Cancelled."""
-        from engine.llm.ollama_model import pull_model as ollama_pull_model
+        from engine.llm.ollama.server import pull_model as ollama_pull_model
 
         settings = self.settings
 
@@ -666,7 +670,8 @@ class Engine:
         call, and `compress_context` drops question-irrelevant sentences before packing: both
         exist so their effect can be measured (bench/qa_bench.py)."""
         from engine.agent.runner import answer_question
-        from engine.llm.ollama_model import OllamaChatModel, probe
+        from engine.llm.ollama.chat import OllamaChatModel
+        from engine.llm.ollama.server import probe
 
         settings = self.settings
         chosen_host = normalize_host(host) if host else settings.ollama_host
@@ -776,7 +781,7 @@ def _load_settings(paths: AppPaths) -> Settings:
 
 
 def _new_indexer(catalog: Catalog, index: ChunkIndex, settings: Settings) -> Indexer:
-    from engine.indexer import Indexer
+    from engine.library.indexer import Indexer
 
     return Indexer(catalog, index, settings)
 

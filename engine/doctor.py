@@ -15,12 +15,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.config import Settings
 from engine.errors import NeedleError
 from engine.paths import AppPaths
+from engine.settings import Settings
 
 if TYPE_CHECKING:
-    from engine.llm.ollama_model import OllamaStatus
+    from engine.llm.ollama.server import OllamaStatus
 
 CheckStatus = Literal["ok", "warn", "fail"]
 
@@ -64,7 +64,7 @@ def library_checks(
         checks.append(
             Check("folders", "warn", "No folders are indexed.", "Run `needle folders add PATH`.")
         )
-    from engine.llm.ollama_model import probe  # the HTTP client loads only when a check needs it
+    from engine.llm.ollama.server import probe  # the HTTP client loads only when a check needs it
 
     host, model = settings.ollama_host, settings.model
     checks.append(guarded("ollama", lambda: check_ollama(probe(host, model), host, model)))

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 DocKind = Literal["markdown", "text", "html", "pdf"]
 FileState = Literal["pending", "indexed", "error", "skipped"]
+# How a folder is followed for changes: OS notifications, polling, or not at all (no watcher).
+WatchMode = Literal["off", "events", "polling"]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,6 @@ if __name__ == "__main__":
     # again; freeze_support() turns it into the worker and never returns. It runs before the
     # CLI is imported so that every worker start skips that import.
     multiprocessing.freeze_support()
-    from engine.cli import main
+    from engine.cli.main import main
 
     sys.exit(main())

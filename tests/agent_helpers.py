@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from engine.agent.events import Event
-from engine.chunk import chunk_document
-from engine.index import ChunkIndex
+from engine.ingest.chunk import chunk_document
 from engine.models import ExtractedDocument, Section
+from engine.search.index import ChunkIndex
 
 E = TypeVar("E", bound=Event)
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from engine.agent.events import Answer, AnswerDelta, Event, LevelStarted
 from engine.cancel import NEVER, CancelToken
-from engine.config import Settings
 from engine.errors import NeedleError, WriterLocked
 from engine.models import IndexProgress, IndexSummary, SearchFilters, SearchHit
+from engine.settings import Settings
 
 
 @dataclass
@@ -182,7 +182,7 @@ class FakeEngine:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from engine.service import run_stdio
+    from engine.service.main import run_stdio
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", default="/fake/data")

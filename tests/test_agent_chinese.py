@@ -8,7 +8,7 @@ import pytest
 
 from engine.agent.events import ChunkVerdict, Keywords, LevelStarted, QueryParsed
 from engine.agent.runner import answer_question
-from engine.config import Settings
+from engine.settings import Settings
 from tests.agent_helpers import Notes, Recorder, build_index
 from tests.scripted_model import (
     Rule,

@@ -18,8 +18,8 @@ from engine.agent.events import (
     QueryParsed,
 )
 from engine.agent.runner import answer_question
-from engine.config import Settings
 from engine.errors import NeedleError
+from engine.settings import Settings
 from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
 from tests.scripted_model import (
     Reply,

@@ -29,8 +29,8 @@ from engine.agent.verdict_cache import (
     verdict_key,
 )
 from engine.cancel import CancelToken
-from engine.config import Settings
 from engine.errors import Cancelled
+from engine.settings import Settings
 from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
 from tests.scripted_model import (
     Request,

@@ -12,8 +12,8 @@ import pytest
 from engine.agent import prompts
 from engine.agent.events import LevelStarted, LlmCall, SubAnswer, SubQuestion
 from engine.agent.runner import answer_question
-from engine.config import Settings
 from engine.llm.types import ToolCall
+from engine.settings import Settings
 from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
 from tests.scripted_model import (
     Reply,

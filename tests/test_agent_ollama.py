@@ -12,8 +12,8 @@ import pytest
 
 from engine.agent import prompts
 from engine.agent.runner import answer_question
-from engine.config import Settings
-from engine.llm.ollama_model import OllamaChatModel
+from engine.llm.ollama.chat import OllamaChatModel
+from engine.settings import Settings
 from tests import test_agent_level2 as level2_case
 from tests import test_agent_level3 as level3_case
 from tests.agent_helpers import Notes, build_index

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.agent import prompts
 from engine.agent.runner import answer_question
-from engine.config import Settings
+from engine.settings import Settings
 from tests.agent_helpers import FILLER_EN, build_index
 from tests.scripted_model import Request, Rule, ScriptedModel, parse_json, verdict_quoting
 

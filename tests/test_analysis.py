@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from engine.analysis import (
+from engine.search.analysis import (
     cjk_field_text,
     cjk_terms,
     cjk_tokens,
@@ -64,7 +64,7 @@ def test_text_without_cjk_is_not_indexed_twice() -> None:
 
 def test_jieba_is_quiet() -> None:
     # A fresh interpreter: in this one another test may have loaded jieba already.
-    script = "from engine.analysis import cjk_terms; cjk_terms('安静地加载词典', 'jieba')"
+    script = "from engine.search.analysis import cjk_terms; cjk_terms('安静地加载词典', 'jieba')"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import SCHEMA_VERSION, Catalog
 from engine.errors import NeedleError
+from engine.library.catalog import SCHEMA_VERSION, Catalog
 from engine.models import FileRecord
 
 

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.chunk import (
+from engine.ingest.chunk import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TARGET_TOKENS,
     chunk_document,
     chunk_id,
     content_hash,
 )
-from engine.extract import extract_file
+from engine.ingest.extract import extract_file
 from engine.models import Chunk, DocKind, ExtractedDocument, Section
 from engine.tokens import estimate_tokens
 

@@ -1,7 +1,7 @@
 """The `needle` command line end to end, in a temporary --data-dir with a small folder of notes.
 
-Most commands run in-process through `engine.cli.main` (fast); the ones about processes (a second
-writer, Ctrl-C, a terminal that cannot show Chinese) run the real `python -m engine`.
+Most commands run in-process through `engine.cli.main.main` (fast); the ones about processes (a
+second writer, Ctrl-C, a terminal that cannot show Chinese) run the real `python -m engine`.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ import pytest
 from engine import __version__
 from engine.agent.events import Answer, AnswerDelta, ChunkVerdict, event_from_dict
 from engine.api import Engine
-from engine.cli import (
+from engine.cli.ask import AskPrinter
+from engine.cli.console import (
     EXIT_CANCELLED,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USER_ERROR,
-    AskPrinter,
     Console,
     fit_width,
-    main,
 )
+from engine.cli.main import main
 from tests.fake_ollama import FakeOllama, Reply, RuleResponder, wants_json
 from tests.test_api import closed_port, make_notes
 

@@ -17,16 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PageObject
 
-from engine import extract as extract_module
 from engine.errors import NeedleError
-from engine.extract import (
+from engine.ingest import extract as extract_module
+from engine.ingest.extract import (
     PartialDocument,
     extract_file,
     extraction_problem,
     kind_for_path,
 )
+from engine.ingest.text import normalize
 from engine.models import ExtractedDocument
-from engine.text import normalize
 from tests.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
 
 MB = 1024 * 1024

@@ -7,8 +7,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.highlight import ELLIPSIS, highlight_spans, make_snippet
 from engine.models import Highlight
+from engine.search.highlight import ELLIPSIS, highlight_spans, make_snippet
 
 
 def _marked(text: str, spans: tuple[Highlight, ...]) -> list[str]:

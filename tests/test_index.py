@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.chunk import chunk_document
 from engine.errors import NeedleError, WriterLocked
-from engine.extract import extract_file
-from engine.index import SCHEMA_FILE, ChunkIndex
+from engine.ingest.chunk import chunk_document
+from engine.ingest.extract import extract_file
 from engine.models import Chunk, SearchFilters
+from engine.search.index import ChunkIndex
+from engine.search.schema import SCHEMA_FILE
 
 JAN_2023 = datetime(2023, 1, 15).timestamp()
 JUN_2024 = datetime(2024, 6, 15).timestamp()

@@ -15,13 +15,11 @@ from pathlib import Path
 import pytest
 
 from engine.cancel import CancelToken
-from engine.catalog import Catalog
-from engine.chunk import chunk_document
-from engine.config import Settings
 from engine.errors import Cancelled
-from engine.extract import extract_file
-from engine.index import ChunkIndex
-from engine.indexer import (
+from engine.ingest.chunk import chunk_document
+from engine.ingest.extract import extract_file
+from engine.library.catalog import Catalog
+from engine.library.indexer import (
     ExtractJob,
     Indexer,
     ProgressThrottle,
@@ -29,6 +27,8 @@ from engine.indexer import (
     split_jobs,
 )
 from engine.models import IndexProgress, IndexSummary, SearchFilters
+from engine.search.index import ChunkIndex
+from engine.settings import Settings
 from tests.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
 
 
@@ -100,7 +100,7 @@ def extractions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(Path(path).name)
         return real(path, max_bytes=max_bytes)
 
-    monkeypatch.setattr("engine.indexer.extract_file", counting)
+    monkeypatch.setattr("engine.library.indexer.extract_file", counting)
     return calls
 
 
@@ -246,7 +246,7 @@ def test_an_unexpected_exception_in_one_file_is_recorded_as_internal(
             raise RuntimeError("chunker bug")
         return real(doc_id, document)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("engine.indexer.chunk_document", buggy)
+    monkeypatch.setattr("engine.library.indexer.chunk_document", buggy)
     summary = library.reconcile()
     assert summary.added == 1 and summary.errors == 1
     boom = library.catalog.get(str(library.notes / "boom.md"))
@@ -255,7 +255,7 @@ def test_an_unexpected_exception_in_one_file_is_recorded_as_internal(
     assert "RuntimeError: chunker bug" in boom.error
     assert library.paths_matching("badger") == {"ok.md"}
     # Internal errors are retried on the next reconcile, and succeed once the bug is gone.
-    monkeypatch.setattr("engine.indexer.chunk_document", real)
+    monkeypatch.setattr("engine.library.indexer.chunk_document", real)
     assert library.reconcile().updated == 1
     library.assert_consistent()
 
@@ -422,7 +422,7 @@ def test_progress_is_throttled_and_ends_with_the_final_value(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = {"now": 0.0}
-    monkeypatch.setattr("engine.indexer.time.monotonic", lambda: clock["now"])
+    monkeypatch.setattr("engine.library.indexer.time.monotonic", lambda: clock["now"])
     sent: list[IndexProgress] = []
     throttle = ProgressThrottle(sent.append)
     for step in range(1, 1001):  # 1000 updates over one simulated second
@@ -642,7 +642,7 @@ class _AlwaysBrokenPool:
 def test_when_worker_processes_cannot_run_files_are_extracted_in_process(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.indexer.ProcessPoolExecutor", _AlwaysBrokenPool)
+    monkeypatch.setattr("engine.library.indexer.ProcessPoolExecutor", _AlwaysBrokenPool)
     write_pdf(library.notes / "a.pdf", ["the stubborn armadillo"])
     library.write("b.md", "another armadillo")
     summary = library.reconcile()
@@ -665,7 +665,7 @@ def test_file_deleted_between_scan_and_extraction_is_simply_gone(
             path.unlink()  # deleted by the user while Needle was busy
         return extract_file(path, max_bytes=max_bytes)
 
-    monkeypatch.setattr("engine.indexer.extract_file", delete_first)
+    monkeypatch.setattr("engine.library.indexer.extract_file", delete_first)
     summary = library.reconcile()
     assert (summary.updated, summary.removed, summary.errors) == (1, 1, 0)
     assert library.catalog.get(str(doomed)) is None and library.catalog.get(str(fresh)) is None

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from engine.errors import WriterLocked
-from engine.lock import WriterLock, read_owner_pid
+from engine.library.lock import WriterLock, read_owner_pid
 
 HOLDER_SCRIPT = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from engine.lock import WriterLock
+    from engine.library.lock import WriterLock
     lock = WriterLock(Path(sys.argv[1])).acquire()
     print("held", flush=True)
     sys.stdin.readline()  # hold until the test says so (or closes the pipe)
@@ -31,7 +31,7 @@ TRY_SCRIPT = textwrap.dedent(
     import sys
     from pathlib import Path
     from engine.errors import WriterLocked
-    from engine.lock import WriterLock
+    from engine.library.lock import WriterLock
     try:
         WriterLock(Path(sys.argv[1])).acquire()
     except WriterLocked as error:

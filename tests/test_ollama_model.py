@@ -16,14 +16,9 @@ from engine.cancel import CancelToken
 from engine.errors import Cancelled, OllamaError
 from engine.llm.budget import PromptBudget
 from engine.llm.calibration import TokenCalibration
-from engine.llm.ollama_model import (
-    OllamaChatModel,
-    PullProgress,
-    canonical_model_name,
-    probe,
-    pull_model,
-    recover_tool_calls,
-)
+from engine.llm.ollama.chat import OllamaChatModel
+from engine.llm.ollama.server import PullProgress, canonical_model_name, probe, pull_model
+from engine.llm.tool_calls import recover_tool_calls
 from engine.llm.types import Message
 from tests.fake_ollama import Failure, FakeOllama, Reply, RuleResponder, user_contains
 

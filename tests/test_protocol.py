@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from engine.agent.events import Answer, Citation, event_from_dict
 from engine.errors import NeedleError
-from engine.protocol import (
+from engine.service.protocol import (
     METHODS,
     PROTOCOL_VERSION,
     BadMessage,

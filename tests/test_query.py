@@ -7,7 +7,7 @@ from datetime import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.query import parse_query
+from engine.search.query import parse_query
 
 
 def test_bare_words_phrases_and_exclusions() -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, NeedleError
-from engine.ignore import IgnoreRules
-from engine.scanner import scan_folders
+from engine.library.ignore import IgnoreRules
+from engine.library.scanner import scan_folders
 
 EXTENSIONS = (".md", ".txt", "pdf", "HTML")
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges")

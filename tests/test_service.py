@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from engine.models import IndexSummary
-from engine.protocol import PROTOCOL_VERSION
-from engine.service import ProgressThrottle, Service
+from engine.service.output import ProgressThrottle
+from engine.service.protocol import PROTOCOL_VERSION
+from engine.service.server import Service
 from tests.service_helpers import FakeEngine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import NeedleError
-from engine.text import decode_bytes, looks_binary, normalize
+from engine.ingest.text import decode_bytes, looks_binary, normalize
 
 CHINESE = "这里记录过去一周，我看到的值得分享的东西。欢迎投稿，或推荐你自己的项目。"
 WESTERN = "Résumé of a naïve café owner — déjà vu, “quoted”, 50 € and œuvre."

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from watchdog.observers import Observer
 
-from engine.catalog import Catalog
-from engine.config import Settings
-from engine.extract import extract_file
-from engine.ignore import IgnoreRules
-from engine.index import ChunkIndex
-from engine.indexer import Indexer
-from engine.watcher import ChangeBatch, FolderWatcher, _Coalescer
+from engine.ingest.extract import extract_file
+from engine.library.catalog import Catalog
+from engine.library.ignore import IgnoreRules
+from engine.library.indexer import Indexer
+from engine.library.watcher import ChangeBatch, FolderWatcher, _Coalescer
+from engine.search.index import ChunkIndex
+from engine.settings import Settings
 
 VISIBLE_WITHIN = 2.0  # seconds: the promise to users
 
@@ -124,7 +124,7 @@ class Watched:
             self.extracted.append(Path(path).name)
             return real(path, max_bytes=max_bytes)
 
-        monkeypatch.setattr("engine.indexer.extract_file", counting)
+        monkeypatch.setattr("engine.library.indexer.extract_file", counting)
         self.watcher = FolderWatcher(
             [self.notes],
             IgnoreRules(),
@@ -250,7 +250,7 @@ def test_refused_watch_falls_back_to_polling(
 def test_a_watch_that_dies_later_switches_to_polling(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.watcher.HEALTH_CHECK_SECONDS", 0.1)
+    monkeypatch.setattr("engine.library.watcher.HEALTH_CHECK_SECONDS", 0.1)
     setup = Watched(tmp_path, monkeypatch, debounce_seconds=0.1, poll_interval_seconds=0.2)
     try:
         setup.watcher.start()
@@ -290,7 +290,7 @@ def test_add_and_remove_folder(tmp_path: Path) -> None:
 def test_missing_folder_is_watched_once_it_appears(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.watcher.HEALTH_CHECK_SECONDS", 0.1)
+    monkeypatch.setattr("engine.library.watcher.HEALTH_CHECK_SECONDS", 0.1)
     drive = tmp_path / "usb"
     batches: list[ChangeBatch] = []
     with FolderWatcher([drive], IgnoreRules(), batches.append, debounce_seconds=0.1) as watcher:

@@ -11,7 +11,7 @@ from engine.agent.context import pack_context
 from engine.agent.events import Hits
 from engine.agent.keywords import is_chinese, text_keywords
 from engine.agent.outcome import LevelOutcome, hit_refs, keyword_spans
-from engine.agent.parse import ParsedQuery
+from engine.agent.parse import ParsedQuestion
 from engine.agent.prompts import no_documents_reply
 from engine.agent.session import Session
 from engine.models import SearchFilters, SearchHit
@@ -20,7 +20,7 @@ RETRIEVAL_LIMIT = 40  # more than fit in an 8k window (about 13 chunks): packing
 COMPRESSED_RETRIEVAL_FACTOR = 3  # compressed chunks are ~4x smaller, so offer more of them
 
 
-def search_terms(parsed: ParsedQuery) -> list[str]:
+def search_terms(parsed: ParsedQuestion) -> list[str]:
     """The parse step's keywords, or the question's own words when it gave none."""
     if parsed.keywords:
         return list(parsed.keywords)
@@ -40,7 +40,7 @@ def retrieve(
 
 
 def run_level1(
-    session: Session, parsed: ParsedQuery, filters: SearchFilters | None
+    session: Session, parsed: ParsedQuestion, filters: SearchFilters | None
 ) -> LevelOutcome:
     terms = search_terms(parsed)
     compress = session.options.compress_context

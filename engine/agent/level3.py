@@ -25,7 +25,7 @@ from engine.agent.jsonreply import extract_json_object
 from engine.agent.keywords import is_chinese, text_keywords
 from engine.agent.level2 import run_level2
 from engine.agent.outcome import LevelOutcome
-from engine.agent.parse import ParsedQuery
+from engine.agent.parse import ParsedQuestion
 from engine.agent.scope import Scope
 from engine.agent.session import Session
 from engine.agent.verdict_cache import VerdictCache, normalize_question
@@ -92,7 +92,7 @@ class Final:
 
 
 def run_level3(
-    session: Session, parsed: ParsedQuery, scope: Scope, cache: VerdictCache
+    session: Session, parsed: ParsedQuestion, scope: Scope, cache: VerdictCache
 ) -> LevelOutcome:
     memory = Memory()
     mode = PlanMode.TOOLS
@@ -146,7 +146,7 @@ def _read_step(
 
 
 def _plan(
-    session: Session, parsed: ParsedQuery, memory: Memory, mode: PlanMode
+    session: Session, parsed: ParsedQuestion, memory: Memory, mode: PlanMode
 ) -> tuple[Ask | Final, PlanMode]:
     if mode is PlanMode.TOOLS:
         try:
@@ -167,7 +167,9 @@ def tools_rejected(error: OllamaError) -> bool:
     return "support tools" in text or "tools_unsupported" in text or "tool use" in text
 
 
-def _plan_call(session: Session, parsed: ParsedQuery, memory: Memory, mode: PlanMode) -> ChatResult:
+def _plan_call(
+    session: Session, parsed: ParsedQuestion, memory: Memory, mode: PlanMode
+) -> ChatResult:
     tools = [prompts.READ_TOOL] if mode is PlanMode.TOOLS else None
     messages = _fitted_messages(session, parsed, memory, mode, tools)
     return session.chat(
@@ -213,7 +215,7 @@ def _question_argument(arguments: dict[str, Any]) -> str:
 
 def _fitted_messages(
     session: Session,
-    parsed: ParsedQuery,
+    parsed: ParsedQuestion,
     memory: Memory,
     mode: PlanMode,
     tools: list[dict[str, object]] | None,
@@ -231,7 +233,7 @@ def _fitted_messages(
 
 
 def _messages(
-    parsed: ParsedQuery, memory: Memory, mode: PlanMode, level: int, closing: str
+    parsed: ParsedQuestion, memory: Memory, mode: PlanMode, level: int, closing: str
 ) -> list[Message]:
     system = prompts.PLAN_SYSTEM_TOOLS if mode is PlanMode.TOOLS else prompts.PLAN_SYSTEM_TEXT
     messages = [
@@ -294,7 +296,9 @@ def _cut(text: str, chars: int) -> str:
 # ---------------------------------------------------------------- the final answer
 
 
-def _final_answer(session: Session, parsed: ParsedQuery, memory: Memory, mode: PlanMode) -> Final:
+def _final_answer(
+    session: Session, parsed: ParsedQuestion, memory: Memory, mode: PlanMode
+) -> Final:
     """Out of steps (or looping): one call without tools asking for the answer now."""
     messages = _fitted_messages(session, parsed, memory, mode, None, prompts.FINAL_STEP_PROMPT)
     result = session.chat(messages, purpose="answer", max_tokens=session.budget.answer_reserve)
@@ -311,7 +315,9 @@ def _findings_summary(memory: Memory) -> str:
     return "\n".join(f.answer for f in found)
 
 
-def _outcome(session: Session, parsed: ParsedQuery, memory: Memory, final: Final) -> LevelOutcome:
+def _outcome(
+    session: Session, parsed: ParsedQuestion, memory: Memory, final: Final
+) -> LevelOutcome:
     text, marked = strip_marker(final.text.strip())
     found = not marked and not says_not_found(final.text) and any(f.found for f in memory.findings)
     if not found:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from engine.agent.citations import Span
 from engine.agent.events import ChunkRef, Citation
-from engine.highlight import highlight_spans
 from engine.models import SearchHit
+from engine.search.highlight import highlight_spans
 
 HITS_SHOWN = 20  # hits listed in a Hits event; `total` still says how many matched
 

@@ -18,8 +18,8 @@ from engine.agent.events import Keywords, QueryParsed
 from engine.agent.jsonreply import boolean, extract_json_object, string_list
 from engine.agent.keywords import text_keywords
 from engine.agent.session import Session
-from engine.config import PARSE_MODES
 from engine.errors import NeedleError
+from engine.settings import PARSE_MODES
 from engine.tokens import estimate_tokens
 
 ParseMode = Literal["structured", "two_call"]
@@ -40,7 +40,7 @@ PARSE_REPLY_TOKENS = 240  # a full reply is ~120 tokens; weak models that ramble
 
 
 @dataclass(frozen=True)
-class ParsedQuery:
+class ParsedQuestion:
     question: str
     information: str
     instruction: str
@@ -71,7 +71,7 @@ def check_question(question: str) -> str:
     return stripped
 
 
-def parse_question(session: Session, question: str, mode: str = "structured") -> ParsedQuery:
+def parse_question(session: Session, question: str, mode: str = "structured") -> ParsedQuestion:
     """Understand `question` with the model and emit QueryParsed and Keywords events."""
     if mode not in PARSE_MODES:
         raise NeedleError(
@@ -90,7 +90,7 @@ def parse_question(session: Session, question: str, mode: str = "structured") ->
     return parsed
 
 
-def _parse_one_call(session: Session, question: str) -> ParsedQuery:
+def _parse_one_call(session: Session, question: str) -> ParsedQuestion:
     reply = session.chat(
         prompts.request_messages(prompts.PARSE_SYSTEM, question),
         purpose="parse",
@@ -103,7 +103,7 @@ def _parse_one_call(session: Session, question: str) -> ParsedQuery:
     return _from_fields(question, data, data, "structured")
 
 
-def _parse_two_calls(session: Session, question: str) -> ParsedQuery:
+def _parse_two_calls(session: Session, question: str) -> ParsedQuestion:
     split_reply = session.chat(
         prompts.request_messages(prompts.SPLIT_SYSTEM, question),
         purpose="parse",
@@ -126,7 +126,7 @@ def _parse_two_calls(session: Session, question: str) -> ParsedQuery:
 
 def _from_fields(
     question: str, split: dict[str, Any], keyword_data: dict[str, Any], method: str
-) -> ParsedQuery:
+) -> ParsedQuestion:
     information, instruction, notes = _plausible_parts(
         question, _text_field(split, "information"), _text_field(split, "instruction")
     )
@@ -140,7 +140,7 @@ def _from_fields(
     if not english and not chinese:
         english, chinese = text_keywords(information if information != question else question)
         notes.append("the model gave no keywords; the question's own words are used")
-    return ParsedQuery(
+    return ParsedQuestion(
         question=question,
         information=information,
         instruction=instruction,
@@ -192,10 +192,10 @@ def _shared_share(part: str, question: str) -> float:
     return len(terms & query_terms([question])) / len(terms)
 
 
-def fallback_query(question: str, reason: str) -> ParsedQuery:
+def fallback_query(question: str, reason: str) -> ParsedQuestion:
     """Keywords from the question's own words, for when the model's reply is unusable."""
     english, chinese = text_keywords(question)
-    return ParsedQuery(
+    return ParsedQuestion(
         question=question,
         information=question,
         instruction="",

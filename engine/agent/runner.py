@@ -19,15 +19,15 @@ from engine.agent.level1 import run_level1
 from engine.agent.level2 import run_level2
 from engine.agent.level3 import run_level3
 from engine.agent.outcome import LevelOutcome
-from engine.agent.parse import ParsedQuery, check_question, parse_question
+from engine.agent.parse import ParsedQuestion, check_question, parse_question
 from engine.agent.scope import Scope, ScopeSpec, resolve_scope
 from engine.agent.session import AgentIndex, AgentOptions, Session
 from engine.agent.verdict_cache import MemoryVerdictCache, VerdictCache
 from engine.cancel import NEVER, CancelToken
-from engine.config import LEVELS, PARSE_MODES, Settings
 from engine.errors import Cancelled, NeedleError
 from engine.llm.budget import PromptBudget
 from engine.llm.types import ChatModel
+from engine.settings import LEVELS, PARSE_MODES, Settings
 
 
 def _ignore(event: Event) -> None:
@@ -159,12 +159,12 @@ def _auto(session: Session, question: str, scope: Scope, cache: VerdictCache) ->
     return run_level3(session, parsed, scope, cache)
 
 
-def _parse(session: Session, question: str) -> ParsedQuery:
+def _parse(session: Session, question: str) -> ParsedQuestion:
     return parse_question(session, question, session.options.parse_mode)
 
 
 def _level2(
-    session: Session, parsed: ParsedQuery, scope: Scope, cache: VerdictCache
+    session: Session, parsed: ParsedQuestion, scope: Scope, cache: VerdictCache
 ) -> LevelOutcome:
     return run_level2(
         session, parsed.information, parsed.instruction, parsed.keywords, scope, cache

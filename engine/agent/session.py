@@ -12,16 +12,16 @@ from typing import Any, Protocol
 
 from engine.agent.events import Event, LlmCall
 from engine.cancel import NEVER, CancelToken
-from engine.config import Settings
 from engine.llm.budget import PromptBudget
 from engine.llm.types import ChatModel, ChatResult, Message, Usage
 from engine.models import SearchFilters, SearchHit
+from engine.settings import Settings
 
 EventSink = Callable[[Event], None]
 
 
 class AgentIndex(Protocol):
-    """The part of engine.index.ChunkIndex the agent uses."""
+    """The part of engine.search.index.ChunkIndex the agent uses."""
 
     def search_keywords(
         self, keywords: Sequence[str], *, limit: int = ..., filters: SearchFilters | None = ...

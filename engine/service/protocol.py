@@ -157,7 +157,7 @@ class Notification:
 
 
 Reply = EventReply | ProgressReply | ResultReply | ErrorReply | Notification
-Message = Request | Reply
+WireMessage = Request | Reply  # anything one protocol line carries
 
 FINAL_REPLIES: Final = (ResultReply, ErrorReply)
 
@@ -211,7 +211,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} over the protocol")
 
 
-def encode(message: Message) -> bytes:
+def encode(message: WireMessage) -> bytes:
     """One protocol line, UTF-8, ending in a newline. Payloads may hold engine objects (anything
     `to_jsonable` accepts); they are converted while encoding."""
     data = message.to_dict()
@@ -308,3 +308,12 @@ def decode_reply(line: bytes | str) -> Reply:
 def handshake_params(client: str) -> dict[str, Any]:
     """What a client sends as its first request."""
     return {"protocol": PROTOCOL_VERSION, "client": client}
+
+
+def internal_error(doing: str, exc: BaseException) -> ErrorInfo:
+    """The error sent when the engine itself failed: a bug, not the user's doing."""
+    return ErrorInfo(
+        ErrorKind.INTERNAL,
+        f"The engine failed to {doing}: {type(exc).__name__}: {exc}",
+        "This is a bug in Needle; the engine log has the details.",
+    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.cancel import NEVER, CancelToken
-from engine.ignore import IgnoreRules
+from engine.library.ignore import IgnoreRules
 
 log = logging.getLogger(__name__)
 

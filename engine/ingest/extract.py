@@ -26,8 +26,8 @@ from pypdf import PageObject, PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
 from engine.errors import FileProblem, NeedleError
+from engine.ingest.text import decode_bytes, normalize
 from engine.models import DocKind, ExtractedDocument, Section
-from engine.text import decode_bytes, normalize
 
 SUPPORTED_EXTENSIONS: Final[dict[str, DocKind]] = {
     ".md": "markdown",

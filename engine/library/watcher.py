@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -47,12 +46,12 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
 
-from engine.ignore import IgnoreRules, is_default_ignored_name
-from engine.scanner import is_supported, normalize_extensions, scan_folders
+from engine.library.ignore import IgnoreRules, is_default_ignored_name
+from engine.library.scanner import is_supported, normalize_extensions, scan_folders
+from engine.models import WatchMode
 
 log = logging.getLogger(__name__)
 
-WatchMode = Literal["events", "polling"]
 HEALTH_CHECK_SECONDS = 1.0
 # errno values with which the OS says "no more watches" (inotify limits, descriptor limits).
 WATCH_REFUSED_ERRNOS = frozenset({errno.ENOSPC, errno.EMFILE, errno.ENFILE, errno.ENOMEM})
@@ -188,7 +187,7 @@ class FolderWatcher:
         poll_interval_seconds: float = 2.0,
     ) -> None:
         if extensions is None:
-            from engine.extract import SUPPORTED_EXTENSIONS
+            from engine.ingest.extract import SUPPORTED_EXTENSIONS
 
             extensions = SUPPORTED_EXTENSIONS
         self.rules = ignore_rules
@@ -267,7 +266,7 @@ class FolderWatcher:
     def folders(self) -> list[Path]:
         return list(self._folders)
 
-    def modes(self) -> dict[str, str]:
+    def modes(self) -> dict[str, WatchMode]:
         """How each watched folder is followed: "events" (OS notifications) or "polling"."""
         return {str(folder): mode for folder, mode in self._modes.items()}
 

@@ -13,9 +13,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.analysis import cjk_runs, english_terms, english_tokens, has_cjk
 from engine.models import Highlight
-from engine.query import parse_query
+from engine.search.analysis import cjk_runs, english_terms, english_tokens, has_cjk
+from engine.search.query import parse_query
 
 DEFAULT_SNIPPET_CHARS = 240
 ELLIPSIS = "…"

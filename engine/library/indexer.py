@@ -39,14 +39,25 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.cancel import NEVER, CancelToken
-from engine.catalog import Catalog
-from engine.chunk import chunk_document
-from engine.config import Settings
 from engine.errors import Cancelled, NeedleError
-from engine.extract import SUPPORTED_EXTENSIONS, extract_file, extraction_problem, kind_for_path
-from engine.ignore import IgnoreRules
+from engine.ingest.chunk import chunk_document
+from engine.ingest.extract import (
+    SUPPORTED_EXTENSIONS,
+    extract_file,
+    extraction_problem,
+    kind_for_path,
+)
+from engine.library.catalog import Catalog
+from engine.library.ignore import IgnoreRules
+from engine.library.scanner import (
+    DiskFile,
+    ScanProblem,
+    is_supported,
+    normalize_extensions,
+    scan_folders,
+)
 from engine.models import Chunk, FileRecord, FileState, IndexProgress, IndexSummary, SearchFilters
-from engine.scanner import DiskFile, ScanProblem, is_supported, normalize_extensions, scan_folders
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +69,7 @@ HASH_BLOCK = 1 << 20
 
 
 class WritableIndex(Protocol):
-    """What the indexer needs of `engine.index.ChunkIndex` opened writable."""
+    """What the indexer needs of `engine.search.index.ChunkIndex` opened writable."""
 
     @property
     def rebuilt(self) -> bool: ...

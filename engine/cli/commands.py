@@ -1,0 +1,244 @@
+"""One function per `needle` command: call `Engine`, hand the result to a renderer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from engine.agent.events import (
+    ErrorEvent,
+)
+from engine.api import Engine, diagnose
+from engine.cancel import CancelToken
+from engine.cli.ask import AskPrinter, one_at_a_time
+from engine.cli.console import EXIT_FAILURE, EXIT_OK, Console, cancel_on_interrupt, short_path
+from engine.cli.progress import ProgressPrinter, PullPrinter
+from engine.cli.render import (
+    render_change,
+    render_checks,
+    render_folder,
+    render_hits,
+    render_status,
+    render_summary,
+)
+from engine.errors import Cancelled, NeedleError
+from engine.models import IndexSummary, SearchFilters
+
+
+def cmd_folders_add(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    for raw in args.paths:
+        info = engine.add_folder(raw)
+        console.print(f"Added {short_path(info.path)}. Run `needle index` to index it.")
+    return EXIT_OK
+
+
+def cmd_folders_remove(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    for raw in args.paths:
+        removed = engine.remove_folder(raw)
+        console.print(
+            f"Removed {short_path(removed.path)}: {removed.files} files dropped from the index."
+        )
+    return EXIT_OK
+
+
+def cmd_folders_list(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    folders = engine.folders()
+    if args.json:
+        console.json_line({"folders": [f.to_dict() for f in folders]})
+        return EXIT_OK
+    if not folders:
+        console.print("No folders yet: add one with `needle folders add PATH`.")
+    for info in folders:
+        render_folder(console, info)
+    return EXIT_OK
+
+
+def cmd_index(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    if not engine.settings.folders:
+        raise NeedleError(
+            "no_folders",
+            "There are no folders to index.",
+            "Add one with `needle folders add PATH`.",
+        )
+    progress_stream = console.err
+    printer = ProgressPrinter(progress_stream, tty=console.err_is_tty)
+    show_progress = not args.quiet and not args.json
+    with cancel_on_interrupt(console, "indexing") as cancel:
+        try:
+            summary = engine.index(progress=printer if show_progress else None, cancel=cancel)
+        except Cancelled:
+            raise Cancelled(
+                "Indexing stopped. Files finished so far are kept; run `needle index` to continue."
+            ) from None
+        finally:
+            printer.finish()
+        if args.json:
+            console.json_line({"type": "index", **summary.to_dict()})
+        else:
+            render_summary(console, summary, len(engine.problems()))
+        if not args.watch:
+            return EXIT_OK
+        return watch_until_interrupted(engine, args, console, cancel)
+
+
+def watch_until_interrupted(
+    engine: Engine, args: argparse.Namespace, console: Console, cancel: CancelToken
+) -> int:
+    def on_change(summary: IndexSummary) -> None:
+        if args.json:
+            console.json_line({"type": "change", **summary.to_dict()})
+        else:
+            render_change(console, summary)
+
+    engine.start_watching(on_change)
+    if not args.json:
+        modes = ", ".join(f"{short_path(f.path)} ({f.watch_mode})" for f in engine.folders())
+        console.print(f"Watching {modes or 'no folders'}. Press Ctrl-C to stop.")
+        console.out.flush()
+    try:
+        while not cancel.wait(0.5):
+            pass
+    finally:
+        engine.stop_watching()
+    return EXIT_OK
+
+
+def search_filters(engine: Engine, args: argparse.Namespace) -> SearchFilters | None:
+    """--ext and --in as filters; several --in widen the search (a hit may be in any of them)."""
+    extensions = tuple(e.lower().lstrip(".") for e in args.ext or ())
+    scopes = [engine.resolve_scope(raw) for raw in args.within or ()]
+    folders = tuple(f for scope in scopes for f in scope.folders)
+    paths = tuple(p for scope in scopes for p in scope.paths)
+    if not extensions and not scopes:
+        return None
+    return SearchFilters(folders=folders, paths=paths, extensions=extensions)
+
+
+def cmd_search(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    query = " ".join(args.query)
+    filters = search_filters(engine, args)
+    started = time.perf_counter()
+    hits = engine.search(query, limit=args.k, filters=filters)
+    seconds = time.perf_counter() - started
+    if args.json:
+        console.json_line(
+            {
+                "query": query,
+                "count": len(hits),
+                "seconds": round(seconds, 4),
+                "hits": [hit.to_dict() for hit in hits],
+            }
+        )
+    else:
+        render_hits(console, hits, seconds)
+        if not hits and not engine.status().chunks:
+            console.print(
+                "Nothing is indexed yet: add a folder with `needle folders add PATH`, "
+                "then run `needle index`."
+            )
+    return EXIT_OK
+
+
+def cmd_status(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    report = engine.status()
+    if args.json:
+        console.json_line(report.to_dict())
+    else:
+        render_status(console, report)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    """Runs without an open engine: the doctor must work on a library that cannot open."""
+    checks = diagnose(args.data_dir)
+    healthy = all(check.status != "fail" for check in checks)
+    if args.json:
+        console.json_line({"ok": healthy, "checks": [c.to_dict() for c in checks]})
+    else:
+        render_checks(console, checks)
+        console.print(
+            "All checks passed." if healthy else "Some checks failed; see the fixes above."
+        )
+    return EXIT_OK if healthy else EXIT_FAILURE
+
+
+def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    question = " ".join(args.question).strip()
+    if not question:
+        raise NeedleError("invalid_argument", "The question is empty.", 'Ask e.g. needle ask "…"')
+    scope = engine.resolve_scope(args.scope) if args.scope else None
+    printer = AskPrinter(console)
+    on_event = one_at_a_time((lambda e: console.json_line(e.to_dict())) if args.json else printer)
+    with cancel_on_interrupt(console, "the answer") as cancel:
+        try:
+            answer = engine.ask(
+                question,
+                level=args.level or engine.settings.default_level,
+                scope=scope,
+                on_event=on_event,
+                cancel=cancel,
+                model=args.model,
+                host=args.host,
+                parse_mode=args.parse_mode,
+                compress_context=args.compress,
+            )
+        except NeedleError as error:
+            if args.json:
+                console.json_line(ErrorEvent(error.kind, error.message, error.hint).to_dict())
+            printer.clear_status()
+            raise
+    if args.json:
+        console.json_line(answer.to_dict())
+    else:
+        printer.finish(answer)
+    return EXIT_OK
+
+
+def cmd_pull(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    printer = PullPrinter(console)
+    with cancel_on_interrupt(console, "the download") as cancel:
+        try:
+            engine.pull_model(args.model, progress=printer, cancel=cancel)
+        finally:
+            printer.finish()
+    console.print(f"Model {args.model or engine.settings.model} is ready.")
+    return EXIT_OK
+
+
+def cmd_settings(engine: Engine, args: argparse.Namespace, console: Console) -> int:
+    if args.assignments:
+        changes = dict(parse_assignment(item) for item in args.assignments)
+        engine.update_settings(changes)
+    settings = engine.settings.to_dict()
+    if args.json:
+        console.json_line(settings)
+    else:
+        for key, value in settings.items():
+            console.print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def parse_assignment(item: str) -> tuple[str, Any]:
+    """KEY=VALUE where VALUE is JSON when it parses as JSON (numbers, lists), else a string."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise NeedleError(
+            "invalid_argument",
+            f"Expected KEY=VALUE, got {item!r}.",
+            "For example: needle settings model=qwen2:1.5b-instruct read_budget=200",
+        )
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    # Imported here: the service pulls in the protocol machinery the other commands never need.
+    from engine.service import main as service_main
+
+    result = service_main.main(["--data-dir", args.data_dir] if args.data_dir else [])
+    return int(result or 0)

@@ -1,0 +1,172 @@
+"""The `needle` argument parser: every command, its options and its handler."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from engine import __version__
+from engine.cli.commands import (
+    cmd_ask,
+    cmd_folders_add,
+    cmd_folders_list,
+    cmd_folders_remove,
+    cmd_index,
+    cmd_pull,
+    cmd_search,
+    cmd_settings,
+    cmd_status,
+)
+from engine.cli.console import EXIT_USER_ERROR
+from engine.settings import LEVELS, PARSE_MODES
+
+
+class NeedleArgumentParser(argparse.ArgumentParser):
+    """argparse, but usage errors use the same `needle: … / hint: …` shape as everything else."""
+
+    def error(self, message: str) -> Any:
+        sys.stderr.write(f"needle: {message}\n  hint: run `{self.prog} --help` for usage.\n")
+        raise SystemExit(EXIT_USER_ERROR)
+
+
+def _accept_data_dir_after_command(parser: argparse.ArgumentParser) -> None:
+    """Let `--data-dir` also follow the command (`needle serve --data-dir D`), as people and
+    scripts write it. SUPPRESS keeps a subcommand from resetting a value given before it."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for subparser in action.choices.values():
+            if not any("--data-dir" in a.option_strings for a in subparser._actions):
+                subparser.add_argument(
+                    "--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
+            _accept_data_dir_after_command(subparser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = NeedleArgumentParser(
+        prog="needle",
+        description="Search and ask questions of your own notes and PDFs, offline.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="keep index, settings and cache here (default: $NEEDLE_HOME or the platform's)",
+    )
+    parser.add_argument("--version", action="version", version=f"needle {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=NeedleArgumentParser
+    )
+    commands.required = True
+
+    folders = commands.add_parser("folders", help="add, remove or list indexed folders")
+    folder_commands = folders.add_subparsers(
+        dest="folders_command", metavar="ACTION", parser_class=NeedleArgumentParser
+    )
+    folder_commands.required = True
+    add = folder_commands.add_parser("add", help="add folders to index")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    add.set_defaults(handler=cmd_folders_add)
+    remove = folder_commands.add_parser(
+        "remove", help="remove folders and drop their files from the index"
+    )
+    remove.add_argument("paths", nargs="+", metavar="PATH")
+    remove.set_defaults(handler=cmd_folders_remove)
+    listing = folder_commands.add_parser("list", help="list folders with their index state")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(handler=cmd_folders_list)
+
+    index = commands.add_parser("index", help="bring the index up to date with the folders")
+    index.add_argument(
+        "--watch", action="store_true", help="keep running and index changes as they happen"
+    )
+    index.add_argument(
+        "--json", action="store_true", help="print the summary (and each change) as JSON lines"
+    )
+    index.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    index.set_defaults(handler=cmd_index, reader=False)
+
+    search = commands.add_parser("search", help="BM25 search with snippets")
+    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.add_argument("-k", type=positive_int, default=10, help="number of results (default 10)")
+    search.add_argument(
+        "--ext", action="append", metavar="EXT", help="only files with this extension (repeatable)"
+    )
+    search.add_argument(
+        "--in",
+        dest="within",
+        action="append",
+        metavar="FOLDER",
+        help="only files under this folder (repeatable)",
+    )
+    search.add_argument("--json", action="store_true", help="print one JSON document")
+    search.set_defaults(handler=cmd_search, reader=True)
+
+    status = commands.add_parser("status", help="file counts, folder states and per-file errors")
+    status.add_argument("--json", action="store_true", help="print one JSON document")
+    status.set_defaults(handler=cmd_status, reader=True)
+
+    doctor = commands.add_parser("doctor", help="check paths, index health and Ollama")
+    doctor.add_argument("--json", action="store_true", help="print one JSON document")
+    doctor.set_defaults(handler=None, reader=True)
+
+    ask = commands.add_parser(
+        "ask", help="answer a question from your documents with the local model"
+    )
+    ask.add_argument("question", nargs="+", metavar="QUESTION")
+    ask.add_argument(
+        "--level",
+        choices=LEVELS,
+        help="auto (default), 1 keyword RAG, 2 chunk reading, 3 step by step",
+    )
+    ask.add_argument("--scope", metavar="PATH", help="only this file or folder")
+    ask.add_argument("--json", action="store_true", help="print one JSON event per line")
+    ask.add_argument("--model", metavar="M", help="Ollama model tag (default: from settings)")
+    ask.add_argument(
+        "--host", metavar="URL", help="Ollama URL (default: from settings or $OLLAMA_HOST)"
+    )
+    ask.add_argument(
+        "--parse",
+        dest="parse_mode",
+        choices=PARSE_MODES,
+        default="structured",
+        help="understand the question with one structured call (default) or two calls",
+    )
+    ask.add_argument(
+        "--compress",
+        action="store_true",
+        help="drop sentences unrelated to the question before packing the context",
+    )
+    ask.set_defaults(handler=cmd_ask, reader=True)
+
+    pull = commands.add_parser("pull", help="download the model into Ollama, with progress")
+    pull.add_argument("model", nargs="?", help="model tag (default: from settings)")
+    pull.set_defaults(handler=cmd_pull, reader=True)
+
+    settings = commands.add_parser("settings", help="show or change settings")
+    settings.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
+    settings.add_argument("--json", action="store_true", help="print one JSON document")
+    settings.set_defaults(handler=cmd_settings, reader=False)
+
+    serve = commands.add_parser("serve", help="run the engine as a JSON-lines service on stdio")
+    serve.set_defaults(handler=None)
+    _accept_data_dir_after_command(parser)
+    return parser
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def opens_read_only(args: argparse.Namespace) -> bool:
+    """Commands that only read use the index read-only, so they work while another process
+    (the desktop's engine, a `needle index --watch`) holds the writer lock."""
+    if args.command == "folders":
+        return bool(args.folders_command == "list")
+    return bool(getattr(args, "reader", False))

@@ -1,0 +1,99 @@
+"""Progress lines for the long commands (`needle index`, `needle pull`): a redrawn line on a
+terminal, a line every few seconds in a log."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from engine.cli.console import Console, display_width, fit_width, format_bytes, short_path
+from engine.models import IndexProgress
+
+PROGRESS_INTERVAL_TTY = 0.1  # at most 10 redraws per second
+PROGRESS_INTERVAL_PLAIN = 2.0  # a line every two seconds when output is a log file or a pipe
+
+
+class ProgressPrinter:
+    """Shows IndexProgress: a redrawn bar on a terminal, throttled plain lines otherwise.
+
+    Progress is latest-value-wins: updates that arrive faster than the display interval are
+    dropped, except phase changes, which are always shown.
+    """
+
+    def __init__(self, stream: TextIO, *, tty: bool) -> None:
+        self.stream = stream
+        self.tty = tty
+        self.interval = PROGRESS_INTERVAL_TTY if tty else PROGRESS_INTERVAL_PLAIN
+        self._last_draw = 0.0
+        self._last_phase = ""
+        self._bar_visible = False
+
+    def __call__(self, progress: IndexProgress) -> None:
+        now = time.monotonic()
+        phase_changed = progress.phase != self._last_phase
+        if not phase_changed and now - self._last_draw < self.interval:
+            return
+        self._last_draw = now
+        self._last_phase = progress.phase
+        if self.tty:
+            self._draw_bar(progress)
+        else:
+            self._write_line(progress)
+
+    def finish(self) -> None:
+        if self._bar_visible:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._bar_visible = False
+
+    def _draw_bar(self, progress: IndexProgress) -> None:
+        columns = shutil.get_terminal_size((80, 24)).columns
+        counts = f"{progress.done}/{progress.total}" if progress.total else f"{progress.done}"
+        if progress.total:
+            counts += f" {100 * progress.done // progress.total}%"
+        errors = f" {progress.errors} errors" if progress.errors else ""
+        bar_width = 24
+        filled = int(bar_width * progress.done / progress.total) if progress.total else 0
+        bar = "#" * filled + "-" * (bar_width - filled)
+        head = f"{progress.phase:<10} [{bar}] {counts}{errors} "
+        room = max(0, columns - display_width(head) - 1)
+        current = fit_width(short_path(progress.current), room) if progress.current else ""
+        self.stream.write("\r\x1b[K" + head + current)
+        self.stream.flush()
+        self._bar_visible = True
+
+    def _write_line(self, progress: IndexProgress) -> None:
+        counts = f"{progress.done}/{progress.total}" if progress.total else f"{progress.done}"
+        errors = f", {progress.errors} errors" if progress.errors else ""
+        self.stream.write(f"{progress.phase}: {counts} files{errors}\n")
+        self.stream.flush()
+
+
+@dataclass
+class PullPrinter:
+    console: Console
+    last_draw: float = 0.0
+    last_status: str = ""
+
+    def __call__(self, status: str, completed: int, total: int) -> None:
+        now = time.monotonic()
+        tty = self.console.err_is_tty
+        changed = status != self.last_status
+        if not changed and now - self.last_draw < (
+            PROGRESS_INTERVAL_TTY if tty else PROGRESS_INTERVAL_PLAIN
+        ):
+            return
+        self.last_draw, self.last_status = now, status
+        amount = f" {format_bytes(completed)} / {format_bytes(total)}" if total else ""
+        if tty:
+            self.console.err.write(f"\r\x1b[K{status}{amount}")
+        else:
+            self.console.err.write(f"{status}{amount}\n")
+        self.console.err.flush()
+
+    def finish(self) -> None:
+        if self.console.err_is_tty and self.last_status:
+            self.console.err.write("\r\x1b[K")
+            self.console.err.flush()

@@ -1,0 +1,94 @@
+"""What goes wrong talking to Ollama, as errors a user can act on; `Transient` marks the ones worth
+retrying."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import ollama
+import pydantic
+
+from engine.errors import OllamaError
+
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def unreachable_error(host: str, detail: str = "") -> OllamaError:
+    suffix = f" ({detail})" if detail else ""
+    return OllamaError(
+        "ollama_unreachable",
+        f"Ollama is not running at {host}{suffix}.",
+        "Start it with `ollama serve` (or open the Ollama app), "
+        "or set the Ollama host in Settings.",
+    )
+
+
+def model_missing_error(model: str) -> OllamaError:
+    return OllamaError(
+        "model_missing",
+        f"Model {model} is not pulled.",
+        f"Run `ollama pull {model}` or pull it from the app.",
+    )
+
+
+class Transient(Exception):
+    """Wraps an OllamaError that is worth retrying (connection reset, 5xx, 429, connect timeout)."""
+
+    def __init__(self, error: OllamaError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def translate(exc: BaseException, host: str, model: str) -> OllamaError | Transient:
+    """Map what the ollama client and httpx raise to a user-facing error; transient ones wrapped."""
+    if isinstance(exc, ollama.ResponseError):
+        return _translate_response_error(exc, model)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return Transient(unreachable_error(host, "no answer within the connect timeout"))
+    if isinstance(exc, httpx.ConnectError | ConnectionError):
+        # Refused or unresolvable: retrying cannot help, say so at once.
+        return unreachable_error(host)
+    if isinstance(exc, httpx.TimeoutException):
+        return OllamaError(
+            "timeout",
+            f"Ollama at {host} stopped answering (no data within the read timeout).",
+            "The model may be overloaded or too large for this machine; try again, or raise the "
+            "request timeout in Settings.",
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return Transient(
+            OllamaError(
+                "connection_lost",
+                f"The connection to Ollama at {host} broke during the request ({exc}).",
+                "Check that Ollama is still running; the request can be repeated.",
+            )
+        )
+    if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError):
+        return OllamaError(
+            "bad_reply",
+            f"Ollama at {host} sent a reply that is not valid NDJSON ({_first_line(exc)}).",
+            "Check that the host really is an Ollama server and that it is up to date.",
+        )
+    if isinstance(exc, httpx.HTTPError):
+        return OllamaError("ollama_error", f"Talking to Ollama at {host} failed: {exc}.")
+    raise exc
+
+
+def _translate_response_error(exc: ollama.ResponseError, model: str) -> OllamaError | Transient:
+    status = exc.status_code
+    text = str(exc.error).strip()
+    if status == 404 and "not found" in text.lower():
+        return model_missing_error(model)
+    error = OllamaError(
+        "ollama_error",
+        f"Ollama refused the request (HTTP {status}): {text}"
+        if status > 0
+        else f"Ollama reported an error: {text}",
+        "See the Ollama server log for details.",
+    )
+    return Transient(error) if status in TRANSIENT_STATUS else error
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

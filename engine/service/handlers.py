@@ -1,0 +1,256 @@
+"""Request handlers: one function per protocol method, turning its params into an `Engine` call and
+the result into JSON-ready data. `ServedEngine` is what they need of the engine."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.agent.events import Answer, Event
+from engine.cancel import CancelToken
+from engine.errors import NeedleError
+from engine.models import IndexProgress, IndexSummary, SearchFilters, SearchHit
+from engine.service.protocol import (
+    ErrorKind,
+    Method,
+    to_jsonable,
+)
+from engine.settings import LEVELS, Settings
+
+log = logging.getLogger("needle.service")
+
+SEARCH_LIMIT_MAX = 500
+
+
+class ServedEngine(Protocol):
+    """What the service needs from engine.api.Engine (a fake implements it in tests)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def update_settings(self, changes: dict[str, Any]) -> Any: ...
+
+    def add_folder(self, path: str) -> Any: ...
+
+    def remove_folder(self, path: str) -> Any: ...
+
+    def folders(self) -> Sequence[Any]: ...
+
+    def index(
+        self,
+        *,
+        progress: Callable[[IndexProgress], None] | None = ...,
+        cancel: CancelToken = ...,
+    ) -> IndexSummary: ...
+
+    def start_watching(self, on_change: Callable[[IndexSummary], None]) -> Any: ...
+
+    def stop_watching(self) -> Any: ...
+
+    def search(
+        self, query: str, *, limit: int = ..., filters: SearchFilters | None = ...
+    ) -> list[SearchHit]: ...
+
+    def status(self) -> Any: ...
+
+    def problems(self, folder: str | None = ...) -> Sequence[Any]: ...
+
+    def doctor(self) -> Sequence[Any]: ...
+
+    def ollama_status(self, host: str | None = ..., model: str | None = ...) -> Any: ...
+
+    def pull_model(
+        self,
+        model: str | None = ...,
+        *,
+        progress: Callable[[str, int, int], None] | None = ...,
+        cancel: CancelToken = ...,
+    ) -> Any: ...
+
+    def ask(
+        self,
+        question: str,
+        *,
+        level: str = ...,
+        scope: SearchFilters | None = ...,
+        on_event: Callable[[Event], None] | None = ...,
+        cancel: CancelToken = ...,
+        model: str | None = ...,
+        host: str | None = ...,
+    ) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class RequestContext:
+    """What a handler may use besides the engine and the params."""
+
+    request_id: int
+    cancel: CancelToken
+    send_event: Callable[[Event | dict[str, Any]], None]
+    send_progress: Callable[[dict[str, Any]], None]
+    # Run after a successful result was sent (notifications that follow from it).
+    after_success: list[Callable[[], None]] = field(default_factory=list)
+
+
+Handler = Callable[[ServedEngine, dict[str, Any], RequestContext], Any]
+
+
+def _bad_params(method: str, problem: str) -> NeedleError:
+    return NeedleError(
+        ErrorKind.BAD_REQUEST,
+        f"Bad parameters for '{method}': {problem}",
+        "See docs/protocol.md for the parameters of each method.",
+    )
+
+
+def text_param(method: str, params: dict[str, Any], key: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _bad_params(method, f"'{key}' must be a non-empty string.")
+    return value
+
+
+def _optional_text(method: str, params: dict[str, Any], key: str) -> str | None:
+    value = params.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _bad_params(method, f"'{key}' must be a string.")
+    return value
+
+
+def _limit_param(method: str, params: dict[str, Any], default: int) -> int:
+    value = params.get("limit", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= SEARCH_LIMIT_MAX:
+        raise _bad_params(method, f"'limit' must be a whole number from 1 to {SEARCH_LIMIT_MAX}.")
+    return value
+
+
+def _string_tuple(method: str, data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad_params(method, f"'{key}' must be a list of strings.")
+    return tuple(value)
+
+
+def _optional_time(method: str, data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad_params(method, f"'{key}' must be unix seconds (a number) or null.")
+    return float(value)
+
+
+def filters_from_params(method: str, data: Any) -> SearchFilters | None:
+    """The protocol's filter object -> SearchFilters; None when nothing restricts the search."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise _bad_params(method, "filters must be an object.")
+    unknown = set(data) - {"folders", "paths", "extensions", "modified_after", "modified_before"}
+    if unknown:
+        raise _bad_params(method, f"unknown filter {sorted(unknown)[0]!r}.")
+    filters = SearchFilters(
+        folders=_string_tuple(method, data, "folders"),
+        paths=_string_tuple(method, data, "paths"),
+        extensions=tuple(e.lower().lstrip(".") for e in _string_tuple(method, data, "extensions")),
+        modified_after=_optional_time(method, data, "modified_after"),
+        modified_before=_optional_time(method, data, "modified_before"),
+    )
+    return None if filters == SearchFilters() else filters
+
+
+def handle_settings_get(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    return engine.settings.to_dict()
+
+
+def handle_settings_update(
+    engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
+) -> Any:
+    changes = params.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise _bad_params(Method.SETTINGS_UPDATE, "'changes' must be a non-empty object.")
+    engine.update_settings(changes)
+    return engine.settings.to_dict()
+
+
+def handle_folders_list(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    return {"folders": engine.folders()}
+
+
+def handle_search(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    query = text_param(Method.SEARCH, params, "query")
+    limit = _limit_param(Method.SEARCH, params, 20)
+    filters = filters_from_params(Method.SEARCH, params.get("filters"))
+    started = time.perf_counter()
+    hits = engine.search(query, limit=limit, filters=filters)
+    seconds = time.perf_counter() - started
+    return {"query": query, "count": len(hits), "seconds": round(seconds, 4), "hits": hits}
+
+
+def handle_index_run(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    return engine.index(progress=lambda p: ctx.send_progress(p.to_dict()), cancel=ctx.cancel)
+
+
+def handle_status(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    return engine.status()
+
+
+def handle_problems(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    return {"problems": engine.problems(_optional_text(Method.PROBLEMS, params, "folder"))}
+
+
+def handle_doctor(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    checks = list(engine.doctor())
+    healthy = all(getattr(check, "status", "ok") != "fail" for check in checks)
+    return {"ok": healthy, "checks": checks}
+
+
+def handle_ollama_status(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    host = _optional_text(Method.OLLAMA_STATUS, params, "host")
+    model = _optional_text(Method.OLLAMA_STATUS, params, "model")
+    return ollama_state(engine, host, model)
+
+
+def ollama_state(engine: ServedEngine, host: str | None = None, model: str | None = None) -> Any:
+    """The probe's answer plus which host and model it is about, for the status bar."""
+    settings = engine.settings
+    state = to_jsonable(engine.ollama_status(host, model))
+    if isinstance(state, dict):
+        state.setdefault("host", host or settings.ollama_host)
+        state.setdefault("model", model or settings.model)
+    return state
+
+
+def handle_ollama_pull(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    model = _optional_text(Method.OLLAMA_PULL, params, "model")
+
+    def report(status: str, completed: int, total: int) -> None:
+        ctx.send_progress({"status": status, "completed": completed, "total": total})
+
+    engine.pull_model(model, progress=report, cancel=ctx.cancel)
+    return {"model": model or engine.settings.model, "ready": True}
+
+
+def handle_ask(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    question = text_param(Method.ASK, params, "question")
+    level = params.get("level") or engine.settings.default_level
+    if level not in LEVELS:
+        raise _bad_params(Method.ASK, f"'level' must be one of {', '.join(LEVELS)}.")
+    scope = filters_from_params(Method.ASK, params.get("scope"))
+    return engine.ask(
+        question,
+        level=str(level),
+        scope=scope,
+        on_event=ctx.send_event,
+        cancel=ctx.cancel,
+        model=_optional_text(Method.ASK, params, "model"),
+        host=_optional_text(Method.ASK, params, "host"),
+    )

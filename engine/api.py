@@ -32,6 +32,7 @@ from engine.agent.events import Answer, Event
 from engine.cancel import NEVER, CancelToken
 from engine.doctor import Check, check_index_consistency, library_checks
 from engine.errors import NeedleError, OllamaError
+from engine.jsonfile import write_json_atomic
 from engine.library.catalog import Catalog
 from engine.library.lock import WriterLock, read_owner_pid
 from engine.models import (
@@ -456,12 +457,12 @@ class Engine:
         known = set(self.settings.folders)
         times = {k: v for k, v in times.items() if k in known}
         times.update(dict.fromkeys(folders, when))
-        _write_json(self.paths.data / FOLDER_STATE_FILE, {"indexed_at": times})
+        write_json_atomic(self.paths.data / FOLDER_STATE_FILE, {"indexed_at": times})
 
     def _forget_indexed_time(self, folder: str) -> None:
         times = self._indexed_times()
         if times.pop(folder, None) is not None:
-            _write_json(self.paths.data / FOLDER_STATE_FILE, {"indexed_at": times})
+            write_json_atomic(self.paths.data / FOLDER_STATE_FILE, {"indexed_at": times})
 
     # -- indexing ----------------------------------------------------------------------------
 
@@ -892,10 +893,3 @@ def _ollama_error(status: OllamaStatus) -> OllamaError:
         "model_missing": "model_missing",
     }.get(status.state, "ollama_error")
     return OllamaError(kind, status.message, status.hint)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomic replace, so a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
-    os.replace(tmp, path)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from engine.jsonfile import write_json_atomic
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_MODEL = "qwen2:7b-instruct"
@@ -75,11 +76,7 @@ def load_settings(path: Path) -> Settings:
 
 def save_settings(path: Path, settings: Settings) -> None:
     """Atomic write: a crash mid-save leaves the old file, never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(settings.to_dict(), handle, indent=2, ensure_ascii=False)
-    os.replace(tmp, path)
+    write_json_atomic(path, settings.to_dict())
 
 
 def normalize_host(host: str) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.jsonfile import write_json_atomic
 
 MIN_RATIO = 0.5
 MAX_RATIO = 2.0
@@ -111,15 +111,6 @@ def _save(path: Path, snapshot: dict[str, tuple[float, int]]) -> None:
         name: {"ratio": round(ratio, 4), "samples": samples}
         for name, (ratio, samples) in snapshot.items()
     }
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".calibration-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
-        # Calibration is an optimisation: a read-only cache folder must not break answering.
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    # Calibration is an optimisation: a read-only cache folder must not break answering.
+    with contextlib.suppress(OSError):
+        write_json_atomic(path, data, sort_keys=True)

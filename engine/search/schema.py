@@ -5,7 +5,6 @@ every field."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import tantivy
 
 from engine.errors import NeedleError
+from engine.jsonfile import write_json_atomic
 from engine.search.analysis import (
     CJK_TOKENIZER,
     EN_TOKENIZER,
@@ -60,10 +60,7 @@ def read_schema_file(index_dir: Path) -> dict[str, Any] | None:
 
 
 def write_schema_file(index_dir: Path, data: dict[str, Any]) -> None:
-    target = index_dir / SCHEMA_FILE
-    temporary = index_dir / (SCHEMA_FILE + ".tmp")
-    temporary.write_text(json.dumps(data), "utf-8")
-    os.replace(temporary, target)
+    write_json_atomic(index_dir / SCHEMA_FILE, data)
 
 
 def empty_folder(folder: Path) -> None:

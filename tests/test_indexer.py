@@ -22,7 +22,7 @@ from engine.library.catalog import Catalog
 from engine.library.indexer import (
     ExtractJob,
     Indexer,
-    ProgressThrottle,
+    ProgressReport,
     default_text_pool_threshold,
     split_jobs,
 )
@@ -418,17 +418,14 @@ def test_cancel_stops_and_leaves_a_consistent_index(library: Library) -> None:
     library.assert_consistent()
 
 
-def test_progress_is_throttled_and_ends_with_the_final_value(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_progress_is_throttled_and_ends_with_the_final_value() -> None:
     clock = {"now": 0.0}
-    monkeypatch.setattr("engine.library.indexer.time.monotonic", lambda: clock["now"])
     sent: list[IndexProgress] = []
-    throttle = ProgressThrottle(sent.append)
+    report = ProgressReport(sent.append, clock=lambda: clock["now"])
     for step in range(1, 1001):  # 1000 updates over one simulated second
         clock["now"] = step / 1000
-        throttle.update(done=step, total=1000)
-    throttle.update(phase="done", force=True)
+        report.update(done=step, total=1000)
+    report.update(phase="done", force=True)
     assert len(sent) <= 11
     assert sent[-1].phase == "done" and sent[-1].done == 1000
     # Callers get snapshots, not the live object.

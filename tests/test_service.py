@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from engine.models import IndexSummary
-from engine.service.output import ProgressThrottle
 from engine.service.protocol import PROTOCOL_VERSION
 from engine.service.server import Service
 from tests.service_helpers import FakeEngine
@@ -439,29 +438,6 @@ def test_end_of_input_shuts_the_service_down(fake: FakeEngine) -> None:
     )
     assert service.serve(stdin) == 0
     assert fake.closed
-
-
-def test_throttle_keeps_only_the_latest_value() -> None:
-    sent: list[int] = []
-    now = [0.0]
-    throttle = ProgressThrottle(lambda p: sent.append(p["n"]), 0.1, clock=lambda: now[0])
-    throttle.push({"n": 1})
-    for n in range(2, 50):
-        throttle.push({"n": n})
-    throttle.close(flush=True)
-    assert sent == [1, 49]
-
-
-def test_throttle_sends_a_waiting_value_when_the_work_goes_quiet() -> None:
-    sent: list[int] = []
-    throttle = ProgressThrottle(lambda p: sent.append(p["n"]), 0.05)
-    throttle.push({"n": 1})
-    throttle.push({"n": 2})
-    deadline = time.monotonic() + 2
-    while sent != [1, 2] and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sent == [1, 2]
-    throttle.close(flush=True)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,12 +4,11 @@ terminal, a line every few seconds in a log."""
 from __future__ import annotations
 
 import shutil
-import time
-from dataclasses import dataclass
 from typing import TextIO
 
 from engine.cli.console import Console, display_width, fit_width, format_bytes, short_path
 from engine.models import IndexProgress
+from engine.throttle import Throttle
 
 PROGRESS_INTERVAL_TTY = 0.1  # at most 10 redraws per second
 PROGRESS_INTERVAL_PLAIN = 2.0  # a line every two seconds when output is a log file or a pipe
@@ -25,18 +24,17 @@ class ProgressPrinter:
     def __init__(self, stream: TextIO, *, tty: bool) -> None:
         self.stream = stream
         self.tty = tty
-        self.interval = PROGRESS_INTERVAL_TTY if tty else PROGRESS_INTERVAL_PLAIN
-        self._last_draw = 0.0
+        interval = PROGRESS_INTERVAL_TTY if tty else PROGRESS_INTERVAL_PLAIN
+        self._throttle = Throttle(self._draw, interval, deliver_late=False)
         self._last_phase = ""
         self._bar_visible = False
 
     def __call__(self, progress: IndexProgress) -> None:
-        now = time.monotonic()
         phase_changed = progress.phase != self._last_phase
-        if not phase_changed and now - self._last_draw < self.interval:
-            return
-        self._last_draw = now
         self._last_phase = progress.phase
+        self._throttle.push(progress, force=phase_changed)
+
+    def _draw(self, progress: IndexProgress) -> None:
         if self.tty:
             self._draw_bar(progress)
         else:
@@ -71,23 +69,28 @@ class ProgressPrinter:
         self.stream.flush()
 
 
-@dataclass
 class PullPrinter:
-    console: Console
-    last_draw: float = 0.0
-    last_status: str = ""
+    """Shows a model download: status and bytes, redrawn on a terminal, a line now and then in
+    a log; a new status is always shown."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        tty = console.err_is_tty
+        interval = PROGRESS_INTERVAL_TTY if tty else PROGRESS_INTERVAL_PLAIN
+        self._throttle: Throttle[tuple[str, int, int]] = Throttle(
+            self._draw, interval, deliver_late=False
+        )
+        self.last_status = ""
 
     def __call__(self, status: str, completed: int, total: int) -> None:
-        now = time.monotonic()
-        tty = self.console.err_is_tty
         changed = status != self.last_status
-        if not changed and now - self.last_draw < (
-            PROGRESS_INTERVAL_TTY if tty else PROGRESS_INTERVAL_PLAIN
-        ):
-            return
-        self.last_draw, self.last_status = now, status
+        self.last_status = status
+        self._throttle.push((status, completed, total), force=changed)
+
+    def _draw(self, state: tuple[str, int, int]) -> None:
+        status, completed, total = state
         amount = f" {format_bytes(completed)} / {format_bytes(total)}" if total else ""
-        if tty:
+        if self.console.err_is_tty:
             self.console.err.write(f"\r\x1b[K{status}{amount}")
         else:
             self.console.err.write(f"{status}{amount}\n")

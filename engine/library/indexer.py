@@ -57,6 +57,7 @@ from engine.library.scanner import (
     scan_folders,
 )
 from engine.models import Chunk, FileRecord, FileState, IndexProgress, IndexSummary, SearchFilters
+from engine.throttle import Throttle
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -204,27 +205,27 @@ def split_jobs(
 # Progress
 
 
-class ProgressThrottle:
-    """Latest-value-wins progress: at most one callback per `interval` seconds, plus forced ones
-    (phase changes and the final state) so the last value is always delivered."""
+class ProgressReport:
+    """The run's `IndexProgress`, changed in place as work proceeds; snapshots reach `callback`
+    through a `Throttle` (at most one per `interval`, plus forced ones: phase changes and the
+    final state, so the last value is always delivered)."""
 
     def __init__(
-        self, callback: Callable[[IndexProgress], None] | None, interval: float = 0.1
+        self,
+        callback: Callable[[IndexProgress], None] | None,
+        interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.callback = callback
-        self.interval = interval
-        self._last_sent = float("-inf")
         self.progress = IndexProgress(phase="scanning")
+        self._throttle = (
+            Throttle(callback, interval, deliver_late=False, clock=clock) if callback else None
+        )
 
     def update(self, *, force: bool = False, **changes: object) -> None:
         for name, value in changes.items():
             setattr(self.progress, name, value)
-        if self.callback is None:
-            return
-        now = time.monotonic()
-        if force or now - self._last_sent >= self.interval:
-            self._last_sent = now
-            self.callback(replace(self.progress))
+        if self._throttle is not None:
+            self._throttle.push(replace(self.progress), force=force)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,23 +329,23 @@ class Indexer:
         Raises `Cancelled` when `cancel` is set; everything finished before that is committed
         and consistent, the rest is picked up by the next reconcile."""
         started = time.monotonic()
-        throttle = ProgressThrottle(progress, self.progress_interval)
-        throttle.update(phase="scanning", force=True)
+        report = ProgressReport(progress, self.progress_interval)
+        report.update(phase="scanning", force=True)
         roots = [Path(folder).absolute() for folder in folders]
         scan = scan_folders(
             roots,
             self.rules,
             self.extensions,
             cancel=cancel,
-            progress=lambda found, folder: throttle.update(done=found, current=str(folder)),
+            progress=lambda found, folder: report.update(done=found, current=str(folder)),
         )
         summary = IndexSummary()
         plan = self._plan_reconcile(scan.files, scan.problems, scan.missing_roots)
         summary.unchanged = plan.unchanged
-        throttle.update(phase="indexing", total=plan.total, done=0, force=True)
-        self._execute(plan, summary, throttle, cancel, use_pool=True)
+        report.update(phase="indexing", total=plan.total, done=0, force=True)
+        self._execute(plan, summary, report, cancel, use_pool=True)
         summary.seconds = time.monotonic() - started
-        throttle.update(phase="done", current="", force=True)
+        report.update(phase="done", current="", force=True)
         return summary
 
     def apply_changes(
@@ -372,7 +373,7 @@ class Indexer:
         use_pool = (threshold is not None and len(plan.jobs) >= threshold) or any(
             _is_pdf(str(disk.path)) for _, disk, _ in plan.jobs
         )
-        self._execute(plan, summary, ProgressThrottle(None), NEVER, use_pool=use_pool)
+        self._execute(plan, summary, ProgressReport(None), NEVER, use_pool=use_pool)
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -591,7 +592,7 @@ class Indexer:
         self,
         plan: _Plan,
         summary: IndexSummary,
-        throttle: ProgressThrottle,
+        report: ProgressReport,
         cancel: CancelToken,
         *,
         use_pool: bool,
@@ -601,7 +602,7 @@ class Indexer:
             self.index.delete_document(doc_id)
             batch.touches_index = True
         try:
-            self._apply_cheap_steps(plan, batch, summary, throttle, cancel)
+            self._apply_cheap_steps(plan, batch, summary, report, cancel)
             jobs = [replace(job, path=str(disk.path)) for job, disk, _ in plan.jobs]
             context = {str(disk.path): (disk, record) for _, disk, record in plan.jobs}
             runner = _JobRunner(self, jobs, use_pool=use_pool)
@@ -610,20 +611,20 @@ class Indexer:
                 for outcome in outcomes:
                     disk, record = context[outcome.path]
                     self._apply_guarded(batch, summary, outcome, disk, record)
-                    throttle.update(
-                        done=throttle.progress.done + 1,
+                    report.update(
+                        done=report.progress.done + 1,
                         current=outcome.path,
                         errors=summary.errors,
                     )
                     if self._due(batch, last_commit):
-                        throttle.update(phase="committing", force=True)
+                        report.update(phase="committing", force=True)
                         self._flush(batch)
                         last_commit = time.monotonic()
-                        throttle.update(phase="indexing", force=True)
+                        report.update(phase="indexing", force=True)
         except Cancelled:
             self._flush(batch)
             raise
-        throttle.update(phase="committing", force=True)
+        report.update(phase="committing", force=True)
         self._flush(batch)
 
     def _due(self, batch: _Batch, last_commit: float) -> bool:
@@ -636,7 +637,7 @@ class Indexer:
         plan: _Plan,
         batch: _Batch,
         summary: IndexSummary,
-        throttle: ProgressThrottle,
+        report: ProgressReport,
         cancel: CancelToken,
     ) -> None:
         """Renames, deletions and scan problems: no extraction needed."""
@@ -644,7 +645,7 @@ class Indexer:
             cancel.raise_if_cancelled()
             if self._rename_into(batch, record, disk):
                 summary.renamed += 1
-                throttle.update(done=throttle.progress.done + 1, current=str(disk.path))
+                report.update(done=report.progress.done + 1, current=str(disk.path))
             else:
                 # The index lost this document: extract the file under its old doc_id.
                 log.warning("index had no chunks for %s; extracting %s", record.path, disk.path)
@@ -653,10 +654,10 @@ class Indexer:
         for record in plan.deletions:
             self._delete_into(batch, record)
             summary.removed += 1
-            throttle.update(done=throttle.progress.done + 1, current=record.path)
+            report.update(done=report.progress.done + 1, current=record.path)
         for problem, known in plan.problems:
             self._problem_into(batch, problem, known, summary)
-            throttle.update(done=throttle.progress.done + 1, current=str(problem.path))
+            report.update(done=report.progress.done + 1, current=str(problem.path))
 
     def _rename_into(self, batch: _Batch, record: FileRecord, disk: DiskFile) -> bool:
         """Queue a rename; False when the index holds no chunks to move."""

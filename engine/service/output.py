@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import math
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -17,6 +15,7 @@ from engine.service.protocol import (
     encode,
     internal_error,
 )
+from engine.throttle import Throttle
 
 log = logging.getLogger("needle.service")
 
@@ -58,62 +57,17 @@ class LineWriter:
                 log.warning("the client closed the protocol pipe")
 
 
-class ProgressThrottle:
-    """Latest-value-wins: at most one value per `interval`; a value that arrives too early waits
-    (replacing any older waiting value) and is sent when the interval has passed, so the last
-    state is always shown even when the work goes quiet."""
+def progress_throttle(
+    send: Callable[[dict[str, Any]], None], interval: float = PROGRESS_INTERVAL
+) -> Throttle[dict[str, Any]]:
+    """Per-request progress: latest-value-wins, and the last value is sent even when the work
+    goes quiet. A failing send is logged, never raised: a progress line must not break the work
+    it reports on."""
 
-    def __init__(
-        self,
-        send: Callable[[dict[str, Any]], None],
-        interval: float = PROGRESS_INTERVAL,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._send = send
-        self._interval = interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._pending: dict[str, Any] | None = None
-        self._last_sent = -math.inf
-        self._timer: threading.Timer | None = None
-        self._closed = False
-
-    def push(self, progress: dict[str, Any]) -> None:
-        # Sending under the lock keeps the order of values; the writer never takes this lock.
-        with self._lock:
-            if self._closed:
-                return
-            wait = self._last_sent + self._interval - self._clock()
-            if wait <= 0 and self._timer is None:
-                self._emit(progress)
-                return
-            self._pending = progress
-            if self._timer is None:
-                self._timer = threading.Timer(max(wait, 0.0), self._flush_due)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def close(self, *, flush: bool) -> None:
-        """No more values; with `flush`, the waiting value (if any) is sent first."""
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            if flush and self._pending is not None and not self._closed:
-                self._emit(self._pending)
-            self._pending = None
-            self._closed = True
-
-    def _flush_due(self) -> None:
-        with self._lock:
-            self._timer = None
-            if self._pending is not None and not self._closed:
-                self._emit(self._pending)
-                self._pending = None
-
-    def _emit(self, progress: dict[str, Any]) -> None:
-        self._last_sent = self._clock()
+    def guarded(progress: dict[str, Any]) -> None:
         try:
-            self._send(progress)
-        except Exception:  # a progress line must never break the work it reports on
+            send(progress)
+        except Exception:
             log.exception("sending progress failed")
+
+    return Throttle(guarded, interval)

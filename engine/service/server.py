@@ -43,7 +43,7 @@ from engine.service.handlers import (
     ollama_state,
     text_param,
 )
-from engine.service.output import PROGRESS_INTERVAL, BinaryOutput, LineWriter, ProgressThrottle
+from engine.service.output import PROGRESS_INTERVAL, BinaryOutput, LineWriter, progress_throttle
 from engine.service.protocol import (
     CONTROL_METHODS,
     METHODS,
@@ -305,7 +305,7 @@ class Service:
                 data = event.to_dict() if isinstance(event, Event) else event
                 self._writer.send(EventReply(rid, data))
 
-        throttle = ProgressThrottle(send_progress, self._progress_interval)
+        throttle = progress_throttle(send_progress, self._progress_interval)
         context = RequestContext(rid, token, send_event, throttle.push)
         final: Reply
         try:
@@ -400,7 +400,7 @@ class Service:
         assert engine is not None
         # Watch first, so nothing that changes during the reconcile is missed.
         self._start_watching()
-        throttle = ProgressThrottle(lambda p: self.notify(Topic.INDEX, p), self._progress_interval)
+        throttle = progress_throttle(lambda p: self.notify(Topic.INDEX, p), self._progress_interval)
         try:
             with self._index_lock:
                 summary = engine.index(

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import re
 
-# Han ideographs (with extension A and compatibility forms), kana, hangul, CJK punctuation and
-# full-width forms.
-CJK_CHAR = (
-    r"\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-    r"\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
-)
+from engine.lang import CJK_CHAR
+
 _CJK_RE = re.compile(f"[{CJK_CHAR}]")
 _WORD_RE = re.compile(r"[A-Za-z]+")
 _DIGITS_RE = re.compile(r"[0-9]+")
@@ -50,7 +46,3 @@ def estimate_tokens(text: str) -> int:
         + newlines * NEWLINE_RUN_TOKENS
     )
     return max(1, round(total))
-
-
-def is_cjk_char(char: str) -> bool:
-    return bool(_CJK_RE.match(char))

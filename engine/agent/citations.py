@@ -17,8 +17,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from engine.agent.context import ContextBlock, query_terms, split_sentences
+from engine.agent.context import ContextBlock, query_terms
 from engine.agent.events import Citation
+from engine.lang import split_sentences
 from engine.models import SearchHit
 
 Span = tuple[int, int]

@@ -16,13 +16,13 @@ from pathlib import PurePath
 
 from engine.agent.keywords import ENGLISH_STOPWORDS
 from engine.agent.prompts import DocumentBlock, render_document
+from engine.lang import CJK_CHAR, split_sentences
 from engine.models import SearchHit
-from engine.tokens import CJK_CHAR, estimate_tokens
+from engine.tokens import estimate_tokens
 
 MIN_USEFUL_TOKENS = 40  # below this, no chunk is worth trying to squeeze in
 GAP_MARK = " … "
 
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s+|(?<=[。！？；])|\n+")
 _LATIN_RE = re.compile(r"[A-Za-z0-9]+")
 _CJK_RUN_RE = re.compile(f"[{CJK_CHAR}]+")
 
@@ -163,10 +163,6 @@ def _merge(run: list[SearchHit], texts: dict[str, str], number: int) -> ContextB
 
 def _chunk_text(hit: SearchHit, compress_for: Sequence[str]) -> str:
     return compress_text(hit.text, compress_for) if compress_for else hit.text
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END_RE.split(text) if s and s.strip()]
 
 
 def query_terms(words: Iterable[str]) -> set[str]:

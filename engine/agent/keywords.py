@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from engine.tokens import CJK_CHAR
+from engine.lang import CJK_CHAR, han_count, has_han
 
 _LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*[A-Za-z0-9]|[A-Za-z]|[0-9]+(?:\.[0-9]+)?")
 _CJK_RUN_RE = re.compile(f"[{CJK_CHAR}]+")
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 _ENGLISH_STOPWORD_TEXT = """
     a about above after again against all also am an and any are as at be because been before
@@ -39,7 +38,7 @@ CHINESE_STOPWORDS = frozenset(_CHINESE_STOPWORD_TEXT.split())
 
 def is_chinese(text: str) -> bool:
     """True when Han characters outweigh Latin words: the question's language for replies."""
-    han = len(_HAN_RE.findall(text))
+    han = han_count(text)
     latin = len(re.findall(r"[A-Za-z]+", text))
     return han > 0 and han >= latin
 
@@ -59,7 +58,7 @@ def chinese_keywords(text: str, limit: int = 12) -> list[str]:
     found: list[str] = []
     for run in _CJK_RUN_RE.findall(text):
         for word in _segment(run):
-            if word in CHINESE_STOPWORDS or not _HAN_RE.search(word):
+            if word in CHINESE_STOPWORDS or not has_han(word):
                 continue
             if len(word) == 1 and len(run) > 1:
                 continue  # lone characters are mostly particles once a run is segmented

@@ -25,7 +25,6 @@ from engine.agent.context import (
     PackResult,
     pack_context,
     short_source,
-    split_sentences,
 )
 from engine.agent.events import ChunkVerdict, Hits, ScopeChosen
 from engine.agent.jsonreply import boolean, extract_json_object, string_list
@@ -37,6 +36,7 @@ from engine.agent.session import Session
 from engine.agent.verdict_cache import Verdict, VerdictCache, verdict_key
 from engine.cancel import CancelToken
 from engine.errors import Cancelled
+from engine.lang import split_sentences
 from engine.models import SearchHit
 
 READ_REPLY_TOKENS = 400

@@ -30,12 +30,13 @@ from engine.agent.scope import Scope
 from engine.agent.session import Session
 from engine.agent.verdict_cache import VerdictCache, normalize_question
 from engine.errors import OllamaError
+from engine.lang import SENTENCE_ENDS
 from engine.llm.types import ChatResult, Message, ToolCall
 
 MAX_REPEATS = 2  # identical sub-questions tolerated before the loop stops
 SOURCE_CHARS = (200, 90, 0)  # source excerpt length at each compaction level
 ANSWER_CHARS = (2000, 600, 240)
-_SENTENCE_MARKS = (".", "!", "?", "\n", "。", "！", "？")
+_SENTENCE_MARKS = (*SENTENCE_ENDS, "\n")
 
 _ASK_RE = re.compile(
     r"^\s*(?:\*\*)?\s*(?:ASK|问)\s*(?:\*\*)?\s*[:：]\s*(.+)", re.IGNORECASE | re.MULTILINE

@@ -19,6 +19,7 @@ from engine.agent.jsonreply import boolean, extract_json_object, string_list
 from engine.agent.keywords import text_keywords
 from engine.agent.session import Session
 from engine.errors import NeedleError
+from engine.lang import has_han
 from engine.settings import PARSE_MODES
 from engine.tokens import estimate_tokens
 
@@ -135,8 +136,8 @@ def _from_fields(
     if not english and not chinese:
         # Some models put everything in one "keywords" list; sort it by script.
         shared = _keyword_field(keyword_data, ("keywords",))
-        english = [k for k in shared if not _has_han(k)]
-        chinese = [k for k in shared if _has_han(k)]
+        english = [k for k in shared if not has_han(k)]
+        chinese = [k for k in shared if has_han(k)]
     if not english and not chinese:
         english, chinese = text_keywords(information if information != question else question)
         notes.append("the model gave no keywords; the question's own words are used")
@@ -223,7 +224,3 @@ def _keyword_field(data: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
             if words:
                 return words
     return []
-
-
-def _has_han(text: str) -> bool:
-    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.errors import NeedleError
+from engine.lang import SENTENCE_ENDS
 
 CACHE_FILE_NAME = "verdicts.sqlite3"
 MAX_ROWS = 200_000  # about 100 MB at worst; the oldest verdicts go first
@@ -43,7 +44,7 @@ def normalize_question(question: str) -> str:
     """Case, width, spacing and final punctuation do not make a different question."""
     text = unicodedata.normalize("NFKC", question).casefold()
     text = " ".join(text.split())
-    return re.sub(r"[\s?？!！.。]+$", "", text)
+    return re.sub(rf"[\s{re.escape(SENTENCE_ENDS)}]+$", "", text)
 
 
 def verdict_key(chunk_text: str, question: str, model: str) -> str:

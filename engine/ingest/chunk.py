@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from engine.lang import CJK_SENTENCE_ENDS, HAN, LATIN_SENTENCE_ENDS
 from engine.models import Chunk, ExtractedDocument
 from engine.tokens import estimate_tokens
 
@@ -42,9 +43,9 @@ _PARAGRAPH_RE = re.compile(r"\n(?:[ \t]*\n)+")
 _LINE_RE = re.compile(r"\n")
 _CLOSERS = "\"')\\]」』”’"
 _SENTENCE_RE = re.compile(
-    rf"[.!?…]+[{_CLOSERS}]*[ \t]+"  # English: terminal punctuation, then a space
-    rf"|[。！？；]+[{_CLOSERS}]*[ \t]*"  # Chinese terminals need no space after them
-    rf"|(?<=[\u3400-\u9fff])[!?;]+[{_CLOSERS}]*[ \t]*"  # ！？； after NFKC, following Han text
+    rf"[{re.escape(LATIN_SENTENCE_ENDS)}…]+[{_CLOSERS}]*[ \t]+"  # English: then a space
+    rf"|[{CJK_SENTENCE_ENDS}；]+[{_CLOSERS}]*[ \t]*"  # Chinese terminals need no space after them
+    rf"|(?<=[{HAN}])[!?;]+[{_CLOSERS}]*[ \t]*"  # ！？； after NFKC, following Han text
 )
 _SPLIT_LEVELS: tuple[tuple[re.Pattern[str], int], ...] = (
     (_PARAGRAPH_RE, _PARAGRAPH),

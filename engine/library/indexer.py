@@ -57,8 +57,8 @@ from engine.library.scanner import (
     scan_folders,
 )
 from engine.models import Chunk, FileRecord, FileState, IndexProgress, IndexSummary, SearchFilters
-from engine.throttle import Throttle
 from engine.settings import Settings
+from engine.throttle import Throttle
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import NeedleError
+from engine.lang import sentence_breaks
 from engine.llm.calibration import MAX_RATIO, MIN_RATIO
 from engine.llm.types import ChatModel, Message, ToolCall
 from engine.tokens import estimate_tokens
@@ -45,8 +45,6 @@ TOOL_CALL_WRAP = 8
 
 DEFAULT_SAFETY_MARGIN = 64
 MIN_PARTIAL_TOKENS = 48  # a truncated item shorter than this carries too little to be worth it
-
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s+|(?<=[。！？])|\n+")
 
 
 def count_message_tokens(message: Message) -> int:
@@ -225,7 +223,7 @@ class PromptBudget:
         if self.tokens(text) <= max_tokens:
             return text
         kept = ""
-        for end in _sentence_ends(text):
+        for end in sentence_breaks(text):
             candidate = text[:end].rstrip()
             if self.tokens(candidate) > max_tokens:
                 break
@@ -268,9 +266,3 @@ class PromptBudget:
     ) -> int:
         """Tokens left in the window after this prompt: a safe `max_tokens` for the reply."""
         return max(0, self.context_window - self.prompt_tokens(messages, tools))
-
-
-def _sentence_ends(text: str) -> list[int]:
-    """Offsets just after each sentence (and each line) of `text`, in order."""
-    # Every alternative of the pattern matches the gap after a sentence, so its start is the end.
-    return sorted({m.start() for m in _SENTENCE_END.finditer(text) if 0 < m.start() < len(text)})

@@ -29,6 +29,8 @@ from typing import Literal
 
 import tantivy
 
+from engine.lang import CJK_LETTERS
+
 Segmentation = Literal["jieba", "bigram"]
 SEGMENTATIONS: tuple[Segmentation, ...] = ("jieba", "bigram")
 # Chosen with bench/cjk_bench.py; the figures are in docs/index-schema.md.
@@ -39,9 +41,8 @@ CJK_TOKENIZER = "needle_cjk"
 # Longer "words" are base64 blobs, hashes or minified code: noise that bloats the term dictionary.
 MAX_WORD_BYTES = 40
 
-# Scripts written without spaces between words. Kept in step with engine.tokens.CJK_CHAR, minus
-# punctuation and full-width forms (NFKC has already turned full-width letters into ASCII).
-_CJK_LETTERS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+# Scripts written without spaces between words (engine/lang.py).
+_CJK_LETTERS = CJK_LETTERS
 _CJK_RUN_RE = re.compile(f"[{_CJK_LETTERS}]+")
 # A CJK run or a word of other letters/digits; everything else separates tokens.
 _CJK_FIELD_TOKEN_RE = re.compile(f"[{_CJK_LETTERS}]+|[^\\W_{_CJK_LETTERS}]+")

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from engine.lang import SENTENCE_ENDS
 from engine.models import Highlight
 from engine.search.analysis import cjk_runs, english_terms, english_tokens, has_cjk
 from engine.search.query import parse_query
@@ -21,7 +22,7 @@ DEFAULT_SNIPPET_CHARS = 240
 ELLIPSIS = "…"
 # Longer CJK runs in a query are sentences; matching their pieces up to this length is plenty.
 _MAX_CJK_PIECE = 16
-_SENTENCE_END_RE = re.compile(r"[.!?。！？\n]\s*")
+_SENTENCE_END_RE = re.compile(rf"[{re.escape(SENTENCE_ENDS)}\n]\s*")
 
 
 @dataclass(frozen=True)

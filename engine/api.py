@@ -28,14 +28,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.agent.events import Answer, Event
 from engine.cancel import NEVER, CancelToken
-from engine.doctor import Check, check_index_consistency, library_checks
 from engine.errors import NeedleError, OllamaError
 from engine.jsonfile import write_json_atomic
 from engine.library.catalog import Catalog
 from engine.library.lock import WriterLock, read_owner_pid
 from engine.models import (
+    Check,
     FileRecord,
     IndexProgress,
     IndexSummary,
@@ -51,6 +50,7 @@ from engine.settings import Settings, load_settings, normalize_host, save_settin
 # imported where they are first used: `needle search` and `needle status` start twice as fast
 # without them.
 if TYPE_CHECKING:
+    from engine.agent.events import Answer, Event
     from engine.agent.scope import ScopeSpec
     from engine.agent.verdict_cache import SqliteVerdictCache
     from engine.library.indexer import Indexer
@@ -606,9 +606,13 @@ class Engine:
     def doctor(self) -> list[Check]:
         """Health checks, each with the exact fix: data folder writable, settings valid, catalog
         integrity, index chunk count equal to the catalog's, folders readable, Ollama and model."""
+        from engine.doctor import library_checks
+
         return library_checks(self.paths, self.settings, self._check_index)
 
     def _check_index(self) -> Check:
+        from engine.doctor import check_index_consistency
+
         try:
             index = self._search_index()
         except NeedleError as error:
@@ -734,6 +738,8 @@ def diagnose(data_dir: str | os.PathLike[str] | None = None) -> list[Check]:
         with Engine.open(data_dir, writer=False) as engine:
             return engine.doctor()
     except NeedleError as opening:
+        from engine.doctor import library_checks
+
         unopened = Check("index", "fail", opening.message, opening.hint)
         paths = resolve_paths(data_dir)
         try:

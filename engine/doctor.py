@@ -10,36 +10,17 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 from engine.errors import NeedleError
+from engine.models import Check
 from engine.paths import AppPaths
 from engine.settings import Settings
 
 if TYPE_CHECKING:
     from engine.llm.ollama.server import OllamaStatus
-
-CheckStatus = Literal["ok", "warn", "fail"]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One diagnosis. `hint` is the fix, phrased as something to do (a command where possible)."""
-
-    name: str
-    status: CheckStatus
-    message: str
-    hint: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "fail"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def library_checks(

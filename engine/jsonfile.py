@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ from typing import Any
 def write_json_atomic(path: Path, data: Any, *, sort_keys: bool = False) -> None:
     """Write `data` as indented UTF-8 JSON to a temporary file beside `path`, then rename it
     over `path`. Creates the parent folder; raises OSError when the folder is not writable."""
+    import tempfile  # with its dependencies a noticeable part of `needle search`'s start-up
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:

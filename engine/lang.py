@@ -5,6 +5,7 @@ patterns from these, so a character counts as CJK (or a sentence as ended) every
 from __future__ import annotations
 
 import re
+from functools import cache
 
 # Character classes, as the insides of a regex `[...]`.
 KANA = r"\u3040-\u30ff"
@@ -25,7 +26,6 @@ SENTENCE_ENDS = LATIN_SENTENCE_ENDS + CJK_SENTENCE_ENDS
 # Semicolons end a clause: a good place to cut a long sentence.
 CLAUSE_ENDS = ";；"
 
-_HAN_RE = re.compile(f"[{HAN}]")
 # A break between sentences: after an end mark and white space, right after a CJK end mark, or
 # at a run of newlines.
 _SENTENCE_BREAK_RE = re.compile(
@@ -35,13 +35,19 @@ _SENTENCE_BREAK_RE = re.compile(
 )
 
 
+@cache
+def _han_re() -> re.Pattern[str]:
+    # Wide classes take milliseconds to compile: only when text that is not ASCII needs it.
+    return re.compile(f"[{HAN}]")
+
+
 def han_count(text: str) -> int:
     """How many Han characters `text` holds."""
-    return len(_HAN_RE.findall(text))
+    return 0 if text.isascii() else len(_han_re().findall(text))
 
 
 def has_han(text: str) -> bool:
-    return _HAN_RE.search(text) is not None
+    return not text.isascii() and _han_re().search(text) is not None
 
 
 def split_sentences(text: str) -> list[str]:

@@ -157,3 +157,23 @@ class IndexSummary:
         data = asdict(self)
         data["problems"] = [p.to_dict() for p in self.problems]
         return data
+
+
+CheckStatus = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One diagnosis. `hint` is the fix, phrased as something to do (a command where possible)."""
+
+    name: str
+    status: CheckStatus
+    message: str
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

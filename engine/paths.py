@@ -7,8 +7,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "Needle"
 HOME_ENV = "NEEDLE_HOME"
 
@@ -48,6 +46,8 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
     if root:
         base = Path(root).expanduser().resolve()
         return AppPaths(base / "data", base / "config", base / "cache", base / "logs")
+    import platformdirs  # only without --data-dir or $NEEDLE_HOME
+
     return AppPaths(
         Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from engine.agent.events import (
     SubAnswer,
     SubQuestion,
 )
-from engine.cli.console import Console, fit_width, one_line, short_path
+from engine.cli.console import Console, fit_width, one_line, short_path, terminal_columns
 from engine.cli.render import location_of
 
 SNIPPET_WIDTH = 100
@@ -117,7 +116,7 @@ class AskPrinter:
     def _status(self, text: str) -> None:
         if not self.console.err_is_tty or self.streamed:
             return
-        columns = shutil.get_terminal_size((80, 24)).columns
+        columns = terminal_columns()
         self.console.err.write("\r\x1b[K" + fit_width(one_line(text), columns - 1))
         self.console.err.flush()
         self.status_visible = True

@@ -7,12 +7,8 @@ import json
 import time
 from typing import Any
 
-from engine.agent.events import (
-    ErrorEvent,
-)
 from engine.api import Engine, diagnose
 from engine.cancel import CancelToken
-from engine.cli.ask import AskPrinter, one_at_a_time
 from engine.cli.console import EXIT_FAILURE, EXIT_OK, Console, cancel_on_interrupt, short_path
 from engine.cli.progress import ProgressPrinter, PullPrinter
 from engine.cli.render import (
@@ -169,6 +165,10 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
     if not question:
         raise NeedleError("invalid_argument", "The question is empty.", 'Ask e.g. needle ask "…"')
     scope = engine.resolve_scope(args.scope) if args.scope else None
+    # Only `ask` needs the agent's event types: other commands start without them.
+    from engine.agent.events import ErrorEvent
+    from engine.cli.ask import AskPrinter, one_at_a_time
+
     printer = AskPrinter(console)
     on_event = one_at_a_time((lambda e: console.json_line(e.to_dict())) if args.json else printer)
     with cancel_on_interrupt(console, "the answer") as cancel:

@@ -77,6 +77,22 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def terminal_columns() -> int:
+    """The terminal's width: $COLUMNS, else the width of the terminal on stdout, else 80 (what
+    shutil.get_terminal_size does; shutil with its compression modules is slow to import)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    stdout = sys.__stdout__
+    if columns <= 0 and stdout is not None:
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 def fit_width(text: str, width: int) -> str:
     """Cut `text` to `width` columns, keeping its end (the file name) and marking the cut."""
     if display_width(text) <= width:

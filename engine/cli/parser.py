@@ -6,7 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from engine import __version__
 from engine.cli.commands import (
     cmd_ask,
     cmd_folders_add,
@@ -18,12 +17,39 @@ from engine.cli.commands import (
     cmd_settings,
     cmd_status,
 )
-from engine.cli.console import EXIT_USER_ERROR
+from engine.cli.console import EXIT_USER_ERROR, terminal_columns
 from engine.settings import LEVELS, PARSE_MODES
+
+
+class VersionAction(argparse.Action):
+    """`--version`, reading the installed version only when asked (it is slow to look up)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **_: Any) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, help="show program's version number and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from engine import __version__
+
+        sys.stdout.write(f"needle {__version__}\n")
+        parser.exit()
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, measuring the terminal without importing shutil (argparse does so
+    for every argument it adds, which costs `needle search` a few milliseconds of start-up)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=terminal_columns() - 2)
 
 
 class NeedleArgumentParser(argparse.ArgumentParser):
     """argparse, but usage errors use the same `needle: … / hint: …` shape as everything else."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
         sys.stderr.write(f"needle: {message}\n  hint: run `{self.prog} --help` for usage.\n")
@@ -53,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         help="keep index, settings and cache here (default: $NEEDLE_HOME or the platform's)",
     )
-    parser.add_argument("--version", action="version", version=f"needle {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=NeedleArgumentParser
     )

@@ -3,10 +3,16 @@ terminal, a line every few seconds in a log."""
 
 from __future__ import annotations
 
-import shutil
 from typing import TextIO
 
-from engine.cli.console import Console, display_width, fit_width, format_bytes, short_path
+from engine.cli.console import (
+    Console,
+    display_width,
+    fit_width,
+    format_bytes,
+    short_path,
+    terminal_columns,
+)
 from engine.models import IndexProgress
 from engine.throttle import Throttle
 
@@ -47,7 +53,7 @@ class ProgressPrinter:
             self._bar_visible = False
 
     def _draw_bar(self, progress: IndexProgress) -> None:
-        columns = shutil.get_terminal_size((80, 24)).columns
+        columns = terminal_columns()
         counts = f"{progress.done}/{progress.total}" if progress.total else f"{progress.done}"
         if progress.total:
             counts += f" {100 * progress.done // progress.total}%"

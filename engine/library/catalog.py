@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -297,4 +296,6 @@ class Catalog:
         """A fresh document id. Random rather than a counter so no two processes or crashed runs
         can ever hand out the same id; the indexer keeps it for the file's whole life, renames
         included."""
+        import uuid  # only a writer makes ids; readers start faster without it
+
         return uuid.uuid4().hex[:20]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,14 +42,29 @@ MAX_WORD_BYTES = 40
 
 # Scripts written without spaces between words (engine/lang.py).
 _CJK_LETTERS = CJK_LETTERS
-_CJK_RUN_RE = re.compile(f"[{_CJK_LETTERS}]+")
-# A CJK run or a word of other letters/digits; everything else separates tokens.
-_CJK_FIELD_TOKEN_RE = re.compile(f"[{_CJK_LETTERS}]+|[^\\W_{_CJK_LETTERS}]+")
-_CJK_OR_WORD_RE = re.compile(f"([{_CJK_LETTERS}]+)|([^\\W_{_CJK_LETTERS}]+)")
 _EN_WORD_PATTERN = r"[[\p{L}\p{N}]--[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]]+"
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
+
+
+# Character classes this wide take milliseconds to compile, as much as the rest of `needle
+# search`'s start-up: they are compiled on first use, and ASCII text (an English search) never
+# needs them.
+@lru_cache(maxsize=1)
+def _cjk_run_re() -> re.Pattern[str]:
+    return re.compile(f"[{_CJK_LETTERS}]+")
+
+
+# A CJK run or a word of other letters/digits; everything else separates tokens.
+@lru_cache(maxsize=1)
+def _cjk_field_token_re() -> re.Pattern[str]:
+    return re.compile(f"[{_CJK_LETTERS}]+|[^\\W_{_CJK_LETTERS}]+")
+
+
+@lru_cache(maxsize=1)
+def _cjk_or_word_re() -> re.Pattern[str]:
+    return re.compile(f"([{_CJK_LETTERS}]+)|([^\\W_{_CJK_LETTERS}]+)")
 
 
 @dataclass(frozen=True)
@@ -113,19 +127,21 @@ def english_tokens(text: str) -> list[AnalyzedToken]:
 
 
 def has_cjk(text: str) -> bool:
-    return _CJK_RUN_RE.search(text) is not None
+    return not text.isascii() and _cjk_run_re().search(text) is not None
 
 
 def cjk_runs(text: str) -> list[str]:
     """The maximal runs of CJK characters in `text`, in order."""
-    return _CJK_RUN_RE.findall(text)
+    return [] if text.isascii() else _cjk_run_re().findall(text)
 
 
 def is_cjk_run(token: str) -> bool:
-    return _CJK_RUN_RE.fullmatch(token) is not None
+    return not token.isascii() and _cjk_run_re().fullmatch(token) is not None
 
 
 def _jieba_cache_dir() -> Path:
+    import tempfile  # only jieba needs it; searches with bigrams start faster without
+
     return Path(tempfile.gettempdir())
 
 
@@ -168,7 +184,7 @@ def cjk_tokens(text: str, segmentation: Segmentation) -> list[AnalyzedToken]:
     if not has_cjk(text):
         return []
     tokens: list[AnalyzedToken] = []
-    for match in _CJK_FIELD_TOKEN_RE.finditer(text):
+    for match in _cjk_field_token_re().finditer(text):
         piece, base = match.group(), match.start()
         if not is_cjk_run(piece):
             tokens.append(AnalyzedToken(piece.lower(), len(tokens), base, match.end()))
@@ -192,7 +208,7 @@ def _bigram_field_piece(run: str) -> str:
 def _field_pieces(text: str, segmentation: Segmentation) -> list[str]:
     """Space-separated terms of each CJK run or other word of `text`, in order."""
     pieces: list[str] = []
-    for run, word in _CJK_OR_WORD_RE.findall(text):
+    for run, word in _cjk_or_word_re().findall(text):
         if word:
             pieces.append(word.lower())
         elif segmentation == "bigram":

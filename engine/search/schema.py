@@ -5,7 +5,6 @@ every field."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +67,8 @@ def empty_folder(folder: Path) -> None:
         return
     for entry in folder.iterdir():
         if entry.is_dir() and not entry.is_symlink():
+            import shutil  # only a rebuild needs it; opening an index is faster without
+
             shutil.rmtree(entry)
         else:
             entry.unlink()

@@ -21,6 +21,7 @@ from desktop.errors import plain_error
 from desktop.rich_text import CITATION_SCHEME, escape, format_count, format_seconds
 from desktop.rich_text import linkify_citations as linkify
 from desktop.theme import COLORS, ui_font
+from engine.errors import ErrorKind
 
 # Re-rendering Markdown on every streamed token is quadratic; coalesce deltas instead.
 RENDER_INTERVAL_MS = 60
@@ -196,7 +197,7 @@ class AnswerView(QWidget):
         self._clock_timer.stop()
         self.stop_button.hide()
         self._render_timer.stop()
-        if plain.kind == "cancelled":
+        if plain.kind is ErrorKind.CANCELLED:
             self.stopped()
             return
         self.status_label.setText(plain.title)

@@ -60,11 +60,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.service.protocol import (
     PROTOCOL_VERSION,
     BadMessage,
-    ErrorKind,
     ErrorReply,
     EventReply,
     Method,

@@ -12,76 +12,89 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from engine.errors import ErrorKind
+
 log = logging.getLogger(__name__)
 
-# Titles for the kinds people meet most; anything else gets a title made from its kind.
-_TITLES: dict[str, str] = {
-    "ollama_not_running": "Ollama is not running",
-    "ollama_unreachable": "Ollama is not running",
-    "not_running": "Ollama is not running",
-    "model_missing": "The model is not installed",
-    "model_not_found": "The model is not installed",
-    "ollama": "The language model failed",
-    "timeout": "The language model took too long",
-    "writer_locked": "Another Needle is already running",
-    "locked": "Another Needle is already running",
-    "engine_lost": "The search engine stopped",
-    "engine_failed": "The search engine could not start",
-    "protocol": "The app and its engine disagree",
-    "protocol_mismatch": "The app and its engine are different versions",
-    "bad_request": "The request was not understood",
-    "unknown_method": "The request was not understood",
-    "invalid_settings": "Some settings are not valid",
-    "settings": "Some settings are not valid",
-    "not_found": "Not found",
-    "folder_missing": "The folder does not exist",
-    "not_a_folder": "That is not a folder",
-    "not_a_directory": "That is not a folder",
-    "already_watched": "That folder is already watched",
-    "folder_exists": "That folder is already watched",
-    "folder_overlap": "That folder overlaps one already watched",
-    "folder_unreadable": "The folder cannot be read",
-    "folder_unknown": "That folder is not watched",
-    "no_folders": "No folders are watched yet",
-    "scope_missing": "The chosen scope is not indexed",
-    "bad_scope": "The chosen scope is not valid",
-    "bad_level": "That level does not exist",
-    "empty_question": "The question is empty",
-    "prompt_too_large": "The question does not fit the model's window",
-    "ollama_error": "The language model failed",
-    "bad_reply": "The language model gave an unusable reply",
-    "connection_lost": "The connection to Ollama was lost",
-    "pull_failed": "The model could not be downloaded",
-    "read_only": "Another Needle is updating the index",
-    "index_missing": "There is no index yet",
-    "data_dir_unusable": "The data folder cannot be used",
-    "settings_corrupt": "The settings file is damaged",
-    "settings_unreadable": "The settings file cannot be read",
-    "bad_setting": "A setting is not valid",
-    "invalid_argument": "The request was not valid",
-    "engine_restarted": "The search engine restarted",
-    "engine_unavailable": "The search engine is not running",
-    "engine_closed": "The search engine is closing",
-    "query": "The search could not be read",
-    "bad_query": "The search could not be read",
-    "index_corrupt": "The index is damaged",
-    "disk_full": "The disk is full",
-    "encrypted": "The PDF is encrypted",
-    "corrupt": "The file is damaged",
-    "too_large": "The file is too large",
-    "not_text": "The file is not text",
-    "unreadable": "The file cannot be read",
-    "no_text": "The PDF has no extractable text",
-    "internal": "Something went wrong inside Needle",
+# A title for every kind of error (tests/test_errors.py checks none is missing).
+TITLES: dict[ErrorKind, str] = {
+    # The request was wrong
+    ErrorKind.INVALID_ARGUMENT: "The request was not valid",
+    ErrorKind.INVALID_SETTINGS: "Some settings are not valid",
+    ErrorKind.BAD_SETTING: "A setting is not valid",
+    ErrorKind.INVALID_IGNORE_PATTERN: "An ignore pattern is not valid",
+    ErrorKind.FOLDER_MISSING: "The folder does not exist",
+    ErrorKind.NOT_A_DIRECTORY: "That is not a folder",
+    ErrorKind.FOLDER_UNREADABLE: "The folder cannot be read",
+    ErrorKind.FOLDER_EXISTS: "That folder is already watched",
+    ErrorKind.FOLDER_OVERLAP: "That folder overlaps one already watched",
+    ErrorKind.FOLDER_UNKNOWN: "That folder is not watched",
+    ErrorKind.NO_FOLDERS: "No folders are watched yet",
+    ErrorKind.SCOPE_MISSING: "The chosen scope is not indexed",
+    ErrorKind.SCOPE_EMPTY: "The chosen scope holds no indexed text",
+    ErrorKind.BAD_QUERY: "The search could not be read",
+    ErrorKind.BAD_LEVEL: "That level does not exist",
+    ErrorKind.BAD_PARSE_MODE: "That way of reading the question does not exist",
+    ErrorKind.EMPTY_QUESTION: "The question is empty",
+    ErrorKind.QUESTION_TOO_LONG: "The question is too long",
+    ErrorKind.READ_ONLY: "Another Needle is updating the index",
+    # The library
+    ErrorKind.DATA_DIR_UNUSABLE: "The data folder cannot be used",
+    ErrorKind.SETTINGS_CORRUPT: "The settings file is damaged",
+    ErrorKind.SETTINGS_UNREADABLE: "The settings file cannot be read",
+    ErrorKind.CATALOG_CLOSED: "The library is closed",
+    ErrorKind.CATALOG_CORRUPT: "The library's catalog is damaged",
+    ErrorKind.CATALOG_TOO_NEW: "The library was made by a newer Needle",
+    ErrorKind.INDEX_MISSING: "There is no index yet",
+    ErrorKind.INDEX_OUTDATED: "The index was built by another version",
+    ErrorKind.INDEX_CORRUPT: "The index is damaged",
+    ErrorKind.WRITER_LOCKED: "Another Needle is already running",
+    ErrorKind.ENGINE_CLOSED: "The search engine is closing",
+    ErrorKind.CACHE_UNUSABLE: "The answer cache cannot be used",
+    # One file
+    ErrorKind.ENCRYPTED: "The PDF is encrypted",
+    ErrorKind.CORRUPT: "The file is damaged",
+    ErrorKind.TOO_LARGE: "The file is too large",
+    ErrorKind.NOT_TEXT: "The file is not text",
+    ErrorKind.UNREADABLE: "The file cannot be read",
+    ErrorKind.VANISHED: "The file is gone",
+    ErrorKind.NO_TEXT: "The PDF has no extractable text",
+    ErrorKind.PARTIAL: "Part of the file could not be read",
+    ErrorKind.UNSUPPORTED: "That kind of file is not supported",
+    ErrorKind.SYMLINK_LOOP: "The link points at itself",
+    # The model server
+    ErrorKind.OLLAMA_UNREACHABLE: "Ollama is not running",
+    ErrorKind.MODEL_MISSING: "The model is not installed",
+    ErrorKind.TOOLS_UNSUPPORTED: "The model cannot use tools",
+    ErrorKind.TIMEOUT: "The language model took too long",
+    ErrorKind.CONNECTION_LOST: "The connection to Ollama was lost",
+    ErrorKind.BAD_REPLY: "The language model gave an unusable reply",
+    ErrorKind.OLLAMA_ERROR: "The language model failed",
+    ErrorKind.PULL_FAILED: "The model could not be downloaded",
+    ErrorKind.PROMPT_TOO_LARGE: "The question does not fit the model's window",
+    ErrorKind.AGENT_FAILED: "The answer could not be produced",
+    # The protocol and the engine process
+    ErrorKind.BAD_REQUEST: "The request was not understood",
+    ErrorKind.UNKNOWN_METHOD: "The request was not understood",
+    ErrorKind.PROTOCOL_MISMATCH: "The app and its engine are different versions",
+    ErrorKind.HANDSHAKE_REQUIRED: "The app and its engine disagree",
+    ErrorKind.ENGINE_RESTARTED: "The search engine restarted",
+    ErrorKind.ENGINE_UNAVAILABLE: "The search engine is not running",
+    ErrorKind.ENGINE_LOST: "The search engine stopped",
+    ErrorKind.ENGINE_FAILED: "The search engine could not start",
+    ErrorKind.OPEN_FAILED: "The file could not be opened",
+    # Not failures of the work
+    ErrorKind.CANCELLED: "Stopped",
+    ErrorKind.INTERNAL: "Something went wrong inside Needle",
 }
 
-# Kinds that are the user's own doing or expected outcomes: no dialog for them.
-SILENT_KINDS = frozenset({"cancelled", "superseded"})
+# Kinds that are the user's own doing: no dialog for them.
+SILENT_KINDS = frozenset({ErrorKind.CANCELLED})
 
 
 @dataclass(frozen=True)
 class PlainError:
-    kind: str
+    kind: ErrorKind
     title: str
     message: str
     hint: str
@@ -96,14 +109,14 @@ class PlainError:
 def plain_error(error: Mapping[str, Any] | BaseException | str) -> PlainError:
     """Any error shape the client may hand us, as title, message and hint in plain language."""
     data = _as_mapping(error)
-    kind = str(data.get("kind") or "error")
+    sent = str(data.get("kind") or ErrorKind.INTERNAL)
+    kind = ErrorKind.parse(sent)
+    # A kind this version does not know (from a newer engine) still gets a readable title.
+    title = TITLES[kind] if kind == sent else sent.replace("_", " ").strip().capitalize()
     message = str(data.get("message") or "").strip()
     hint = str(data.get("hint") or "").strip()
-    title = _TITLES.get(kind) or kind.replace("_", " ").strip().capitalize() or "Error"
     if not message:
         message = "Needle could not finish what you asked."
-    if title.lower() == message.lower().rstrip("."):
-        title = "Something went wrong" if kind == "error" else title
     return PlainError(kind=kind, title=title, message=message, hint=hint)
 
 
@@ -112,11 +125,11 @@ def _as_mapping(error: Mapping[str, Any] | BaseException | str) -> Mapping[str, 
         return error
     if isinstance(error, BaseException):
         return {
-            "kind": getattr(error, "kind", "internal"),
+            "kind": getattr(error, "kind", ErrorKind.INTERNAL),
             "message": getattr(error, "message", None) or str(error),
             "hint": getattr(error, "hint", ""),
         }
-    return {"kind": "error", "message": str(error)}
+    return {"kind": ErrorKind.INTERNAL, "message": str(error)}
 
 
 def show_error(

@@ -40,6 +40,7 @@ from desktop.settings_dialog import SettingsDialog
 from desktop.sources_panel import SourcesPanel
 from desktop.status_bar import NeedleStatusBar
 from desktop.steps_panel import StepsPanel
+from engine.errors import ErrorKind
 
 log = logging.getLogger("needle.desktop")
 
@@ -259,7 +260,7 @@ class MainWindow(QMainWindow):
         self.banner.show_message(f"The search engine stopped ({reason}). Restarting it…")
         self.status.set_engine_text("Engine restarting…")
         if self._ask_handle is not None:
-            self.answer_view.fail({"kind": "engine_lost", "message": reason})
+            self.answer_view.fail({"kind": ErrorKind.ENGINE_LOST, "message": reason})
 
     def _on_engine_restarted(self, attempt: int) -> None:
         self.banner.hide()
@@ -271,7 +272,7 @@ class MainWindow(QMainWindow):
             severe=True,
         )
         self.status.set_engine_text("Engine unavailable")
-        show_error({"kind": "engine_failed", "message": reason}, self)
+        show_error({"kind": ErrorKind.ENGINE_FAILED, "message": reason}, self)
 
     def _on_notification(self, topic: str, data: dict[str, Any]) -> None:
         if topic == "index":
@@ -477,7 +478,7 @@ class MainWindow(QMainWindow):
         self.query_bar.set_running(False)
         self.answer_view.stopped()
         self.steps_panel.add_event(
-            {"type": "error", "kind": "cancelled", "message": "Stopped by you."}
+            {"type": "error", "kind": ErrorKind.CANCELLED, "message": "Stopped by you."}
         )
         self.steps_panel.render_now()
 
@@ -489,7 +490,7 @@ class MainWindow(QMainWindow):
         if not open_file(path, page if isinstance(page, int) else None):
             show_error(
                 {
-                    "kind": "not_found",
+                    "kind": ErrorKind.OPEN_FAILED,
                     "message": f"{path} could not be opened.",
                     "hint": "It may have been moved or deleted; Needle updates the index "
                     "when it notices.",

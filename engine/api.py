@@ -11,8 +11,8 @@ opens a reader: it searches, reports status and answers questions while another 
 desktop's engine, `needle index --watch`) holds the writer, and refuses to change anything.
 
 Every method raises `NeedleError` (with a stable `kind`, a message and a hint) for anything a
-user can cause or fix; `USER_ERROR_KINDS` lists the kinds that mean "the request was wrong" as
-opposed to "the work failed".
+user can cause or fix; `engine.errors.USER_ERROR_KINDS` lists the kinds that mean "the request was
+wrong" as opposed to "the work failed".
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from engine.cancel import NEVER, CancelToken
-from engine.errors import NeedleError, OllamaError
+from engine.errors import ErrorKind, NeedleError, OllamaError
 from engine.jsonfile import write_json_atomic
 from engine.library.catalog import Catalog
 from engine.library.lock import WriterLock, read_owner_pid
@@ -61,7 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "USER_ERROR_KINDS",
     "Check",
     "Engine",
     "FolderInfo",
@@ -71,29 +70,6 @@ __all__ = [
 ]
 
 FolderState = Literal["indexing", "up_to_date", "errors", "missing"]
-
-# Error kinds caused by what the user asked for (exit code 2 in the CLI); anything else is a
-# failure of the work itself (exit code 1).
-USER_ERROR_KINDS = frozenset(
-    {
-        "invalid_argument",
-        "invalid_settings",
-        "bad_setting",
-        "folder_missing",
-        "not_a_directory",
-        "folder_unreadable",
-        "folder_exists",
-        "folder_overlap",
-        "folder_unknown",
-        "no_folders",
-        "scope_missing",
-        "bad_query",
-        "bad_level",
-        "bad_scope",
-        "empty_question",
-        "read_only",
-    }
-)
 
 # Settings the indexer reads when it is made; changing one makes a new indexer.
 INDEXER_SETTINGS = frozenset({"ignore_patterns", "max_file_mb"})
@@ -168,7 +144,9 @@ def normalize_folder_path(path: str | os.PathLike[str]) -> Path:
     """The form folders are stored and compared in: absolute, `~` expanded, symlinks resolved."""
     text = os.fspath(path).strip()
     if not text:
-        raise NeedleError("invalid_argument", "The folder path is empty.", "Give a folder path.")
+        raise NeedleError(
+            ErrorKind.INVALID_ARGUMENT, "The folder path is empty.", "Give a folder path."
+        )
     return Path(text).expanduser().resolve()
 
 
@@ -299,10 +277,10 @@ class Engine:
 
     def _require_writer(self, action: str) -> Indexer:
         if self._closed:
-            raise NeedleError("engine_closed", "The engine was closed.", "Open it again.")
+            raise NeedleError(ErrorKind.ENGINE_CLOSED, "The engine was closed.", "Open it again.")
         if self._indexer is None:
             raise NeedleError(
-                "read_only",
+                ErrorKind.READ_ONLY,
                 f"Cannot {action}: this Needle was opened read-only.",
                 "Another Needle process owns this library; make the change there, or close it.",
             )
@@ -384,14 +362,14 @@ class Engine:
         target = normalize_folder_path(path)
         if not target.exists():
             raise NeedleError(
-                "scope_missing",
+                ErrorKind.SCOPE_MISSING,
                 f"{target} does not exist.",
                 "Give a file or folder inside one of your indexed folders (`needle folders list`).",
             )
         folders = [Path(f) for f in self.settings.folders]
         if not any(target == f or target.is_relative_to(f) for f in folders):
             raise NeedleError(
-                "scope_missing",
+                ErrorKind.SCOPE_MISSING,
                 f"{target} is not inside any indexed folder, so nothing there is searchable.",
                 f"Add it with `needle folders add {target if target.is_dir() else target.parent}`.",
             )
@@ -406,7 +384,7 @@ class Engine:
             return folder
         listing = ", ".join(known) if known else "none yet"
         raise NeedleError(
-            "folder_unknown",
+            ErrorKind.FOLDER_UNKNOWN,
             f"{folder} is not one of the indexed folders.",
             f"Indexed folders: {listing}. `needle folders list` shows them.",
         )
@@ -551,7 +529,9 @@ class Engine:
         """BM25 search in the search-box syntax (words, "phrases", -excluded, ext:pdf …), best
         first, each hit with its snippet, highlights, file, page and heading."""
         if limit < 1:
-            raise NeedleError("invalid_argument", "The result limit must be at least 1.", "")
+            raise NeedleError(
+                ErrorKind.INVALID_ARGUMENT, "The result limit must be at least 1.", ""
+            )
         index = self._search_index()
         if index is None:
             return []
@@ -561,7 +541,7 @@ class Engine:
         """The index, refreshed for readers so they see the writer's latest commit. A reader
         opened before anything was indexed retries opening, since the writer may have made it."""
         if self._closed:
-            raise NeedleError("engine_closed", "The engine was closed.", "Open it again.")
+            raise NeedleError(ErrorKind.ENGINE_CLOSED, "The engine was closed.", "Open it again.")
         if self._index is None:
             self._index = _open_index(self.paths, writable=False)
         elif not self.writable:
@@ -687,7 +667,7 @@ class Engine:
         index = self._search_index()
         if index is None:
             raise NeedleError(
-                "index_missing",
+                ErrorKind.INDEX_MISSING,
                 "Nothing is indexed yet, so there is nothing to answer from.",
                 "Add a folder with `needle folders add PATH` and run `needle index`.",
             )
@@ -763,7 +743,7 @@ def _ensure_paths(paths: AppPaths) -> None:
         paths.ensure()
     except OSError as error:
         raise NeedleError(
-            "data_dir_unusable",
+            ErrorKind.DATA_DIR_UNUSABLE,
             f"Needle cannot create its folders ({error.strerror or error}: {error.filename}).",
             "Choose a writable place with --data-dir or the NEEDLE_HOME environment variable.",
         ) from error
@@ -774,14 +754,14 @@ def _load_settings(paths: AppPaths) -> Settings:
         return load_settings(paths.settings_file)
     except (ValueError, TypeError) as error:
         raise NeedleError(
-            "settings_corrupt",
+            ErrorKind.SETTINGS_CORRUPT,
             f"The settings file {paths.settings_file} cannot be read: {error}.",
             "Fix the JSON by hand, or delete the file to start from the defaults "
             "(your folders will have to be added again).",
         ) from error
     except OSError as error:
         raise NeedleError(
-            "settings_unreadable",
+            ErrorKind.SETTINGS_UNREADABLE,
             f"The settings file {paths.settings_file} cannot be read ({error.strerror}).",
             "Check its permissions.",
         ) from error
@@ -798,7 +778,7 @@ def _open_index(paths: AppPaths, *, writable: bool) -> ChunkIndex | None:
     try:
         return ChunkIndex.open(paths.index_dir, writable=writable)
     except NeedleError as error:
-        if not writable and error.kind == "index_missing":
+        if not writable and error.kind == ErrorKind.INDEX_MISSING:
             return None
         raise
 
@@ -808,13 +788,13 @@ def _apply_setting_changes(current: Settings, changes: dict[str, Any]) -> Settin
     unknown = sorted(set(changes) - set(data))
     if unknown:
         raise NeedleError(
-            "invalid_settings",
+            ErrorKind.INVALID_SETTINGS,
             f"Unknown setting{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
             f"Known settings: {', '.join(k for k in data if k != 'folders')}.",
         )
     if "folders" in changes:
         raise NeedleError(
-            "invalid_settings",
+            ErrorKind.INVALID_SETTINGS,
             "Folders are not changed through settings.",
             "Use `needle folders add PATH` / `needle folders remove PATH`.",
         )
@@ -837,7 +817,9 @@ def _apply_setting_changes(current: Settings, changes: dict[str, Any]) -> Settin
     problems += updated.validate()
     if problems:
         raise NeedleError(
-            "invalid_settings", " ".join(problems), "Nothing was changed; correct the values."
+            ErrorKind.INVALID_SETTINGS,
+            " ".join(problems),
+            "Nothing was changed; correct the values.",
         )
     return updated
 
@@ -855,38 +837,38 @@ def _type_name(expected: type) -> str:
 def _check_new_folder(folder: Path, existing: list[Path]) -> None:
     if not folder.exists():
         raise NeedleError(
-            "folder_missing",
+            ErrorKind.FOLDER_MISSING,
             f"{folder} does not exist.",
             "Check the spelling, or create the folder first.",
         )
     if not folder.is_dir():
         raise NeedleError(
-            "not_a_directory",
+            ErrorKind.NOT_A_DIRECTORY,
             f"{folder} is a file, not a folder.",
             f"Add the folder that contains it: `needle folders add {folder.parent}`.",
         )
     if not os.access(folder, os.R_OK | os.X_OK):
         raise NeedleError(
-            "folder_unreadable",
+            ErrorKind.FOLDER_UNREADABLE,
             f"{folder} cannot be read by your user.",
             f"Give yourself read access (`chmod u+rx {folder}`) and add it again.",
         )
     for other in existing:
         if folder == other:
             raise NeedleError(
-                "folder_exists",
+                ErrorKind.FOLDER_EXISTS,
                 f"{folder} is already indexed.",
                 "Run `needle index` to bring it up to date.",
             )
         if folder.is_relative_to(other):
             raise NeedleError(
-                "folder_overlap",
+                ErrorKind.FOLDER_OVERLAP,
                 f"{folder} is inside {other}, which is already indexed.",
                 "Its files are already searchable; `needle search --in` limits a search to it.",
             )
         if other.is_relative_to(folder):
             raise NeedleError(
-                "folder_overlap",
+                ErrorKind.FOLDER_OVERLAP,
                 f"{folder} contains {other}, which is already indexed on its own.",
                 f"Remove the inner folder first (`needle folders remove {other}`), then add "
                 f"{folder}.",
@@ -895,7 +877,7 @@ def _check_new_folder(folder: Path, existing: list[Path]) -> None:
 
 def _ollama_error(status: OllamaStatus) -> OllamaError:
     kind = {
-        "not_running": "ollama_unreachable",
-        "model_missing": "model_missing",
-    }.get(status.state, "ollama_error")
+        "not_running": ErrorKind.OLLAMA_UNREACHABLE,
+        "model_missing": ErrorKind.MODEL_MISSING,
+    }.get(status.state, ErrorKind.OLLAMA_ERROR)
     return OllamaError(kind, status.message, status.hint)

@@ -147,7 +147,7 @@ class ScriptedModel:
         cancel.raise_if_cancelled()
         if tools and not self.supports_tools:
             raise OllamaError(
-                "ollama_bad_request",
+                "tools_unsupported",
                 f"registry.ollama.ai/library/{self.name} does not support tools",
             )
         prompt_tokens = count_prompt_tokens(messages, tools)

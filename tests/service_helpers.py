@@ -52,13 +52,13 @@ class FakeEngine:
 
     def add_folder(self, path: str) -> dict[str, Any]:
         if path in self.folder_list:
-            raise NeedleError("already_watched", f"{path} is already indexed.")
+            raise NeedleError("folder_exists", f"{path} is already indexed.")
         self.folder_list.append(path)
         return {"path": path, "files": 0}
 
     def remove_folder(self, path: str) -> dict[str, Any]:
         if path not in self.folder_list:
-            raise NeedleError("not_found", f"{path} is not an indexed folder.")
+            raise NeedleError("folder_unknown", f"{path} is not an indexed folder.")
         self.folder_list.remove(path)
         return {"path": path, "files": 0}
 

@@ -510,3 +510,12 @@ def test_ask_parse_flag_chooses_one_structured_call_or_the_two_call_variant(
     structured_requests = [r for r in answering_ollama.chat_requests() if wants_json(r.body)]
     assert len(structured_requests) == parse_calls
     assert events[-1]["type"] == "answer" and ANSWER in events[-1]["text"]
+
+
+def test_a_question_too_long_is_the_user_s_to_fix_and_exits_2(
+    library: Path, answering_ollama: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = "Why " + "really " * 3000 + "?"
+    code = needle(library.parent / "home", "ask", question, "--host", answering_ollama.url)
+    assert code == EXIT_USER_ERROR
+    assert "The question is about" in capsys.readouterr().err

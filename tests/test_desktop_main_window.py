@@ -216,11 +216,11 @@ def test_ask_error_is_shown_in_plain_words(window: MainWindow, engine: Any) -> N
     window.query_bar.edit.setText("q")
     window.query_bar.submit()
     engine.last("ask").error(
-        "ollama_not_running", "Nothing answers at 127.0.0.1:11434.", "Start it with `ollama serve`."
+        "ollama_unreachable", "Nothing answers at 127.0.0.1:11434.", "Start it with `ollama serve`."
     )
     text = window.answer_view.browser.toPlainText()
     assert "Ollama is not running" in text and "ollama serve" in text
-    assert "Error: ollama_not_running" in window.steps_panel.toPlainText()
+    assert "Error: ollama_unreachable" in window.steps_panel.toPlainText()
 
 
 def test_missing_model_panel_pulls_with_progress(window: MainWindow, engine: Any) -> None:

@@ -164,7 +164,7 @@ def test_citations_become_links_except_in_code() -> None:
 def test_plain_error_reads_like_a_person_wrote_it() -> None:
     plain = plain_error(
         {
-            "kind": "ollama_not_running",
+            "kind": "ollama_unreachable",
             "message": "No answer at 127.0.0.1:11434.",
             "hint": "Run `ollama serve`.",
         }

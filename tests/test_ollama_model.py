@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.cancel import CancelToken
-from engine.errors import Cancelled, OllamaError
+from engine.errors import Cancelled, ErrorKind, OllamaError
 from engine.llm.budget import PromptBudget
 from engine.llm.calibration import TokenCalibration
 from engine.llm.ollama.chat import OllamaChatModel
@@ -228,6 +228,14 @@ def test_a_client_error_is_not_retried(fake: FakeOllama) -> None:
         make_model(fake).chat(ask("capital?"))
     assert caught.value.kind == "ollama_error"
     assert "invalid format" in caught.value.message
+    assert len(fake.chat_requests()) == 1
+
+
+def test_a_model_without_tools_is_told_apart_by_its_kind_not_its_words(fake: FakeOllama) -> None:
+    fake.fail_next(Failure(400, f"registry.ollama.ai/library/{MODEL} does not support tools"))
+    with pytest.raises(OllamaError) as caught:
+        make_model(fake).chat(ask("needs two hops"), tools=[READ_TOOL])
+    assert caught.value.kind is ErrorKind.TOOLS_UNSUPPORTED
     assert len(fake.chat_requests()) == 1
 
 

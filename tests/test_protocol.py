@@ -52,7 +52,7 @@ def test_reply_round_trip(request_id: int, data: dict[str, object], value: objec
         EventReply(request_id, data),
         ProgressReply(request_id, data),
         ResultReply(request_id, value),
-        ErrorReply(request_id, ErrorInfo("kind", "message", "hint")),
+        ErrorReply(request_id, ErrorInfo("internal", "message", "hint")),
         ErrorReply(None, ErrorInfo("bad_request", "no id")),
         Notification("index_changed", data),
     ):

@@ -259,7 +259,7 @@ def test_folders_add_list_remove(served: tuple[Service, Output]) -> None:
     send(service, 3, "folders.list")
     assert [f["path"] for f in output.final(3)["result"]["folders"]] == ["/notes"]
     send(service, 4, "folders.remove", path="/elsewhere")
-    assert output.final(4)["error"]["kind"] == "not_found"
+    assert output.final(4)["error"]["kind"] == "folder_unknown"
 
 
 def test_cancelling_a_running_ask_stops_it_and_ends_with_cancelled(

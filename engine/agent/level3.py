@@ -29,7 +29,7 @@ from engine.agent.parse import ParsedQuestion
 from engine.agent.scope import Scope
 from engine.agent.session import Session
 from engine.agent.verdict_cache import VerdictCache, normalize_question
-from engine.errors import OllamaError
+from engine.errors import ErrorKind, OllamaError
 from engine.lang import SENTENCE_ENDS
 from engine.llm.types import ChatResult, Message, ToolCall
 
@@ -153,19 +153,13 @@ def _plan(
         try:
             result = _plan_call(session, parsed, memory, mode)
         except OllamaError as error:
-            if not tools_rejected(error):
+            if error.kind is not ErrorKind.TOOLS_UNSUPPORTED:
                 raise
             mode = PlanMode.TEXT
             result = _plan_call(session, parsed, memory, mode)
     else:
         result = _plan_call(session, parsed, memory, mode)
     return decide(result), mode
-
-
-def tools_rejected(error: OllamaError) -> bool:
-    """The server or model cannot do tool calls (Ollama: "… does not support tools")."""
-    text = f"{error.kind} {error.message}".lower()
-    return "support tools" in text or "tools_unsupported" in text or "tool use" in text
 
 
 def _plan_call(

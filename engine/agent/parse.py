@@ -18,7 +18,7 @@ from engine.agent.events import Keywords, QueryParsed
 from engine.agent.jsonreply import boolean, extract_json_object, string_list
 from engine.agent.keywords import text_keywords
 from engine.agent.session import Session
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.lang import has_han
 from engine.settings import PARSE_MODES
 from engine.tokens import estimate_tokens
@@ -60,11 +60,13 @@ def check_question(question: str) -> str:
     """The question stripped, or a clear error when it is empty or absurdly long."""
     stripped = question.strip()
     if not stripped:
-        raise NeedleError("empty_question", "The question is empty.", "Type a question to ask.")
+        raise NeedleError(
+            ErrorKind.EMPTY_QUESTION, "The question is empty.", "Type a question to ask."
+        )
     tokens = estimate_tokens(stripped)
     if tokens > MAX_QUESTION_TOKENS:
         raise NeedleError(
-            "question_too_long",
+            ErrorKind.QUESTION_TOO_LONG,
             f"The question is about {tokens} tokens long; at most {MAX_QUESTION_TOKENS} fit "
             "beside the documents in the model's window.",
             "Shorten the question, or put the long text in a note and ask about it.",
@@ -76,7 +78,7 @@ def parse_question(session: Session, question: str, mode: str = "structured") ->
     """Understand `question` with the model and emit QueryParsed and Keywords events."""
     if mode not in PARSE_MODES:
         raise NeedleError(
-            "bad_parse_mode",
+            ErrorKind.BAD_PARSE_MODE,
             f"Unknown query-parsing mode {mode!r}.",
             f"Use one of: {', '.join(PARSE_MODES)}.",
         )

@@ -24,7 +24,7 @@ from engine.agent.scope import Scope, ScopeSpec, resolve_scope
 from engine.agent.session import AgentIndex, AgentOptions, Session
 from engine.agent.verdict_cache import MemoryVerdictCache, VerdictCache
 from engine.cancel import NEVER, CancelToken
-from engine.errors import Cancelled, NeedleError
+from engine.errors import Cancelled, ErrorKind, NeedleError
 from engine.llm.budget import PromptBudget
 from engine.llm.types import ChatModel
 from engine.settings import LEVELS, PARSE_MODES, Settings
@@ -53,7 +53,9 @@ def answer_question(
     started = time.monotonic()
     problems = settings.validate()
     if problems:
-        error = NeedleError("bad_setting", " ".join(problems), "Correct the value in Settings.")
+        error = NeedleError(
+            ErrorKind.BAD_SETTING, " ".join(problems), "Correct the value in Settings."
+        )
         on_event(ErrorEvent(error.kind, error.message, error.hint))
         raise error
     session = Session(
@@ -69,7 +71,7 @@ def answer_question(
         chosen = _check_level(level)
         if parse_mode not in PARSE_MODES:
             raise NeedleError(
-                "bad_parse_mode",
+                ErrorKind.BAD_PARSE_MODE,
                 f"Unknown query-parsing mode {parse_mode!r}.",
                 f"Use one of: {', '.join(PARSE_MODES)}.",
             )
@@ -85,7 +87,7 @@ def answer_question(
         raise
     except Exception as error:  # a bug must still reach the user as a clear error
         wrapped = NeedleError(
-            "agent_failed",
+            ErrorKind.AGENT_FAILED,
             f"The answer could not be produced: {type(error).__name__}: {error}",
             "This is a bug in Needle; please report it with the question you asked.",
         )
@@ -107,7 +109,7 @@ def _check_level(level: str | int) -> str:
     chosen = str(level).strip().lower()
     if chosen not in LEVELS:
         raise NeedleError(
-            "bad_level",
+            ErrorKind.BAD_LEVEL,
             f"Unknown level {level!r}.",
             f"Use one of: {', '.join(LEVELS)}.",
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.agent.session import AgentIndex
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.models import SearchFilters
 
 ScopeSpec = str | os.PathLike[str] | SearchFilters | None
@@ -43,7 +43,7 @@ def resolve_scope(spec: ScopeSpec, index: AgentIndex) -> Scope:
         if index.count(scope.filters) > 0:
             return scope
     raise NeedleError(
-        "scope_empty",
+        ErrorKind.SCOPE_EMPTY,
         f"Nothing under {path} is in the index.",
         "Add and index that folder first, or choose another scope.",
     )

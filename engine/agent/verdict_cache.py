@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.lang import SENTENCE_ENDS
 
 CACHE_FILE_NAME = "verdicts.sqlite3"
@@ -89,7 +89,7 @@ class SqliteVerdictCache:
                 self._db = self._open(path)
             except (sqlite3.DatabaseError, OSError) as error:
                 raise NeedleError(
-                    "cache_unusable",
+                    ErrorKind.CACHE_UNUSABLE,
                     f"The verdict cache at {path} cannot be opened: {error}.",
                     "Check that the cache folder is writable, or delete the file.",
                 ) from error

@@ -19,7 +19,7 @@ from engine.cli.render import (
     render_status,
     render_summary,
 )
-from engine.errors import Cancelled, NeedleError
+from engine.errors import Cancelled, ErrorKind, NeedleError
 from engine.models import IndexSummary, SearchFilters
 
 
@@ -54,7 +54,7 @@ def cmd_folders_list(engine: Engine, args: argparse.Namespace, console: Console)
 def cmd_index(engine: Engine, args: argparse.Namespace, console: Console) -> int:
     if not engine.settings.folders:
         raise NeedleError(
-            "no_folders",
+            ErrorKind.NO_FOLDERS,
             "There are no folders to index.",
             "Add one with `needle folders add PATH`.",
         )
@@ -163,7 +163,9 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
 def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
     question = " ".join(args.question).strip()
     if not question:
-        raise NeedleError("invalid_argument", "The question is empty.", 'Ask e.g. needle ask "…"')
+        raise NeedleError(
+            ErrorKind.INVALID_ARGUMENT, "The question is empty.", 'Ask e.g. needle ask "…"'
+        )
     scope = engine.resolve_scope(args.scope) if args.scope else None
     # Only `ask` needs the agent's event types: other commands start without them.
     from engine.agent.events import ErrorEvent
@@ -225,7 +227,7 @@ def parse_assignment(item: str) -> tuple[str, Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise NeedleError(
-            "invalid_argument",
+            ErrorKind.INVALID_ARGUMENT,
             f"Expected KEY=VALUE, got {item!r}.",
             "For example: needle settings model=qwen2:1.5b-instruct read_budget=200",
         )

@@ -16,7 +16,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from engine.api import USER_ERROR_KINDS
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, NeedleError
 
@@ -141,7 +140,7 @@ def print_error(console: Console, error: NeedleError) -> None:
 def exit_code_for(error: NeedleError) -> int:
     if isinstance(error, Cancelled):
         return EXIT_CANCELLED
-    return EXIT_USER_ERROR if error.kind in USER_ERROR_KINDS else EXIT_FAILURE
+    return EXIT_USER_ERROR if error.is_user_error else EXIT_FAILURE
 
 
 # ----------------------------------------------------------------------------------------------

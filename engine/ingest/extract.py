@@ -25,7 +25,7 @@ from typing import Final
 from pypdf import PageObject, PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
-from engine.errors import FileProblem, NeedleError
+from engine.errors import ErrorKind, FileProblem, NeedleError
 from engine.ingest.text import decode_bytes, normalize
 from engine.models import DocKind, ExtractedDocument, Section
 
@@ -70,7 +70,7 @@ class PartialDocument(ExtractedDocument):
 def extraction_problem(document: ExtractedDocument) -> FileProblem | None:
     """What was lost while extracting `document`, or None when nothing was."""
     if isinstance(document, PartialDocument) and document.failed_pages:
-        return FileProblem("partial", document.reason)
+        return FileProblem(ErrorKind.PARTIAL, document.reason)
     return None
 
 
@@ -83,7 +83,7 @@ def extract_file(path: Path, *, max_bytes: int) -> ExtractedDocument:
     kind = kind_for_path(path)
     if kind is None:
         raise NeedleError(
-            "unsupported",
+            ErrorKind.UNSUPPORTED,
             f"{path.name}: Needle does not read '{path.suffix or 'extensionless'}' files.",
             "Supported: " + ", ".join(sorted(SUPPORTED_EXTENSIONS)) + ".",
         )
@@ -108,7 +108,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         size = status.st_size
         if not stat.S_ISREG(status.st_mode):
             raise NeedleError(
-                "unreadable",
+                ErrorKind.UNREADABLE,
                 f"{path} is not a regular file.",
                 "Only regular files are indexed; check what this path points to.",
             )
@@ -119,21 +119,21 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
             data = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise NeedleError(
-            "vanished",
+            ErrorKind.VANISHED,
             f"{path} disappeared before it could be read (deleted or moved).",
             "Nothing to do: it is dropped from the index; if it was moved, its new place is "
             "indexed when found.",
         ) from exc
     except PermissionError as exc:
         raise NeedleError(
-            "unreadable",
+            ErrorKind.UNREADABLE,
             f"{path} cannot be read: permission denied.",
             "Give your user read permission on the file, or add it to the ignore patterns.",
         ) from exc
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         raise NeedleError(
-            "unreadable",
+            ErrorKind.UNREADABLE,
             f"{path} cannot be read: {reason}.",
             "Check the disk or network share it lives on, then index again.",
         ) from exc
@@ -144,7 +144,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
 
 def _too_large(path: Path, size: int, max_bytes: int) -> NeedleError:
     return NeedleError(
-        "too_large",
+        ErrorKind.TOO_LARGE,
         f"{path} is {_megabytes(size)}, over the {_megabytes(max_bytes)} size limit.",
         "Raise the file size limit in Settings if you want it indexed.",
     )
@@ -566,24 +566,24 @@ def _extract_pdf(path: Path, data: bytes) -> ExtractedDocument:
 def _nothing_extracted(path: Path, page_count: int, pages: _PageTexts) -> NeedleError:
     if page_count == 0:
         return NeedleError(
-            "no_text",
+            ErrorKind.NO_TEXT,
             f"{path} has no pages, so there is no extractable text.",
             "Nothing to index; open it in a PDF viewer to check it is complete.",
         )
     if pages.out_of_time:
         return NeedleError(
-            "corrupt",
+            ErrorKind.CORRUPT,
             f"{path} took too long to read (over {PDF_DOCUMENT_SECONDS:g} s) and was skipped.",
             "It may be damaged or extremely complex; re-export it (for example print to PDF).",
         )
     if pages.failed:
         return NeedleError(
-            "corrupt",
+            ErrorKind.CORRUPT,
             f"{path}: no page could be read ({_describe_pages(pages.failed)} failed).",
             "The file is probably damaged; re-download or re-export it.",
         )
     return NeedleError(
-        "no_text",
+        ErrorKind.NO_TEXT,
         f"{path} has {page_count} page(s) but no extractable text (scanned or image-only).",
         "Run it through OCR (for example ocrmypdf) to make its text searchable.",
     )
@@ -608,7 +608,7 @@ def _open_pdf(path: Path, data: bytes) -> PdfReader:
 
 def _encrypted(path: Path) -> NeedleError:
     return NeedleError(
-        "encrypted",
+        ErrorKind.ENCRYPTED,
         f"{path} is encrypted with a password, so its text cannot be read.",
         "Save an unprotected copy (print to PDF or remove the password) to make it searchable.",
     )
@@ -616,7 +616,7 @@ def _encrypted(path: Path) -> NeedleError:
 
 def _aes_unsupported(path: Path) -> NeedleError:
     return NeedleError(
-        "encrypted",
+        ErrorKind.ENCRYPTED,
         f"{path} is AES-encrypted, and this installation cannot decrypt AES "
         "(the optional 'cryptography' package is missing).",
         "Install 'cryptography' into Needle's environment, or save an unprotected copy.",
@@ -626,7 +626,7 @@ def _aes_unsupported(path: Path) -> NeedleError:
 def _corrupt(path: Path, exc: BaseException) -> NeedleError:
     detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
     return NeedleError(
-        "corrupt",
+        ErrorKind.CORRUPT,
         f"{path} is not a readable PDF ({detail}).",
         "The file is probably damaged or incomplete; re-download or re-export it.",
     )

@@ -14,7 +14,7 @@ import codecs
 import re
 import unicodedata
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 
 # C0 controls that never occur in real text (tab, LF, VT, FF, CR and ESC excluded: ESC shows up
 # in terminal logs saved as .txt, which are still text). DEL is included.
@@ -120,7 +120,7 @@ def looks_binary(data: bytes) -> bool:
 def _refuse_binary(data: bytes, name: str) -> None:
     if looks_binary(data):
         raise NeedleError(
-            "not_text",
+            ErrorKind.NOT_TEXT,
             f"{name} looks like binary data, not text (it contains NUL or control bytes).",
             "Rename it if it is not really a text file, or add it to the ignore patterns.",
         )
@@ -131,7 +131,7 @@ def _decode_with_bom(data: bytes, encoding: str, name: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise NeedleError(
-            "not_text",
+            ErrorKind.NOT_TEXT,
             f"{name} starts with a {encoding.upper()} byte-order mark but is not valid "
             f"{encoding.upper()} text (bad bytes at offset {exc.start}).",
             "Re-save it from your editor as UTF-8.",
@@ -141,7 +141,7 @@ def _decode_with_bom(data: bytes, encoding: str, name: str) -> str:
     controls = len(_CONTROL_RE.findall(head))
     if "\x00" in head or (head and controls / len(head) > MAX_CONTROL_SHARE):
         raise NeedleError(
-            "not_text",
+            ErrorKind.NOT_TEXT,
             f"{name} looks like binary data, not text (it contains NUL or control characters).",
             "Rename it if it is not really a text file, or add it to the ignore patterns.",
         )

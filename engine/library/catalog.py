@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.models import FileRecord, FileState
 
 SCHEMA_VERSION = 1
@@ -109,7 +109,9 @@ class Catalog:
 
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
-            raise NeedleError("catalog_closed", "The catalog was closed.", "Reopen the library.")
+            raise NeedleError(
+                ErrorKind.CATALOG_CLOSED, "The catalog was closed.", "Reopen the library."
+            )
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._open_connection()
@@ -139,7 +141,7 @@ class Catalog:
             connection.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as error:
             raise NeedleError(
-                "catalog_corrupt",
+                ErrorKind.CATALOG_CORRUPT,
                 f"The catalog at {self.path} cannot be opened ({error}).",
                 "Delete it to rebuild the index from your folders (`needle doctor` shows where).",
             ) from error
@@ -165,7 +167,7 @@ class Catalog:
             version = int(connection.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise NeedleError(
-                    "catalog_too_new",
+                    ErrorKind.CATALOG_TOO_NEW,
                     f"The catalog at {self.path} was written by a newer Needle "
                     f"(schema {version}, this one knows {SCHEMA_VERSION}).",
                     "Update Needle, or delete the catalog to rebuild the index.",

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 
 DEFAULT_IGNORED_NAMES = frozenset({"node_modules", "__pycache__"})
 DEFAULT_IGNORED_GLOBS = (
@@ -114,7 +114,7 @@ def _compile_rule(raw: str) -> _Rule | None:
     body = body.lstrip("/")
     if not body:
         raise NeedleError(
-            "invalid_ignore_pattern",
+            ErrorKind.INVALID_IGNORE_PATTERN,
             f"The ignore pattern {raw!r} matches nothing.",
             "Write a file or folder glob such as *.log, drafts/ or **/build/**.",
         )
@@ -125,7 +125,7 @@ def _compile_rule(raw: str) -> _Rule | None:
         regex = re.compile(translated, re.IGNORECASE if _CASE_INSENSITIVE else 0)
     except re.error as error:
         raise NeedleError(
-            "invalid_ignore_pattern",
+            ErrorKind.INVALID_IGNORE_PATTERN,
             f"The ignore pattern {raw!r} is not a valid glob ({error}).",
             "Check the brackets in the pattern, e.g. file[0-9].txt.",
         ) from error

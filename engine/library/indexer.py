@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.cancel import NEVER, CancelToken
-from engine.errors import Cancelled, NeedleError
+from engine.errors import Cancelled, ErrorKind, NeedleError
 from engine.ingest.chunk import chunk_document
 from engine.ingest.extract import (
     SUPPORTED_EXTENSIONS,
@@ -63,9 +63,11 @@ from engine.throttle import Throttle
 log = logging.getLogger(__name__)
 
 # Kinds that are a property of the file rather than a failure: shown, but state "skipped".
-SKIPPED_KINDS = frozenset({"too_large", "no_text", "symlink_loop", "unsupported"})
+SKIPPED_KINDS = frozenset(
+    {ErrorKind.TOO_LARGE, ErrorKind.NO_TEXT, ErrorKind.SYMLINK_LOOP, ErrorKind.UNSUPPORTED}
+)
 # Errors worth retrying on every reconcile even when the file did not change.
-RETRY_KINDS = frozenset({"internal", "unreadable", "vanished"})
+RETRY_KINDS = frozenset({ErrorKind.INTERNAL, ErrorKind.UNREADABLE, ErrorKind.VANISHED})
 HASH_BLOCK = 1 << 20
 
 
@@ -160,12 +162,12 @@ def run_extract_job(job: ExtractJob) -> ExtractOutcome:
         return ExtractOutcome(job.path, job.doc_id, error_kind=error.kind, error=str(error))
     except FileNotFoundError:
         return ExtractOutcome(
-            job.path, job.doc_id, error_kind="vanished", error=f"{job.path} disappeared."
+            job.path, job.doc_id, error_kind=ErrorKind.VANISHED, error=f"{job.path} disappeared."
         )
     except Exception as error:  # one file's bug must not stop the run; recorded and logged
         log.exception("unexpected failure while extracting %s", job.path)
         message = f"Unexpected error while reading {job.path}: {type(error).__name__}: {error}"
-        return ExtractOutcome(job.path, job.doc_id, error_kind="internal", error=message)
+        return ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.INTERNAL, error=message)
 
 
 def _is_pdf(path: str) -> bool:
@@ -523,7 +525,7 @@ class Indexer:
             return True
         if record.state == "error" and record.error_kind in RETRY_KINDS:
             return True
-        if record.error_kind == "too_large" and disk.size <= self.max_bytes:
+        if record.error_kind == ErrorKind.TOO_LARGE and disk.size <= self.max_bytes:
             return True  # the limit was raised since
         return record.size != disk.size or record.mtime != disk.mtime
 
@@ -751,7 +753,7 @@ class Indexer:
                 outcome.path,
                 outcome.doc_id,
                 content_hash=outcome.content_hash,
-                error_kind="internal",
+                error_kind=ErrorKind.INTERNAL,
                 error=f"Unexpected error while indexing: {type(error).__name__}: {error}",
             )
             row = self._error_row(failed, disk)
@@ -773,7 +775,7 @@ class Indexer:
             summary.unchanged += 1
             return
         had_document = record is not None and record.state in ("indexed", "pending")
-        if outcome.error_kind == "vanished" and not os.path.exists(outcome.path):
+        if outcome.error_kind == ErrorKind.VANISHED and not os.path.exists(outcome.path):
             if record is not None:
                 self._delete_into(batch, record)
                 summary.removed += 1
@@ -977,7 +979,7 @@ def _crashed(job: ExtractJob) -> ExtractOutcome:
         f"Reading {job.path} made the extraction process crash; the file is skipped "
         "(it is retried when it changes)."
     )
-    return ExtractOutcome(job.path, job.doc_id, error_kind="internal", error=message)
+    return ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.INTERNAL, error=message)
 
 
 def _wait_some(futures: set[Future[ExtractOutcome]], timeout: float) -> set[Future[ExtractOutcome]]:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from engine.errors import WriterLocked
+from engine.errors import ErrorKind, WriterLocked
 
 LOCK_HINT = (
     "Wait for the other indexing run to finish or close the other Needle window; "
@@ -121,7 +121,7 @@ class WriterLock:
         pid = read_owner_pid(self.path)
         owner = f"pid {pid}" if pid is not None else "pid unknown"
         return WriterLocked(
-            "writer_locked",
+            ErrorKind.WRITER_LOCKED,
             f"Another Needle process ({owner}) is already indexing this library.",
             LOCK_HINT,
         )

@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.cancel import NEVER, CancelToken
+from engine.errors import ErrorKind
 from engine.library.ignore import IgnoreRules
 
 log = logging.getLogger(__name__)
 
-SCAN_PROBLEM_KINDS = frozenset({"symlink_loop", "unreadable", "folder_missing"})
+SCAN_PROBLEM_KINDS = frozenset(
+    {ErrorKind.SYMLINK_LOOP, ErrorKind.UNREADABLE, ErrorKind.FOLDER_MISSING}
+)
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class _Walk:
                 listed = list(entries)
         except OSError as error:
             self._problem(
-                pending.folder, "unreadable", f"Cannot open this folder: {_reason(error)}."
+                pending.folder, ErrorKind.UNREADABLE, f"Cannot open this folder: {_reason(error)}."
             )
             return []
         subfolders: list[_Pending] = []
@@ -159,7 +162,7 @@ class _Walk:
         if key in parent.ancestors:
             self._problem(
                 path,
-                "symlink_loop",
+                ErrorKind.SYMLINK_LOOP,
                 "This link points back at a folder that contains it; not followed.",
             )
             return None
@@ -178,11 +181,13 @@ class _Walk:
         if not is_supported(path, self.extensions):
             return
         if error.errno == getattr(os, "ELOOP", 40) or "loop" in str(error).lower():
-            self._problem(path, "symlink_loop", "This link points at itself in a loop.")
+            self._problem(path, ErrorKind.SYMLINK_LOOP, "This link points at itself in a loop.")
         elif entry.is_symlink():
-            self._problem(path, "unreadable", "This link points at a file that does not exist.")
+            self._problem(
+                path, ErrorKind.UNREADABLE, "This link points at a file that does not exist."
+            )
         else:
-            self._problem(path, "unreadable", f"Cannot read this file: {_reason(error)}.")
+            self._problem(path, ErrorKind.UNREADABLE, f"Cannot read this file: {_reason(error)}.")
 
     def _problem(self, path: Path, kind: str, message: str) -> None:
         self.result.problems.append(ScanProblem(path, kind, message))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.lang import sentence_breaks
 from engine.llm.calibration import MAX_RATIO, MIN_RATIO
 from engine.llm.types import ChatModel, Message, ToolCall
@@ -252,7 +252,7 @@ class PromptBudget:
         needed = self.prompt_tokens(messages, tools)
         if needed > self.limit:
             raise NeedleError(
-                "prompt_too_large",
+                ErrorKind.PROMPT_TOO_LARGE,
                 f"The prompt needs about {needed} tokens but only {self.limit} fit "
                 f"({self.context_window}-token window minus {self.answer_reserve} reserved "
                 "for the answer).",

@@ -22,7 +22,7 @@ from typing import Any
 
 import tantivy
 
-from engine.errors import NeedleError, WriterLocked
+from engine.errors import ErrorKind, NeedleError, WriterLocked
 from engine.models import Chunk, SearchFilters, SearchHit
 from engine.search.analysis import (
     DEFAULT_SEGMENTATION,
@@ -116,7 +116,7 @@ class ChunkIndex:
         index_dir = Path(index_dir)
         if segmentation not in SEGMENTATIONS:
             raise NeedleError(
-                "bad_setting",
+                ErrorKind.BAD_SETTING,
                 f"Unknown CJK segmentation '{segmentation}'.",
                 f"Use one of: {', '.join(SEGMENTATIONS)}.",
             )
@@ -145,7 +145,7 @@ class ChunkIndex:
     def _open_read_only(cls, index_dir: Path, recorded: dict[str, Any] | None) -> ChunkIndex:
         if not index_dir.is_dir() or not tantivy.Index.exists(str(index_dir)):
             raise NeedleError(
-                "index_missing",
+                ErrorKind.INDEX_MISSING,
                 f"There is no search index at {index_dir}.",
                 "Add a folder and index it first (needle index FOLDER).",
             )
@@ -153,7 +153,7 @@ class ChunkIndex:
         segmentation = recorded.get("segmentation") if recorded else None
         if version != SCHEMA_VERSION or segmentation not in SEGMENTATIONS:
             raise NeedleError(
-                "index_outdated",
+                ErrorKind.INDEX_OUTDATED,
                 f"The search index at {index_dir} was built by another version of Needle.",
                 "Run an index update (needle index) to rebuild it.",
             )
@@ -165,7 +165,7 @@ class ChunkIndex:
     def _require_writer(self) -> tantivy.IndexWriter:
         if not self.writable:
             raise NeedleError(
-                "read_only",
+                ErrorKind.READ_ONLY,
                 "This index was opened read-only.",
                 "Only the engine process that owns the writer may change the index.",
             )
@@ -177,7 +177,7 @@ class ChunkIndex:
                     )
                 except ValueError as error:
                     raise WriterLocked(
-                        "writer_locked",
+                        ErrorKind.WRITER_LOCKED,
                         f"Another process is writing the search index at {self.index_dir}.",
                         "Close the other Needle (or wait for its indexing to finish) and retry.",
                     ) from error
@@ -294,7 +294,9 @@ class ChunkIndex:
         # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
         parsed = parse_query(unicodedata.normalize("NFKC", storable(query)))
         if parsed.errors:
-            raise NeedleError("bad_query", " ".join(parsed.errors), "Fix or remove that filter.")
+            raise NeedleError(
+                ErrorKind.BAD_QUERY, " ".join(parsed.errors), "Fix or remove that filter."
+            )
         if limit <= 0:
             return []
         positives = [

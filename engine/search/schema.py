@@ -10,7 +10,7 @@ from typing import Any
 
 import tantivy
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.jsonfile import write_json_atomic
 from engine.search.analysis import (
     CJK_TOKENIZER,
@@ -82,7 +82,7 @@ def create_or_open(index_dir: Path, *, create: bool) -> tantivy.Index:
             index = tantivy.Index.open(str(index_dir))
     except ValueError as error:
         raise NeedleError(
-            "index_corrupt",
+            ErrorKind.INDEX_CORRUPT,
             f"The search index at {index_dir} cannot be opened: {error}",
             "Delete that folder and index again.",
         ) from error

@@ -12,10 +12,9 @@ from typing import Any, Protocol
 
 from engine.agent.events import Answer, Event
 from engine.cancel import CancelToken
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.models import IndexProgress, IndexSummary, SearchFilters, SearchHit
 from engine.service.protocol import (
-    ErrorKind,
     Method,
     to_jsonable,
 )

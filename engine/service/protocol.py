@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import PurePath
 from typing import Any, Final
 
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 
 PROTOCOL_VERSION: Final = 1
 
@@ -59,19 +59,6 @@ class Topic(StrEnum):
     INDEX_CHANGED = "index_changed"  # a batch of changes was applied to the index
     OLLAMA = "ollama"  # the model server's state changed
     ERROR = "error"  # background work failed; data is {kind, message, hint, during}
-
-
-class ErrorKind(StrEnum):
-    """Error kinds the protocol layer itself produces (the engine adds its own kinds)."""
-
-    BAD_REQUEST = "bad_request"
-    UNKNOWN_METHOD = "unknown_method"
-    PROTOCOL_MISMATCH = "protocol_mismatch"
-    HANDSHAKE_REQUIRED = "handshake_required"
-    CANCELLED = "cancelled"
-    INTERNAL = "internal"
-    ENGINE_RESTARTED = "engine_restarted"  # produced by the client for requests lost in a crash
-    ENGINE_UNAVAILABLE = "engine_unavailable"  # produced by the client when it gave up
 
 
 @dataclass(frozen=True)
@@ -127,7 +114,7 @@ class ErrorInfo:
         return {"kind": self.kind, "message": self.message, "hint": self.hint}
 
     def to_error(self) -> NeedleError:
-        return NeedleError(self.kind, self.message, self.hint)
+        return NeedleError(ErrorKind.parse(self.kind), self.message, self.hint)
 
     @classmethod
     def from_error(cls, error: NeedleError) -> ErrorInfo:

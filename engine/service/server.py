@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from engine import __version__
 from engine.agent.events import Event
 from engine.cancel import CancelToken
-from engine.errors import NeedleError
+from engine.errors import ErrorKind, NeedleError
 from engine.models import IndexSummary
 from engine.service.handlers import (
     Handler,
@@ -50,7 +50,6 @@ from engine.service.protocol import (
     PROTOCOL_VERSION,
     BadMessage,
     ErrorInfo,
-    ErrorKind,
     ErrorReply,
     EventReply,
     Method,

@@ -18,7 +18,7 @@ from typing import Any
 import ollama
 
 from engine.cancel import NEVER, CancelToken
-from engine.errors import Cancelled, OllamaError
+from engine.errors import Cancelled, ErrorKind, OllamaError
 from engine.llm.budget import count_prompt_tokens
 from engine.llm.calibration import TokenCalibration
 from engine.llm.ollama.errors import Transient, translate
@@ -220,7 +220,7 @@ class OllamaChatModel:
                 raise error from exc
         if final is None:
             raise OllamaError(
-                "bad_reply",
+                ErrorKind.BAD_REPLY,
                 f"Ollama at {self._host} ended the reply without its final chunk.",
                 "The server may have crashed mid-reply; check the Ollama log and try again.",
             )
@@ -253,7 +253,7 @@ class OllamaChatModel:
 
     def _deadline_error(self) -> OllamaError:
         return OllamaError(
-            "timeout",
+            ErrorKind.TIMEOUT,
             f"The model did not finish its reply within {self._timeout:g} s.",
             "Try a smaller scope or a faster model, or raise the request timeout in Settings.",
         )

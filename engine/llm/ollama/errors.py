@@ -9,7 +9,7 @@ import httpx
 import ollama
 import pydantic
 
-from engine.errors import OllamaError
+from engine.errors import ErrorKind, OllamaError
 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -17,7 +17,7 @@ TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 def unreachable_error(host: str, detail: str = "") -> OllamaError:
     suffix = f" ({detail})" if detail else ""
     return OllamaError(
-        "ollama_unreachable",
+        ErrorKind.OLLAMA_UNREACHABLE,
         f"Ollama is not running at {host}{suffix}.",
         "Start it with `ollama serve` (or open the Ollama app), "
         "or set the Ollama host in Settings.",
@@ -26,7 +26,7 @@ def unreachable_error(host: str, detail: str = "") -> OllamaError:
 
 def model_missing_error(model: str) -> OllamaError:
     return OllamaError(
-        "model_missing",
+        ErrorKind.MODEL_MISSING,
         f"Model {model} is not pulled.",
         f"Run `ollama pull {model}` or pull it from the app.",
     )
@@ -51,7 +51,7 @@ def translate(exc: BaseException, host: str, model: str) -> OllamaError | Transi
         return unreachable_error(host)
     if isinstance(exc, httpx.TimeoutException):
         return OllamaError(
-            "timeout",
+            ErrorKind.TIMEOUT,
             f"Ollama at {host} stopped answering (no data within the read timeout).",
             "The model may be overloaded or too large for this machine; try again, or raise the "
             "request timeout in Settings.",
@@ -59,19 +59,19 @@ def translate(exc: BaseException, host: str, model: str) -> OllamaError | Transi
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return Transient(
             OllamaError(
-                "connection_lost",
+                ErrorKind.CONNECTION_LOST,
                 f"The connection to Ollama at {host} broke during the request ({exc}).",
                 "Check that Ollama is still running; the request can be repeated.",
             )
         )
     if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError):
         return OllamaError(
-            "bad_reply",
+            ErrorKind.BAD_REPLY,
             f"Ollama at {host} sent a reply that is not valid NDJSON ({_first_line(exc)}).",
             "Check that the host really is an Ollama server and that it is up to date.",
         )
     if isinstance(exc, httpx.HTTPError):
-        return OllamaError("ollama_error", f"Talking to Ollama at {host} failed: {exc}.")
+        return OllamaError(ErrorKind.OLLAMA_ERROR, f"Talking to Ollama at {host} failed: {exc}.")
     raise exc
 
 
@@ -80,14 +80,26 @@ def _translate_response_error(exc: ollama.ResponseError, model: str) -> OllamaEr
     text = str(exc.error).strip()
     if status == 404 and "not found" in text.lower():
         return model_missing_error(model)
+    if _refuses_tools(text):
+        return OllamaError(
+            ErrorKind.TOOLS_UNSUPPORTED,
+            f"Model {model} cannot call tools on this server: {text}",
+            "Needle asks it step by step in plain text instead.",
+        )
     error = OllamaError(
-        "ollama_error",
+        ErrorKind.OLLAMA_ERROR,
         f"Ollama refused the request (HTTP {status}): {text}"
         if status > 0
         else f"Ollama reported an error: {text}",
         "See the Ollama server log for details.",
     )
     return Transient(error) if status in TRANSIENT_STATUS else error
+
+
+def _refuses_tools(text: str) -> bool:
+    """Ollama has no error code for it, only words: "<model> does not support tools"."""
+    lowered = text.lower()
+    return "support tools" in lowered or "tool use" in lowered
 
 
 def _first_line(exc: BaseException) -> str:

@@ -10,7 +10,7 @@ import httpx
 import ollama
 
 from engine.cancel import NEVER, CancelToken
-from engine.errors import Cancelled, OllamaError
+from engine.errors import Cancelled, ErrorKind, OllamaError
 from engine.llm.ollama.errors import Transient, model_missing_error, translate
 from engine.llm.ollama.transport import CancellableClient, close_stream
 
@@ -113,7 +113,7 @@ def _status_from_error(exc: Exception, host: str, model: str) -> OllamaStatus:
     except Exception as unknown:
         return OllamaStatus("error", f"Checking Ollama at {host} failed: {unknown}.")
     error = translated.error if isinstance(translated, Transient) else translated
-    if error.kind == "ollama_unreachable":
+    if error.kind == ErrorKind.OLLAMA_UNREACHABLE:
         return OllamaStatus("not_running", error.message, error.hint)
     return OllamaStatus("error", error.message, error.hint)
 
@@ -160,7 +160,7 @@ def _pull_stream(
         if cancel.cancelled:
             raise Cancelled() from None
         raise OllamaError(
-            "pull_failed",
+            ErrorKind.PULL_FAILED,
             f"Ollama could not pull {model}: {exc.error}.",
             "Check the model name (for example qwen2:7b-instruct) and the internet connection.",
         ) from exc
@@ -171,7 +171,7 @@ def _pull_stream(
         raise (translated.error if isinstance(translated, Transient) else translated) from exc
     if not succeeded:
         raise OllamaError(
-            "pull_failed",
+            ErrorKind.PULL_FAILED,
             f"Pulling {model} ended before Ollama reported success.",
             "Try the pull again; Ollama resumes where it stopped.",
         )

@@ -41,6 +41,7 @@ from desktop.sources_panel import SourcesPanel
 from desktop.status_bar import NeedleStatusBar
 from desktop.steps_panel import StepsPanel
 from engine.errors import ErrorKind
+from engine.settings import Settings, SettingsSnapshot
 
 log = logging.getLogger("needle.desktop")
 
@@ -113,7 +114,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.client = client
         self.store = settings_store
-        self.engine_settings: dict[str, Any] = {}
+        self.engine_settings: Settings | None = None
         self.ollama_state: dict[str, Any] | None = None
         self.folders: list[str] = []
         self._folders_known = False
@@ -294,13 +295,14 @@ class MainWindow(QMainWindow):
     def refresh_settings(self) -> None:
         self.client.request("settings.get", on_result=self._apply_settings, on_error=self._log)
 
-    def _apply_settings(self, settings: Any) -> None:
-        if not isinstance(settings, Mapping):
+    def _apply_settings(self, result: Any) -> None:
+        if not isinstance(result, Mapping):
             return
-        self.engine_settings = dict(settings)
-        self.status.set_model(str(settings.get("model", "")))
+        settings = SettingsSnapshot.from_dict(dict(result)).values
+        self.engine_settings = settings
+        self.status.set_model(settings.model)
         if not self.store.contains("query/level"):
-            self.query_bar.set_level(str(settings.get("default_level", "auto")))
+            self.query_bar.set_level(settings.default_level)
         self._update_ollama_panel()
 
     def refresh_folders(self) -> None:
@@ -336,8 +338,9 @@ class MainWindow(QMainWindow):
     def _update_ollama_panel(self) -> None:
         if self.ollama_state is None:
             return
-        model = str(self.engine_settings.get("model", ""))
-        host = str(self.engine_settings.get("ollama_host", ""))
+        settings = self.engine_settings
+        model = settings.model if settings is not None else ""
+        host = settings.ollama_host if settings is not None else ""
         needs_help = self.ollama_panel.set_status(self.ollama_state, model, host)
         self.ollama_panel.setVisible(needs_help)
 
@@ -547,7 +550,7 @@ class MainWindow(QMainWindow):
 
     def pull_model(self) -> None:
         self.ollama_panel.pull_started()
-        model = str(self.engine_settings.get("model", "")) or None
+        model = self.engine_settings.model if self.engine_settings is not None else None
         self._pull_handle = self.client.request(
             "ollama.pull",
             {"model": model} if model else {},
@@ -581,20 +584,19 @@ class MainWindow(QMainWindow):
             on_error=self.show_engine_error,
         )
 
-    def _open_settings_dialog(self, settings: Any) -> None:
+    def _open_settings_dialog(self, result: Any) -> None:
         models = (self.ollama_state or {}).get("models") or []
-        dialog = SettingsDialog(
-            settings if isinstance(settings, Mapping) else {}, self, models=list(models)
-        )
+        snapshot = SettingsSnapshot.from_dict(dict(result) if isinstance(result, Mapping) else {})
+        dialog = SettingsDialog(snapshot, self, models=list(models))
         dialog.apply_requested.connect(lambda changes: self._save_settings(dialog, changes))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.settings_dialog = dialog
 
     def _save_settings(self, dialog: SettingsDialog, changes: dict[str, Any]) -> None:
-        def saved(settings: Any) -> None:
-            dialog.saved(settings)
-            self._apply_settings(settings)
+        def saved(result: Any) -> None:
+            dialog.saved(SettingsSnapshot.from_dict(dict(result)))
+            self._apply_settings(result)
             self.refresh_ollama()
 
         self.client.request(

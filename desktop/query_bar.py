@@ -22,17 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.rich_text import short_path
+from engine.settings import FIELDS_BY_NAME
 
 SEARCH, ASK = "search", "ask"
 DEBOUNCE_MS = 250
 DAY = 86_400.0
 
-LEVELS: list[tuple[str, str]] = [
-    ("auto", "Auto"),
-    ("1", "Level 1 · quick keyword answer"),
-    ("2", "Level 2 · read the scope closely"),
-    ("3", "Level 3 · step by step"),
-]
+# (value, label) of each level, as the engine declares the default_level setting.
+LEVELS: tuple[tuple[str, str], ...] = FIELDS_BY_NAME["default_level"].choices
 TYPES: list[tuple[str, tuple[str, ...]]] = [
     ("All types", ()),
     ("Markdown", ("md", "markdown")),

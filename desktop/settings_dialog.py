@@ -1,6 +1,8 @@
-"""Settings the engine keeps (Ollama host, model, context window, parallel requests, read budget,
-default level, ignore patterns). The dialog edits a copy; the main window sends only what changed
-with `settings.update`, and the dialog closes once the engine accepted it, or shows why not."""
+"""Settings the engine keeps. The rows, their labels, tooltips, ranges and choices all come from
+the engine's declaration of each setting (`settings.get` sends it beside the values), so the
+dialog shows exactly what the engine accepts. The dialog edits a copy; the main window sends only
+what changed with `settings.update`, and the dialog closes once the engine accepted it, or shows
+why not."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (
     QCompleter,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -23,38 +26,68 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import plain_error
-from desktop.query_bar import LEVELS
 from desktop.theme import COLORS
+from engine.settings import SettingField, Settings, SettingsSnapshot
 
-EDITED_KEYS = (
-    "ollama_host",
-    "model",
-    "context_window",
-    "parallel_requests",
-    "read_budget",
-    "default_level",
-    "ignore_patterns",
-)
+Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QComboBox | QPlainTextEdit
 
 
-def local_problems(values: Mapping[str, Any]) -> list[str]:
-    """Mistakes worth catching before a round trip; the engine validates everything again."""
-    problems = []
-    host = str(values.get("ollama_host", ""))
-    if not host.startswith(("http://", "https://")):
-        problems.append("The Ollama host must start with http:// or https://.")
-    if not str(values.get("model", "")).strip():
-        problems.append("Name the model to use, for example qwen2:7b-instruct.")
-    return problems
+def _editor(declared: SettingField) -> Editor:
+    """The widget that edits one setting, bounded as the engine bounds it."""
+    unit = f" {declared.unit}" if declared.unit else ""
+    if declared.kind == "int":
+        spin = QSpinBox()
+        spin.setRange(int(declared.minimum or 0), int(declared.maximum or 2**31 - 1))
+        spin.setSingleStep(int(declared.step or 1))
+        spin.setSuffix(unit)
+        spin.setGroupSeparatorShown(True)
+        return spin
+    if declared.kind == "float":
+        number = QDoubleSpinBox()
+        number.setDecimals(1)
+        low = declared.minimum or 0.0
+        number.setRange(low + 0.1 if declared.above else low, declared.maximum or 1e9)
+        number.setSingleStep(declared.step or 1.0)
+        number.setSuffix(unit)
+        number.setGroupSeparatorShown(True)
+        return number
+    if declared.kind == "choice":
+        combo = QComboBox()
+        for value, label in declared.choices:
+            combo.addItem(label, value)
+        return combo
+    if declared.kind == "text_list":
+        lines = QPlainTextEdit()
+        lines.setPlaceholderText("One pattern per line, e.g.\n*.log\narchive/")
+        lines.setFixedHeight(96)
+        return lines
+    line = QLineEdit()
+    line.setPlaceholderText(str(declared.default))
+    return line
 
 
-def _spin(minimum: int, maximum: int, step: int, suffix: str) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(minimum, maximum)
-    spin.setSingleStep(step)
-    spin.setSuffix(suffix)
-    spin.setGroupSeparatorShown(True)
-    return spin
+def _set_value(editor: Editor, value: Any) -> None:
+    if isinstance(editor, QSpinBox):
+        editor.setValue(int(value))
+    elif isinstance(editor, QDoubleSpinBox):
+        editor.setValue(float(value))
+    elif isinstance(editor, QComboBox):
+        editor.setCurrentIndex(max(editor.findData(str(value)), 0))
+    elif isinstance(editor, QPlainTextEdit):
+        editor.setPlainText("\n".join(value or []))
+    else:
+        editor.setText(str(value))
+
+
+def _value(editor: Editor) -> Any:
+    if isinstance(editor, QSpinBox | QDoubleSpinBox):
+        return editor.value()
+    if isinstance(editor, QComboBox):
+        return str(editor.currentData())
+    if isinstance(editor, QPlainTextEdit):
+        lines = (line.strip() for line in editor.toPlainText().splitlines())
+        return [line for line in lines if line]
+    return editor.text().strip().rstrip("/")
 
 
 class SettingsDialog(QDialog):
@@ -62,7 +95,7 @@ class SettingsDialog(QDialog):
 
     def __init__(
         self,
-        settings: Mapping[str, Any],
+        snapshot: SettingsSnapshot,
         parent: QWidget | None = None,
         *,
         models: Sequence[str] = (),
@@ -70,36 +103,26 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
-        self._original = dict(settings)
-        self.host_edit = QLineEdit()
-        self.host_edit.setPlaceholderText("http://127.0.0.1:11434")
-        self.model_edit = QLineEdit()
-        self.model_edit.setPlaceholderText("qwen2:7b-instruct")
-        if models:
-            # The models Ollama already has, offered as the user types.
-            completer = QCompleter(list(models), self.model_edit)
-            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-            completer.setFilterMode(Qt.MatchFlag.MatchContains)
-            self.model_edit.setCompleter(completer)
-            self.model_edit.setToolTip("Pulled: " + ", ".join(models))
-        self.context_spin = _spin(2048, 131072, 1024, " tokens")
-        self.parallel_spin = _spin(1, 32, 1, "")
-        self.budget_spin = _spin(1, 100_000, 50, " chunks")
-        self.level_combo = QComboBox()
-        for value, label in LEVELS:
-            self.level_combo.addItem(label, value)
-        self.ignore_edit = QPlainTextEdit()
-        self.ignore_edit.setPlaceholderText("One pattern per line, e.g.\n*.log\narchive/")
-        self.ignore_edit.setFixedHeight(96)
+        self._original = snapshot.values
+        self.editors: dict[str, Editor] = {}
         form = QFormLayout()
         form.setSpacing(8)
-        form.addRow("Ollama host", self.host_edit)
-        form.addRow("Model", self.model_edit)
-        form.addRow("Context window", self.context_spin)
-        form.addRow("Parallel requests", self.parallel_spin)
-        form.addRow("Read budget (Level 2)", self.budget_spin)
-        form.addRow("Default level", self.level_combo)
-        form.addRow("Ignore patterns", self.ignore_edit)
+        for declared in snapshot.fields:
+            if not declared.editable:
+                continue
+            editor = _editor(declared)
+            bounds = declared.bounds_text()
+            editor.setToolTip(declared.doc + (f" ({bounds})" if bounds else ""))
+            self.editors[declared.name] = editor
+            form.addRow(declared.label, editor)
+        model = self.editors.get("model")
+        if models and isinstance(model, QLineEdit):
+            # The models Ollama already has, offered as the user types.
+            completer = QCompleter(list(models), model)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            model.setCompleter(completer)
+            model.setToolTip("Pulled: " + ", ".join(models))
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(f"color: {COLORS.bad};")
@@ -113,37 +136,29 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
-        self.load(settings)
+        self.load(snapshot.values)
 
-    def load(self, settings: Mapping[str, Any]) -> None:
-        self.host_edit.setText(str(settings.get("ollama_host", "")))
-        self.model_edit.setText(str(settings.get("model", "")))
-        self.context_spin.setValue(int(settings.get("context_window", 8192)))
-        self.parallel_spin.setValue(int(settings.get("parallel_requests", 4)))
-        self.budget_spin.setValue(int(settings.get("read_budget", 300)))
-        index = self.level_combo.findData(str(settings.get("default_level", "auto")))
-        self.level_combo.setCurrentIndex(max(index, 0))
-        self.ignore_edit.setPlainText("\n".join(settings.get("ignore_patterns") or []))
+    def editor(self, name: str) -> Editor:
+        return self.editors[name]
+
+    def load(self, settings: Settings) -> None:
+        for name, editor in self.editors.items():
+            _set_value(editor, getattr(settings, name))
 
     def values(self) -> dict[str, Any]:
-        patterns = [line.strip() for line in self.ignore_edit.toPlainText().splitlines()]
-        return {
-            "ollama_host": self.host_edit.text().strip().rstrip("/"),
-            "model": self.model_edit.text().strip(),
-            "context_window": self.context_spin.value(),
-            "parallel_requests": self.parallel_spin.value(),
-            "read_budget": self.budget_spin.value(),
-            "default_level": str(self.level_combo.currentData()),
-            "ignore_patterns": [p for p in patterns if p],
-        }
+        return {name: _value(editor) for name, editor in self.editors.items()}
 
     def changes(self) -> dict[str, Any]:
-        return {
-            key: value for key, value in self.values().items() if self._original.get(key) != value
-        }
+        original = self._original.to_dict()
+        return {key: value for key, value in self.values().items() if original.get(key) != value}
+
+    def local_problems(self) -> list[str]:
+        """The engine's own rules for each value (engine/settings.py), checked before a round
+        trip; the engine checks everything again, ignore patterns included."""
+        return Settings.from_dict({**self._original.to_dict(), **self.values()}).problems()
 
     def save(self) -> None:
-        problems = local_problems(self.values())
+        problems = self.local_problems()
         if problems:
             self.show_problem(" ".join(problems))
             return
@@ -154,9 +169,9 @@ class SettingsDialog(QDialog):
         self.buttons.setEnabled(False)
         self.apply_requested.emit(changes)
 
-    def saved(self, settings: Mapping[str, Any]) -> None:
+    def saved(self, snapshot: SettingsSnapshot) -> None:
         """The engine accepted the changes."""
-        self._original = dict(settings)
+        self._original = snapshot.values
         self.buttons.setEnabled(True)
         self.accept()
 

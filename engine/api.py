@@ -44,7 +44,15 @@ from engine.models import (
 )
 from engine.paths import AppPaths, resolve_paths
 from engine.search.index import ChunkIndex
-from engine.settings import Settings, load_settings, normalize_host, save_settings
+from engine.settings import (
+    FIELDS,
+    FIELDS_BY_NAME,
+    INDEXER_SETTINGS,
+    Settings,
+    load_settings,
+    normalize_host,
+    save_settings,
+)
 
 # The indexer (pypdf), the watcher (watchdog), the model client (ollama, httpx) and the agent are
 # imported where they are first used: `needle search` and `needle status` start twice as fast
@@ -71,8 +79,6 @@ __all__ = [
 
 FolderState = Literal["indexing", "up_to_date", "errors", "missing"]
 
-# Settings the indexer reads when it is made; changing one makes a new indexer.
-INDEXER_SETTINGS = frozenset({"ignore_patterns", "max_file_mb"})
 FOLDER_STATE_FILE = "folders.json"  # when each folder was last fully indexed
 CALIBRATION_FILE = "calibration.json"
 POLLING_NOTE = (
@@ -232,18 +238,22 @@ class Engine:
         _ensure_paths(paths)
         settings = _load_settings(paths)
         lock = WriterLock(paths.lock_file).acquire() if writer else None
+        catalog: Catalog | None = None
+        index: ChunkIndex | None = None
         try:
             catalog = Catalog(paths.catalog_file)
-            try:
-                index = _open_index(paths, writable=writer)
-            except BaseException:
-                catalog.close()
-                raise
+            index = _open_index(paths, writable=writer)
+            return cls(paths, settings, catalog=catalog, index=index, lock=lock)
         except BaseException:
+            # Whatever failed, nothing stays held: the next open must not find the writer lock
+            # taken or the catalog open by an engine that never came to be.
+            if index is not None:
+                index.close()
+            if catalog is not None:
+                catalog.close()
             if lock is not None:
                 lock.release()
             raise
-        return cls(paths, settings, catalog=catalog, index=index, lock=lock)
 
     def close(self) -> None:
         """Stop watching and release the index, the catalog and the writer lock. Idempotent."""
@@ -307,8 +317,13 @@ class Engine:
                 # Swapped, not locked: a running pass finishes with the old rules; every write
                 # after it picks up the new indexer under the write lock.
                 self._indexer = _new_indexer(self._catalog, self._index, updated)
-        if self._watcher is not None and {"ignore_patterns"} & changes.keys():
-            self._restart_watcher()
+        if "ignore_patterns" in changes:
+            # A new pattern takes effect now: what it excludes leaves the index at once (files
+            # a removed pattern lets in arrive with the next index pass).
+            with self._write_lock:
+                self._require_writer("change settings").drop_ignored(updated.folders)
+            if self._watcher is not None:
+                self._restart_watcher()
         return self.settings
 
     # -- folders -----------------------------------------------------------------------------
@@ -784,54 +799,51 @@ def _open_index(paths: AppPaths, *, writable: bool) -> ChunkIndex | None:
 
 
 def _apply_setting_changes(current: Settings, changes: dict[str, Any]) -> Settings:
-    data = current.to_dict()
-    unknown = sorted(set(changes) - set(data))
+    """`current` with `changes`, checked against each setting's declaration (engine/settings.py)
+    and against what the runtime does with it (ignore patterns compiled as the scanner compiles
+    them). Raises invalid_settings naming every problem; nothing is half-applied."""
+    unknown = sorted(set(changes) - set(FIELDS_BY_NAME))
     if unknown:
+        editable = ", ".join(f.name for f in FIELDS if f.editable)
         raise NeedleError(
             ErrorKind.INVALID_SETTINGS,
             f"Unknown setting{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
-            f"Known settings: {', '.join(k for k in data if k != 'folders')}.",
+            f"Known settings: {editable}.",
         )
-    if "folders" in changes:
+    fixed = sorted(name for name in changes if not FIELDS_BY_NAME[name].editable)
+    if fixed:
         raise NeedleError(
             ErrorKind.INVALID_SETTINGS,
             "Folders are not changed through settings.",
             "Use `needle folders add PATH` / `needle folders remove PATH`.",
         )
+    data = current.to_dict()
     problems: list[str] = []
-    for key, value in changes.items():
-        expected = type(data[key])
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+    for name, value in changes.items():
+        declared = FIELDS_BY_NAME[name]
+        if declared.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if expected is list:
-            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
-        else:
-            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if not ok:
-            problems.append(f"{key} must be {_type_name(expected)}, not {value!r}.")
-            continue
-        data[key] = value
-    updated = Settings.from_dict(data)
-    if "ollama_host" in changes and not problems:
-        updated.ollama_host = normalize_host(updated.ollama_host) if updated.ollama_host else ""
-    problems += updated.validate()
+        problem = declared.problem(value)
+        if problem is not None:
+            problems.append(problem)
+        data[name] = value
     if problems:
-        raise NeedleError(
-            ErrorKind.INVALID_SETTINGS,
-            " ".join(problems),
-            "Nothing was changed; correct the values.",
-        )
+        raise _invalid_settings(problems)
+    updated = Settings.from_dict(data)
+    if "ollama_host" in changes:
+        updated.ollama_host = normalize_host(updated.ollama_host)
+    from engine.library.ignore import pattern_problems
+
+    problems = updated.problems() + pattern_problems(updated.ignore_patterns)
+    if problems:
+        raise _invalid_settings(problems)
     return updated
 
 
-def _type_name(expected: type) -> str:
-    return {
-        int: "a whole number",
-        float: "a number",
-        str: "text",
-        list: "a list of text",
-        bool: "true or false",
-    }.get(expected, expected.__name__)
+def _invalid_settings(problems: list[str]) -> NeedleError:
+    return NeedleError(
+        ErrorKind.INVALID_SETTINGS, " ".join(problems), "Nothing was changed; correct the values."
+    )
 
 
 def _check_new_folder(folder: Path, existing: list[Path]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import NeedleError
+from engine.library.ignore import pattern_problems
 from engine.models import Check
 from engine.paths import AppPaths
 from engine.settings import Settings
@@ -84,7 +85,7 @@ def check_data_dir(data_dir: Path) -> Check:
 
 def check_settings(settings_file: Path, settings: Settings) -> Check:
     name = "settings"
-    problems = settings.validate()
+    problems = settings.problems() + pattern_problems(settings.ignore_patterns)
     if problems:
         return Check(
             name,

@@ -1,12 +1,20 @@
-"""User settings: one JSON file in the config folder, read and written by the engine only."""
+"""User settings: one JSON file in the config folder, read and written by the engine only.
+
+Each setting is declared once, below, as a typed field of `Settings` with its metadata (label,
+doc, bounds, choices, whether changing it needs a new indexer). Everything else derives from that
+declaration: `Settings.problems` (validation), the `settings.get` reply (values plus `FIELDS`, so
+the desktop's Settings dialog builds its rows and ranges from them), `needle settings --help` and
+the table in docs/cli.md (a test keeps it in step).
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from engine.jsonfile import write_json_atomic
 
@@ -15,44 +23,232 @@ DEFAULT_MODEL = "qwen2:7b-instruct"
 LEVELS = ("auto", "1", "2", "3")
 PARSE_MODES: tuple[str, ...] = ("structured", "two_call")  # how Level 1 reads the question
 
+FieldKind = Literal["int", "float", "text", "choice", "text_list"]
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """What there is to know about one setting besides its value.
+
+    `minimum`/`maximum` bound a number (inclusive, unless `above` says the minimum itself is not
+    allowed); `choices` are (value, label) pairs; `editable` is False for settings changed
+    elsewhere (folders); `rebuilds_indexer` means a change takes a new indexer and is applied to
+    the files already indexed.
+    """
+
+    name: str
+    kind: FieldKind
+    label: str
+    doc: str
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    above: bool = False
+    step: float | None = None
+    unit: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+    editable: bool = True
+    rebuilds_indexer: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["choices"] = [list(choice) for choice in self.choices]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SettingField:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["choices"] = tuple((str(v), str(label)) for v, label in data.get("choices", ()))
+        return cls(**values)
+
+    def bounds_text(self) -> str:
+        """The allowed values in words, e.g. "2048 to 131072 tokens" or "auto, 1, 2 or 3"."""
+        if self.choices:
+            values = [value for value, _ in self.choices]
+            return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+        unit = f" {self.unit}" if self.unit else ""
+        low = _number_text(self.minimum)
+        high = _number_text(self.maximum)
+        if self.minimum is not None and self.maximum is not None:
+            if self.above:
+                return f"more than {low} and at most {high}{unit}"
+            return f"{low} to {high}{unit}"
+        if self.minimum is not None:
+            return f"more than {low}{unit}" if self.above else f"at least {low}{unit}"
+        if self.maximum is not None:
+            return f"at most {high}{unit}"
+        return ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` cannot be this setting (type, finite, bounds, choices), or None."""
+        if self.kind == "text_list":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return f"{self.name} must be a list of text."
+            return None
+        if self.kind in ("text", "choice"):
+            if not isinstance(value, str):
+                return f"{self.name} must be text, not {value!r}."
+            if self.choices and value not in {v for v, _ in self.choices}:
+                return f"{self.name} must be one of {self.bounds_text()}, not {value!r}."
+            if not value.strip():
+                return f"{self.name} must not be empty."
+            return None
+        return self._number_problem(value)
+
+    def _number_problem(self, value: Any) -> str | None:
+        whole = self.kind == "int"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return (
+                f"{self.name} must be {'a whole number' if whole else 'a number'}, not {value!r}."
+            )
+        if whole and not isinstance(value, int):
+            return f"{self.name} must be a whole number, not {value!r}."
+        if not math.isfinite(value):
+            return f"{self.name} must be a finite number, not {value!r}."
+        too_low = self.minimum is not None and (
+            value <= self.minimum if self.above else value < self.minimum
+        )
+        too_high = self.maximum is not None and value > self.maximum
+        if too_low or too_high:
+            return f"{self.name} must be {self.bounds_text()}, not {_number_text(value)}."
+        return None
+
+
+def _number_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def setting(default: Any, **meta: Any) -> Any:
+    """A `Settings` field: its default and its metadata (the keywords of `SettingField`)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"setting": meta})
+    return field(default=default, metadata={"setting": meta})
+
 
 @dataclass
 class Settings:
-    folders: list[str] = field(default_factory=list)
-    ignore_patterns: list[str] = field(default_factory=list)
-    ollama_host: str = DEFAULT_HOST
-    model: str = DEFAULT_MODEL
-    context_window: int = 8192
-    answer_reserve: int = 1024  # tokens kept free for the model's answer
-    parallel_requests: int = 4
-    read_budget: int = 300  # chunks Level 2 may read per question
-    max_steps: int = 6  # Level 3 sub-questions before it answers with what it has
-    default_level: str = "auto"
-    request_timeout: float = 300.0  # seconds for one model call
-    max_file_mb: float = 64.0  # larger files are recorded as too_large, not read
+    ollama_host: str = setting(
+        DEFAULT_HOST,
+        kind="text",
+        label="Ollama host",
+        doc="URL of the Ollama server ($OLLAMA_HOST when this is left at the default).",
+    )
+    model: str = setting(
+        DEFAULT_MODEL,
+        kind="text",
+        label="Model",
+        doc="The Ollama model that answers, e.g. qwen2:7b-instruct.",
+    )
+    context_window: int = setting(
+        8192,
+        kind="int",
+        label="Context window",
+        doc="Tokens the model reads at once (num_ctx); prompts are sized to fit it.",
+        minimum=2048,
+        maximum=131072,
+        step=1024,
+        unit="tokens",
+    )
+    answer_reserve: int = setting(
+        1024,
+        kind="int",
+        label="Answer reserve",
+        doc="Tokens kept free for the answer; under half the context window.",
+        minimum=1,
+        maximum=65536,
+        step=256,
+        unit="tokens",
+    )
+    parallel_requests: int = setting(
+        4,
+        kind="int",
+        label="Parallel requests",
+        doc="Model calls Level 2 runs at once.",
+        minimum=1,
+        maximum=32,
+        step=1,
+    )
+    read_budget: int = setting(
+        300,
+        kind="int",
+        label="Read budget (Level 2)",
+        doc="Chunks Level 2 may read for one question.",
+        minimum=1,
+        maximum=100_000,
+        step=50,
+        unit="chunks",
+    )
+    max_steps: int = setting(
+        6,
+        kind="int",
+        label="Step limit (Level 3)",
+        doc="Sub-questions Level 3 asks before it answers with what it has.",
+        minimum=1,
+        maximum=20,
+        step=1,
+        unit="steps",
+    )
+    default_level: str = setting(
+        "auto",
+        kind="choice",
+        label="Default level",
+        doc="The level a question is asked at unless another is chosen.",
+        choices=(
+            ("auto", "Auto"),
+            ("1", "Level 1 · quick keyword answer"),
+            ("2", "Level 2 · read the scope closely"),
+            ("3", "Level 3 · step by step"),
+        ),
+    )
+    request_timeout: float = setting(
+        300.0,
+        kind="float",
+        label="Request timeout",
+        doc="Seconds one model call may take.",
+        minimum=0,
+        above=True,
+        maximum=86_400,
+        step=30,
+        unit="seconds",
+    )
+    max_file_mb: float = setting(
+        64.0,
+        kind="float",
+        label="Largest file",
+        doc="Larger files are listed as too large instead of read.",
+        minimum=0,
+        above=True,
+        maximum=100_000,
+        step=16,
+        unit="MB",
+        rebuilds_indexer=True,
+    )
+    ignore_patterns: list[str] = setting(
+        [],
+        kind="text_list",
+        label="Ignore patterns",
+        doc="Files and folders never indexed: .gitignore-style patterns such as *.log or drafts/.",
+        rebuilds_indexer=True,
+    )
+    folders: list[str] = setting(
+        [],
+        kind="text_list",
+        label="Folders",
+        doc="The folders Needle indexes (changed with `needle folders`, not here).",
+        editable=False,
+    )
 
-    def validate(self) -> list[str]:
+    def problems(self) -> list[str]:
         """Plain-language problems with these values; empty when they are usable."""
-        problems = []
-        if self.context_window < 2048:
-            problems.append("The context window must be at least 2048 tokens.")
-        if not 0 < self.answer_reserve < self.context_window // 2:
-            problems.append(
-                "The answer reserve must be positive and under half the context window."
-            )
-        if not 1 <= self.parallel_requests <= 32:
-            problems.append("Parallel requests must be between 1 and 32.")
-        if self.read_budget < 1:
-            problems.append("The read budget must be at least 1 chunk.")
-        if not 1 <= self.max_steps <= 20:
-            problems.append("The step limit must be between 1 and 20.")
-        if self.default_level not in LEVELS:
-            problems.append(f"The default level must be one of {', '.join(LEVELS)}.")
-        if not self.ollama_host.startswith(("http://", "https://")):
-            problems.append("The Ollama host must start with http:// or https://.")
-        if self.max_file_mb <= 0:
-            problems.append("The file size limit must be positive.")
-        return problems
+        found = [p for f in FIELDS if (p := f.problem(getattr(self, f.name))) is not None]
+        if not found and self.answer_reserve >= self.context_window // 2:
+            found.append("The answer reserve must be under half the context window.")
+        if not found and not self.ollama_host.startswith(("http://", "https://")):
+            found.append("The Ollama host must start with http:// or https://.")
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +258,39 @@ class Settings:
         """Unknown keys are ignored and missing keys take defaults, so old files keep loading."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _declared_fields() -> tuple[SettingField, ...]:
+    declared = []
+    for item in fields(Settings):
+        if item.default_factory is not MISSING:
+            default: Any = item.default_factory()
+        else:
+            default = item.default
+        declared.append(SettingField(name=item.name, default=default, **item.metadata["setting"]))
+    return tuple(declared)
+
+
+# Every setting with its metadata, in the order the Settings dialog shows them.
+FIELDS: tuple[SettingField, ...] = _declared_fields()
+FIELDS_BY_NAME: dict[str, SettingField] = {f.name: f for f in FIELDS}
+INDEXER_SETTINGS = frozenset(f.name for f in FIELDS if f.rebuilds_indexer)
+
+
+@dataclass(frozen=True)
+class SettingsSnapshot:
+    """The `settings.get` reply: the values and, with them, what each setting is."""
+
+    values: Settings
+    fields: tuple[SettingField, ...] = FIELDS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"values": self.values.to_dict(), "fields": [f.to_dict() for f in self.fields]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SettingsSnapshot:
+        declared = tuple(SettingField.from_dict(f) for f in data.get("fields", ()))
+        return cls(Settings.from_dict(dict(data.get("values", {}))), declared or FIELDS)
 
 
 def load_settings(path: Path) -> Settings:

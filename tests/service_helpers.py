@@ -44,7 +44,7 @@ class FakeEngine:
 
     def update_settings(self, changes: dict[str, Any]) -> Settings:
         updated = Settings.from_dict({**self.settings_value.to_dict(), **changes})
-        problems = updated.validate()
+        problems = updated.problems()
         if problems:
             raise NeedleError("invalid_settings", " ".join(problems))
         self.settings_value = updated

@@ -14,8 +14,10 @@ import pytest
 
 from engine.api import Engine, normalize_folder_path
 from engine.doctor import check_catalog
-from engine.errors import NeedleError, OllamaError, WriterLocked
+from engine.errors import ErrorKind, NeedleError, OllamaError, WriterLocked
+from engine.library.catalog import Catalog
 from engine.models import IndexSummary, SearchFilters
+from engine.search.index import ChunkIndex
 from tests.fake_ollama import FakeOllama
 from tests.pdf_factory import write_pdf
 
@@ -215,15 +217,101 @@ def test_update_settings_validates_and_persists(needle_home: Path) -> None:
         assert reopened.settings.read_budget == 120
 
 
-def test_new_ignore_patterns_apply_to_the_next_index_run(engine: Engine, notes: Path) -> None:
+def test_a_new_ignore_pattern_removes_indexed_files_at_once(engine: Engine, notes: Path) -> None:
     engine.add_folder(notes)
     engine.index()
     assert engine.search("tomatoes")
 
     engine.update_settings({"ignore_patterns": ["projects/"]})
-    summary = engine.index()
 
-    assert summary.removed == 1 and engine.search("tomatoes") == []
+    # No index run and no restart: the change takes effect now.
+    assert engine.search("tomatoes") == []
+    assert not any("garden" in record.path for record in engine.problems())
+    assert engine.status().total_files == 4
+    engine.update_settings({"ignore_patterns": []})
+    assert engine.index().added == 1 and engine.search("tomatoes")
+
+
+@pytest.mark.parametrize("pattern", ["/", "!", "!/", "file[z-a].txt"])
+def test_an_ignore_pattern_the_scanner_cannot_use_is_refused(
+    needle_home: Path, pattern: str
+) -> None:
+    with Engine.open() as engine:
+        with pytest.raises(NeedleError) as refused:
+            engine.update_settings({"ignore_patterns": ["*.log", pattern]})
+        assert refused.value.kind == "invalid_settings" and repr(pattern) in refused.value.message
+        assert engine.settings.ignore_patterns == []
+    with Engine.open() as reopened:  # nothing was saved that could stop it from opening
+        assert reopened.settings.ignore_patterns == []
+
+
+def test_a_library_whose_settings_hold_a_bad_ignore_pattern_still_opens(
+    needle_home: Path, notes: Path
+) -> None:
+    """An older Needle saved such patterns; the library must open and the doctor name them."""
+    settings_file = needle_home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text(
+        json.dumps({"folders": [str(notes)], "ignore_patterns": ["/", "projects/"]}), "utf-8"
+    )
+    with Engine.open() as engine:
+        engine.index()
+        assert engine.search("tantivy") and engine.search("tomatoes") == []
+        checks = {check.name: check for check in engine.doctor()}
+        assert checks["settings"].status == "fail" and "'/'" in checks["settings"].message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"request_timeout": float("nan")},
+        {"request_timeout": float("inf")},
+        {"request_timeout": json.loads("1e400")},
+        {"request_timeout": 0},
+        {"context_window": 10**9},
+        {"max_file_mb": -1},
+        {"model": "  "},
+        {"default_level": "4"},
+        {"parallel_requests": True},
+    ],
+)
+def test_settings_refuse_values_out_of_their_declared_bounds(
+    engine: Engine, change: dict[str, object]
+) -> None:
+    before = engine.settings
+    with pytest.raises(NeedleError) as refused:
+        engine.update_settings(change)
+    assert refused.value.kind == "invalid_settings"
+    assert engine.settings == before
+
+
+def test_a_failing_engine_constructor_leaves_nothing_held(
+    needle_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str] = []
+    real_catalog_close, real_index_close = Catalog.close, ChunkIndex.close
+
+    def close_catalog(catalog: Catalog) -> None:
+        closed.append("catalog")
+        real_catalog_close(catalog)
+
+    def close_index(index: ChunkIndex) -> None:
+        closed.append("index")
+        real_index_close(index)
+
+    monkeypatch.setattr(Catalog, "close", close_catalog)
+    monkeypatch.setattr(ChunkIndex, "close", close_index)
+
+    def broken(*args: object) -> None:
+        raise NeedleError(ErrorKind.INTERNAL, "The indexer could not be made.")
+
+    monkeypatch.setattr("engine.api._new_indexer", broken)
+    with pytest.raises(NeedleError):
+        Engine.open()
+    assert sorted(closed) == ["catalog", "index"]
+    monkeypatch.undo()
+    with Engine.open() as engine:  # the writer lock was released
+        assert engine.writable
 
 
 def test_corrupt_settings_file_is_a_clear_error(needle_home: Path) -> None:

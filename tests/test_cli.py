@@ -250,7 +250,7 @@ def test_invalid_setting_is_refused_and_nothing_changes(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert needle(data_dir, "settings", "read_budget=0") == EXIT_USER_ERROR
-    assert "read budget" in capsys.readouterr().err
+    assert "read_budget must be 1 to 100000" in capsys.readouterr().err
     needle(data_dir, "settings", "--json")
     assert json_out(capsys)["read_budget"] == 300
 

@@ -9,22 +9,15 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QUrl
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from desktop.main_window import SOURCES_TAB, STEPS_TAB, MainWindow
 from desktop.responsiveness import UiWatchdog
 from desktop.settings_dialog import SettingsDialog
+from engine.settings import Settings, SettingsSnapshot
 from tests.desktop_helpers import final_answer, load_stream, make_fake_engine
 
-SETTINGS = {
-    "ollama_host": "http://127.0.0.1:11434",
-    "model": "qwen2:7b-instruct",
-    "context_window": 8192,
-    "parallel_requests": 4,
-    "read_budget": 300,
-    "default_level": "auto",
-    "ignore_patterns": ["*.log"],
-}
+SETTINGS = SettingsSnapshot(Settings(ignore_patterns=["*.log"])).to_dict()
 FOLDERS = {
     "folders": [
         {"path": "/data/notes", "files": 12},
@@ -247,10 +240,11 @@ def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> Non
     engine.last("settings.get").result(SETTINGS)
     dialog = window.settings_dialog
     assert isinstance(dialog, SettingsDialog)
-    assert dialog.values() == SETTINGS
-    dialog.model_edit.setText("qwen2:1.5b-instruct")
-    dialog.budget_spin.setValue(120)
-    dialog.ignore_edit.setPlainText("*.log\n\narchive/\n")
+    editable = {k: v for k, v in SETTINGS["values"].items() if k != "folders"}
+    assert dialog.values() == editable
+    dialog.editor("model").setText("qwen2:1.5b-instruct")
+    dialog.editor("read_budget").setValue(120)
+    dialog.editor("ignore_patterns").setPlainText("*.log\n\narchive/\n")
     dialog.save()
     update = engine.last("settings.update")
     assert update.params == {
@@ -263,17 +257,16 @@ def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> Non
     update.error("invalid_settings", "The read budget must be at least 1 chunk.")
     assert dialog.isVisible() and "read budget" in dialog.error_label.text()
     dialog.save()
-    engine.last("settings.update").result(
-        {**SETTINGS, **engine.last("settings.update").params["changes"]}
-    )
+    changed = {**SETTINGS["values"], **engine.last("settings.update").params["changes"]}
+    engine.last("settings.update").result({**SETTINGS, "values": changed})
     assert not dialog.isVisible()
     assert window.status.model_label.text() == "qwen2:1.5b-instruct"
 
 
 def test_settings_dialog_catches_a_bad_host_before_sending(qtbot: Any) -> None:
-    dialog = SettingsDialog(SETTINGS)
+    dialog = SettingsDialog(SettingsSnapshot.from_dict(SETTINGS))
     qtbot.addWidget(dialog)
-    dialog.host_edit.setText("localhost:11434")
+    dialog.editor("ollama_host").setText("localhost:11434")
     with qtbot.assertNotEmitted(dialog.apply_requested):
         dialog.save()
     assert "http://" in dialog.error_label.text()
@@ -381,7 +374,9 @@ def test_settings_offer_the_pulled_models(window: MainWindow, engine: Any) -> No
     window._apply_ollama({"state": "ready", "models": ["qwen2:7b-instruct", "qwen2:1.5b"]})
     window.open_settings()
     engine.last("settings.get").result(SETTINGS)
-    completer = window.settings_dialog.model_edit.completer()
+    model_edit = window.settings_dialog.editor("model")
+    assert isinstance(model_edit, QLineEdit)
+    completer = model_edit.completer()
     assert completer is not None
     assert completer.model().rowCount() == 2
 

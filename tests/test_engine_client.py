@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.engine_client import ClientState, EngineClient, default_engine_command
 from engine.errors import NeedleError
+from engine.service.protocol import PROTOCOL_VERSION
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAKE_ENGINE = [sys.executable, "-m", "tests.service_helpers"]
@@ -65,7 +66,7 @@ class Collector:
 
 def test_start_handshake_and_request_round_trip(qtbot: QtBot, client: EngineClient) -> None:
     assert client.state == ClientState.READY
-    assert client.engine_info["protocol"] == 1
+    assert client.engine_info["protocol"] == PROTOCOL_VERSION
     assert client.engine_pid is not None
     if hasattr(os, "getsid"):
         assert os.getsid(client.engine_pid) != os.getsid(0), "terminal signals must not reach it"
@@ -225,10 +226,11 @@ def test_a_refused_handshake_is_not_retried(qtbot: QtBot) -> None:
 
 
 def test_protocol_mismatch_fails_with_the_engines_explanation(qtbot: QtBot) -> None:
-    engine_client = make_client(FAKE_ENGINE, protocol_version=2)
+    engine_client = make_client(FAKE_ENGINE, protocol_version=PROTOCOL_VERSION + 1)
     with qtbot.waitSignal(engine_client.engine_failed, timeout=10_000) as failed:
         engine_client.start()
-    assert "version 1" in failed.args[0] and "version 2" in failed.args[0]
+    assert f"version {PROTOCOL_VERSION}" in failed.args[0]
+    assert f"version {PROTOCOL_VERSION + 1}" in failed.args[0]
 
 
 @posix_only

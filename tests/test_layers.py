@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
 DESKTOP_MAY_IMPORT = {
     "engine.errors",
     "engine.models",
+    "engine.settings",
     "engine.agent.events",
     "engine.service.protocol",
 }

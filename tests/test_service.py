@@ -114,7 +114,7 @@ def test_version_mismatch_is_refused_naming_both_versions_and_the_engine_stops(
     reply = output.final(1)
     assert keep_reading is False
     assert reply["error"]["kind"] == "protocol_mismatch"
-    assert "version 1" in reply["error"]["message"]
+    assert f"version {PROTOCOL_VERSION}" in reply["error"]["message"]
     assert "version 99" in reply["error"]["message"]
     assert "needle-desktop 9.0" in reply["error"]["message"]
     assert service.exit_code != 0
@@ -247,9 +247,30 @@ def test_engine_errors_cross_as_data(served: tuple[Service, Output]) -> None:
     assert error["kind"] == "invalid_settings"
     assert "2048" in error["message"]
     send(service, 3, "settings.update", changes={"model": "qwen2:1.5b"})
-    assert output.final(3)["result"]["model"] == "qwen2:1.5b"
+    assert output.final(3)["result"]["values"]["model"] == "qwen2:1.5b"
     send(service, 4, "settings.get")
-    assert output.final(4)["result"]["model"] == "qwen2:1.5b"
+    snapshot = output.final(4)["result"]
+    assert snapshot["values"]["model"] == "qwen2:1.5b"
+    assert {f["name"] for f in snapshot["fields"]} == set(snapshot["values"])
+
+
+def test_an_ignore_pattern_change_is_applied_by_a_pass_over_the_folders(
+    served: tuple[Service, Output],
+) -> None:
+    service, output = served
+    send(service, 2, "settings.update", changes={"ignore_patterns": ["*.log"]})
+    assert output.final(2)["result"]["values"]["ignore_patterns"] == ["*.log"]
+    changed = output.wait_for(
+        lambda line: line.get("topic") == "index_changed" and line["data"]["source"] == "settings"
+    )
+    assert "summary" in changed["data"]
+    send(service, 3, "settings.update", changes={"model": "qwen2:1.5b"})
+    output.final(3)
+    settings_passes = [
+        line for line in output.lines
+        if line.get("topic") == "index_changed" and line["data"]["source"] == "settings"
+    ]  # fmt: skip
+    assert len(settings_passes) == 1  # a model change needs no pass over the files
 
 
 def test_folders_add_list_remove(served: tuple[Service, Output]) -> None:
@@ -433,9 +454,8 @@ def test_problems_and_ollama_status_requests(served: tuple[Service, Output]) -> 
 def test_end_of_input_shuts_the_service_down(fake: FakeEngine) -> None:
     output = Output()
     service = Service(fake, output, data_dir="/d", background=False)
-    stdin = io.BytesIO(
-        json.dumps({"id": 1, "method": "handshake", "params": {"protocol": 1}}).encode() + b"\n"
-    )
+    handshake = {"id": 1, "method": "handshake", "params": {"protocol": PROTOCOL_VERSION}}
+    stdin = io.BytesIO(json.dumps(handshake).encode() + b"\n")
     assert service.serve(stdin) == 0
     assert fake.closed
 
@@ -541,7 +561,7 @@ class ServedProcess:
 def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
     served = ServedProcess(["-m", "tests.service_helpers"], tmp_path / "stderr")
     try:
-        assert served.call("handshake", protocol=1)["protocol"] == 1
+        assert served.call("handshake", protocol=PROTOCOL_VERSION)["protocol"] == PROTOCOL_VERSION
         served.call("shutdown")
         assert served.process.wait(timeout=10) == 0
         assert b"a library printing to stdout" in (tmp_path / "stderr").read_bytes()
@@ -554,7 +574,7 @@ def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
 def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
     served = ServedProcess(["-m", "tests.service_helpers"], tmp_path / "stderr")
     try:
-        served.call("handshake", protocol=1)
+        served.call("handshake", protocol=PROTOCOL_VERSION)
         served.send("ask", question="forever")
         served.wait_for(lambda m: m.get("type") == "event")
         served.process.send_signal(stop_signal)
@@ -567,7 +587,7 @@ def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.
 def test_a_locked_engine_refuses_the_handshake_and_exits(tmp_path: Path) -> None:
     served = ServedProcess(["-m", "tests.service_helpers", "--fail-open"], tmp_path / "stderr")
     try:
-        reply = served.reply("handshake", protocol=1)
+        reply = served.reply("handshake", protocol=PROTOCOL_VERSION)
         assert reply["error"]["kind"] == "writer_locked"
         assert served.process.wait(timeout=10) != 0
     finally:

@@ -51,7 +51,7 @@ def answer_question(
     """Answer `question` from the indexed documents. Raises NeedleError (after an ErrorEvent) on
     failure, Cancelled when `cancel` is set."""
     started = time.monotonic()
-    problems = settings.validate()
+    problems = settings.problems()
     if problems:
         error = NeedleError(
             ErrorKind.BAD_SETTING, " ".join(problems), "Correct the value in Settings."

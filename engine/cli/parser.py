@@ -18,6 +18,7 @@ from engine.cli.commands import (
     cmd_status,
 )
 from engine.cli.console import EXIT_USER_ERROR, terminal_columns
+from engine.cli.render import settings_help
 from engine.settings import LEVELS, PARSE_MODES
 
 
@@ -42,6 +43,13 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog, width=terminal_columns() - 2)
+
+
+class ListingHelpFormatter(HelpFormatter):
+    """Keeps the epilog's lines as written (the list of settings)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 class NeedleArgumentParser(argparse.ArgumentParser):
@@ -169,7 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("model", nargs="?", help="model tag (default: from settings)")
     pull.set_defaults(handler=cmd_pull, reader=True)
 
-    settings = commands.add_parser("settings", help="show or change settings")
+    settings = commands.add_parser(
+        "settings",
+        help="show or change settings",
+        epilog=settings_help(),
+        formatter_class=ListingHelpFormatter,
+    )
     settings.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
     settings.add_argument("--json", action="store_true", help="print one JSON document")
     settings.set_defaults(handler=cmd_settings, reader=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 from engine.api import Check, FolderInfo, StatusReport
 from engine.cli.console import Console, format_bytes, one_line, short_path
 from engine.models import FileRecord, IndexSummary, SearchHit
+from engine.settings import FIELDS, SettingField
 
 
 def plural(count: int, noun: str) -> str:
@@ -152,3 +154,36 @@ def render_checks(console: Console, checks: list[Check]) -> None:
         console.print(f"[{marks.get(check.status, check.status)}] {check.name}: {check.message}")
         if check.hint and check.status != "ok":
             console.print(f"       fix: {check.hint}")
+
+
+def _default_text(declared: SettingField) -> str:
+    return json.dumps(declared.default, ensure_ascii=False)
+
+
+def settings_help() -> str:
+    """Every setting with its default, the values it takes and what it does (`--help`)."""
+    lines = ["settings:"]
+    for declared in FIELDS:
+        if not declared.editable:
+            continue
+        bounds = declared.bounds_text()
+        lines.append(f"  {declared.name} (default {_default_text(declared)})")
+        lines.append(f"      {declared.doc}" + (f" Allowed: {bounds}." if bounds else ""))
+    return "\n".join(lines)
+
+
+def _allowed(declared: SettingField) -> str:
+    kinds = {"text": "text", "text_list": "a list of text"}
+    return declared.bounds_text() or kinds.get(declared.kind, declared.kind)
+
+
+def settings_table() -> str:
+    """The settings table of docs/cli.md, made from the same declaration (a test compares)."""
+    rows = ["| setting | default | allowed | meaning |", "|---|---|---|---|"]
+    for declared in FIELDS:
+        if declared.editable:
+            rows.append(
+                f"| `{declared.name}` | `{_default_text(declared)}` | "
+                f"{_allowed(declared)} | {declared.doc} |"
+            )
+    return "\n".join(rows)

@@ -17,6 +17,7 @@ User patterns follow .gitignore rules, relative to the watched folder:
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from engine.errors import ErrorKind, NeedleError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_IGNORED_NAMES = frozenset({"node_modules", "__pycache__"})
 DEFAULT_IGNORED_GLOBS = (
@@ -132,10 +135,23 @@ def _compile_rule(raw: str) -> _Rule | None:
     return _Rule(pattern, regex, directories_only, negated)
 
 
+def pattern_problems(patterns: Iterable[str]) -> list[str]:
+    """Why each unusable pattern would be refused, compiled exactly as `IgnoreRules` compiles
+    it: settings validation runs this, so no pattern is saved that the scanner cannot use."""
+    problems = []
+    for pattern in patterns:
+        try:
+            _compile_rule(pattern)
+        except NeedleError as error:
+            problems.append(error.message)
+    return problems
+
+
 class IgnoreRules:
     """Defaults plus user patterns. Build once, ask many times; immutable and thread-safe.
 
-    Raises `NeedleError(kind="invalid_ignore_pattern")` for a pattern that cannot be used.
+    Raises `NeedleError(kind="invalid_ignore_pattern")` for a pattern that cannot be used;
+    `IgnoreRules.usable` leaves such patterns out instead.
     """
 
     def __init__(self, patterns: Iterable[str] = (), *, use_defaults: bool = True) -> None:
@@ -143,6 +159,16 @@ class IgnoreRules:
         self.use_defaults = use_defaults
         compiled = (_compile_rule(p) for p in self.patterns)
         self._rules: tuple[_Rule, ...] = tuple(rule for rule in compiled if rule is not None)
+
+    @classmethod
+    def usable(cls, patterns: Iterable[str]) -> IgnoreRules:
+        """The rules of the patterns that can be used, the others left out with a warning: a
+        settings file saved by an older Needle (or edited by hand) must not stop the library
+        from opening; `needle doctor` names the pattern to fix."""
+        patterns = tuple(patterns)
+        for problem in pattern_problems(patterns):
+            log.warning("ignore pattern left out: %s", problem)
+        return cls(p for p in patterns if not pattern_problems([p]))
 
     def ignored(self, path: Path, root: Path, *, is_dir: bool = False) -> bool:
         """True when `path` (a file, or a folder when `is_dir`) under watched folder `root`, or

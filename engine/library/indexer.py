@@ -286,7 +286,7 @@ class Indexer:
     caller holds the WriterLock.
 
     Public: `reconcile(folders, progress=, cancel=)`, `apply_changes(changed, deleted, moved)`,
-    `remove_folder(folder)`, `rules`, `extensions`.
+    `remove_folder(folder)`, `drop_ignored(folders)`, `rules`, `extensions`.
     """
 
     def __init__(
@@ -304,7 +304,7 @@ class Indexer:
         self.catalog = catalog
         self.index = index
         self.settings = settings
-        self.rules = IgnoreRules(settings.ignore_patterns)
+        self.rules = IgnoreRules.usable(settings.ignore_patterns)
         self.extensions = normalize_extensions(SUPPORTED_EXTENSIONS)
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
         self.workers = max(1, workers)
@@ -388,6 +388,20 @@ class Indexer:
             self._delete_into(batch, record)
         self._flush(batch)
         return len(records)
+
+    def drop_ignored(self, folders: Sequence[str | os.PathLike[str]]) -> int:
+        """Drop from index and catalog every file under `folders` that the ignore rules now
+        exclude (a pattern just added), without scanning the disk; returns how many."""
+        batch = _Batch()
+        dropped = 0
+        for folder in folders:
+            root = Path(folder).absolute()
+            for record in self.catalog.records_under(root):
+                if self.rules.ignored(Path(record.path), root):
+                    self._delete_into(batch, record)
+                    dropped += 1
+        self._flush(batch)
+        return dropped
 
     # -- planning ----------------------------------------------------------------------------
 

@@ -289,8 +289,8 @@ class ChunkIndex:
         offset: int = 0,
         filters: SearchFilters | None = None,
     ) -> list[SearchHit]:
-        """Search-box syntax (engine/query.py). Every term is required; when no chunk has them
-        all, any term will do (ranked by BM25, so chunks with more of them come first)."""
+        """Search-box syntax (engine/search/query.py). Every term is required; when no chunk has
+        them all, any term will do (ranked by BM25, so chunks with more of them come first)."""
         # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
         parsed = parse_query(unicodedata.normalize("NFKC", storable(query)))
         if parsed.errors:

@@ -18,7 +18,7 @@ from engine.service.protocol import (
     Method,
     to_jsonable,
 )
-from engine.settings import LEVELS, Settings
+from engine.settings import LEVELS, Settings, SettingsSnapshot
 
 log = logging.getLogger("needle.service")
 
@@ -167,7 +167,7 @@ def filters_from_params(method: str, data: Any) -> SearchFilters | None:
 
 
 def handle_settings_get(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
-    return engine.settings.to_dict()
+    return SettingsSnapshot(engine.settings).to_dict()
 
 
 def handle_settings_update(
@@ -177,7 +177,7 @@ def handle_settings_update(
     if not isinstance(changes, dict) or not changes:
         raise _bad_params(Method.SETTINGS_UPDATE, "'changes' must be a non-empty object.")
     engine.update_settings(changes)
-    return engine.settings.to_dict()
+    return SettingsSnapshot(engine.settings).to_dict()
 
 
 def handle_folders_list(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:

@@ -1,8 +1,9 @@
-"""The engine process protocol, version 1: JSON lines over stdio (see docs/protocol.md).
+"""The engine process protocol: JSON lines over stdio (see docs/protocol.md).
 
 This module is only the codec: message dataclasses, `encode`, `decode_request`, `decode_reply`,
-the protocol version and the method names. Dispatch and threads live in `engine/service.py`; the
-desktop's `EngineClient` uses the same codec, so both ends agree by construction.
+the protocol version and the method names. Dispatch and threads live in
+`engine/service/server.py`; the desktop's `EngineClient` uses the same codec, so both ends agree by
+construction.
 
 Every line is one UTF-8 JSON object terminated by "\\n". JSON escapes newlines inside strings, so a
 message never spans two lines.
@@ -21,7 +22,7 @@ from typing import Any, Final
 
 from engine.errors import ErrorKind, NeedleError
 
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2  # 2: settings.get/update answer {values, fields}
 
 
 class Method(StrEnum):

@@ -63,6 +63,7 @@ from engine.service.protocol import (
     internal_error,
     to_jsonable,
 )
+from engine.settings import INDEXER_SETTINGS
 
 log = logging.getLogger("needle.service")
 
@@ -366,8 +367,13 @@ class Service:
         self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
     ) -> Any:
         result = handle_settings_update(engine, params, ctx)
-        if {"ollama_host", "model"} & set(params["changes"]):
+        changed = set(params["changes"])
+        if {"ollama_host", "model"} & changed:
             self._ollama_wakeup.set()  # the status bar should not wait 30 s to show the new model
+        if INDEXER_SETTINGS & changed:
+            # The engine already dropped what a new ignore pattern excludes; a pass in the
+            # background brings in what a removed pattern or a larger size limit lets in.
+            ctx.after_success.append(lambda: self._spawn("settings-index", self._settings_index))
         return result
 
     def _handle_ollama_pull(
@@ -395,28 +401,34 @@ class Service:
             self._spawn("ollama-poll", self._poll_ollama)
 
     def _startup_index(self) -> None:
-        engine = self._engine
-        assert engine is not None
         # Watch first, so nothing that changes during the reconcile is missed.
         self._start_watching()
+        self._background_index("startup", "bring the index up to date at startup")
+
+    def _settings_index(self) -> None:
+        self._background_index("settings", "apply the new settings to the index")
+
+    def _background_index(self, source: str, doing: str) -> None:
+        engine = self._engine
+        assert engine is not None
         throttle = progress_throttle(lambda p: self.notify(Topic.INDEX, p), self._progress_interval)
         try:
             with self._index_lock:
                 summary = engine.index(
-                    progress=lambda p: throttle.push({**p.to_dict(), "source": "startup"}),
+                    progress=lambda p: throttle.push({**p.to_dict(), "source": source}),
                     cancel=self._background_token,
                 )
             throttle.close(flush=True)
-            self.notify(Topic.INDEX_CHANGED, {"source": "startup", "summary": summary})
+            self.notify(Topic.INDEX_CHANGED, {"source": source, "summary": summary})
         except NeedleError as exc:
             throttle.close(flush=False)
             if exc.kind != ErrorKind.CANCELLED:
-                self.notify(Topic.ERROR, {**exc.to_dict(), "during": "startup index"})
+                self.notify(Topic.ERROR, {**exc.to_dict(), "during": f"{source} index"})
         except Exception as exc:
             throttle.close(flush=False)
-            log.exception("startup index failed")
-            info = internal_error("bring the index up to date at startup", exc)
-            self.notify(Topic.ERROR, {**info.to_dict(), "during": "startup index"})
+            log.exception("%s index failed", source)
+            info = internal_error(doing, exc)
+            self.notify(Topic.ERROR, {**info.to_dict(), "during": f"{source} index"})
 
     def _on_watched_change(self, summary: IndexSummary) -> None:
         self.notify(Topic.INDEX_CHANGED, {"source": "watcher", "summary": summary})

@@ -20,12 +20,14 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from desktop import operations
 from desktop.about import APP_NAME, ORGANIZATION, app_version
 from desktop.engine_client import EngineClient, default_engine_command
 from desktop.errors import plain_error
 from desktop.icon import app_icon
 from desktop.main_window import MainWindow
 from desktop.theme import apply_theme
+from engine.models import StatusReport
 
 log = logging.getLogger("needle.desktop")
 
@@ -99,9 +101,9 @@ class SelfTest(QObject):
             f"engine ready in {time.monotonic() - self._started:.2f} s "
             f"(engine {info.get('engine_version', '?')}, pid {self._client.engine_pid})"
         )
-        self._client.request("status", on_result=self._on_status, on_error=self._on_error)
+        operations.get_status(self._client, self._on_status, self._on_error)
 
-    def _on_status(self, _status: Any) -> None:
+    def _on_status(self, _status: StatusReport) -> None:
         self._report("status answered; shutting down")
         self.exit_code = EXIT_OK
         self._client.shutdown()

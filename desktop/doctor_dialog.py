@@ -3,38 +3,36 @@ what is wrong and the fix, so a confusing local-model setup explains itself."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from desktop.rich_text import escape
 from desktop.theme import COLORS, css_font_stack
+from engine.models import DoctorReport
 
 _MARKS = {"ok": ("✓", COLORS.good), "warn": ("!", COLORS.warn), "fail": ("✕", COLORS.bad)}
 
 
-def checks_html(result: Mapping[str, Any]) -> str:
+def checks_html(report: DoctorReport) -> str:
     rows = []
-    for check in result.get("checks") or []:
-        mark, color = _MARKS.get(str(check.get("status", "")), ("?", COLORS.muted))
-        hint = str(check.get("hint") or "")
+    for check in report.checks:
+        mark, color = _MARKS.get(check.status, ("?", COLORS.muted))
+        hint = check.hint
         fix = f'<div style="color:{COLORS.muted};">What to do: {escape(hint)}</div>' if hint else ""
         rows.append(
             "<tr>"
             f'<td width="22" valign="top" style="color:{color}; font-weight:700;">{mark}</td>'
-            f'<td valign="top" style="padding-bottom:8px;"><b>{escape(str(check.get("name", "")))}'
-            f"</b><div>{escape(str(check.get('message', '')))}</div>{fix}</td>"
+            f'<td valign="top" style="padding-bottom:8px;"><b>{escape(check.name)}'
+            f"</b><div>{escape(check.message)}</div>{fix}</td>"
             "</tr>"
         )
     table = f'<table width="100%" cellspacing="0" cellpadding="2">{"".join(rows)}</table>'
     return f'<div style="font-family:{css_font_stack()};">{table}</div>'
 
 
-def summary_text(result: Mapping[str, Any]) -> str:
-    checks = list(result.get("checks") or [])
-    failed = sum(1 for c in checks if c.get("status") == "fail")
-    warned = sum(1 for c in checks if c.get("status") == "warn")
+def summary_text(report: DoctorReport) -> str:
+    checks = report.checks
+    failed = sum(1 for c in checks if c.status == "fail")
+    warned = sum(1 for c in checks if c.status == "warn")
     if failed:
         return f"{failed} of {len(checks)} checks failed. Each says what to do."
     if warned:
@@ -43,15 +41,15 @@ def summary_text(result: Mapping[str, Any]) -> str:
 
 
 class DoctorDialog(QDialog):
-    def __init__(self, result: Mapping[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(self, report: DoctorReport, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Check setup")
         self.resize(620, 420)
-        self.summary = QLabel(summary_text(result))
+        self.summary = QLabel(summary_text(report))
         self.summary.setStyleSheet("font-weight: 600;")
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(True)
-        self.browser.setHtml(checks_html(result))
+        self.browser.setHtml(checks_html(report))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -28,14 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.rich_text import escape, format_count, short_path
 from desktop.theme import COLORS
-
-
-def _first_int(data: Mapping[str, Any], *keys: str) -> int:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, int | float):
-            return int(value)
-    return 0
+from engine.models import FileRecord, FolderInfo
 
 
 @dataclass(frozen=True)
@@ -50,27 +43,19 @@ class FolderRow:
     never_indexed: bool = False  # the engine has not finished a first index of it
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any] | str) -> FolderRow:
-        """A `folders.list` entry: a bare path, or a dict with counts under the usual names."""
-        if isinstance(data, str):
-            return cls(path=data)
-        # engine.api.FolderInfo: unreadable files are `errors`, unsearchable ones (too large,
-        # no text layer) `skipped`; both are problems the user can look at.
+    def from_info(cls, info: FolderInfo) -> FolderRow:
+        """One `folders.list` entry. Unreadable files (`errors`) and unsearchable ones
+        (`skipped`: too large, no text layer) are both problems the user can look at."""
         return cls(
-            path=str(data.get("path", "")),
-            files=_first_int(data, "files", "file_count", "indexed_files", "indexed"),
-            errors=_first_int(data, "errors", "error_count") + _first_int(data, "skipped"),
-            pending=_first_int(data, "pending", "pending_count"),
-            watch_mode=str(data.get("watch_mode") or ""),
-            watch_note=str(data.get("watch_note") or ""),
-            exists=data.get("state") != "missing" and bool(data.get("exists", True)),
-            never_indexed=data.get("state") == "indexing" and data.get("last_indexed") is None,
+            path=info.path,
+            files=info.files,
+            errors=info.errors + info.skipped,
+            pending=info.pending,
+            watch_mode=info.watch_mode,
+            watch_note=info.watch_note,
+            exists=info.state != "missing",
+            never_indexed=info.state == "indexing" and info.last_indexed is None,
         )
-
-
-def folder_rows(result: Any) -> list[FolderRow]:
-    entries = result.get("folders", []) if isinstance(result, Mapping) else result or []
-    return [FolderRow.from_data(entry) for entry in entries]
 
 
 def contains(folder: str, path: str) -> bool:
@@ -244,19 +229,15 @@ def relative_to(folder: str, path: str) -> str:
     return short_path(path)
 
 
-def problem_rows(result: Any, folder: str | None = None) -> list[dict[str, Any]]:
-    """Entries of a `problems` result (FileRecord dicts), optionally only those under `folder`."""
-    entries = result.get("problems", []) if isinstance(result, Mapping) else result or []
-    rows = [dict(entry) for entry in entries if isinstance(entry, Mapping)]
-    if folder:
-        rows = [row for row in rows if contains(folder, str(row.get("path", "")))]
-    return rows
+def problem_rows(records: Sequence[FileRecord], folder: str | None = None) -> list[FileRecord]:
+    """The files that could not be (fully) indexed, optionally only those under `folder`."""
+    return [record for record in records if not folder or contains(folder, record.path)]
 
 
 class ProblemsDialog(QDialog):
     """Which files could not be indexed and why, in the engine's own plain words."""
 
-    def __init__(self, folder: str, problems: Sequence[Mapping[str, Any]], parent: QWidget | None):
+    def __init__(self, folder: str, problems: Sequence[FileRecord], parent: QWidget | None):
         super().__init__(parent)
         self.setWindowTitle(f"Problems in {Path(folder).name or folder}")
         self.resize(760, 380)
@@ -270,11 +251,10 @@ class ProblemsDialog(QDialog):
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         for problem in problems:
-            path = str(problem.get("path", ""))
-            kind = str(problem.get("error_kind") or problem.get("kind") or problem.get("state", ""))
+            path = problem.path
+            kind = problem.error_kind or problem.state
             # Inside the folder's dialog the folder part of every path is noise.
-            detail = str(problem.get("error") or problem.get("message") or "")
-            detail = detail.replace(path, Path(path).name)
+            detail = problem.error.replace(path, Path(path).name)
             item = QTreeWidgetItem([relative_to(folder, path), kind.replace("_", " "), detail])
             item.setToolTip(0, path)
             item.setToolTip(2, detail)

@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import operations
 from desktop.about import APP_NAME, AboutDialog
 from desktop.answer_view import AnswerView
 from desktop.doctor_dialog import DoctorDialog
 from desktop.errors import plain_error, show_error
-from desktop.folders_panel import FoldersPanel, ProblemsDialog, folder_rows, problem_rows
+from desktop.folders_panel import FolderRow, FoldersPanel, ProblemsDialog, problem_rows
 from desktop.icon import app_icon
 from desktop.onboarding import OllamaPanel, WelcomePanel
 from desktop.open_file import open_file
@@ -41,6 +42,8 @@ from desktop.sources_panel import SourcesPanel
 from desktop.status_bar import NeedleStatusBar
 from desktop.steps_panel import StepsPanel
 from engine.errors import ErrorKind
+from engine.models import DoctorReport, FileRecord, FolderInfo, SearchResult, StatusReport
+from engine.service.protocol import Topic
 from engine.settings import Settings, SettingsSnapshot
 
 log = logging.getLogger("needle.desktop")
@@ -276,29 +279,27 @@ class MainWindow(QMainWindow):
         show_error({"kind": ErrorKind.ENGINE_FAILED, "message": reason}, self)
 
     def _on_notification(self, topic: str, data: dict[str, Any]) -> None:
-        if topic == "index":
+        if topic == Topic.INDEX:
             self.status.set_index_progress(data)
             self.folders_panel.set_progress(data)
-        elif topic == "index_changed":
+        elif topic == Topic.INDEX_CHANGED:
             self.folders_panel.set_progress(None)
             self.refresh_folders()
             self.refresh_status()
             if self.query_bar.mode == SEARCH and self.query_bar.text:
                 self.run_search(self.query_bar.text, self.query_bar.search_filters())
-        elif topic == "ollama":
+        elif topic == Topic.OLLAMA:
             self._apply_ollama(data)
-        elif topic == "error":
+        elif topic == Topic.ERROR:
             show_error(data, self)
 
     # -- refreshing state from the engine ------------------------------------------------------
 
     def refresh_settings(self) -> None:
-        self.client.request("settings.get", on_result=self._apply_settings, on_error=self._log)
+        operations.get_settings(self.client, self._apply_settings, self._log)
 
-    def _apply_settings(self, result: Any) -> None:
-        if not isinstance(result, Mapping):
-            return
-        settings = SettingsSnapshot.from_dict(dict(result)).values
+    def _apply_settings(self, snapshot: SettingsSnapshot) -> None:
+        settings = snapshot.values
         self.engine_settings = settings
         self.status.set_model(settings.model)
         if not self.store.contains("query/level"):
@@ -306,10 +307,10 @@ class MainWindow(QMainWindow):
         self._update_ollama_panel()
 
     def refresh_folders(self) -> None:
-        self.client.request("folders.list", on_result=self._apply_folders, on_error=self._log)
+        operations.list_folders(self.client, self._apply_folders, self._log)
 
-    def _apply_folders(self, result: Any) -> None:
-        rows = folder_rows(result)
+    def _apply_folders(self, folders: list[FolderInfo]) -> None:
+        rows = [FolderRow.from_info(folder) for folder in folders]
         self.folders = [row.path for row in rows]
         self._folders_known = True
         self.folders_panel.set_folders(rows)
@@ -317,18 +318,13 @@ class MainWindow(QMainWindow):
         self._show_center()
 
     def refresh_status(self) -> None:
-        self.client.request("status", on_result=self._apply_status, on_error=self._log)
+        operations.get_status(self.client, self._apply_status, self._log)
 
-    def _apply_status(self, status: Any) -> None:
-        if not isinstance(status, Mapping):
-            return
-        files = _pick_int(status, "total_files", "files", "file_count")
-        chunks = _pick_int(status, "chunks", "chunk_count")
-        problems = _pick_int(status, "problems", "errors", "error_count")
-        self.status.set_index_summary(files, chunks, problems)
+    def _apply_status(self, report: StatusReport) -> None:
+        self.status.set_index_summary(report.total_files, report.chunks, len(report.problems))
 
     def refresh_ollama(self) -> None:
-        self.client.request("ollama.status", on_result=self._apply_ollama, on_error=self._log)
+        operations.ollama_status(self.client, self._apply_ollama, self._log)
 
     def _apply_ollama(self, data: Any) -> None:
         self.ollama_state = dict(data) if isinstance(data, Mapping) else None
@@ -380,21 +376,13 @@ class MainWindow(QMainWindow):
         if self._search_handle is not None:
             self._search_handle.cancel()
         self.center.setCurrentWidget(self.results_view)
-        params: dict[str, Any] = {"query": query, "limit": SEARCH_LIMIT}
-        if filters:
-            params["filters"] = filters
-        self._search_handle = self.client.request(
-            "search",
-            params,
-            on_result=lambda result: self._show_results(query, result),
-            on_error=self._search_failed,
+        self._search_handle = operations.search(
+            self.client, query, SEARCH_LIMIT, filters, self._show_results, self._search_failed
         )
 
-    def _show_results(self, query: str, result: Any) -> None:
+    def _show_results(self, result: SearchResult) -> None:
         self._search_handle = None
-        hits = result.get("hits", []) if isinstance(result, Mapping) else result or []
-        seconds = result.get("seconds") if isinstance(result, Mapping) else None
-        self.results_view.show_results(hits, query, seconds)
+        self.results_view.show_results(result)
 
     def _search_failed(self, error: Any) -> None:
         # While typing, a half-written query is normal: say it inline, never in a dialog.
@@ -420,15 +408,14 @@ class MainWindow(QMainWindow):
         self.sources_panel.clear_sources()
         self.side_tabs.setCurrentIndex(STEPS_TAB)
         self.query_bar.set_running(True)
-        params: dict[str, Any] = {"question": question, "level": level}
-        if scope:
-            params["scope"] = scope
-        self._ask_handle = self.client.request(
-            "ask",
-            params,
-            on_event=self.handle_ask_event,
-            on_result=self._ask_finished,
-            on_error=self._ask_failed,
+        self._ask_handle = operations.ask(
+            self.client,
+            question,
+            level,
+            scope,
+            self.handle_ask_event,
+            self._ask_finished,
+            self._ask_failed,
         )
 
     def handle_ask_event(self, event: dict[str, Any]) -> None:
@@ -505,43 +492,33 @@ class MainWindow(QMainWindow):
 
     def add_folder(self, path: str) -> None:
         self.status.set_engine_text(f"Adding {path}…")
-        self.client.request(
-            "folders.add",
-            {"path": path},
-            on_result=lambda _result: self._folder_added(),
-            on_error=self.show_engine_error,
+        operations.add_folder(
+            self.client, path, lambda _folder: self._folder_added(), self.show_engine_error
         )
 
     def _folder_added(self) -> None:
         self.refresh_folders()
-        self.client.request(
-            "index.run",
-            on_progress=self._on_index_progress,
-            # The engine follows a finished run with an `index_changed` notification, which
-            # refreshes every view; refreshing here as well would ask for everything twice.
-            on_error=self.show_engine_error,
-        )
+        # The engine follows a finished run with an `index_changed` notification, which
+        # refreshes every view; refreshing here as well would ask for everything twice.
+        operations.run_index(self.client, self._on_index_progress, self.show_engine_error)
 
     def _on_index_progress(self, progress: dict[str, Any]) -> None:
         self.status.set_index_progress(progress)
         self.folders_panel.set_progress(progress)
 
     def remove_folder(self, path: str) -> None:
-        self.client.request(
-            "folders.remove",
-            {"path": path},
-            on_error=self.show_engine_error,
-        )
+        operations.remove_folder(self.client, path, self.show_engine_error)
 
     def show_problems(self, folder: str) -> None:
-        self.client.request(
-            "problems",
-            on_result=lambda result: self._open_problems(folder, result),
-            on_error=self.show_engine_error,
+        operations.list_problems(
+            self.client,
+            None,
+            lambda records: self._open_problems(folder, records),
+            self.show_engine_error,
         )
 
-    def _open_problems(self, folder: str, result: Any) -> None:
-        dialog = ProblemsDialog(folder, problem_rows(result, folder), self)
+    def _open_problems(self, folder: str, records: list[FileRecord]) -> None:
+        dialog = ProblemsDialog(folder, problem_rows(records, folder), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.problems_dialog = dialog
@@ -551,12 +528,12 @@ class MainWindow(QMainWindow):
     def pull_model(self) -> None:
         self.ollama_panel.pull_started()
         model = self.engine_settings.model if self.engine_settings is not None else None
-        self._pull_handle = self.client.request(
-            "ollama.pull",
-            {"model": model} if model else {},
-            on_progress=self.ollama_panel.set_pull_progress,
-            on_result=self._pull_done,
-            on_error=self._pull_failed,
+        self._pull_handle = operations.pull_model(
+            self.client,
+            model,
+            self.ollama_panel.set_pull_progress,
+            self._pull_done,
+            self._pull_failed,
         )
 
     def _pull_done(self, _result: Any) -> None:
@@ -578,15 +555,10 @@ class MainWindow(QMainWindow):
     # -- dialogs -------------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        self.client.request(
-            "settings.get",
-            on_result=self._open_settings_dialog,
-            on_error=self.show_engine_error,
-        )
+        operations.get_settings(self.client, self._open_settings_dialog, self.show_engine_error)
 
-    def _open_settings_dialog(self, result: Any) -> None:
+    def _open_settings_dialog(self, snapshot: SettingsSnapshot) -> None:
         models = (self.ollama_state or {}).get("models") or []
-        snapshot = SettingsSnapshot.from_dict(dict(result) if isinstance(result, Mapping) else {})
         dialog = SettingsDialog(snapshot, self, models=list(models))
         dialog.apply_requested.connect(lambda changes: self._save_settings(dialog, changes))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -594,26 +566,19 @@ class MainWindow(QMainWindow):
         self.settings_dialog = dialog
 
     def _save_settings(self, dialog: SettingsDialog, changes: dict[str, Any]) -> None:
-        def saved(result: Any) -> None:
-            dialog.saved(SettingsSnapshot.from_dict(dict(result)))
-            self._apply_settings(result)
+        def saved(snapshot: SettingsSnapshot) -> None:
+            dialog.saved(snapshot)
+            self._apply_settings(snapshot)
             self.refresh_ollama()
 
-        self.client.request(
-            "settings.update",
-            {"changes": changes},
-            on_result=saved,
-            on_error=dialog.show_problem,
-        )
+        operations.update_settings(self.client, changes, saved, dialog.show_problem)
 
     def run_doctor(self) -> None:
         self.status.showMessage("Checking the setup…", 4000)
-        self.client.request(
-            "doctor", on_result=self._open_doctor_dialog, on_error=self.show_engine_error
-        )
+        operations.run_doctor(self.client, self._open_doctor_dialog, self.show_engine_error)
 
-    def _open_doctor_dialog(self, result: Any) -> None:
-        dialog = DoctorDialog(result if isinstance(result, Mapping) else {}, self)
+    def _open_doctor_dialog(self, report: DoctorReport) -> None:
+        dialog = DoctorDialog(report, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.doctor_dialog = dialog
@@ -653,13 +618,3 @@ class MainWindow(QMainWindow):
         if self._ask_handle is not None:
             self._ask_handle.cancel()
         super().closeEvent(event)
-
-
-def _pick_int(data: Mapping[str, Any], *keys: str) -> int:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, int | float):
-            return int(value)
-        if isinstance(value, list):
-            return len(value)
-    return 0

@@ -3,8 +3,7 @@ Rendered as one rich-text document, so long snippets wrap naturally and many hit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
@@ -18,21 +17,23 @@ from desktop.rich_text import (
     short_path,
 )
 from desktop.theme import COLORS, css_font_stack
+from engine.models import SearchHit, SearchResult
 
 HIT_SCHEME = "hit"
 OPEN_SCHEME = "open"
 
 
-def hit_title(hit: Mapping[str, Any]) -> str:
-    return str(hit.get("title") or file_name(str(hit.get("path", ""))))
+def hit_title(hit: SearchHit) -> str:
+    return hit.title or file_name(hit.path)
 
 
-def result_html(index: int, hit: Mapping[str, Any]) -> str:
+def result_html(index: int, hit: SearchHit) -> str:
     c = COLORS
-    location = location_label(hit.get("page"), hit.get("heading"))
+    location = location_label(hit.page, list(hit.heading))
     where = f' <span style="color:{c.muted};">· {escape(location)}</span>' if location else ""
-    snippet = str(hit.get("snippet") or hit.get("text") or "")
-    spans = hit.get("snippet_highlights") if hit.get("snippet") else hit.get("highlights")
+    snippet = hit.snippet or hit.text
+    highlights = hit.snippet_highlights if hit.snippet else hit.highlights
+    spans = [[h.start, h.end] for h in highlights]
     return (
         '<table width="100%" cellspacing="0" cellpadding="0" style="margin-bottom:14px;"><tr><td>'
         f'<a href="{HIT_SCHEME}:{index}" style="color:{c.accent}; text-decoration:none; '
@@ -40,15 +41,13 @@ def result_html(index: int, hit: Mapping[str, Any]) -> str:
         f'&nbsp;&nbsp;<a href="{OPEN_SCHEME}:{index}" style="color:{c.muted}; font-size:9pt;">'
         "Open</a><br>"
         f'<span style="color:{c.muted}; font-size:9pt;">'
-        f"{escape(short_path(str(hit.get('path', ''))))}</span><br>"
+        f"{escape(short_path(hit.path))}</span><br>"
         f'<span style="line-height:140%;">{highlight_html(snippet, spans or ())}</span>'
         "</td></tr></table>"
     )
 
 
-def results_html(
-    hits: Sequence[Mapping[str, Any]], query: str, seconds: float | None = None
-) -> str:
+def results_html(hits: Sequence[SearchHit], query: str, seconds: float | None = None) -> str:
     c = COLORS
     if not hits:
         body = (
@@ -79,18 +78,16 @@ class ResultsView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._on_anchor)
-        self._hits: list[dict[str, Any]] = []
+        self._hits: list[SearchHit] = []
         self.document().setDocumentMargin(14)
 
     @property
-    def hits(self) -> list[dict[str, Any]]:
+    def hits(self) -> list[SearchHit]:
         return list(self._hits)
 
-    def show_results(
-        self, hits: Sequence[Mapping[str, Any]], query: str, seconds: float | None = None
-    ) -> None:
-        self._hits = [dict(hit) for hit in hits]
-        self.setHtml(results_html(self._hits, query, seconds))
+    def show_results(self, result: SearchResult) -> None:
+        self._hits = list(result.hits)
+        self.setHtml(results_html(self._hits, result.query, result.seconds))
 
     def show_message(self, text: str) -> None:
         self._hits = []
@@ -101,13 +98,14 @@ class ResultsView(QTextBrowser):
 
     def select_hit(self, index: int) -> None:
         if 0 <= index < len(self._hits):
-            self.hit_selected.emit(self._hits[index])
+            self.hit_selected.emit(self._hits[index].to_dict())
 
     def _on_anchor(self, url: QUrl) -> None:
         scheme, _, number = url.toString().partition(":")
         if not number.isdigit() or int(number) >= len(self._hits):
             return
-        hit = self._hits[int(number)]
+        # The sources panel shows hits and citations alike, in their wire form.
+        hit = self._hits[int(number)].to_dict()
         if scheme == HIT_SCHEME:
             self.hit_selected.emit(hit)
         elif scheme == OPEN_SCHEME:

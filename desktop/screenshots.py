@@ -20,6 +20,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from engine.models import FileRecord, FolderInfo, SearchHit, SearchResult, StatusReport
+from engine.settings import Settings, SettingsSnapshot
+
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = REPO / "tests" / "recorded_events"
 DEFAULT_OUT = REPO / "docs" / "screenshots"
@@ -106,34 +109,44 @@ class ReplayEngine(QObject):
             on_result(answer)
 
 
+def _folders(*rows: tuple[str, int, int]) -> dict[str, Any]:
+    infos = [
+        FolderInfo(path, "errors" if errors else "up_to_date", files, files - errors, errors=errors)
+        for path, files, errors in rows
+    ]
+    return {"folders": [info.to_dict() for info in infos]}
+
+
+def _search(query: str, stream: str, seconds: float) -> dict[str, Any]:
+    hits = tuple(SearchHit.from_dict(hit) for hit in load_jsonl(stream))
+    return SearchResult(query, hits, seconds).to_dict()
+
+
 def english_results() -> dict[str, Any]:
-    hits = load_jsonl("search_en.jsonl")
+    """The replies the replayed engine gives, in the engine's own result types."""
+    problems = [FileRecord(f"/home/ada/Documents/scan{n}.pdf", 1, 0, "", "skipped") for n in (1, 2)]
+    status = StatusReport("/home/ada/.local/share/needle", {}, 529, 6184, 0, [], problems)
     return {
-        "settings.get": {"model": "qwen2:7b-instruct", "default_level": "auto"},
-        "folders.list": {
-            "folders": [
-                {"path": "/home/ada/notes", "files": 412},
-                {"path": "/home/ada/Documents", "files": 86, "errors": 2},
-                {"path": "/home/ada/Reading/papers", "files": 31},
-            ]
-        },
-        "status": {"files": 529, "chunks": 6184, "problems": 2},
+        "settings.get": SettingsSnapshot(Settings()).to_dict(),
+        "folders.list": _folders(
+            ("/home/ada/notes", 412, 0),
+            ("/home/ada/Documents", 86, 2),
+            ("/home/ada/Reading/papers", 31, 0),
+        ),
+        "status": status.to_dict(),
         "ollama.status": {"state": "ready", "message": "Ollama 0.6 with qwen2:7b-instruct"},
-        "search": {"query": "notice", "count": len(hits), "seconds": 0.006, "hits": hits},
+        "search": _search("notice", "search_en.jsonl", 0.006),
     }
 
 
 def chinese_results() -> dict[str, Any]:
-    hits = load_jsonl("search_zh.jsonl")
     results = english_results()
-    results["folders.list"] = {
-        "folders": [
-            {"path": "/home/ada/笔记/读书", "files": 86},
-            {"path": "/home/ada/Documents/papers", "files": 24, "errors": 1},
-            {"path": "/home/ada/notes", "files": 412},
-        ]
-    }
-    results["search"] = {"query": "王熙凤 贾母", "count": len(hits), "seconds": 0.004, "hits": hits}
+    results["folders.list"] = _folders(
+        ("/home/ada/笔记/读书", 86, 0),
+        ("/home/ada/Documents/papers", 24, 1),
+        ("/home/ada/notes", 412, 0),
+    )
+    results["search"] = _search("王熙凤 贾母", "search_zh.jsonl", 0.004)
     return results
 
 

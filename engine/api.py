@@ -23,10 +23,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from engine.cancel import NEVER, CancelToken
 from engine.errors import ErrorKind, NeedleError, OllamaError
@@ -35,11 +34,15 @@ from engine.library.catalog import Catalog
 from engine.library.lock import WriterLock, read_owner_pid
 from engine.models import (
     Check,
+    DoctorReport,
     FileRecord,
+    FolderInfo,
+    FolderState,
     IndexProgress,
     IndexSummary,
     SearchFilters,
-    SearchHit,
+    SearchResult,
+    StatusReport,
     WatchMode,
 )
 from engine.paths import AppPaths, resolve_paths
@@ -77,7 +80,6 @@ __all__ = [
     "diagnose",
 ]
 
-FolderState = Literal["indexing", "up_to_date", "errors", "missing"]
 
 FOLDER_STATE_FILE = "folders.json"  # when each folder was last fully indexed
 CALIBRATION_FILE = "calibration.json"
@@ -89,57 +91,6 @@ POLLING_NOTE = (
 
 # ----------------------------------------------------------------------------------------------
 # Results
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    """One watched folder as the user sees it.
-
-    `files` counts every file the catalog knows under the folder; `indexed`, `pending`, `errors`
-    (could not be read) and `skipped` (readable but not searchable: too large, no text layer)
-    split it by state. `state` is "missing" when the folder is gone, "indexing" while files are
-    pending or the folder was never fully indexed, "errors" when some files are not searchable,
-    else "up_to_date". `watch_mode` is "off", "events" or "polling" (`watch_note` says why).
-    """
-
-    path: str
-    state: FolderState
-    files: int = 0
-    indexed: int = 0
-    pending: int = 0
-    errors: int = 0
-    skipped: int = 0
-    chunks: int = 0
-    watch_mode: WatchMode = "off"
-    watch_note: str = ""
-    last_indexed: float | None = None  # unix seconds of the last complete index run
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """The whole library at a glance. `counts` has every file state as a key; `problems` are the
-    files in state error or skipped, each with `error_kind` and `error` saying why."""
-
-    data_dir: str
-    counts: dict[str, int]
-    total_files: int
-    chunks: int
-    index_bytes: int
-    folders: list[FolderInfo]
-    problems: list[FileRecord]
-    watching: bool = False
-    indexing: bool = False  # this engine is running an index pass right now
-    writer_busy: bool = False  # another process holds the writer lock (readers only)
-    read_only: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["folders"] = [folder.to_dict() for folder in self.folders]
-        data["problems"] = [record.to_dict() for record in self.problems]
-        return data
 
 
 # ----------------------------------------------------------------------------------------------
@@ -540,17 +491,18 @@ class Engine:
 
     def search(
         self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
-    ) -> list[SearchHit]:
-        """BM25 search in the search-box syntax (words, "phrases", -excluded, ext:pdf …), best
-        first, each hit with its snippet, highlights, file, page and heading."""
+    ) -> SearchResult:
+        """BM25 search in the search-box syntax (words, "phrases", -excluded, ext:pdf …): the
+        hits best first, each with its snippet, highlights, file, page and heading, and how long
+        the search took."""
         if limit < 1:
             raise NeedleError(
                 ErrorKind.INVALID_ARGUMENT, "The result limit must be at least 1.", ""
             )
+        started = time.perf_counter()
         index = self._search_index()
-        if index is None:
-            return []
-        return index.search(query, limit=limit, filters=filters)
+        hits = index.search(query, limit=limit, filters=filters) if index is not None else []
+        return SearchResult(query, tuple(hits), time.perf_counter() - started)
 
     def _search_index(self) -> ChunkIndex | None:
         """The index, refreshed for readers so they see the writer's latest commit. A reader
@@ -598,12 +550,12 @@ class Engine:
 
     # -- doctor ------------------------------------------------------------------------------
 
-    def doctor(self) -> list[Check]:
+    def doctor(self) -> DoctorReport:
         """Health checks, each with the exact fix: data folder writable, settings valid, catalog
         integrity, index chunk count equal to the catalog's, folders readable, Ollama and model."""
         from engine.doctor import library_checks
 
-        return library_checks(self.paths, self.settings, self._check_index)
+        return DoctorReport(tuple(library_checks(self.paths, self.settings, self._check_index)))
 
     def _check_index(self) -> Check:
         from engine.doctor import check_index_consistency
@@ -726,7 +678,7 @@ class Engine:
         return self._calibration
 
 
-def diagnose(data_dir: str | os.PathLike[str] | None = None) -> list[Check]:
+def diagnose(data_dir: str | os.PathLike[str] | None = None) -> DoctorReport:
     """`Engine.doctor()` for a library that may not even open (a damaged catalog, unreadable
     settings): whatever stops it from opening becomes a failed check, and the rest still run."""
     try:
@@ -741,12 +693,8 @@ def diagnose(data_dir: str | os.PathLike[str] | None = None) -> list[Check]:
             settings, settings_error = _load_settings(paths), None
         except NeedleError as error:
             settings, settings_error = Settings(), error
-        return library_checks(
-            paths,
-            settings,
-            lambda: unopened,
-            settings_error=settings_error,
-        )
+        checks = library_checks(paths, settings, lambda: unopened, settings_error=settings_error)
+        return DoctorReport(tuple(checks))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,6 +9,13 @@ DocKind = Literal["markdown", "text", "html", "pdf"]
 FileState = Literal["pending", "indexed", "error", "skipped"]
 # How a folder is followed for changes: OS notifications, polling, or not at all (no watcher).
 WatchMode = Literal["off", "events", "polling"]
+FolderState = Literal["indexing", "up_to_date", "errors", "missing"]
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `data` that are fields of dataclass `cls`: a newer peer may send more."""
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,40 @@ class SearchHit:
         data["heading"] = list(self.heading)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchHit:
+        values = _known(cls, data)
+        for key in ("snippet_highlights", "highlights"):
+            values[key] = tuple(Highlight(int(a), int(b)) for a, b in data.get(key, ()))
+        values["heading"] = tuple(data.get("heading", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What one search found: the hits, best first, and how long the search took."""
+
+    query: str
+    hits: tuple[SearchHit, ...]
+    seconds: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.hits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "count": self.count,
+            "seconds": round(self.seconds, 4),
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchResult:
+        hits = tuple(SearchHit.from_dict(hit) for hit in data.get("hits", ()))
+        return cls(str(data.get("query", "")), hits, float(data.get("seconds", 0.0)))
+
 
 @dataclass(frozen=True)
 class SearchFilters:
@@ -126,6 +167,10 @@ class FileRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileRecord:
+        return cls(**_known(cls, data))
+
 
 @dataclass
 class IndexProgress:
@@ -139,6 +184,10 @@ class IndexProgress:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexProgress:
+        return cls(**_known(cls, data))
 
 
 @dataclass
@@ -157,6 +206,12 @@ class IndexSummary:
         data = asdict(self)
         data["problems"] = [p.to_dict() for p in self.problems]
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexSummary:
+        values = _known(cls, data)
+        values["problems"] = [FileRecord.from_dict(p) for p in data.get("problems", ())]
+        return cls(**values)
 
 
 CheckStatus = Literal["ok", "warn", "fail"]
@@ -177,3 +232,87 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Check:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Every health check, in order; `ok` when none failed."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [check.to_dict() for check in self.checks]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DoctorReport:
+        return cls(tuple(Check.from_dict(check) for check in data.get("checks", ())))
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """One watched folder as the user sees it.
+
+    `files` counts every file the catalog knows under the folder; `indexed`, `pending`, `errors`
+    (could not be read) and `skipped` (readable but not searchable: too large, no text layer)
+    split it by state. `state` is "missing" when the folder is gone, "indexing" while files are
+    pending or the folder was never fully indexed, "errors" when some files are not searchable,
+    else "up_to_date". `watch_mode` is "off", "events" or "polling" (`watch_note` says why).
+    """
+
+    path: str
+    state: FolderState
+    files: int = 0
+    indexed: int = 0
+    pending: int = 0
+    errors: int = 0
+    skipped: int = 0
+    chunks: int = 0
+    watch_mode: WatchMode = "off"
+    watch_note: str = ""
+    last_indexed: float | None = None  # unix seconds of the last complete index run
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FolderInfo:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The whole library at a glance. `counts` has every file state as a key; `problems` are the
+    files in state error or skipped, each with `error_kind` and `error` saying why."""
+
+    data_dir: str
+    counts: dict[str, int]
+    total_files: int
+    chunks: int
+    index_bytes: int
+    folders: list[FolderInfo]
+    problems: list[FileRecord]
+    watching: bool = False
+    indexing: bool = False  # this engine is running an index pass right now
+    writer_busy: bool = False  # another process holds the writer lock (readers only)
+    read_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["folders"] = [folder.to_dict() for folder in self.folders]
+        data["problems"] = [record.to_dict() for record in self.problems]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StatusReport:
+        values = _known(cls, data)
+        values["folders"] = [FolderInfo.from_dict(f) for f in data.get("folders", ())]
+        values["problems"] = [FileRecord.from_dict(r) for r in data.get("problems", ())]
+        return cls(**values)

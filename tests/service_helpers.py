@@ -19,7 +19,15 @@ from typing import Any
 from engine.agent.events import Answer, AnswerDelta, Event, LevelStarted
 from engine.cancel import NEVER, CancelToken
 from engine.errors import NeedleError, WriterLocked
-from engine.models import IndexProgress, IndexSummary, SearchFilters, SearchHit
+from engine.models import (
+    Check,
+    DoctorReport,
+    IndexProgress,
+    IndexSummary,
+    SearchFilters,
+    SearchHit,
+    SearchResult,
+)
 from engine.settings import Settings
 
 
@@ -91,13 +99,13 @@ class FakeEngine:
 
     def search(
         self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
-    ) -> list[SearchHit]:
+    ) -> SearchResult:
         self.searches.append((query, limit, filters))
         if query.startswith("slow:"):
             time.sleep(float(query.split(":", 1)[1]))
         if query == "explode":
             raise RuntimeError("the fake index exploded")
-        return [
+        hits = [
             SearchHit(
                 chunk_id=f"c{n}",
                 doc_id="d1",
@@ -114,6 +122,7 @@ class FakeEngine:
             )
             for n in range(min(limit, 3))
         ]
+        return SearchResult(query, tuple(hits), 0.001)
 
     def status(self) -> dict[str, Any]:
         return {"files": 0, "folders": list(self.folder_list)}
@@ -123,8 +132,8 @@ class FakeEngine:
             {"path": f"{folder or '/notes'}/scan.pdf", "state": "skipped", "error_kind": "no_text"}
         ]
 
-    def doctor(self) -> Sequence[dict[str, Any]]:
-        return [{"name": "paths", "status": "ok"}]
+    def doctor(self) -> DoctorReport:
+        return DoctorReport((Check("paths", "ok", "The data folder is writable."),))
 
     def ollama_status(self, host: str | None = None, model: str | None = None) -> dict[str, Any]:
         chosen = model or self.settings_value.model

@@ -74,10 +74,12 @@ def test_add_folder_then_index_makes_notes_searchable_and_reports_states(
     [folder] = engine.folders()
     assert (folder.files, folder.indexed, folder.errors) == (5, 4, 1)
     assert folder.state == "errors" and folder.chunks >= 4
-    assert [h.path for h in engine.search("tomatoes")] == [str(notes / "projects" / "garden.md")]
-    lease = engine.search("notice period")[0]
+    assert [h.path for h in engine.search("tomatoes").hits] == [
+        str(notes / "projects" / "garden.md")
+    ]
+    lease = engine.search("notice period").hits[0]
     assert lease.path.endswith("lease.pdf") and lease.page == 2
-    assert engine.search("中文分词")[0].path.endswith("中文.txt")
+    assert engine.search("中文分词").hits[0].path.endswith("中文.txt")
 
 
 def test_folder_state_is_up_to_date_without_problems_and_missing_when_deleted(
@@ -126,12 +128,12 @@ def test_remove_folder_drops_its_files_from_search_and_catalog(
     engine.add_folder(notes)
     engine.add_folder(other)
     engine.index()
-    assert len(engine.search("tomatoes")) == 2
+    assert len(engine.search("tomatoes").hits) == 2
 
     removed = engine.remove_folder(str(notes) + "/")
 
     assert removed.files == 5
-    assert [h.path for h in engine.search("tomatoes")] == [str(other / "tomatoes.md")]
+    assert [h.path for h in engine.search("tomatoes").hits] == [str(other / "tomatoes.md")]
     assert engine.status().total_files == 1
     assert [f.path for f in engine.folders()] == [str(other)]
 
@@ -159,12 +161,12 @@ def test_search_filters_by_extension_and_scope(engine: Engine, notes: Path) -> N
     engine.add_folder(notes)
     engine.index()
 
-    only_pdf = engine.search("notice OR tomatoes", filters=SearchFilters(extensions=("pdf",)))
-    in_projects = engine.search("tomatoes", filters=engine.resolve_scope(notes / "projects"))
-    outside = engine.search("notice", filters=engine.resolve_scope(notes / "projects"))
+    only_pdf = engine.search("notice OR tomatoes", filters=SearchFilters(extensions=("pdf",))).hits
+    in_projects = engine.search("tomatoes", filters=engine.resolve_scope(notes / "projects")).hits
+    outside = engine.search("notice", filters=engine.resolve_scope(notes / "projects")).hits
 
     assert {Path(h.path).suffix for h in only_pdf} == {".pdf"}
-    assert len(in_projects) == 1 and outside == []
+    assert len(in_projects) == 1 and outside == ()
 
 
 def test_resolve_scope_refuses_paths_outside_the_library(engine: Engine, notes: Path) -> None:
@@ -194,7 +196,7 @@ def test_status_counts_files_and_names_each_problem(engine: Engine, notes: Path)
 
 
 def test_empty_query_and_bad_limit(engine: Engine) -> None:
-    assert engine.search("anything") == []
+    assert engine.search("anything").hits == ()
     with pytest.raises(NeedleError) as raised:
         engine.search("x", limit=0)
     assert raised.value.kind == "invalid_argument"
@@ -220,16 +222,16 @@ def test_update_settings_validates_and_persists(needle_home: Path) -> None:
 def test_a_new_ignore_pattern_removes_indexed_files_at_once(engine: Engine, notes: Path) -> None:
     engine.add_folder(notes)
     engine.index()
-    assert engine.search("tomatoes")
+    assert engine.search("tomatoes").hits
 
     engine.update_settings({"ignore_patterns": ["projects/"]})
 
     # No index run and no restart: the change takes effect now.
-    assert engine.search("tomatoes") == []
+    assert engine.search("tomatoes").hits == ()
     assert not any("garden" in record.path for record in engine.problems())
     assert engine.status().total_files == 4
     engine.update_settings({"ignore_patterns": []})
-    assert engine.index().added == 1 and engine.search("tomatoes")
+    assert engine.index().added == 1 and engine.search("tomatoes").hits
 
 
 @pytest.mark.parametrize("pattern", ["/", "!", "!/", "file[z-a].txt"])
@@ -256,8 +258,8 @@ def test_a_library_whose_settings_hold_a_bad_ignore_pattern_still_opens(
     )
     with Engine.open() as engine:
         engine.index()
-        assert engine.search("tantivy") and engine.search("tomatoes") == []
-        checks = {check.name: check for check in engine.doctor()}
+        assert engine.search("tantivy").hits and engine.search("tomatoes").hits == ()
+        checks = {check.name: check for check in engine.doctor().checks}
         assert checks["settings"].status == "fail" and "'/'" in checks["settings"].message
 
 
@@ -337,9 +339,9 @@ def test_second_writer_is_refused_and_a_reader_sees_the_writers_commits(
         assert "Another Needle process" in raised.value.message
 
         with Engine.open(writer=False) as reader:
-            assert reader.search("tomatoes") == []
+            assert reader.search("tomatoes").hits == ()
             writer.index()
-            assert len(reader.search("tomatoes")) == 1
+            assert len(reader.search("tomatoes").hits) == 1
             assert reader.status().writer_busy
             with pytest.raises(NeedleError) as refused:
                 reader.add_folder(notes.parent)
@@ -348,7 +350,7 @@ def test_second_writer_is_refused_and_a_reader_sees_the_writers_commits(
 
 def test_reader_opens_a_library_that_was_never_indexed(needle_home: Path) -> None:
     with Engine.open(writer=False) as reader:
-        assert reader.search("anything") == []
+        assert reader.search("anything").hits == ()
         assert reader.status().chunks == 0
 
 
@@ -372,12 +374,12 @@ def test_watching_indexes_a_new_note_and_reports_the_change(engine: Engine, note
         (notes / "new.md").write_text("Zucchini grow fast.\n", "utf-8")
         assert arrived.wait(10), "the watcher never reported the new note"
         deadline = time.monotonic() + 5
-        while not engine.search("zucchini") and time.monotonic() < deadline:
+        while not engine.search("zucchini").hits and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         engine.stop_watching()
     assert sum(c.added for c in changes) == 1
-    assert engine.search("zucchini")[0].path == str(notes / "new.md")
+    assert engine.search("zucchini").hits[0].path == str(notes / "new.md")
     assert engine.folders()[0].watch_mode == "off"
 
 
@@ -390,9 +392,9 @@ def test_doctor_reports_each_problem_with_its_fix(needle_home: Path, notes: Path
         engine.update_settings({"ollama_host": f"http://127.0.0.1:{closed_port()}"})
         engine.add_folder(notes)
         engine.index()
-        healthy = {c.name: c for c in engine.doctor()}
+        healthy = {c.name: c for c in engine.doctor().checks}
         shutil.rmtree(notes)
-        after = {c.name: c for c in engine.doctor()}
+        after = {c.name: c for c in engine.doctor().checks}
 
     for name in ("data folder", "settings", "catalog", "index", f"folder {notes}"):
         assert healthy[name].status == "ok", healthy[name]
@@ -407,7 +409,7 @@ def test_doctor_finds_index_and_catalog_disagreeing(needle_home: Path, notes: Pa
         engine.index()
     shutil.rmtree(needle_home / "data" / "index")
     with Engine.open(writer=False) as reader:
-        index_check = next(c for c in reader.doctor() if c.name == "index")
+        index_check = next(c for c in reader.doctor().checks if c.name == "index")
     assert index_check.status == "fail" and "needle index" in index_check.hint
 
 

@@ -108,7 +108,7 @@ def test_add_index_search_ask(
 
         window.query_bar.edit.setText("sourdough hydration")
         qtbot.waitUntil(lambda: len(window.results_view.hits) == 1, timeout=10_000)
-        assert window.results_view.hits[0]["path"].endswith("recipes.md")
+        assert window.results_view.hits[0].path.endswith("recipes.md")
         assert "hydration" in window.results_view.toPlainText()
 
         window.set_mode("ask")

@@ -14,16 +14,40 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from desktop.main_window import SOURCES_TAB, STEPS_TAB, MainWindow
 from desktop.responsiveness import UiWatchdog
 from desktop.settings_dialog import SettingsDialog
+from engine.models import (
+    Check,
+    DoctorReport,
+    FileRecord,
+    FolderInfo,
+    IndexSummary,
+    SearchHit,
+    SearchResult,
+    StatusReport,
+)
 from engine.settings import Settings, SettingsSnapshot
 from tests.desktop_helpers import final_answer, load_stream, make_fake_engine
 
 SETTINGS = SettingsSnapshot(Settings(ignore_patterns=["*.log"])).to_dict()
+# The engine's own result types, as it sends them: the fakes speak the real shapes.
 FOLDERS = {
     "folders": [
-        {"path": "/data/notes", "files": 12},
-        {"path": "/data/pdfs", "files": 3, "errors": 2},
+        FolderInfo("/data/notes", "up_to_date", files=12, indexed=12, last_indexed=1.0).to_dict(),
+        FolderInfo(
+            "/data/pdfs", "errors", files=3, indexed=1, errors=2, last_indexed=1.0
+        ).to_dict(),
     ]
 }
+STATUS = StatusReport(
+    data_dir="/data",
+    counts={"indexed": 13, "error": 2},
+    total_files=15,
+    chunks=140,
+    index_bytes=1 << 20,
+    folders=[],
+    problems=[
+        FileRecord(f"/data/pdfs/{n}.pdf", 1, 1.0, "", "error", "encrypted") for n in range(2)
+    ],
+).to_dict()
 
 
 @pytest.fixture
@@ -44,7 +68,7 @@ def window(qtbot: Any, engine: Any, store: QSettings) -> MainWindow:
     engine.ready.emit()
     engine.last("settings.get").result(SETTINGS)
     engine.last("folders.list").result(FOLDERS)
-    engine.last("status").result({"files": 15, "chunks": 140, "problems": 2})
+    engine.last("status").result(STATUS)
     engine.last("ollama.status").result({"state": "ready", "message": "ok"})
     return win
 
@@ -83,9 +107,9 @@ def test_search_as_you_type_sends_only_the_latest_query(
     window.query_bar.submit()
     first, second = [r for r in engine.requests if r.method == "search"]
     assert first.cancelled and not second.cancelled
-    hits = load_stream("search_en.jsonl")
-    first.result({"hits": hits[:1], "seconds": 0.001})
-    second.result({"hits": hits, "seconds": 0.004})
+    hits = tuple(SearchHit.from_dict(hit) for hit in load_stream("search_en.jsonl"))
+    first.result(SearchResult("notice", hits[:1], 0.001).to_dict())
+    second.result(SearchResult("notice period", hits, 0.004).to_dict())
     assert "5 results in 4 ms" in window.results_view.toPlainText()
 
 
@@ -295,19 +319,13 @@ def test_layout_persists_between_runs(
 def test_folder_with_problems_opens_the_list(window: MainWindow, engine: Any) -> None:
     item = window.folders_panel.list.item(1)
     window.folders_panel.list.itemClicked.emit(item)
-    engine.last("problems").result(
-        {
-            "problems": [
-                {
-                    "path": "/data/pdfs/locked.pdf",
-                    "error_kind": "encrypted",
-                    "error": "/data/pdfs/locked.pdf needs a password.",
-                },
-                {"path": "/data/pdfs/scan.pdf", "error_kind": "no_text", "error": "No text layer."},
-                {"path": "/data/notes/x.md", "error_kind": "not_text", "error": "Binary."},
-            ]
-        }
-    )
+    problems = [
+        ("/data/pdfs/locked.pdf", "error", "encrypted", "/data/pdfs/locked.pdf needs a password."),
+        ("/data/pdfs/scan.pdf", "skipped", "no_text", "No text layer."),
+        ("/data/notes/x.md", "error", "not_text", "Binary."),
+    ]
+    records = [FileRecord(p, 10, 1.0, "", state, kind, why) for p, state, kind, why in problems]
+    engine.last("problems").result({"problems": [record.to_dict() for record in records]})
     tree = window.problems_dialog.tree
     assert tree.topLevelItemCount() == 2  # only this folder's files
     first, second = tree.topLevelItem(0), tree.topLevelItem(1)
@@ -349,20 +367,18 @@ def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCapture
 
 def test_check_setup_lists_the_engines_checks(window: MainWindow, engine: Any) -> None:
     window.run_doctor()
-    engine.last("doctor").result(
-        {
-            "ok": False,
-            "checks": [
-                {"name": "index", "status": "ok", "message": "1,204 chunks.", "hint": ""},
-                {
-                    "name": "ollama",
-                    "status": "fail",
-                    "message": "Nothing answers at http://127.0.0.1:11434.",
-                    "hint": "Start it with `ollama serve`.",
-                },
-            ],
-        }
+    report = DoctorReport(
+        (
+            Check("index", "ok", "1,204 chunks."),
+            Check(
+                "ollama",
+                "fail",
+                "Nothing answers at http://127.0.0.1:11434.",
+                "Start it with `ollama serve`.",
+            ),
+        )
     )
+    engine.last("doctor").result(report.to_dict())
     dialog = window.doctor_dialog
     assert dialog.summary.text() == "1 of 2 checks failed. Each says what to do."
     text = dialog.browser.toPlainText()
@@ -385,9 +401,9 @@ def test_adding_a_folder_indexes_it_and_refreshes_once_when_the_engine_says_so(
     window: MainWindow, engine: Any
 ) -> None:
     window.add_folder("/data/new")
-    engine.last("folders.add").result({"path": "/data/new"})
+    engine.last("folders.add").result(FolderInfo("/data/new", "indexing").to_dict())
     before = engine.methods().count("folders.list")
-    engine.last("index.run").result({"added": 3, "errors": 0})
+    engine.last("index.run").result(IndexSummary(added=3).to_dict())
     # The engine follows every finished index run with `index_changed`; that is the one refresh.
     engine.notification.emit("index_changed", {"source": "index.run"})
     assert engine.methods().count("folders.list") == before + 1

@@ -12,39 +12,40 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from desktop.about import AboutDialog, app_version
-from desktop.folders_panel import FolderRow, folder_rows, folder_state
+from desktop.folders_panel import FolderRow, folder_state
 from desktop.icon import ICON_SIZES, app_icon, icon_image
 from desktop.onboarding import OllamaPanel, ollama_instructions, pull_progress_text
 from desktop.query_bar import QueryBar
 from desktop.status_bar import NeedleStatusBar, index_progress_text, ollama_view
+from engine.models import FolderInfo
 from tests.desktop_helpers import load_stream
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_folder_rows_read_the_engines_folder_info() -> None:
-    info = {
-        "path": "/data/pdfs",
-        "state": "errors",
-        "files": 10,
-        "indexed": 7,
-        "pending": 0,
-        "errors": 1,
-        "skipped": 2,
-        "chunks": 80,
-        "watch_mode": "polling",
-        "watch_note": "inotify watch limit reached",
-    }
-    (row,) = folder_rows({"folders": [info]})
+    info = FolderInfo(
+        path="/data/pdfs",
+        state="errors",
+        files=10,
+        indexed=7,
+        pending=0,
+        errors=1,
+        skipped=2,
+        chunks=80,
+        watch_mode="polling",
+        watch_note="inotify watch limit reached",
+    )
+    row = FolderRow.from_info(FolderInfo.from_dict(info.to_dict()))
     assert row == FolderRow("/data/pdfs", 10, 3, 0, "polling", "inotify watch limit reached")
     assert folder_state(row, None)[0] == "3 files with problems"
     clean = FolderRow("/data/notes", files=4, watch_mode="polling")
     assert folder_state(clean, None)[0] == "up to date · polling (no live watch)"
-    new = FolderRow.from_data({"path": "/new", "state": "indexing", "last_indexed": None})
+    new = FolderRow.from_info(FolderInfo("/new", "indexing", last_indexed=None))
     assert folder_state(new, None)[0] == "not indexed yet"
     progress = {"phase": "indexing", "done": 1, "total": 4, "current": "/new/a.md"}
     assert folder_state(new, progress)[0] == "indexing 1/4"
-    missing = FolderRow.from_data({"path": "/gone", "state": "missing"})
+    missing = FolderRow.from_info(FolderInfo("/gone", "missing"))
     assert folder_state(missing, None)[0] == "folder not found"
     busy = {"phase": "indexing", "done": 3, "total": 9, "current": "/data/notesx/a.md"}
     # /data/notesx is not inside /data/notes: a prefix is not a parent folder.

@@ -16,6 +16,7 @@ from desktop.sources_panel import SourcesPanel
 from desktop.steps_panel import StepsPanel
 from desktop.steps_timeline import StepsTimeline
 from engine.agent.events import event_from_dict
+from engine.models import SearchHit, SearchResult
 from tests.desktop_helpers import RECORDED, final_answer, load_stream, streamed_text
 
 
@@ -124,15 +125,15 @@ def test_sources_open_link_requests_the_cited_page(qtbot: Any) -> None:
 
 
 def test_search_results_highlight_the_matched_terms(qtbot: Any) -> None:
-    hits = load_stream("search_zh.jsonl")
+    hits = tuple(SearchHit.from_dict(hit) for hit in load_stream("search_zh.jsonl"))
     view = ResultsView()
     qtbot.addWidget(view)
-    view.show_results(hits, "王熙凤 贾母", 0.008)
+    view.show_results(SearchResult("王熙凤 贾母", hits, 0.008))
     text = view.toPlainText()
     assert "3 results in 8 ms" in text
     assert "红楼梦人物关系研究" in text and "page 12" in text
     html = results_html(hits, "王熙凤 贾母")
-    assert html.count("background-color:#ffe58f") == sum(len(h["snippet_highlights"]) for h in hits)
+    assert html.count("background-color:#ffe58f") == sum(len(h.snippet_highlights) for h in hits)
     with qtbot.waitSignal(view.hit_selected) as blocker:
         view.anchorClicked.emit(QUrl("hit:1"))
     assert blocker.args[0]["title"] == "人物表"
@@ -141,7 +142,7 @@ def test_search_results_highlight_the_matched_terms(qtbot: Any) -> None:
 def test_no_results_says_what_to_try(qtbot: Any) -> None:
     view = ResultsView()
     qtbot.addWidget(view)
-    view.show_results([], "zebra <b>")
+    view.show_results(SearchResult("zebra <b>", ()))
     assert "No matches for zebra <b>" in view.toPlainText()
 
 

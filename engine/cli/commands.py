@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
 from engine.api import Engine, diagnose
@@ -115,21 +114,12 @@ def search_filters(engine: Engine, args: argparse.Namespace) -> SearchFilters | 
 def cmd_search(engine: Engine, args: argparse.Namespace, console: Console) -> int:
     query = " ".join(args.query)
     filters = search_filters(engine, args)
-    started = time.perf_counter()
-    hits = engine.search(query, limit=args.k, filters=filters)
-    seconds = time.perf_counter() - started
+    result = engine.search(query, limit=args.k, filters=filters)
     if args.json:
-        console.json_line(
-            {
-                "query": query,
-                "count": len(hits),
-                "seconds": round(seconds, 4),
-                "hits": [hit.to_dict() for hit in hits],
-            }
-        )
+        console.json_line(result.to_dict())
     else:
-        render_hits(console, hits, seconds)
-        if not hits and not engine.status().chunks:
+        render_hits(console, result)
+        if not result.hits and not engine.status().chunks:
             console.print(
                 "Nothing is indexed yet: add a folder with `needle folders add PATH`, "
                 "then run `needle index`."
@@ -148,16 +138,15 @@ def cmd_status(engine: Engine, args: argparse.Namespace, console: Console) -> in
 
 def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
     """Runs without an open engine: the doctor must work on a library that cannot open."""
-    checks = diagnose(args.data_dir)
-    healthy = all(check.status != "fail" for check in checks)
+    report = diagnose(args.data_dir)
     if args.json:
-        console.json_line({"ok": healthy, "checks": [c.to_dict() for c in checks]})
+        console.json_line(report.to_dict())
     else:
-        render_checks(console, checks)
+        render_checks(console, report)
         console.print(
-            "All checks passed." if healthy else "Some checks failed; see the fixes above."
+            "All checks passed." if report.ok else "Some checks failed; see the fixes above."
         )
-    return EXIT_OK if healthy else EXIT_FAILURE
+    return EXIT_OK if report.ok else EXIT_FAILURE
 
 
 def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:

@@ -6,9 +6,16 @@ import json
 import time
 from pathlib import Path
 
-from engine.api import Check, FolderInfo, StatusReport
 from engine.cli.console import Console, format_bytes, one_line, short_path
-from engine.models import FileRecord, IndexSummary, SearchHit
+from engine.models import (
+    DoctorReport,
+    FileRecord,
+    FolderInfo,
+    IndexSummary,
+    SearchHit,
+    SearchResult,
+    StatusReport,
+)
 from engine.settings import FIELDS, SettingField
 
 
@@ -115,17 +122,17 @@ def location_of(page: int | None, heading: str) -> str:
     return " · ".join(parts)
 
 
-def render_hits(console: Console, hits: list[SearchHit], seconds: float) -> None:
-    if not hits:
+def render_hits(console: Console, result: SearchResult) -> None:
+    if not result.hits:
         console.print("No matches.")
         return
-    for number, hit in enumerate(hits, 1):
+    for number, hit in enumerate(result.hits, 1):
         where = location_of(hit.page, " > ".join(hit.heading))
         title = hit.title or Path(hit.path).name
         console.print(f"{number}. {console.bold(title)}  {console.dim(f'({hit.score:.2f})')}")
         console.print(f"   {short_path(hit.path)}" + (f" — {where}" if where else ""))
         console.print(f"   {highlight_snippet(console, hit)}")
-    console.print(console.dim(f"{len(hits)} results in {seconds * 1000:.0f} ms"))
+    console.print(console.dim(f"{result.count} results in {result.seconds * 1000:.0f} ms"))
 
 
 def render_status(console: Console, report: StatusReport) -> None:
@@ -148,9 +155,9 @@ def render_status(console: Console, report: StatusReport) -> None:
             console.print(f"    {record.error_kind}: {problem_reason(record)}")
 
 
-def render_checks(console: Console, checks: list[Check]) -> None:
+def render_checks(console: Console, report: DoctorReport) -> None:
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
-    for check in checks:
+    for check in report.checks:
         console.print(f"[{marks.get(check.status, check.status)}] {check.name}: {check.message}")
         if check.hint and check.status != "ok":
             console.print(f"       fix: {check.hint}")

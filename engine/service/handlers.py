@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -13,7 +12,13 @@ from typing import Any, Protocol
 from engine.agent.events import Answer, Event
 from engine.cancel import CancelToken
 from engine.errors import ErrorKind, NeedleError
-from engine.models import IndexProgress, IndexSummary, SearchFilters, SearchHit
+from engine.models import (
+    DoctorReport,
+    IndexProgress,
+    IndexSummary,
+    SearchFilters,
+    SearchResult,
+)
 from engine.service.protocol import (
     Method,
     to_jsonable,
@@ -52,13 +57,13 @@ class ServedEngine(Protocol):
 
     def search(
         self, query: str, *, limit: int = ..., filters: SearchFilters | None = ...
-    ) -> list[SearchHit]: ...
+    ) -> SearchResult: ...
 
     def status(self) -> Any: ...
 
     def problems(self, folder: str | None = ...) -> Sequence[Any]: ...
 
-    def doctor(self) -> Sequence[Any]: ...
+    def doctor(self) -> DoctorReport: ...
 
     def ollama_status(self, host: str | None = ..., model: str | None = ...) -> Any: ...
 
@@ -188,10 +193,7 @@ def handle_search(engine: ServedEngine, params: dict[str, Any], ctx: RequestCont
     query = text_param(Method.SEARCH, params, "query")
     limit = _limit_param(Method.SEARCH, params, 20)
     filters = filters_from_params(Method.SEARCH, params.get("filters"))
-    started = time.perf_counter()
-    hits = engine.search(query, limit=limit, filters=filters)
-    seconds = time.perf_counter() - started
-    return {"query": query, "count": len(hits), "seconds": round(seconds, 4), "hits": hits}
+    return engine.search(query, limit=limit, filters=filters).to_dict()
 
 
 def handle_index_run(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
@@ -207,9 +209,7 @@ def handle_problems(engine: ServedEngine, params: dict[str, Any], ctx: RequestCo
 
 
 def handle_doctor(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
-    checks = list(engine.doctor())
-    healthy = all(getattr(check, "status", "ok") != "fail" for check in checks)
-    return {"ok": healthy, "checks": checks}
+    return engine.doctor().to_dict()
 
 
 def handle_ollama_status(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:

@@ -38,9 +38,14 @@ up, requests end with `engine_unavailable`. Neither repeats work automatically: 
 
 Supervision: a `ping` every 5 s; no reply within 15 s (60 s for the handshake, since opening a
 library can be slow) means the engine hung, and it is killed and restarted like a crashed one.
-At most 5 restarts within 60 s, then `engine_failed`. A refused handshake (protocol version
-mismatch, another Needle holds the index) is not retried: it emits `engine_failed` with the
-engine's message. Calling `start()` again after `engine_failed` tries afresh (a "Retry" button).
+At most 5 restarts within 60 s, then `engine_failed`; a minute of running well wipes the slate.
+A refused handshake (protocol version mismatch, another Needle holds the index) is not retried:
+it emits `engine_failed` with the engine's message. Calling `start()` again after
+`engine_failed` tries afresh (a "Retry" button).
+
+The pieces: `desktop/engine_process.py` (the child process, line framing, how it ended),
+`desktop/restart_policy.py` (when to restart, when the engine hung; plain Python) and this module
+(handshake, queue, requests).
 """
 
 from __future__ import annotations
@@ -49,17 +54,17 @@ import itertools
 import logging
 import os
 import sys
-import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from desktop.engine_process import EngineExit, EngineProcess
+from desktop.restart_policy import Heartbeat, RestartPolicy
 from engine.errors import ErrorKind, NeedleError
 from engine.service.protocol import (
     PROTOCOL_VERSION,
@@ -78,7 +83,6 @@ from engine.service.protocol import (
 )
 
 log = logging.getLogger("needle.engine_client")
-engine_log = logging.getLogger("needle.engine")  # the engine's stderr, line by line
 
 CLIENT_NAME = "needle-desktop"
 
@@ -174,29 +178,20 @@ class EngineClient(QObject):
         self._protocol_version = protocol_version
         self._environment = dict(environment or {})
         self._working_directory = os.fspath(working_directory) if working_directory else None
-        self._heartbeat_timeout = heartbeat_timeout_ms / 1000
         # Opening a library (crash repair, a cold disk, an antivirus scanning the bundle) may
         # take far longer than answering a ping, so the first reply gets its own, longer limit.
-        self._handshake_timeout = handshake_timeout_ms / 1000
-        self._max_restarts = max_restarts
-        self._restart_window = restart_window_s
+        self._liveness = Heartbeat(heartbeat_timeout_ms / 1000, handshake_timeout_ms / 1000)
+        self._restarts = RestartPolicy(max_restarts, restart_window_s)
         self._restart_delay_ms = restart_delay_ms
 
         self._ids = itertools.count(1)  # never reused, so replies of a dead engine match nothing
         self._state = ClientState.IDLE
-        self._process: QProcess | None = None
-        self._stdout_buffer = bytearray()
-        self._stderr_buffer = bytearray()
-        self._stderr_tail: deque[str] = deque(maxlen=40)
+        self._process: EngineProcess | None = None
+        self._stderr_tail: list[str] = []  # of the last engine that ended
         self._inflight: dict[int, _Pending] = {}  # sent to the current process
         self._queue: list[_Pending] = []  # waiting for the engine to be ready
         self._internal: dict[int, Callable[[Reply], None]] = {}  # handshake, ping, cancel replies
         self._engine_info: dict[str, Any] = {}
-        self._restart_times: deque[float] = deque()
-        self._restarts = 0
-        self._death_reason = ""  # set when we kill the process ourselves (hang)
-        self._ping_sent_at: float | None = None
-        self._handshake_sent_at: float | None = None
 
         self._heartbeat = QTimer(self)
         self._heartbeat.setInterval(heartbeat_interval_ms)
@@ -208,7 +203,7 @@ class EngineClient(QObject):
         process = self._process
         if process is not None:
             self._process = None
-            _silence_and_kill(process)
+            process.silence_and_kill()
 
     # -- public API ------------------------------------------------------------------------
 
@@ -228,21 +223,19 @@ class EngineClient(QObject):
     @property
     def engine_pid(self) -> int | None:
         process = self._process
-        if process is None or process.state() == QProcess.ProcessState.NotRunning:
-            return None
-        return int(process.processId()) or None
+        return process.pid if process is not None else None
 
     @property
     def stderr_tail(self) -> list[str]:
         """The engine's last lines of log output, for error reports."""
-        return list(self._stderr_tail)
+        process = self._process
+        return process.stderr_tail if process is not None else list(self._stderr_tail)
 
     def start(self) -> None:
         """Launch the engine (non-blocking); `ready` follows once the handshake succeeds."""
         if self._state not in (ClientState.IDLE, ClientState.STOPPED, ClientState.FAILED):
             return
-        self._restart_times.clear()
-        self._restarts = 0
+        self._restarts.reset()
         self._launch(ClientState.STARTING)
 
     def request(
@@ -274,7 +267,7 @@ class EngineClient(QObject):
         `stopped` when the process is gone. Never blocks."""
         process = self._process
         self._heartbeat.stop()
-        if process is None or process.state() == QProcess.ProcessState.NotRunning:
+        if process is None or not process.running:
             self._become_stopped()
             return
         if self._state == ClientState.SHUTTING_DOWN:
@@ -290,60 +283,37 @@ class EngineClient(QObject):
         then kills. Blocks the calling thread; use only when the UI is going away anyway."""
         process = self._process
         self._heartbeat.stop()
-        if process is None or process.state() == QProcess.ProcessState.NotRunning:
+        if process is None or not process.running:
             self._become_stopped()
             return
         self._state = ClientState.SHUTTING_DOWN
         self._cancel_all()
         self._write(process, Request(next(self._ids), Method.SHUTDOWN, {}))
-        process.waitForBytesWritten(1000)
-        if not process.waitForFinished(int(timeout * 1000)):
+        if not process.wait_finished(int(timeout * 1000)):
             process.terminate()
-            if not process.waitForFinished(1500):
+            if not process.wait_finished(1500):
                 process.kill()
-                process.waitForFinished(1500)
+                process.wait_finished(1500)
         self._become_stopped()
 
     # -- process lifecycle -----------------------------------------------------------------
 
     def _launch(self, state: ClientState) -> None:
         self._state = state
-        self._stdout_buffer.clear()
-        self._stderr_buffer.clear()
-        self._death_reason = ""
-        self._ping_sent_at = None
-        process = QProcess(self)
-        process.setProgram(self._command[0])
-        process.setArguments(self._command[1:])
-        if self._environment:
-            environment = QProcessEnvironment.systemEnvironment()
-            for key, value in self._environment.items():
-                environment.insert(key, value)
-            process.setProcessEnvironment(environment)
-        if self._working_directory:
-            process.setWorkingDirectory(self._working_directory)
-        if sys.platform == "win32":
-            _hide_console_window(process)
-        else:
-            # Its own session: a Ctrl-C in the terminal that started the app reaches the app,
-            # which then shuts the engine down in order, instead of both dying at once (and the
-            # engine being restarted under a quitting app).
-            process.setUnixProcessParameters(QProcess.UnixProcessFlag.CreateNewSession)
-        # Bound slots, not lambdas: Qt drops them when this client is destroyed, so a late signal
-        # of a dying process can never call into a deleted object. sender() names the process.
-        process.readyReadStandardOutput.connect(self._on_stdout_ready)
-        process.readyReadStandardError.connect(self._on_stderr_ready)
+        self._liveness.reset()
+        process = EngineProcess(self)
+        # Bound slots: sender() tells which process spoke, so a late signal of a replaced engine
+        # is recognised and dropped.
         process.started.connect(self._on_started)
-        process.finished.connect(self._on_finished)
-        process.errorOccurred.connect(self._on_process_error)
+        process.line_received.connect(self._on_line)
+        process.exited.connect(self._on_exited)
         self._process = process
-        log.info("starting the engine: %s", " ".join(self._command))
-        process.start()
+        process.start(self._command, self._environment, self._working_directory)
 
-    def _current_sender(self) -> QProcess | None:
+    def _current_sender(self) -> EngineProcess | None:
         """The process that sent the signal being handled, if it is still the current one."""
         process = self.sender()
-        return process if isinstance(process, QProcess) and process is self._process else None
+        return process if isinstance(process, EngineProcess) and process is self._process else None
 
     def _on_started(self) -> None:
         process = self._current_sender()
@@ -353,12 +323,12 @@ class EngineClient(QObject):
         if self._protocol_version != PROTOCOL_VERSION:
             request.params["protocol"] = self._protocol_version
         self._internal[request.id] = self._on_handshake_reply
-        self._handshake_sent_at = time.monotonic()
+        self._liveness.handshake_sent()
         self._write(process, request)
         self._heartbeat.start()
 
     def _on_handshake_reply(self, reply: Reply) -> None:
-        self._handshake_sent_at = None
+        self._liveness.handshake_answered()
         if isinstance(reply, ErrorReply):
             error = reply.error
             reason = error.message + (f" {error.hint}" if error.hint else "")
@@ -373,40 +343,23 @@ class EngineClient(QObject):
         self._engine_info = dict(reply.result) if isinstance(reply.result, dict) else {}
         restarted = self._state == ClientState.RESTARTING
         self._state = ClientState.READY
+        self._restarts.engine_ready()
         queued, self._queue = self._queue, []
         for pending in queued:
             if pending.handle.alive:
                 self._send_pending(pending)
         self.ready.emit()
         if restarted:
-            self.engine_restarted.emit(self._restarts)
+            self.engine_restarted.emit(self._restarts.attempts)
 
-    def _on_process_error(self, error: QProcess.ProcessError) -> None:
+    def _on_exited(self, ending: EngineExit) -> None:
         process = self._current_sender()
-        # Only a failed start gets no `finished` signal; other errors are followed by one.
-        if process is not None and error == QProcess.ProcessError.FailedToStart:
-            self._engine_gone(process, f"The engine could not start: {process.errorString()}")
+        if process is not None:
+            self._engine_gone(process, ending.describe())
 
-    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        process = self._current_sender()
-        if process is None:
-            return
-        self._read_stderr(process)
-        if self._death_reason:
-            reason = self._death_reason
-        elif status == QProcess.ExitStatus.CrashExit:
-            # Killed by a signal: its last log line is whatever it did before, not the cause.
-            reason = "The engine crashed."
-        else:
-            reason = f"The engine exited unexpectedly (exit code {code})."
-            # An exit on its own ends with the explanation (a traceback's last line, say).
-            last_line = next((line for line in reversed(self._stderr_tail) if line.strip()), "")
-            if last_line:
-                reason += f" Last message: {last_line.strip()}"
-        self._engine_gone(process, reason)
-
-    def _engine_gone(self, process: QProcess, reason: str) -> None:
+    def _engine_gone(self, process: EngineProcess, reason: str) -> None:
         self._process = None
+        self._stderr_tail = process.stderr_tail
         self._heartbeat.stop()
         process.deleteLater()
         if self._state in (ClientState.SHUTTING_DOWN, ClientState.STOPPED):
@@ -423,13 +376,12 @@ class EngineClient(QObject):
                 "Try again in a moment.",
             )
         )
-        if not self._may_restart():
+        if not self._restarts.allow_restart():
             self._give_up(
-                f"{reason} The engine stopped {self._max_restarts} times within "
-                f"{self._restart_window:.0f} seconds, so Needle stopped restarting it."
+                f"{reason} The engine stopped {self._restarts.max_restarts} times within "
+                f"{self._restarts.window_s:.0f} seconds, so Needle stopped restarting it."
             )
             return
-        self._restarts += 1
         self._state = ClientState.RESTARTING
         self._after(self._restart_delay_ms, lambda client: client._relaunch())
 
@@ -450,15 +402,6 @@ class EngineClient(QObject):
         if self._state == ClientState.RESTARTING:
             self._launch(ClientState.RESTARTING)
 
-    def _may_restart(self) -> bool:
-        now = time.monotonic()
-        while self._restart_times and now - self._restart_times[0] > self._restart_window:
-            self._restart_times.popleft()
-        if len(self._restart_times) >= self._max_restarts:
-            return False
-        self._restart_times.append(now)
-        return True
-
     def _give_up(self, reason: str) -> None:
         self._state = ClientState.FAILED
         self._heartbeat.stop()
@@ -472,8 +415,8 @@ class EngineClient(QObject):
         if not already:
             self.stopped.emit()
 
-    def _escalate(self, process: QProcess, *, kill: bool) -> None:
-        if process is not self._process or process.state() == QProcess.ProcessState.NotRunning:
+    def _escalate(self, process: EngineProcess, *, kill: bool) -> None:
+        if process is not self._process or not process.running:
             return
         log.warning("the engine did not stop in time: %s", "killing" if kill else "terminating")
         if kill:
@@ -487,37 +430,25 @@ class EngineClient(QObject):
         process = self._process
         if process is None:
             return
-        now = time.monotonic()
-        overdue = self._overdue_reply(now)
+        overdue = self._liveness.overdue()
         if overdue is not None:
-            self._death_reason = f"The engine stopped responding (no reply for {overdue:.0f} s)."
-            log.warning("%s Killing it.", self._death_reason)
-            process.kill()
+            reason = f"The engine stopped responding (no reply for {overdue:.0f} s)."
+            log.warning("%s Killing it.", reason)
+            process.kill(because=reason)
             return
-        if self._state == ClientState.READY and self._ping_sent_at is None:
+        if self._state == ClientState.READY and self._liveness.ping_due:
             request = Request(next(self._ids), Method.PING, {})
             self._internal[request.id] = self._on_pong
-            self._ping_sent_at = now
+            self._liveness.ping_sent()
             self._write(process, request)
 
-    def _overdue_reply(self, now: float) -> float | None:
-        """Seconds waited for a handshake or ping reply, when that is longer than allowed."""
-        if self._handshake_sent_at is not None:
-            waited = now - self._handshake_sent_at
-            return waited if waited > self._handshake_timeout else None
-        if self._ping_sent_at is not None:
-            waited = now - self._ping_sent_at
-            return waited if waited > self._heartbeat_timeout else None
-        return None
-
     def _on_pong(self, reply: Reply) -> None:
-        self._ping_sent_at = None
+        self._liveness.pong()
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _write(self, process: QProcess, request: Request) -> None:
-        if process.state() != QProcess.ProcessState.NotRunning:
-            process.write(encode(request))
+    def _write(self, process: EngineProcess, request: Request) -> None:
+        process.write(encode(request))
 
     def _send_pending(self, pending: _Pending) -> None:
         process = self._process
@@ -538,31 +469,9 @@ class EngineClient(QObject):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _on_stdout_ready(self) -> None:
-        process = self._current_sender()
-        if process is None:
-            return
-        self._stdout_buffer += bytes(process.readAllStandardOutput().data())
-        while (newline := self._stdout_buffer.find(b"\n")) >= 0:
-            line = bytes(self._stdout_buffer[:newline])
-            del self._stdout_buffer[: newline + 1]
-            if line.strip():
-                self._handle_line(line)
-            if process is not self._process:
-                return  # a callback shut the client down or the engine was replaced
-
-    def _on_stderr_ready(self) -> None:
-        process = self._current_sender()
-        if process is not None:
-            self._read_stderr(process)
-
-    def _read_stderr(self, process: QProcess) -> None:
-        self._stderr_buffer += bytes(process.readAllStandardError().data())
-        while (newline := self._stderr_buffer.find(b"\n")) >= 0:
-            line = self._stderr_buffer[:newline].decode("utf-8", "replace").rstrip()
-            del self._stderr_buffer[: newline + 1]
-            self._stderr_tail.append(line)
-            engine_log.debug("%s", line)
+    def _on_line(self, line: bytes) -> None:
+        if self._current_sender() is not None:
+            self._handle_line(line)
 
     def _handle_line(self, line: bytes) -> None:
         try:
@@ -646,36 +555,6 @@ class EngineClient(QObject):
             reason or "The engine is not running.",
             "Restart Needle. If this keeps happening, the engine log in the logs folder says why.",
         )
-
-
-CREATE_NO_WINDOW = 0x08000000
-
-
-def _hide_console_window(process: QProcess) -> None:
-    """The bundled `needle.exe` is a console program (it is also the CLI); started from the
-    windowed app it would open a console window for the engine's whole life. Not verified on
-    Windows yet: it is guarded so that, at worst, the window shows."""
-    modifier_setter = getattr(process, "setCreateProcessArgumentsModifier", None)
-    if modifier_setter is None:
-        return
-
-    def add_no_window_flag(arguments: Any) -> None:
-        arguments.flags |= CREATE_NO_WINDOW
-
-    try:
-        modifier_setter(add_no_window_flag)
-    except Exception:
-        log.warning("cannot hide the engine's console window", exc_info=True)
-
-
-def _silence_and_kill(process: QProcess) -> None:
-    try:
-        process.blockSignals(True)
-        if process.state() != QProcess.ProcessState.NotRunning:
-            process.kill()
-            process.waitForFinished(2000)
-    except RuntimeError:  # the C++ object is already gone: nothing left to stop
-        pass
 
 
 def _safely(callback: Callable[[Any], None], value: Any) -> None:

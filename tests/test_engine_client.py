@@ -14,6 +14,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.engine_client import ClientState, EngineClient, default_engine_command
+from desktop.engine_process import EngineExit
 from engine.errors import NeedleError
 from engine.service.protocol import PROTOCOL_VERSION
 
@@ -321,3 +322,17 @@ def test_the_real_engine_through_the_default_command(qtbot: QtBot, tmp_path: Pat
     finally:
         engine_client.shutdown_blocking(10)
     assert engine_client.state == ClientState.STOPPED
+
+
+def test_an_engine_exit_says_why_in_words() -> None:
+    assert EngineExit(start_error="No such file").describe() == (
+        "The engine could not start: No such file"
+    )
+    hung = "The engine stopped responding (no reply for 16 s)."
+    assert EngineExit(crashed=True, killed_because=hung).describe() == hung
+    assert EngineExit(crashed=True, last_message="indexing a.md").describe() == (
+        "The engine crashed."
+    )
+    assert EngineExit(1, last_message="ValueError: bad").describe() == (
+        "The engine exited unexpectedly (exit code 1). Last message: ValueError: bad"
+    )

@@ -12,7 +12,7 @@ same path the CLI and the desktop use. Per level it reports accuracy (every expe
 the answer), LLM calls, prompt tokens and wall time per question, and the fraction of the
 haystack's chunks that were put in front of the model.
 
-`--fake` runs against tests/fake_ollama.py with an *oracle* responder (it answers from the
+`--fake` runs against tests/helpers/fake_ollama.py with an *oracle* responder (it answers from the
 planted facts it sees in prompts, reads chunks as relevant exactly when they contain a planted
 fact, and plans the two hops by script). Its accuracy only shows that the agent's plumbing carries
 a fact from the index to the answer; its call and token counts are what each level costs.
@@ -334,8 +334,9 @@ def summarize(trials: list[Trial]) -> str:
 
 
 def oracle_responder(questions: list[Question]) -> Any:
-    """A responder for tests/fake_ollama.py that behaves like a model that reads carefully."""
-    from tests.fake_ollama import Reply, example_for_schema, last_user_message
+    """A responder for tests/helpers/fake_ollama.py that behaves like a model that reads
+    carefully."""
+    from tests.helpers.fake_ollama import Reply, example_for_schema, last_user_message
 
     facts = [fact for question in questions for fact in question.facts]
     words = re.compile(r"[A-Za-z][A-Za-z'-]+|[\u4e00-\u9fff]{2,}")
@@ -421,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     fake = None
     if args.fake:
-        from tests.fake_ollama import FakeOllama
+        from tests.helpers.fake_ollama import FakeOllama
 
         every_question = [q for lang in args.langs for q in QUESTIONS[lang]]
         fake = FakeOllama(responder=oracle_responder(every_question)).start()

@@ -10,6 +10,9 @@ import pytest
 # Qt must never try to open a display in tests; set before any Qt import.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# A warning or error logged during a test fails it unless the test declares it.
+pytest_plugins = ["tests.helpers.log_guard"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPORA = REPO_ROOT.parent / "shared" / "corpora"
 

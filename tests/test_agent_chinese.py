@@ -9,8 +9,8 @@ import pytest
 from engine.agent.events import ChunkVerdict, Keywords, LevelStarted, QueryParsed
 from engine.agent.runner import answer_question
 from engine.settings import Settings
-from tests.agent_helpers import Notes, Recorder, build_index
-from tests.scripted_model import (
+from tests.helpers.agent import Notes, Recorder, build_index
+from tests.helpers.scripted_model import (
     Rule,
     ScriptedModel,
     answer_from_document_containing,

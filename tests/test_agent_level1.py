@@ -20,8 +20,8 @@ from engine.agent.events import (
 from engine.agent.runner import answer_question
 from engine.errors import NeedleError
 from engine.settings import Settings
-from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
-from tests.scripted_model import (
+from tests.helpers.agent import FILLER_EN, Notes, Recorder, build_index
+from tests.helpers.scripted_model import (
     Reply,
     ReplySource,
     Request,

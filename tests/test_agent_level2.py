@@ -31,8 +31,8 @@ from engine.agent.verdict_cache import (
 from engine.cancel import CancelToken
 from engine.errors import Cancelled
 from engine.settings import Settings
-from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
-from tests.scripted_model import (
+from tests.helpers.agent import FILLER_EN, Notes, Recorder, build_index
+from tests.helpers.scripted_model import (
     Request,
     Rule,
     ScriptedModel,

@@ -14,8 +14,8 @@ from engine.agent.events import LevelStarted, LlmCall, SubAnswer, SubQuestion
 from engine.agent.runner import answer_question
 from engine.llm.types import ToolCall
 from engine.settings import Settings
-from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
-from tests.scripted_model import (
+from tests.helpers.agent import FILLER_EN, Notes, Recorder, build_index
+from tests.helpers.scripted_model import (
     Reply,
     Request,
     Rule,

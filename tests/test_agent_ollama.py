@@ -16,9 +16,9 @@ from engine.llm.ollama.chat import OllamaChatModel
 from engine.settings import Settings
 from tests import test_agent_level2 as level2_case
 from tests import test_agent_level3 as level3_case
-from tests.agent_helpers import Notes, build_index
-from tests.fake_ollama import Failure, FakeOllama
-from tests.scripted_model import (
+from tests.helpers.agent import Notes, build_index
+from tests.helpers.fake_ollama import Failure, FakeOllama
+from tests.helpers.scripted_model import (
     Request,
     Rule,
     ScriptedModel,

@@ -18,8 +18,8 @@ from engine.errors import ErrorKind, NeedleError, OllamaError, WriterLocked
 from engine.library.catalog import Catalog
 from engine.models import IndexSummary, SearchFilters
 from engine.search.index import ChunkIndex
-from tests.fake_ollama import FakeOllama
-from tests.pdf_factory import write_pdf
+from tests.helpers.fake_ollama import FakeOllama
+from tests.helpers.pdf_factory import write_pdf
 
 
 def make_notes(root: Path) -> Path:
@@ -247,6 +247,7 @@ def test_an_ignore_pattern_the_scanner_cannot_use_is_refused(
         assert reopened.settings.ignore_patterns == []
 
 
+@pytest.mark.expect_log('ignore pattern left out')
 def test_a_library_whose_settings_hold_a_bad_ignore_pattern_still_opens(
     needle_home: Path, notes: Path
 ) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.fake_ollama import FakeOllama, Reply, RuleResponder, user_contains
-from tests.pdf_factory import write_pdf
+from tests.helpers.fake_ollama import FakeOllama, Reply, RuleResponder, user_contains
+from tests.helpers.pdf_factory import write_pdf
 
 BUNDLE = Path(os.environ.get("NEEDLE_BUNDLE", REPO_ROOT / "dist" / "needle"))
 EXE_SUFFIX = ".exe" if sys.platform == "win32" else ""

@@ -33,7 +33,7 @@ from engine.cli.console import (
     fit_width,
 )
 from engine.cli.main import main
-from tests.fake_ollama import FakeOllama, Reply, RuleResponder, wants_json
+from tests.helpers.fake_ollama import FakeOllama, Reply, RuleResponder, wants_json
 from tests.test_api import closed_port, make_notes
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,8 +18,14 @@ from PySide6.QtWidgets import QApplication
 from desktop.engine_client import EngineClient, default_engine_command
 from desktop.main_window import MainWindow
 from desktop.theme import apply_theme
-from tests.fake_ollama import FakeOllama, Reply, RuleResponder, last_user_message, wants_json
-from tests.pdf_factory import write_pdf
+from tests.helpers.fake_ollama import (
+    FakeOllama,
+    Reply,
+    RuleResponder,
+    last_user_message,
+    wants_json,
+)
+from tests.helpers.pdf_factory import write_pdf
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ from engine.models import (
     StatusReport,
 )
 from engine.settings import Settings, SettingsSnapshot
-from tests.desktop_helpers import final_answer, load_stream, make_fake_engine
+from tests.helpers.gui import final_answer, load_stream, make_fake_engine
 
 SETTINGS = SettingsSnapshot(Settings(ignore_patterns=["*.log"])).to_dict()
 # The engine's own result types, as it sends them: the fakes speak the real shapes.
@@ -351,6 +351,7 @@ def test_engine_restart_shows_then_hides_a_banner(window: MainWindow, engine: An
     assert not window.banner.isVisible()
 
 
+@pytest.mark.expect_log('UI thread was blocked')
 def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCaptureFixture) -> None:
     watchdog = UiWatchdog()
     watchdog.start()

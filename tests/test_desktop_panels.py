@@ -18,7 +18,7 @@ from desktop.onboarding import OllamaPanel, ollama_instructions, pull_progress_t
 from desktop.query_bar import QueryBar
 from desktop.status_bar import NeedleStatusBar, index_progress_text, ollama_view
 from engine.models import FolderInfo
-from tests.desktop_helpers import load_stream
+from tests.helpers.gui import load_stream
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from desktop.steps_panel import StepsPanel
 from desktop.steps_timeline import StepsTimeline
 from engine.agent.events import event_from_dict
 from engine.models import SearchHit, SearchResult
-from tests.desktop_helpers import RECORDED, final_answer, load_stream, streamed_text
+from tests.helpers.gui import RECORDED, final_answer, load_stream, streamed_text
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in RECORDED.glob("ask_*.jsonl")))
@@ -178,6 +178,7 @@ def test_plain_error_reads_like_a_person_wrote_it() -> None:
     assert plain_error(ValueError("boom")).message == "boom"
 
 
+@pytest.mark.expect_log('engine error (model_missing|cancelled)')
 def test_show_error_opens_one_box_and_skips_cancellation(qtbot: Any) -> None:
     box = show_error(
         {"kind": "model_missing", "message": "qwen2 is not pulled.", "hint": "Pull it."}

@@ -53,7 +53,7 @@ def test_a_kind_from_a_newer_engine_still_reads_as_an_error_with_its_own_words()
 def _kinds_spoken_by_the_doubles() -> list[tuple[str, str]]:
     """Error kinds written as literals in the test helpers and the recorded event streams."""
     spoken: list[tuple[str, str]] = []
-    for path in sorted(TESTS.glob("*.py")):
+    for path in sorted(TESTS.rglob("*.py")):
         if path.name == Path(__file__).name:  # this file makes bad kinds on purpose
             continue
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):

@@ -27,7 +27,7 @@ from engine.ingest.extract import (
 )
 from engine.ingest.text import normalize
 from engine.models import ExtractedDocument
-from tests.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
+from tests.helpers.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
 
 MB = 1024 * 1024
 ORIGINAL_EXTRACT_TEXT = PageObject.extract_text

@@ -13,7 +13,7 @@ import pytest
 
 from engine.llm.budget import count_prompt_tokens
 from engine.llm.types import Message
-from tests.fake_ollama import (
+from tests.helpers.fake_ollama import (
     Failure,
     FakeOllama,
     Reply,
@@ -29,7 +29,7 @@ from tests.fake_ollama import (
 __all__ = ["fake_ollama"]  # the imported fixture is used by tests below
 
 MODEL = "qwen2:7b-instruct"
-FAKE_SCRIPT = Path(__file__).with_name("fake_ollama.py")
+FAKE_SCRIPT = Path(__file__).parent / "helpers" / "fake_ollama.py"
 
 
 def client(fake: FakeOllama) -> ollama.Client:

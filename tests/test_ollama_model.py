@@ -20,7 +20,7 @@ from engine.llm.ollama.chat import OllamaChatModel
 from engine.llm.ollama.server import PullProgress, canonical_model_name, probe, pull_model
 from engine.llm.tool_calls import recover_tool_calls
 from engine.llm.types import Message
-from tests.fake_ollama import Failure, FakeOllama, Reply, RuleResponder, user_contains
+from tests.helpers.fake_ollama import Failure, FakeOllama, Reply, RuleResponder, user_contains
 
 MODEL = "qwen2:7b-instruct"
 LONG_REPLY = " ".join(f"token{i}" for i in range(60))

@@ -21,7 +21,7 @@ import pytest
 from engine.models import IndexSummary
 from engine.service.protocol import PROTOCOL_VERSION
 from engine.service.server import Service
-from tests.service_helpers import FakeEngine
+from tests.helpers.service import FakeEngine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,6 +154,7 @@ def test_unknown_method_is_an_error_and_the_engine_keeps_running(
     "line",
     [b"this is not json\n", b"[1,2,3]\n", b'{"method": "ping"}\n', b"\xff\xfe\n", b'"text"\n'],
 )
+@pytest.mark.expect_log('malformed request line')
 def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_running(
     served: tuple[Service, Output], line: bytes
 ) -> None:
@@ -165,6 +166,7 @@ def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_runni
     assert output.final(9)["type"] == "result"
 
 
+@pytest.mark.expect_log('malformed request line')
 def test_a_request_without_method_names_its_id(served: tuple[Service, Output]) -> None:
     service, output = served
     service.handle_line(b'{"id": 12}\n')
@@ -202,6 +204,7 @@ def test_bad_search_params_are_explained(
     assert problem in error["message"]
 
 
+@pytest.mark.expect_log('request \\d+ \\(search\\) failed')
 def test_an_engine_bug_becomes_an_internal_error_not_a_dead_engine(
     served: tuple[Service, Output],
 ) -> None:
@@ -214,6 +217,7 @@ def test_an_engine_bug_becomes_an_internal_error_not_a_dead_engine(
     assert output.final(3)["type"] == "result"
 
 
+@pytest.mark.expect_log('dispatching request \\d+ \\(cancel\\) failed')
 def test_a_bug_on_the_reading_thread_is_reported_and_the_engine_keeps_reading(
     served: tuple[Service, Output], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -230,6 +234,7 @@ def test_a_bug_on_the_reading_thread_is_reported_and_the_engine_keeps_reading(
     assert output.final(3)["type"] == "result"
 
 
+@pytest.mark.expect_log('cannot encode a reply')
 def test_a_result_that_cannot_be_sent_is_an_internal_error(
     served: tuple[Service, Output], fake: FakeEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -559,7 +564,7 @@ class ServedProcess:
 
 
 def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
-    served = ServedProcess(["-m", "tests.service_helpers"], tmp_path / "stderr")
+    served = ServedProcess(["-m", "tests.helpers.service"], tmp_path / "stderr")
     try:
         assert served.call("handshake", protocol=PROTOCOL_VERSION)["protocol"] == PROTOCOL_VERSION
         served.call("shutdown")
@@ -572,7 +577,7 @@ def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    served = ServedProcess(["-m", "tests.service_helpers"], tmp_path / "stderr")
+    served = ServedProcess(["-m", "tests.helpers.service"], tmp_path / "stderr")
     try:
         served.call("handshake", protocol=PROTOCOL_VERSION)
         served.send("ask", question="forever")
@@ -585,7 +590,7 @@ def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.
 
 
 def test_a_locked_engine_refuses_the_handshake_and_exits(tmp_path: Path) -> None:
-    served = ServedProcess(["-m", "tests.service_helpers", "--fail-open"], tmp_path / "stderr")
+    served = ServedProcess(["-m", "tests.helpers.service", "--fail-open"], tmp_path / "stderr")
     try:
         reply = served.reply("handshake", protocol=PROTOCOL_VERSION)
         assert reply["error"]["kind"] == "writer_locked"
@@ -600,7 +605,7 @@ def test_a_locked_engine_refuses_the_handshake_and_exits(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_the_real_engine_adds_indexes_searches_and_follows_edits(tmp_path: Path) -> None:
-    from tests.pdf_factory import write_pdf
+    from tests.helpers.pdf_factory import write_pdf
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -649,7 +654,7 @@ def test_the_real_engine_adds_indexes_searches_and_follows_edits(tmp_path: Path)
 
 @pytest.mark.slow
 def test_the_real_engine_answers_with_events_and_stops_when_cancelled(tmp_path: Path) -> None:
-    from tests.fake_ollama import FakeOllama, Reply, RuleResponder, default_responder
+    from tests.helpers.fake_ollama import FakeOllama, Reply, RuleResponder, default_responder
 
     notes = tmp_path / "notes"
     notes.mkdir()

@@ -1,6 +1,6 @@
 """A fake engine for protocol, service and client tests, and a way to serve it as a process:
 
-    python -m tests.service_helpers [--fail-open] [--index-steps N] [--data-dir D]
+    python -m tests.helpers.service [--fail-open] [--index-steps N] [--data-dir D]
 
 It behaves like engine.api.Engine where the service can tell (same methods, same result types),
 but answers instantly and deterministically, so tests measure the protocol, not the index."""

@@ -15,7 +15,7 @@ In a test:
 
 As a process (for end-to-end tests that run the real engine as a child process):
 
-    python tests/fake_ollama.py --port 0 --script replies.json
+    python tests/helpers/fake_ollama.py --port 0 --script replies.json
 
 prints `fake-ollama listening on http://127.0.0.1:PORT` on its first line and serves until killed.
 The script file is JSON: {"models": [...], "token_delay": 0.0, "default": REPLY,
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `engine` importable from the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import pytest
 
@@ -666,7 +666,8 @@ def _pull_lines(name: str, known: bool) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def fake_ollama() -> Iterator[FakeOllama]:
     """A started FakeOllama with the default responder; import this fixture into a test module
-    (`from tests.fake_ollama import fake_ollama`) and set `fake_ollama.responder` as needed."""
+    (`from tests.helpers.fake_ollama import fake_ollama`) and set `fake_ollama.responder` as
+    needed."""
     with FakeOllama() as fake:
         yield fake
 

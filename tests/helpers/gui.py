@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-RECORDED = Path(__file__).resolve().parent / "recorded_events"
+RECORDED = Path(__file__).resolve().parents[1] / "recorded_events"
 
 
 def load_stream(name: str) -> list[dict[str, Any]]:

@@ -265,9 +265,9 @@ def verdict_quoting(*needles: str) -> Callable[[Request], str]:
 
 
 def wire_responder(model: ScriptedModel) -> Callable[[dict[str, Any]], Any]:
-    """A tests.fake_ollama responder that answers Ollama /api/chat bodies with `model`'s rules,
-    so one script drives both the in-process tests and the real client over HTTP."""
-    from tests.fake_ollama import Reply as WireReply
+    """A tests.helpers.fake_ollama responder that answers Ollama /api/chat bodies with `model`'s
+    rules, so one script drives both the in-process tests and the real client over HTTP."""
+    from tests.helpers.fake_ollama import Reply as WireReply
 
     def respond(body: dict[str, Any]) -> WireReply:
         messages = [_message_from_wire(m) for m in body.get("messages", [])]

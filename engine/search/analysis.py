@@ -40,8 +40,6 @@ CJK_TOKENIZER = "needle_cjk"
 # Longer "words" are base64 blobs, hashes or minified code: noise that bloats the term dictionary.
 MAX_WORD_BYTES = 40
 
-# Scripts written without spaces between words (engine/lang.py).
-_CJK_LETTERS = CJK_LETTERS
 _EN_WORD_PATTERN = r"[[\p{L}\p{N}]--[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]]+"
 
 _jieba_lock = threading.Lock()
@@ -53,18 +51,18 @@ _jieba_ready = False
 # needs them.
 @lru_cache(maxsize=1)
 def _cjk_run_re() -> re.Pattern[str]:
-    return re.compile(f"[{_CJK_LETTERS}]+")
+    return re.compile(f"[{CJK_LETTERS}]+")
 
 
 # A CJK run or a word of other letters/digits; everything else separates tokens.
 @lru_cache(maxsize=1)
 def _cjk_field_token_re() -> re.Pattern[str]:
-    return re.compile(f"[{_CJK_LETTERS}]+|[^\\W_{_CJK_LETTERS}]+")
+    return re.compile(f"[{CJK_LETTERS}]+|[^\\W_{CJK_LETTERS}]+")
 
 
 @lru_cache(maxsize=1)
 def _cjk_or_word_re() -> re.Pattern[str]:
-    return re.compile(f"([{_CJK_LETTERS}]+)|([^\\W_{_CJK_LETTERS}]+)")
+    return re.compile(f"([{CJK_LETTERS}]+)|([^\\W_{CJK_LETTERS}]+)")
 
 
 @dataclass(frozen=True)

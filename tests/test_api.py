@@ -288,9 +288,7 @@ def test_settings_refuse_values_out_of_their_declared_bounds(
     assert engine.settings == before
 
 
-def test_a_failing_engine_constructor_leaves_nothing_held(
-    needle_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_engine_constructor_leaves_nothing_held(needle_home: Path) -> None:
     closed: list[str] = []
     real_catalog_close, real_index_close = Catalog.close, ChunkIndex.close
 
@@ -302,19 +300,20 @@ def test_a_failing_engine_constructor_leaves_nothing_held(
         closed.append("index")
         real_index_close(index)
 
-    monkeypatch.setattr(Catalog, "close", close_catalog)
-    monkeypatch.setattr(ChunkIndex, "close", close_index)
-
     def broken(*args: object) -> None:
         raise NeedleError(ErrorKind.INTERNAL, "The indexer could not be made.")
 
-    monkeypatch.setattr("engine.api._new_indexer", broken)
-    with pytest.raises(NeedleError):
-        Engine.open()
+    # A context of its own: undoing it must not undo needle_home's private NEEDLE_HOME.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Catalog, "close", close_catalog)
+        patch.setattr(ChunkIndex, "close", close_index)
+        patch.setattr("engine.api._new_indexer", broken)
+        with pytest.raises(NeedleError):
+            Engine.open()
     assert sorted(closed) == ["catalog", "index"]
-    monkeypatch.undo()
     with Engine.open() as engine:  # the writer lock was released
         assert engine.writable
+        assert engine.paths.data.is_relative_to(needle_home)
 
 
 def test_corrupt_settings_file_is_a_clear_error(needle_home: Path) -> None:

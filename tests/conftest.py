@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,11 +12,21 @@ import pytest
 # Qt must never try to open a display in tests; set before any Qt import.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# A test that forgets `needle_home` must not reach the real per-user library: the platform's
+# folders (platformdirs follows XDG) point into a scratch folder for the whole run.
+_SCRATCH_HOME = Path(tempfile.mkdtemp(prefix="needle-tests-xdg-"))
+for _variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    os.environ[_variable] = str(_SCRATCH_HOME / _variable.lower())
+
 # A warning or error logged during a test fails it unless the test declares it.
 pytest_plugins = ["tests.helpers.log_guard"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPORA = REPO_ROOT.parent / "shared" / "corpora"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SCRATCH_HOME, ignore_errors=True)
 
 
 @pytest.fixture

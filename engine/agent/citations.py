@@ -47,6 +47,11 @@ def cited_numbers(text: str) -> list[int]:
     return numbers
 
 
+def strip_marks(text: str) -> str:
+    """`text` without its citation marks."""
+    return _MARK_RE.sub("", text)
+
+
 def renumber_marks(text: str, valid: set[int]) -> tuple[str, list[int]]:
     """`text` with marks renumbered 1..k by first use of each valid number, invalid numbers
     removed; and the old numbers in their new order."""

@@ -21,6 +21,10 @@ class LevelOutcome:
     found: bool
     citations_inferred: bool = False
     nothing_matched: bool = False  # not found because the search or reading found no candidate
+    grounded: bool = False  # a found answer whose cited passages support it
+    grounding: str = ""  # why it is (not) grounded
+    candidates: tuple[ChunkRef, ...] = ()  # the closest passages, when nothing grounded was found
+    context: tuple[SearchHit, ...] = ()  # Level 1's context, ranked: auto's Level 2 reads it first
 
 
 def hit_ref(hit: SearchHit) -> ChunkRef:

@@ -42,6 +42,7 @@ class AgentOptions:
 
     parse_mode: str = "structured"  # structured | two_call
     compress_context: bool = False  # drop sentences that share nothing with the question
+    score_gap: bool = True  # Level 1 packs only the hits the BM25 scores support
 
 
 @dataclass

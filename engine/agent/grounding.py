@@ -1,0 +1,363 @@
+"""Is an answer grounded in the passages it cites?
+
+Small local models answer from whatever is in front of them and rarely say "not found", so an
+answer is only shown as found after two checks:
+
+1. **It answers what was asked.** A question for a year gets a year, one for a number gets a
+   number, one asking "when" gets a time. A reply that restates the first hop of a two-hop
+   question instead of the year asked for fails here.
+2. **Its own facts are in its passages.** The numbers, names and key terms of the answer that the
+   question does not already contain must occur in the passages the answer cites. A year or a
+   long number that no cited passage holds is invented.
+
+The text checks decide most answers for free. When they cannot — the answer is in another
+language than its passage, it paraphrases, it is a bare "yes", or the passage does not name what
+the question is about — one short verification read asks the model to copy the sentence that
+states the answer; the answer is grounded only if that sentence really is in a cited passage and
+carries the answer's facts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from engine.agent import prompts
+from engine.agent.citations import locate_quote, strip_marks
+from engine.agent.context import query_terms
+from engine.agent.events import Citation, Grounding
+from engine.agent.jsonreply import boolean, extract_json_object
+from engine.agent.keywords import ENGLISH_STOPWORDS
+from engine.agent.session import Session
+from engine.llm.types import Message
+
+VERIFY_REPLY_TOKENS = 160
+MIN_TERM_SUPPORT = 0.5  # share of the answer's own terms its passages must hold
+MAX_VERIFY_PASSAGES = 4
+
+_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z]{2,}")
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_CHINESE_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+_CHINESE_DIGIT_RUN_RE = re.compile(r"[〇零一二三四五六七八九]{2,}")
+
+
+class AnswerForm(Enum):
+    """What kind of answer a question asks for, where that is cheap to tell and check."""
+
+    ANY = "any"
+    YEAR = "year"
+    NUMBER = "number"
+    TIME = "time"
+
+
+_FORM_PATTERNS: tuple[tuple[AnswerForm, re.Pattern[str]], ...] = (
+    (
+        AnswerForm.YEAR,
+        re.compile(
+            r"\b(?:what|which)\s+year\b|\byear\s+(?:was|were|did|does|is)\b|"
+            r"哪一年|哪年|几几年|什么年份|哪个年份|年份是|何年",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        AnswerForm.NUMBER,
+        re.compile(
+            r"\bhow\s+(?:many|much|long|old|far|tall|high|big|large|heavy|wide|deep)\b|"
+            r"多少|多大|多长|多久|多高|多远|多重|多宽|多深|"
+            r"几(?:个|次|年|岁|天|位|本|只|条|种|人|家|件|月|周|小时|分钟|公里|米|元|块|张|辆|层)",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        AnswerForm.TIME,
+        re.compile(
+            r"^\s*when\b|\bwhen\s+(?:did|was|were|is|does|do|will|had|has)\b|"
+            r"什么时候|何时|哪天|哪一天|几时|几月|哪个月|什么时间",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+_YEAR_RE = re.compile(r"(?<!\d)(?:1[0-9]{3}|20[0-9]{2})(?!\d)|\d{2,4}\s*年")
+_NUMBER_WORDS_RE = re.compile(
+    r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|thousand|million|billion|dozen|half|single|once|twice|"
+    r"none|no)\b|[〇零一二三四五六七八九十百千万亿两半]",
+    re.IGNORECASE,
+)
+_TIME_WORDS_RE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
+    r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|"
+    r"\b(?:spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|midnight|"
+    r"dawn|dusk|yesterday|today|tomorrow|ago|before|after|during|until|since|century|decade|"
+    r"week|weekend|month|year|season|holiday|christmas|easter)s?\b|"
+    r"[年月日号点时春夏秋冬早晚前后]|期间|世纪|周末|假期|节",
+    re.IGNORECASE,
+)
+
+# Words an answer uses to talk about its sources; they are evidence of nothing.
+_ANSWER_FILLER = frozenset(
+    "document documents passage passages text texts note notes source sources mention mentions "
+    "mentioned according state states stated say says said answer question information provided "
+    "given based context found written write writes".split()
+)
+_CHINESE_FILLER = ("文档", "提到", "根据", "段落", "资料", "内容", "信息", "回答", "问题", "记载")
+
+
+def expected_form(question: str) -> AnswerForm:
+    """The form a question asks for; ANY when it is not one that can be checked by text."""
+    for form, pattern in _FORM_PATTERNS:
+        if pattern.search(question):
+            return form
+    return AnswerForm.ANY
+
+
+def gives_form(answer: str, form: AnswerForm) -> bool:
+    """True when `answer` contains something of the asked-for form."""
+    text = normalize_digits(answer)
+    if form is AnswerForm.YEAR:
+        return bool(_YEAR_RE.search(text))
+    if form is AnswerForm.NUMBER:
+        return bool(re.search(r"\d", text) or _NUMBER_WORDS_RE.search(text))
+    if form is AnswerForm.TIME:
+        return bool(re.search(r"\d", text) or _TIME_WORDS_RE.search(text))
+    return True
+
+
+def normalize_digits(text: str) -> str:
+    """Runs of two or more Chinese digits (一九〇二) written as Arabic digits (1902), so a year
+    matches however either side wrote it. Lone 一 stays: it is mostly "one"/"a"."""
+    return _CHINESE_DIGIT_RUN_RE.sub(lambda m: m.group(0).translate(_CHINESE_DIGITS), text)
+
+
+@dataclass(frozen=True)
+class AnswerFacts:
+    """What an answer claims beyond what the question already says."""
+
+    hard_numbers: tuple[str, ...]  # years and numbers of 3+ digits: invented if no passage has them
+    numbers: tuple[str, ...]  # every number of the answer not in the question
+    terms: frozenset[str]  # comparable content terms (see context.query_terms) not in the question
+    latin: bool  # the answer is written mainly in Latin script
+    han: bool  # … or has Han characters
+
+
+def answer_facts(answer: str, question: str) -> AnswerFacts:
+    text = normalize_digits(strip_marks(answer))
+    asked = normalize_digits(question)
+    asked_numbers = set(_numbers(asked))
+    numbers = tuple(n for n in dict.fromkeys(_numbers(text)) if n not in asked_numbers)
+    hard = tuple(n for n in numbers if len(n.replace(".", "")) >= 3)
+    own = query_terms([text]) - query_terms([asked]) - _filler_terms()
+    terms = frozenset(t for t in own if not t.isdigit())
+    return AnswerFacts(
+        hard_numbers=hard,
+        numbers=numbers,
+        terms=terms,
+        latin=bool(_LATIN_RE.search(text)),
+        han=bool(_HAN_RE.search(text)),
+    )
+
+
+def _numbers(text: str) -> list[str]:
+    return [n.replace(",", "") for n in _NUMBER_RE.findall(text)]
+
+
+def _filler_terms() -> frozenset[str]:
+    return frozenset(query_terms([" ".join(_ANSWER_FILLER), *_CHINESE_FILLER]))
+
+
+class TextVerdict(Enum):
+    GROUNDED = "grounded"
+    NOT_GROUNDED = "not grounded"
+    UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    verdict: TextVerdict
+    reason: str
+
+
+def text_check(question: str, answer: str, passages: Sequence[str]) -> TextCheck:
+    """The free checks: the answer's form, its numbers and its terms against its passages."""
+    form = expected_form(question)
+    if not gives_form(strip_marks(answer), form):
+        return TextCheck(
+            TextVerdict.NOT_GROUNDED,
+            f"the question asks for a {form.value} and the answer gives none",
+        )
+    if not passages:
+        return TextCheck(TextVerdict.NOT_GROUNDED, "the answer cites no passage")
+    facts = answer_facts(answer, question)
+    support = normalize_digits("\n".join(passages))
+    support_numbers = set(_numbers(support))
+    for number in facts.hard_numbers:
+        if number not in support_numbers:
+            what = "year" if _YEAR_RE.fullmatch(number) else "number"
+            return TextCheck(
+                TextVerdict.NOT_GROUNDED,
+                f"the answer's {what} {number} occurs in none of the cited passages",
+            )
+    if not facts.terms and not facts.numbers:
+        return TextCheck(TextVerdict.UNDECIDED, "the answer states nothing its passages could show")
+    if _other_script(facts, support):
+        return TextCheck(
+            TextVerdict.UNDECIDED, "the answer is written in another language than its passages"
+        )
+    support_terms = query_terms([support])
+    held = (facts.terms & support_terms) | {n for n in facts.numbers if n in support_numbers}
+    share = len(held) / (len(facts.terms) + len(facts.numbers))
+    if share < MIN_TERM_SUPPORT:
+        return TextCheck(
+            TextVerdict.UNDECIDED,
+            f"only {len(held)} of the answer's {len(facts.terms) + len(facts.numbers)} own terms "
+            "occur in its passages",
+        )
+    missing_anchor = _missing_anchor(question, support_terms)
+    if missing_anchor:
+        return TextCheck(
+            TextVerdict.UNDECIDED, f"the cited passages do not name {missing_anchor!r}"
+        )
+    return TextCheck(TextVerdict.GROUNDED, "the answer's facts occur in the cited passages")
+
+
+def _other_script(facts: AnswerFacts, support: str) -> bool:
+    """True when the answer's words cannot be compared with the passages' words."""
+    han = len(_HAN_RE.findall(support))
+    latin = len(_LATIN_RE.findall(support))
+    passages_chinese = han > 2 * latin
+    if facts.han and passages_chinese:
+        return False
+    if facts.latin and not facts.han:
+        return passages_chinese
+    return facts.han and not passages_chinese
+
+
+_NAME_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\b")
+
+
+def _missing_anchor(question: str, support_terms: set[str]) -> str:
+    """A name the question is about (a capitalized word not opening the question) that the
+    cited passages never mention: then they may be about something else."""
+    for name in _NAME_RE.findall(question.strip()):
+        lowered = name.lower()
+        if lowered in ENGLISH_STOPWORDS or len(lowered) < 3:
+            continue
+        if not query_terms([name]) & support_terms:
+            return str(name)
+    return ""
+
+
+# ---------------------------------------------------------------- the verification read
+
+
+@dataclass(frozen=True)
+class Verification:
+    grounded: bool
+    reason: str
+    quote: str = ""  # the supporting sentence, as the passage spells it
+    passage: int = -1  # index of the passage that holds it
+
+
+def verification_from_reply(
+    reply: str, question: str, answer: str, passages: Sequence[str]
+) -> Verification:
+    """Judge the verification read's reply: a quote that is really in a passage, that the model
+    says supports the answer, and that carries the answer's facts."""
+    data = extract_json_object(reply)
+    if data is None:
+        return Verification(False, "the verification read gave no usable reply")
+    quote = data.get("quote")
+    if not isinstance(quote, str) or not quote.strip():
+        return Verification(False, "the verification read found no sentence stating the answer")
+    for index, passage in enumerate(passages):
+        span = locate_quote(passage, quote)
+        if span is None:
+            continue
+        located = passage[span[0] : span[1]]
+        if not boolean(data.get("supported"), default=False):
+            return Verification(
+                False, "the verification read says the cited passages do not state the answer"
+            )
+        missing = _facts_missing_from(located, question, answer)
+        if missing:
+            return Verification(False, f"the supporting sentence does not contain {missing}")
+        return Verification(
+            True, "a verification read found the sentence stating it", located, index
+        )
+    return Verification(False, "the verification read quoted a sentence that is in no passage")
+
+
+def _facts_missing_from(sentence: str, question: str, answer: str) -> str:
+    """A hard number of the answer that the supporting sentence lacks; "" when none is."""
+    facts = answer_facts(answer, question)
+    numbers = set(_numbers(normalize_digits(sentence)))
+    for number in facts.hard_numbers:
+        if number not in numbers:
+            return number
+    return ""
+
+
+def numbers_missing(answer: str, text: str) -> bool:
+    """True when `answer` holds a year or long number that `text` does not."""
+    present = set(_numbers(normalize_digits(text)))
+    return any(n not in present for n in answer_facts(answer, "").hard_numbers)
+
+
+# ---------------------------------------------------------------- the check, as the agent runs it
+
+
+def ground_answer(
+    session: Session,
+    *,
+    level: int,
+    question: str,
+    answer: str,
+    citations: Sequence[Citation],
+    notes: Mapping[str, str] | None = None,
+) -> Grounding:
+    """Check `answer` against the chunks it cites; emits and returns the Grounding event.
+    `notes` are what a Level-2 read of a cited chunk said it answers (chunk id -> short answer, in
+    the question's language): they bridge an answer and a passage in different languages."""
+    passages = [c.text for c in citations]
+    readings = [notes[c.chunk_id] for c in citations if notes and notes.get(c.chunk_id)]
+    check = text_check(question, answer, passages + readings)
+    if check.verdict is TextVerdict.UNDECIDED and passages:
+        verification = _verify(session, question, answer, passages)
+        event = Grounding(level, verification.grounded, verification.reason, "verify", answer)
+    else:
+        grounded = check.verdict is TextVerdict.GROUNDED
+        event = Grounding(level, grounded, check.reason, "text", answer)
+    session.emit(event)
+    return event
+
+
+def _verify(session: Session, question: str, answer: str, passages: Sequence[str]) -> Verification:
+    """One short model call over the cited passages (as many as fit, best first)."""
+    kept = _fitting(session, question, answer, list(passages[:MAX_VERIFY_PASSAGES]))
+    reply = session.chat(
+        verify_messages(question, answer, kept),
+        purpose="verify",
+        json_schema=prompts.VERIFY_SCHEMA,
+        max_tokens=VERIFY_REPLY_TOKENS,
+    )
+    return verification_from_reply(reply.content, question, answer, kept)
+
+
+def _fitting(session: Session, question: str, answer: str, passages: list[str]) -> list[str]:
+    empty = session.budget.prompt_tokens(verify_messages(question, answer, []))
+    room = session.budget.limit - empty
+    fitted = session.budget.fit(passages, room, per_item_overhead=16)
+    return fitted.texts
+
+
+def verify_messages(question: str, answer: str, passages: Sequence[str]) -> list[Message]:
+    blocks = [
+        prompts.DocumentBlock(number, f"passage {number}", text)
+        for number, text in enumerate(passages, start=1)
+    ]
+    return prompts.verify_messages(blocks, question, strip_marks(answer))

@@ -39,6 +39,7 @@ from tests.helpers.scripted_model import (
     answer_from_document_containing,
     parse_json,
     verdict_quoting,
+    verify_by_words,
 )
 
 NEEDLE = "My grandmother's red two-wheeler vanished from the railway platform in 1987."
@@ -62,6 +63,7 @@ def reading_model(**options: object) -> ScriptedModel:
             Rule(lambda r: r.is_parse, parse_json(keywords_en=["granny", "bike", "stolen"])),
             Rule(lambda r: r.is_read, verdict_quoting("two-wheeler")),
             Rule(lambda r: r.is_answer, answer_from_document_containing("two-wheeler")),
+            Rule(lambda r: r.is_verify, verify_by_words()),
         ],
         **options,  # type: ignore[arg-type]
     )
@@ -171,20 +173,38 @@ def test_a_folder_scope_reads_only_that_folder(notes: Notes) -> None:
     assert not answer.found
 
 
+def _read_reply(quotes: list[str], answer: str = "", verdict: str = "answers") -> str:
+    return json.dumps({"quotes": quotes, "answer": answer, "verdict": verdict})
+
+
 def test_invented_quotes_are_dropped() -> None:
     chunk = "The lease ends in June.\nRent is   paid on the first day of each month."
     verdict = verdict_from_reply(
-        json.dumps({"relevant": True, "quotes": ["Rent is paid on the first day of each month."]}),
-        chunk,
+        _read_reply(["Rent is paid on the first day of each month."], "the first day"), chunk
     )
-    assert verdict == Verdict(True, ("Rent is   paid on the first day of each month.",))
-    invented = verdict_from_reply('{"relevant": true, "quotes": ["The rent is 900 euros."]}', chunk)
-    assert invented == Verdict(False)
+    assert verdict == Verdict(
+        True, ("Rent is   paid on the first day of each month.",), "answers", "the first day"
+    )
+    # A passage graded "answers" on an invented quote is at best about the subject.
+    invented = verdict_from_reply(_read_reply(["The rent is 900 euros."], "900 euros"), chunk)
+    assert invented == Verdict(False, (), "related", "")
     assert verdict_from_reply("none", chunk) == Verdict(False)
-    no_quotes = verdict_from_reply('Answer: {"relevant": "yes", "quotes": []}', chunk)
-    assert no_quotes == Verdict(True)
-    slip = verdict_from_reply('{"relevant": true, "quotes": ["The lease ends in july."]}', chunk)
-    assert slip.quotes == ("The lease ends in June.",)
+    unbacked = verdict_from_reply('Answer: {"verdict": "answers", "quotes": []}', chunk)
+    assert not unbacked.relevant and unbacked.grade == "related"
+    slip = verdict_from_reply(_read_reply(["The lease ends in july."], "June"), chunk)
+    assert slip.relevant and slip.quotes == ("The lease ends in June.",)
+
+
+def test_a_short_answer_with_a_number_its_quote_lacks_is_not_trusted() -> None:
+    chunk = "The boiler was serviced in spring. The invoice came later."
+    verdict = verdict_from_reply(_read_reply(["The boiler was serviced in spring."], "1998"), chunk)
+    assert not verdict.relevant and verdict.grade == "related"
+
+
+def test_the_old_reply_shape_is_still_understood() -> None:
+    chunk = "Soup needs onions. Carrots go in later. Salt at the end. Serve hot."
+    old = json.dumps({"quotes": ["Salt at the end."], "relevant": True})
+    assert verdict_from_reply(old, chunk) == Verdict(True, ("Salt at the end.",), "answers", "")
 
 
 def test_cancelling_mid_reading_stops_quickly_with_no_further_calls(tmp_path: Path) -> None:
@@ -287,7 +307,7 @@ def test_everything_relevant_still_fits_the_window(tmp_path: Path) -> None:
 
     def everything_relevant(request: Request) -> str:
         sentences = request.documents[0].text.split(". ")
-        return json.dumps({"relevant": True, "quotes": [s + "." for s in sentences[:5]]})
+        return _read_reply([s + "." for s in sentences[:2]], "pressure readings")
 
     model = ScriptedModel(
         [
@@ -312,11 +332,11 @@ def test_everything_relevant_still_fits_the_window(tmp_path: Path) -> None:
     assert answer.found and len(answer.citations) == 2
 
 
-def test_a_quote_of_the_whole_passage_leaves_the_decision_to_the_flag() -> None:
+def test_a_quote_of_the_whole_passage_is_no_evidence() -> None:
     chunk = "Soup needs onions. Carrots go in later. Salt at the end. Serve hot."
-    lazy_yes = json.dumps({"quotes": [chunk], "relevant": True})
-    lazy_no = json.dumps({"quotes": [chunk], "relevant": False})
-    assert verdict_from_reply(lazy_yes, chunk) == Verdict(True)
-    assert verdict_from_reply(lazy_no, chunk) == Verdict(False)
-    precise = json.dumps({"quotes": ["Salt at the end."], "relevant": False})
-    assert verdict_from_reply(precise, chunk) == Verdict(True, ("Salt at the end.",))
+    lazy = verdict_from_reply(_read_reply([chunk], "onions"), chunk)
+    assert not lazy.relevant and lazy.grade == "related"
+    lazy_no = verdict_from_reply(_read_reply([chunk], "", "no"), chunk)
+    assert lazy_no == Verdict(False)
+    precise = verdict_from_reply(_read_reply(["Salt at the end."], "salt"), chunk)
+    assert precise == Verdict(True, ("Salt at the end.",), "answers", "salt")

@@ -23,6 +23,8 @@ from tests.helpers.scripted_model import (
     answer_from_document_containing,
     parse_json,
     verdict_quoting,
+    verdict_related,
+    verify_by_words,
 )
 
 QUESTION = "What was invented in the century the Fifth Symphony was composed?"
@@ -76,7 +78,7 @@ def single_hop_rules() -> list[Rule]:
         return "Fifth" in request.question and "invented" in request.question
 
     return [
-        Rule(lambda r: r.is_read and needs_both(r), verdict_quoting("a sentence about both")),
+        Rule(lambda r: r.is_read and needs_both(r), verdict_related("Fifth Symphony")),
         Rule(lambda r: r.is_read and "Fifth" in r.question, verdict_quoting("Fifth Symphony")),
         Rule(lambda r: r.is_read and "19th" in r.question, verdict_quoting("invented")),
         Rule(
@@ -93,6 +95,7 @@ def single_hop_rules() -> list[Rule]:
             lambda r: r.is_answer and "19th" in r.question,
             answer_from_document_containing("telegraph"),
         ),
+        Rule(lambda r: r.is_verify, verify_by_words()),
     ]
 
 
@@ -122,7 +125,7 @@ def test_two_hop_question_needs_level3(notes: Notes) -> None:
     levels = events.of(LevelStarted)
     assert [e.level for e in levels] == [1, 2, 3]
     assert levels[1].reason.startswith("Level 1's answer said")
-    assert levels[2].reason.startswith("Level 2 found no relevant passage")
+    assert levels[2].reason.startswith("Level 2 found passages about the question's subject")
     assert answer.level == 3 and answer.found
     assert "telegraph" in answer.text
     assert answer.text.count("[1]") == 1 and answer.text.count("[2]") == 1

@@ -172,6 +172,7 @@ class Answer(Event):
     grounding: str = ""  # why it is (not) grounded, in words
     # When no grounded answer was found: the passages that came closest, best first.
     candidates: tuple[ChunkRef, ...] = ()
+    chunks_read: int = 0  # passages the model read one by one (Levels 2 and 3)
 
 
 @dataclass(frozen=True)

@@ -101,9 +101,39 @@ _TIME_WORDS_RE = re.compile(
 
 # Words an answer uses to talk about its sources; they are evidence of nothing.
 _ANSWER_FILLER = frozenset(
-    "document documents passage passages text texts note notes source sources mention mentions "
-    "mentioned according state states stated say says said answer question information provided "
-    "given based context found written write writes".split()
+    [
+        "document",
+        "documents",
+        "passage",
+        "passages",
+        "text",
+        "texts",
+        "note",
+        "notes",
+        "source",
+        "sources",
+        "mention",
+        "mentions",
+        "mentioned",
+        "according",
+        "state",
+        "states",
+        "stated",
+        "say",
+        "says",
+        "said",
+        "answer",
+        "question",
+        "information",
+        "provided",
+        "given",
+        "based",
+        "context",
+        "found",
+        "written",
+        "write",
+        "writes",
+    ]
 )
 _CHINESE_FILLER = ("文档", "提到", "根据", "段落", "资料", "内容", "信息", "回答", "问题", "记载")
 

@@ -9,10 +9,12 @@ they contain and grades the passage: "answers", "related" or "no" (most passages
 
 After a wave that found new evidence, the quotes re-query BM25 (their neighbours join the next
 wave) and an answer is drafted from the evidence and checked against its passages
-(engine/agent/grounding.py). Reading stops when a grounded answer stands and — for a question
-asking for several things — the last wave added nothing new; or when waves stop finding
-anything. Questions that ask for everything ("list all …", "summarize …") read the whole ceiling
-and answer once. Verdicts are cached, so asking again costs no reads."""
+(engine/agent/grounding.py). How far reading goes depends on what the question asks for
+(engine/agent/parse.py AnswerKind): one fact — stop at the first grounded answer; several
+things — stop when a wave adds nothing new, then answer; everything ("list all …",
+"summarize …") — read the whole ceiling, then answer. Any reading also stops after
+FRUITLESS_WAVES waves in a row found nothing new. Verdicts are cached, so asking again costs no
+reads."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ from engine.models import SearchHit
 READ_REPLY_TOKENS = 200
 FIRST_WAVE = 8
 WAVE_GROWTH = 3  # 8, 24, 72, 216 …
-FRUITLESS_WAVES = 3  # waves in a row without new evidence before a lookup gives up
+FRUITLESS_WAVES = 3  # waves in a row without new evidence before the reading gives up
 REQUERY_LIMIT = 20
 EVIDENCE_SHARE = 3  # quotes may take at most 1/3 of the context room
 WHOLE_PASSAGE_SHARE = 0.5  # a "quote" longer than this share of its chunk is no evidence
@@ -118,48 +120,43 @@ def run_level2(
     *,
     stream: bool = True,
     first: Sequence[SearchHit] = (),
+    patience: int = FRUITLESS_WAVES,
 ) -> LevelOutcome:
     """Read the scope for `question` in waves and answer from what was found. `first` are chunks
-    to read before any other (Level 1's context when auto escalates)."""
+    to read before any other (Level 1's context when auto escalates); `patience` is how many
+    waves in a row may find nothing before the reading gives up. All readings of one question
+    share `settings.read_budget`."""
     candidates = choose_candidates(session, question, scope, first)
     if not candidates:
         return _not_found(question.text, ())
-    reading = Reading(deque(candidates), ceiling=len(candidates))
-    outcome: LevelOutcome | None = None
+    allowance = session.settings.read_budget - session.reads
+    if allowance <= 0:
+        return _not_found(question.text, (), spent=session.settings.read_budget)
+    reading = Reading(deque(candidates), ceiling=min(len(candidates), allowance))
+    draft: LevelOutcome | None = None
     fruitless = 0
     for number, size in enumerate(wave_sizes(len(first)), start=1):
         wave = reading.next_wave(size)
         if not wave:
             break
-        session.emit(
-            WaveStarted(
-                number, len(wave), reading.read, reading.ceiling, _wave_reason(number, outcome)
-            )
-        )
-        new = [
-            r
-            for r in read_candidates(session, wave, question.text, cache, reading)
-            if r.verdict.relevant
-        ]
-        if question.kind is AnswerKind.ALL:
-            continue
-        if not new:
-            fruitless += 1
-            if outcome is not None and outcome.grounded:
-                return outcome  # a grounded answer, and more reading adds nothing
-            if fruitless >= FRUITLESS_WAVES and not reading.evidence():
-                break
-            continue
-        fruitless = 0
-        reading.promote(_requery(session, reading, scope))
-        outcome = _answer(session, question, reading, scope, stream)
-        if outcome.grounded and question.kind is AnswerKind.FACT:
-            return outcome
-    if question.kind is AnswerKind.ALL and reading.evidence():
+        reason = _wave_reason(number, draft, question.kind, bool(reading.evidence()))
+        session.emit(WaveStarted(number, len(wave), reading.read, reading.ceiling, reason))
+        results = read_candidates(session, wave, question.text, cache, reading)
+        found_more = any(r.verdict.relevant for r in results)
+        fruitless = 0 if found_more else fruitless + 1
+        if found_more:
+            reading.promote(_requery(session, reading, scope))
+        if question.kind is AnswerKind.FACT and found_more:
+            draft = _answer(session, question, reading, scope, stream)
+            if draft.grounded:
+                return draft
+        elif question.kind is AnswerKind.LIST and not found_more and reading.evidence():
+            return _answer(session, question, reading, scope, stream)
+        if question.kind is not AnswerKind.ALL and fruitless >= patience:
+            break
+    if question.kind is not AnswerKind.FACT and reading.evidence():
         return _answer(session, question, reading, scope, stream)
-    if outcome is not None:
-        return outcome
-    return _not_found(question.text, _closest(reading))
+    return draft or _not_found(question.text, _closest(reading))
 
 
 def wave_sizes(first: int = 0) -> list[int]:
@@ -171,33 +168,41 @@ def wave_sizes(first: int = 0) -> list[int]:
     return sizes
 
 
-def _wave_reason(number: int, outcome: LevelOutcome | None) -> str:
+def _wave_reason(
+    number: int, draft: LevelOutcome | None, kind: AnswerKind, has_evidence: bool
+) -> str:
     if number == 1:
         return "reading the best-ranked passages first"
-    if outcome is None:
+    if kind is AnswerKind.ALL:
+        return "the question asks for everything on its subject: reading the whole scope"
+    if kind is AnswerKind.LIST and has_evidence:
+        return "the question asks for several things and the last wave found more"
+    if draft is None:
         return "no passage read so far states the answer"
-    if outcome.grounded:
-        return "checking whether more passages add to the answer"
-    return f"the answer so far is not grounded: {outcome.grounding}"
+    return f"the answer so far is not grounded: {draft.grounding}"
 
 
-def _not_found(question: str, candidates: Sequence[SearchHit]) -> LevelOutcome:
+def _not_found(question: str, related: Sequence[SearchHit], spent: int = 0) -> LevelOutcome:
     reply = prompts.no_documents_reply(is_chinese(question))
+    why = (
+        f"this question's read budget of {spent} passages is spent"
+        if spent
+        else "no passage read states the answer"
+    )
     return LevelOutcome(
         2,
         reply,
         (),
         found=False,
         nothing_matched=True,
-        grounding="no passage read states the answer",
-        candidates=hit_refs(candidates, CANDIDATES_SHOWN),
+        grounding=why,
+        candidates=hit_refs(related, CANDIDATES_SHOWN),
     )
 
 
 def _closest(reading: Reading) -> list[SearchHit]:
-    """The passages that came closest: graded "related", else the first read."""
-    related = [r.hit for r in reading.related()]
-    return related or [r.hit for r in reading.results[:CANDIDATES_SHOWN]]
+    """The passages that came closest: those graded "related" (about the question's subject)."""
+    return [r.hit for r in reading.related()]
 
 
 # ---------------------------------------------------------------- choosing what to read

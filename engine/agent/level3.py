@@ -21,9 +21,9 @@ from engine.agent.answering import says_not_found, strip_marker
 from engine.agent.citations import remap_marks, renumber_marks
 from engine.agent.context import short_source
 from engine.agent.events import AnswerDelta, ChunkRef, Citation, SubAnswer, SubQuestion
+from engine.agent.grounding import ground_answer
 from engine.agent.jsonreply import extract_json_object
 from engine.agent.keywords import is_chinese, text_keywords
-from engine.agent.grounding import ground_answer
 from engine.agent.level2 import Question, run_level2
 from engine.agent.outcome import LevelOutcome
 from engine.agent.parse import ParsedQuestion, answer_kind
@@ -35,6 +35,9 @@ from engine.lang import SENTENCE_ENDS
 from engine.llm.types import ChatResult, Message, ToolCall
 
 MAX_REPEATS = 2  # identical sub-questions tolerated before the loop stops
+# A sub-question is simple and names what it looks for, so its passage ranks high: two waves
+# in a row without evidence (8 + 24 reads) are enough to call it not found.
+SUB_QUESTION_PATIENCE = 2
 SOURCE_CHARS = (200, 90, 0)  # source excerpt length at each compaction level
 ANSWER_CHARS = (2000, 600, 240)
 _SENTENCE_MARKS = (*SENTENCE_ENDS, "\n")
@@ -142,7 +145,7 @@ def _read_step(
     session.emit(SubQuestion(step, question))
     english, chinese = text_keywords(question)
     sub = Question(question, "", tuple(english + chinese), answer_kind(question))
-    outcome = run_level2(session, sub, scope, cache, stream=False)
+    outcome = run_level2(session, sub, scope, cache, stream=False, patience=SUB_QUESTION_PATIENCE)
     # Only a grounded sub-answer is a fact the planner may build on; an ungrounded one is
     # reported as not found, so the planner does not carry an invention into the next hop.
     found = outcome.found and outcome.grounded

@@ -33,8 +33,8 @@ from engine.cancel import NEVER, CancelToken
 from engine.errors import Cancelled, ErrorKind, NeedleError
 from engine.llm.budget import PromptBudget
 from engine.llm.types import ChatModel
-from engine.settings import LEVELS, PARSE_MODES, Settings
 from engine.models import SearchHit
+from engine.settings import LEVELS, PARSE_MODES, Settings
 
 CANDIDATES_SHOWN = 5
 FIRST_WAVE_FROM_LEVEL1 = (
@@ -185,9 +185,12 @@ def _why_not(outcome: LevelOutcome) -> str:
     name = f"Level {outcome.level}"
     if outcome.found:
         return f"{name}'s answer is not grounded: {outcome.grounding}"
+    if outcome.nothing_matched and outcome.level == 1:
+        return f"{name}'s keyword search matched nothing"
+    if outcome.nothing_matched and outcome.candidates:
+        return f"{name} found passages about the question's subject, but none states the answer"
     if outcome.nothing_matched:
-        what = "keyword search matched nothing" if outcome.level == 1 else "reading found nothing"
-        return f"{name}'s {what}"
+        return f"{name} found no passage that states the answer"
     return f"{name}'s answer said the passages do not contain the answer"
 
 
@@ -230,7 +233,6 @@ def _parse(session: Session, question: str) -> ParsedQuestion:
 
 
 def _level2(
-    session: Session, parsed: ParsedQuestion, scope: Scope, cache: VerdictCache
     session: Session,
     parsed: ParsedQuestion,
     scope: Scope,
@@ -257,6 +259,7 @@ def _final_event(session: Session, outcome: LevelOutcome, seconds: float) -> Ans
         found=outcome.found,
         citations_inferred=outcome.citations_inferred,
         grounded=outcome.found and outcome.grounded,
+        chunks_read=session.reads,
         grounding=outcome.grounding,
         candidates=outcome.candidates,
     )

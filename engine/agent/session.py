@@ -97,6 +97,12 @@ class Session:
         self.emit(LlmCall(purpose, result.prompt_tokens, result.completion_tokens, seconds))
         return result
 
+    @property
+    def reads(self) -> int:
+        """Chunks the model has read for this question so far (cached verdicts cost nothing)."""
+        with self._lock:
+            return self.usage.by_purpose.get("read", 0)
+
     def add_time(self, name: str, seconds: float) -> None:
         with self._lock:
             self.timings[name] = self.timings.get(name, 0.0) + seconds

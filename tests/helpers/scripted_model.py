@@ -24,6 +24,7 @@ from engine.tokens import estimate_tokens
 _DOCUMENT_RE = re.compile(r'<document id="(\d+)"([^>]*)>\n(.*?)\n</document>', re.DOTALL)
 _QUESTION_RE = re.compile(r"<question>\n(.*?)\n</question>", re.DOTALL)
 _REQUEST_RE = re.compile(r"<request>\n(.*?)\n</request>", re.DOTALL)
+_ANSWER_RE = re.compile(r"<answer>\n(.*?)\n</answer>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class Request:
     @property
     def is_answer(self) -> bool:
         return self.system == prompts.ANSWER_SYSTEM
+
+    @property
+    def is_verify(self) -> bool:
+        return self.system == prompts.VERIFY_SYSTEM
+
+    @property
+    def proposed_answer(self) -> str:
+        """The answer a verification read checks (inside <answer>)."""
+        match = _ANSWER_RE.search(self.user)
+        return match.group(1) if match else ""
 
     @property
     def is_plan(self) -> bool:
@@ -247,16 +258,60 @@ def answer_from_document_containing(
     return reply
 
 
-def verdict_quoting(*needles: str) -> Callable[[Request], str]:
-    """A Level-2 reader: relevant when the passage contains any of `needles`, quoting the
-    sentences that contain them."""
+def verdict_quoting(*needles: str, answer: str = "") -> Callable[[Request], str]:
+    """A Level-2 reader: the passage answers when it contains any of `needles`, quoting the
+    sentences that contain them (at most two); the short answer is `answer` or the first needle
+    found."""
     import json
 
     def reply(request: Request) -> str:
         doc = request.documents[0]
         sentences = re.split(r"(?<=[.!?。！？])\s*", doc.text)
         quotes = [s.strip() for s in sentences if any(n.lower() in s.lower() for n in needles)]
-        return json.dumps({"relevant": bool(quotes), "quotes": quotes}, ensure_ascii=False)
+        found = next((n for n in needles if n.lower() in doc.text.lower()), "")
+        return json.dumps(
+            {
+                "quotes": quotes[:2],
+                "answer": (answer or found) if quotes else "",
+                "verdict": "answers" if quotes else "no",
+            },
+            ensure_ascii=False,
+        )
+
+    return reply
+
+
+def verdict_related(*needles: str) -> Callable[[Request], str]:
+    """A Level-2 reader that finds the passages holding `needles` about the question's subject
+    but not answering it (a two-hop question read on its first hop's passage)."""
+    import json
+
+    def reply(request: Request) -> str:
+        text = request.documents[0].text.lower()
+        related = any(n.lower() in text for n in needles)
+        return json.dumps({"quotes": [], "answer": "", "verdict": "related" if related else "no"})
+
+    return reply
+
+
+def verify_by_words() -> Callable[[Request], str]:
+    """A verification reader that supports an answer when one sentence of the passages holds
+    most of the answer's words (a careful model), quoting that sentence."""
+    import json
+
+    def words(text: str) -> set[str]:
+        return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+
+    def reply(request: Request) -> str:
+        wanted = words(re.sub(r"\[\d+\]", "", request.proposed_answer))
+        best, best_share = "", 0.0
+        for doc in request.documents:
+            for sentence in re.split(r"(?<=[.!?。！？])\s*", doc.text):
+                share = len(words(sentence) & wanted) / max(1, len(wanted))
+                if share > best_share:
+                    best, best_share = sentence.strip(), share
+        supported = best_share >= 0.5
+        return json.dumps({"quote": best if supported else "", "supported": supported})
 
     return reply
 

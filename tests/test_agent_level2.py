@@ -18,6 +18,7 @@ from engine.agent.events import (
     LevelStarted,
     LlmCall,
     ScopeChosen,
+    WaveStarted,
 )
 from engine.agent.level2 import verdict_from_reply
 from engine.agent.runner import answer_question
@@ -340,3 +341,141 @@ def test_a_quote_of_the_whole_passage_is_no_evidence() -> None:
     assert lazy_no == Verdict(False)
     precise = verdict_from_reply(_read_reply(["Salt at the end."], "salt"), chunk)
     assert precise == Verdict(True, ("Salt at the end.",), "answers", "salt")
+
+
+# ---------------------------------------------------------------- reading in waves
+
+
+def _many_notes(tmp_path: Path, needles: dict[int, str], count: int = 60) -> Notes:
+    """`count` one-chunk notes of filler (each its own text, so no verdict is shared through
+    the cache); note i holds needles[i] when given."""
+    return build_index(
+        tmp_path,
+        {f"n{i:03}.md": f"Note {i}. " + FILLER_EN + needles.get(i, "") for i in range(count)},
+        target_tokens=60,
+        max_tokens=80,
+    )
+
+
+def _wave_model(*needles: str) -> ScriptedModel:
+    return ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["garden", "fence"])),
+            Rule(lambda r: r.is_read, verdict_quoting(*needles)),
+            Rule(lambda r: r.is_answer, answer_from_document_containing(needles[0])),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+
+
+def test_reading_stops_at_the_first_wave_with_a_grounded_answer(tmp_path: Path) -> None:
+    needle = "The spare key to the shed hangs behind the fence gate."
+    notes = _many_notes(tmp_path, {3: needle})
+    model = _wave_model("spare key")
+    events = Recorder()
+    answer = answer_question(
+        "Where is the spare key to the shed?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    assert answer.found and answer.grounded and "fence gate" in answer.text
+    waves = events.of(WaveStarted)
+    assert len(waves) == 1 and waves[0].chunks == 8
+    assert answer.chunks_read == 8 < notes.index.count()
+
+
+def test_waves_widen_until_the_evidence_is_found(tmp_path: Path) -> None:
+    """A needle that shares no word with the question ranks last: waves of 8, 24, 72 … reach
+    it, each wave saying why it runs."""
+    needle = "Mirela hid it inside the hollow oak beside the jetty."
+    notes = _many_notes(tmp_path, {59: needle})
+    model = _wave_model("hollow oak")
+    events = Recorder()
+    answer = answer_question(
+        "Where is the spare boathouse key?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    waves = events.of(WaveStarted)
+    assert [w.chunks for w in waves] == [8, 24, 28]
+    assert waves[1].reason == "no passage read so far states the answer"
+    assert answer.found and "hollow oak" in answer.text
+    assert answer.chunks_read == 60
+
+
+def test_a_reading_that_finds_nothing_gives_up_after_three_waves(tmp_path: Path) -> None:
+    notes = _many_notes(tmp_path, {}, count=150)
+    answer = answer_question(
+        "Where is the spare boathouse key?",
+        index=notes.index,
+        model=_wave_model("oak"),
+        settings=Settings(),
+        level="2",
+    )
+    assert not answer.found and not answer.citations
+    assert answer.chunks_read == 8 + 24 + 72 < 150
+
+
+def test_a_list_question_reads_until_a_wave_adds_nothing_new(tmp_path: Path) -> None:
+    cities = {2: "The tour opens in Lisbon.", 20: "Then it plays Tallinn.", 45: "It ends in Osaka."}
+    notes = _many_notes(tmp_path, cities, count=120)
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["tour", "garden"])),
+            Rule(lambda r: r.is_read, verdict_quoting("Lisbon", "Tallinn", "Osaka")),
+            Rule(lambda r: r.is_answer, "The tour plays Lisbon [1], Tallinn [2] and Osaka [3]."),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    events = Recorder()
+    answer = answer_question(
+        "Which cities are on the tour?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    assert answer.found and all(c in answer.text for c in ("Lisbon", "Tallinn", "Osaka"))
+    # 8 + 24 found more, 72 found Osaka, the next wave (from 104) found nothing: one answer.
+    assert [w.chunks for w in events.of(WaveStarted)] == [8, 24, 72, 16]
+    assert len(model.calls_where(lambda r: r.is_answer)) == 1
+
+
+def test_a_question_asking_for_everything_reads_the_whole_scope(tmp_path: Path) -> None:
+    notes = _many_notes(tmp_path, {1: "Fence paint: blue.", 50: "Fence paint: green."})
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["fence", "paint"])),
+            Rule(lambda r: r.is_read, verdict_quoting("Fence paint")),
+            Rule(lambda r: r.is_answer, "Blue [1] and green [2]."),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    answer = answer_question(
+        "Summarize everything my notes say about fence paint.",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+    )
+    assert answer.chunks_read == 60 and answer.found
+    assert len(model.calls_where(lambda r: r.is_answer)) == 1
+
+
+def test_every_reading_of_one_question_shares_the_read_budget(tmp_path: Path) -> None:
+    notes = _many_notes(tmp_path, {}, count=150)
+    answer = answer_question(
+        "Where is the spare boathouse key?",
+        index=notes.index,
+        model=_wave_model("oak"),
+        settings=Settings(read_budget=20),
+        level="2",
+    )
+    assert answer.chunks_read == 20 and not answer.found

@@ -28,6 +28,31 @@ def test_json_is_found_around_text_fences_and_python_quotes() -> None:
     assert extract_json_object("[1, 2]") is None
 
 
+def test_the_malformed_reply_shapes_of_weak_models_are_repaired() -> None:
+    """The five shapes a weak model writes that were lost before (a raw newline in a string,
+    unquoted keys, a missing comma, a // comment, unescaped inner quotes), and a reply in
+    full-width punctuation."""
+    shapes = {
+        '{"quotes": ["line one\nline two"], "verdict": "answers"}': {
+            "quotes": ["line one\nline two"],
+            "verdict": "answers",
+        },
+        '{quotes: ["a"], verdict: "no"}': {"quotes": ["a"], "verdict": "no"},
+        '{"quotes": ["a"] "verdict": "no"}': {"quotes": ["a"], "verdict": "no"},
+        '{"quotes": ["a"], // the sentence\n "verdict": "no"}': {"quotes": ["a"], "verdict": "no"},
+        '{"answer": "He said "yes" then", "verdict": "answers"}': {
+            "answer": 'He said "yes" then',
+            "verdict": "answers",
+        },
+        "｛“quotes”：［“他说。”］，“verdict”：“answers”｝": {
+            "quotes": ["他说。"],
+            "verdict": "answers",
+        },
+    }
+    for reply, expected in shapes.items():
+        assert extract_json_object(reply) == expected, reply
+
+
 def test_a_reply_cut_off_by_the_token_limit_keeps_its_finished_values() -> None:
     cut = '{"information": "when", "keywords_en": ["boiler", "serv'
     assert extract_json_object(cut) == {"information": "when", "keywords_en": ["boiler"]}

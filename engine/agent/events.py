@@ -170,8 +170,9 @@ class Answer(Event):
     # True only for a found answer whose cited passages support it (engine/agent/grounding.py).
     grounded: bool = False
     grounding: str = ""  # why it is (not) grounded, in words
-    # When no grounded answer was found: the passages that came closest, best first.
-    candidates: tuple[ChunkRef, ...] = ()
+    # When no grounded answer was found: the passages that came closest, best first. They are
+    # not citations: the answer claims nothing from them.
+    candidates: tuple[Citation, ...] = ()
     chunks_read: int = 0  # passages the model read one by one (Levels 2 and 3)
 
 
@@ -212,11 +213,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if f.name not in data:
             continue
         value = data[f.name]
-        if f.name in ("hits", "candidates"):
+        if f.name == "hits":
             value = tuple(ChunkRef(**h) for h in value)
         elif f.name == "chunk":
             value = ChunkRef(**value)
-        elif f.name == "citations":
+        elif f.name in ("citations", "candidates"):
             value = tuple(
                 Citation(**{**c, "highlights": tuple(tuple(s) for s in c.get("highlights", ()))})
                 for c in value

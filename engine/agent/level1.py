@@ -17,7 +17,7 @@ from engine.agent.context import pack_context, query_terms
 from engine.agent.events import Hits
 from engine.agent.grounding import ground_answer
 from engine.agent.keywords import is_chinese, text_keywords
-from engine.agent.outcome import LevelOutcome, hit_refs, keyword_spans
+from engine.agent.outcome import LevelOutcome, closest, hit_refs, keyword_spans
 from engine.agent.parse import ParsedQuestion
 from engine.agent.prompts import no_documents_reply
 from engine.agent.session import Session
@@ -28,7 +28,6 @@ COMPRESSED_RETRIEVAL_FACTOR = 3  # compressed chunks are ~4x smaller, so offer m
 SCORE_FLOOR = 0.2  # a hit scoring below this share of the best one does not enter the context
 MIN_CONTEXT_HITS = 3  # … unless it is among the first few, which still clear the lower floor
 LOW_SCORE_FLOOR = 0.08
-CANDIDATES_SHOWN = 5
 
 
 def search_terms(parsed: ParsedQuestion) -> list[str]:
@@ -82,10 +81,10 @@ def run_level1(
     offered = supported_hits(hits, terms) if session.options.score_gap else hits
     room = context_room(session, parsed.information, parsed.instruction)
     compress_for = [parsed.information, *terms] if compress else []
-    packed = pack_context(offered, room, compress_for=compress_for)
+    packed = pack_context(offered, room, compress_for=compress_for, count=session.budget.tokens)
     context_hits = [h for block in packed.blocks for h in block.hits]
     session.emit(Hits("context", hit_refs(context_hits, len(context_hits)), total=len(hits)))
-    candidates = hit_refs(context_hits, CANDIDATES_SHOWN)
+    candidates = closest(context_hits, terms)
     draft = write_answer(session, packed.blocks, parsed.information, parsed.instruction)
     if not draft.found:
         return LevelOutcome(

@@ -38,7 +38,7 @@ from engine.agent.grounding import ground_answer, numbers_missing
 from engine.agent.jsonreply import extract_json_object, string_list
 from engine.agent.keywords import is_chinese, text_keywords
 from engine.agent.level1 import retrieve
-from engine.agent.outcome import LevelOutcome, hit_ref, hit_refs, keyword_spans
+from engine.agent.outcome import LevelOutcome, closest, hit_ref, hit_refs, keyword_spans
 from engine.agent.parse import AnswerKind
 from engine.agent.scope import Scope
 from engine.agent.session import Session
@@ -55,7 +55,6 @@ FRUITLESS_WAVES = 3  # waves in a row without new evidence before the reading gi
 REQUERY_LIMIT = 20
 EVIDENCE_SHARE = 3  # quotes may take at most 1/3 of the context room
 WHOLE_PASSAGE_SHARE = 0.5  # a "quote" longer than this share of its chunk is no evidence
-CANDIDATES_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -196,7 +195,7 @@ def _not_found(question: str, related: Sequence[SearchHit], spent: int = 0) -> L
         found=False,
         nothing_matched=True,
         grounding=why,
-        candidates=hit_refs(related, CANDIDATES_SHOWN),
+        candidates=closest(related),
     )
 
 
@@ -420,7 +419,7 @@ def _answer(
             (),
             found=False,
             grounding="the answer said the passages read do not answer the question",
-            candidates=hit_refs([r.hit for r in evidence], CANDIDATES_SHOWN),
+            candidates=closest([r.hit for r in evidence], question.keywords),
         )
     terms = list(question.keywords) or [question.text]
     highlighter = quote_highlighter(quotes_by_chunk, lambda hit: keyword_spans(hit.text, terms))
@@ -441,7 +440,7 @@ def _answer(
         cited.inferred,
         grounded=grounding.grounded,
         grounding=grounding.reason,
-        candidates=hit_refs([r.hit for r in evidence], CANDIDATES_SHOWN),
+        candidates=closest([r.hit for r in evidence], question.keywords),
     )
 
 
@@ -468,7 +467,9 @@ def _build_context(
     packed: PackResult | None = None
     blocks: list[ContextBlock] = []
     for _ in range(4):
-        packed = pack_context(ranked, max(room - reserve, 0), compress_for=compress_for)
+        packed = pack_context(
+            ranked, max(room - reserve, 0), compress_for=compress_for, count=session.budget.tokens
+        )
         blocks = _with_quote_blocks(packed.blocks, quotes_by_chunk, quote_hits)
         needed = sum(
             session.budget.tokens(prompts.render_document(b.document())) + 1 for b in blocks

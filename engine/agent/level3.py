@@ -20,12 +20,12 @@ from engine.agent import prompts
 from engine.agent.answering import says_not_found, strip_marker
 from engine.agent.citations import remap_marks, renumber_marks
 from engine.agent.context import short_source
-from engine.agent.events import AnswerDelta, ChunkRef, Citation, SubAnswer, SubQuestion
+from engine.agent.events import AnswerDelta, Citation, SubAnswer, SubQuestion
 from engine.agent.grounding import ground_answer
 from engine.agent.jsonreply import extract_json_object
 from engine.agent.keywords import is_chinese, text_keywords
 from engine.agent.level2 import Question, run_level2
-from engine.agent.outcome import LevelOutcome
+from engine.agent.outcome import CLOSEST_SHOWN, LevelOutcome
 from engine.agent.parse import ParsedQuestion, answer_kind
 from engine.agent.scope import Scope
 from engine.agent.session import Session
@@ -379,7 +379,6 @@ def _finding_notes(memory: Memory) -> dict[str, str]:
     return notes
 
 
-def _candidates(memory: Memory) -> tuple[ChunkRef, ...]:
-    return tuple(
-        ChunkRef(c.chunk_id, c.path, c.title, c.page, c.heading) for c in memory.registry.values()
-    )[:5]
+def _candidates(memory: Memory) -> tuple[Citation, ...]:
+    found = list(memory.registry.values())[:CLOSEST_SHOWN]
+    return tuple(replace(c, number=n) for n, c in enumerate(found, start=1))

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from engine.agent import prompts
-from engine.agent.events import Answer, AnswerDelta, ChunkRef, ErrorEvent, Event, LevelStarted
+from engine.agent.events import Answer, AnswerDelta, Citation, ErrorEvent, Event, LevelStarted
 from engine.agent.keywords import is_chinese
 from engine.agent.level1 import run_level1
 from engine.agent.level2 import Question, run_level2
 from engine.agent.level3 import run_level3
-from engine.agent.outcome import LevelOutcome
+from engine.agent.outcome import CLOSEST_SHOWN, LevelOutcome
 from engine.agent.parse import ParsedQuestion, check_question, parse_question
 from engine.agent.scope import Scope, ScopeSpec, resolve_scope
 from engine.agent.session import AgentIndex, AgentOptions, Session
@@ -36,7 +36,6 @@ from engine.llm.types import ChatModel
 from engine.models import SearchHit
 from engine.settings import LEVELS, PARSE_MODES, Settings
 
-CANDIDATES_SHOWN = 5
 FIRST_WAVE_FROM_LEVEL1 = (
     8  # auto's first Level-2 wave: Level 1's own best passages, read one by one
 )
@@ -216,16 +215,16 @@ def _settled(session: Session, question: str, outcomes: list[LevelOutcome]) -> L
     )
 
 
-def _merged_candidates(outcomes: list[LevelOutcome]) -> tuple[ChunkRef, ...]:
-    """Closest passages, the deepest level's first, each chunk once."""
+def _merged_candidates(outcomes: list[LevelOutcome]) -> tuple[Citation, ...]:
+    """Closest passages, the deepest level's first, each chunk once, numbered 1.."""
     seen: set[str] = set()
-    merged: list[ChunkRef] = []
+    merged: list[Citation] = []
     for outcome in reversed(outcomes):
-        for ref in outcome.candidates:
-            if ref.chunk_id not in seen:
-                seen.add(ref.chunk_id)
-                merged.append(ref)
-    return tuple(merged[:CANDIDATES_SHOWN])
+        for candidate in outcome.candidates:
+            if candidate.chunk_id not in seen:
+                seen.add(candidate.chunk_id)
+                merged.append(replace(candidate, number=len(merged) + 1))
+    return tuple(merged[:CLOSEST_SHOWN])
 
 
 def _parse(session: Session, question: str) -> ParsedQuestion:

@@ -19,6 +19,7 @@ from engine.agent.grounding import (
     normalize_digits,
     text_check,
     verification_from_reply,
+    verify_messages,
 )
 from engine.agent.runner import answer_question
 from engine.settings import Settings
@@ -91,6 +92,19 @@ def test_the_undecidable_cases_go_to_a_verification_read() -> None:
     # A bare "yes" shows nothing by itself.
     bare = text_check("Did the Halvorsen greenhouse get finished?", "Yes [1].", [GREENHOUSE])
     assert bare.verdict is TextVerdict.UNDECIDED
+
+
+def test_a_passage_about_a_similar_thing_is_not_taken_on_trust() -> None:
+    """Asked for the boathouse's code, the model answers the greenhouse's: every word of the
+    answer is in its passage, but the passage never names the boathouse."""
+    passage = "The access code for the Halvorsen greenhouse is 4417."
+    check = text_check(
+        "What is the access code for the Halvorsen boathouse?", "4417 [1]", [passage]
+    )
+    assert check.verdict is TextVerdict.UNDECIDED and check.missing == ("boathouse",)
+    assert check.reason == "the cited passages do not mention “boathouse”"
+    messages = verify_messages("What is the code?", "4417", [passage], check.missing)
+    assert 'the passages never mention "boathouse"' in messages[-1].content
 
 
 def test_the_verification_read_must_quote_a_real_sentence_holding_the_answer() -> None:

@@ -26,10 +26,9 @@ from enum import Enum
 
 from engine.agent import prompts
 from engine.agent.citations import locate_quote, strip_marks
-from engine.agent.context import query_terms
 from engine.agent.events import Citation, Grounding
 from engine.agent.jsonreply import boolean, extract_json_object
-from engine.agent.keywords import ENGLISH_STOPWORDS
+from engine.agent.keywords import text_keywords
 from engine.agent.session import Session
 from engine.llm.types import Message
 
@@ -100,42 +99,50 @@ _TIME_WORDS_RE = re.compile(
 )
 
 # Words an answer uses to talk about its sources; they are evidence of nothing.
-_ANSWER_FILLER = frozenset(
-    [
-        "document",
-        "documents",
-        "passage",
-        "passages",
-        "text",
-        "texts",
-        "note",
-        "notes",
-        "source",
-        "sources",
-        "mention",
-        "mentions",
-        "mentioned",
-        "according",
-        "state",
-        "states",
-        "stated",
-        "say",
-        "says",
-        "said",
-        "answer",
-        "question",
-        "information",
-        "provided",
-        "given",
-        "based",
-        "context",
-        "found",
-        "written",
-        "write",
-        "writes",
-    ]
-)
+_ANSWER_FILLER = [
+    "document",
+    "documents",
+    "passage",
+    "passages",
+    "text",
+    "texts",
+    "note",
+    "notes",
+    "source",
+    "sources",
+    "mention",
+    "mentions",
+    "mentioned",
+    "according",
+    "state",
+    "states",
+    "stated",
+    "say",
+    "says",
+    "said",
+    "answer",
+    "question",
+    "information",
+    "provided",
+    "given",
+    "based",
+    "context",
+    "found",
+    "written",
+    "write",
+    "writes",
+]
 _CHINESE_FILLER = ("文档", "提到", "根据", "段落", "资料", "内容", "信息", "回答", "问题", "记载")
+_FILLER = frozenset([*(w[:5] for w in _ANSWER_FILLER), *_CHINESE_FILLER])
+
+# Words a question uses to ask, not to name what it is about: a passage need not contain them.
+_ASKING_WORDS = frozenset(
+    ("year", "years", "date", "time", "day", "month", "number", "amount")
+    + ("kind", "sort", "type", "name", "called")
+)
+_ASKING_RE = re.compile(
+    r"[哪几谁啥]|多少|什么|怎么|怎样|如何|为何|是否|吗|呢|年份|时间|日期|数量|名字"
+)
 
 
 def expected_form(question: str) -> AnswerForm:
@@ -170,9 +177,9 @@ class AnswerFacts:
 
     hard_numbers: tuple[str, ...]  # years and numbers of 3+ digits: invented if no passage has them
     numbers: tuple[str, ...]  # every number of the answer not in the question
-    terms: frozenset[str]  # comparable content terms (see context.query_terms) not in the question
-    latin: bool  # the answer is written mainly in Latin script
-    han: bool  # … or has Han characters
+    words: tuple[str, ...]  # content words (English, Chinese) not in the question
+    latin: bool  # the answer has Latin words
+    han: bool  # … or Han characters
 
 
 def answer_facts(answer: str, question: str) -> AnswerFacts:
@@ -181,23 +188,61 @@ def answer_facts(answer: str, question: str) -> AnswerFacts:
     asked_numbers = set(_numbers(asked))
     numbers = tuple(n for n in dict.fromkeys(_numbers(text)) if n not in asked_numbers)
     hard = tuple(n for n in numbers if len(n.replace(".", "")) >= 3)
-    own = query_terms([text]) - query_terms([asked]) - _filler_terms()
-    terms = frozenset(t for t in own if not t.isdigit())
+    asked_words = {_key(w) for w in content_words(asked)}
+    words = tuple(
+        w for w in content_words(text) if _key(w) not in asked_words and _key(w) not in _FILLER
+    )
     return AnswerFacts(
         hard_numbers=hard,
         numbers=numbers,
-        terms=terms,
+        words=words,
         latin=bool(_LATIN_RE.search(text)),
         han=bool(_HAN_RE.search(text)),
     )
 
 
+def content_words(text: str) -> list[str]:
+    """English words (stopwords out) and Chinese words (jieba, particles out), numbers excluded."""
+    english, chinese = text_keywords(text)
+    return [w for w in english if not w[0].isdigit()] + chinese
+
+
+def _key(word: str) -> str:
+    """What two spellings of one word share: five letters of an English word (a cheap stem:
+    "invented"/"invention"), a Chinese word as it is."""
+    return word.lower()[:5] if word.isascii() else word
+
+
+def _held(word: str, support: _Support) -> bool:
+    if word.isascii():
+        return _key(word) in support.stems
+    return word in support.text or all(bigram in support.text for bigram in _bigrams(word))
+
+
+def _bigrams(word: str) -> list[str]:
+    return [word[i : i + 2] for i in range(len(word) - 1)] or [word]
+
+
+@dataclass(frozen=True)
+class _Support:
+    """The cited passages, normalized for matching."""
+
+    text: str  # digits normalized, lower-cased
+    stems: frozenset[str]
+    numbers: frozenset[str]
+
+    @classmethod
+    def of(cls, passages: Sequence[str]) -> _Support:
+        text = normalize_digits("\n".join(passages)).lower()
+        stems = frozenset(w[:5] for w in _LATIN_WORD_RE.findall(text))
+        return cls(text, stems, frozenset(_numbers(text)))
+
+
+_LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9'\-]*")
+
+
 def _numbers(text: str) -> list[str]:
     return [n.replace(",", "") for n in _NUMBER_RE.findall(text)]
-
-
-def _filler_terms() -> frozenset[str]:
-    return frozenset(query_terms([" ".join(_ANSWER_FILLER), *_CHINESE_FILLER]))
 
 
 class TextVerdict(Enum):
@@ -210,49 +255,53 @@ class TextVerdict(Enum):
 class TextCheck:
     verdict: TextVerdict
     reason: str
+    missing: tuple[str, ...] = ()  # words of the question the cited passages never mention
 
 
 def text_check(question: str, answer: str, passages: Sequence[str]) -> TextCheck:
-    """The free checks: the answer's form, its numbers and its terms against its passages."""
+    """The free checks: the answer's form, its numbers and words against its passages, and
+    whether the passages are about what the question names."""
     form = expected_form(question)
     if not gives_form(strip_marks(answer), form):
-        return TextCheck(
-            TextVerdict.NOT_GROUNDED,
-            f"the question asks for a {form.value} and the answer gives none",
-        )
+        reason = f"the question asks for a {form.value} and the answer gives none"
+        return TextCheck(TextVerdict.NOT_GROUNDED, reason)
     if not passages:
         return TextCheck(TextVerdict.NOT_GROUNDED, "the answer cites no passage")
     facts = answer_facts(answer, question)
-    support = normalize_digits("\n".join(passages))
-    support_numbers = set(_numbers(support))
+    support = _Support.of(passages)
     for number in facts.hard_numbers:
-        if number not in support_numbers:
+        if number not in support.numbers:
             what = "year" if _YEAR_RE.fullmatch(number) else "number"
-            return TextCheck(
-                TextVerdict.NOT_GROUNDED,
-                f"the answer's {what} {number} occurs in none of the cited passages",
-            )
-    if not facts.terms and not facts.numbers:
+            reason = f"the answer's {what} {number} occurs in none of the cited passages"
+            return TextCheck(TextVerdict.NOT_GROUNDED, reason)
+    if not facts.words and not facts.numbers:
         return TextCheck(TextVerdict.UNDECIDED, "the answer states nothing its passages could show")
-    if _other_script(facts, support):
+    if _other_script(facts, support.text):
         return TextCheck(
             TextVerdict.UNDECIDED, "the answer is written in another language than its passages"
         )
-    support_terms = query_terms([support])
-    held = (facts.terms & support_terms) | {n for n in facts.numbers if n in support_numbers}
-    share = len(held) / (len(facts.terms) + len(facts.numbers))
-    if share < MIN_TERM_SUPPORT:
+    held = [w for w in facts.words if _held(w, support)]
+    held += [n for n in facts.numbers if n in support.numbers]
+    claimed = len(facts.words) + len(facts.numbers)
+    if len(held) < MIN_TERM_SUPPORT * claimed:
+        reason = f"only {len(held)} of the answer's {claimed} own words occur in its passages"
+        return TextCheck(TextVerdict.UNDECIDED, reason)
+    missing = tuple(w for w in _named_words(question) if not _held(w, support))
+    if missing:
+        named = ", ".join(f"“{w}”" for w in missing[:3])
         return TextCheck(
-            TextVerdict.UNDECIDED,
-            f"only {len(held)} of the answer's {len(facts.terms) + len(facts.numbers)} own terms "
-            "occur in its passages",
-        )
-    missing_anchor = _missing_anchor(question, support_terms)
-    if missing_anchor:
-        return TextCheck(
-            TextVerdict.UNDECIDED, f"the cited passages do not name {missing_anchor!r}"
+            TextVerdict.UNDECIDED, f"the cited passages do not mention {named}", missing
         )
     return TextCheck(TextVerdict.GROUNDED, "the answer's facts occur in the cited passages")
+
+
+def _named_words(question: str) -> list[str]:
+    """The question's words that name what it is about (not how it asks)."""
+    return [
+        w
+        for w in content_words(normalize_digits(question))
+        if w.lower() not in _ASKING_WORDS and not (not w.isascii() and _ASKING_RE.search(w))
+    ]
 
 
 def _other_script(facts: AnswerFacts, support: str) -> bool:
@@ -265,21 +314,6 @@ def _other_script(facts: AnswerFacts, support: str) -> bool:
     if facts.latin and not facts.han:
         return passages_chinese
     return facts.han and not passages_chinese
-
-
-_NAME_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\b")
-
-
-def _missing_anchor(question: str, support_terms: set[str]) -> str:
-    """A name the question is about (a capitalized word not opening the question) that the
-    cited passages never mention: then they may be about something else."""
-    for name in _NAME_RE.findall(question.strip()):
-        lowered = name.lower()
-        if lowered in ENGLISH_STOPWORDS or len(lowered) < 3:
-            continue
-        if not query_terms([name]) & support_terms:
-            return str(name)
-    return ""
 
 
 # ---------------------------------------------------------------- the verification read
@@ -357,7 +391,7 @@ def ground_answer(
     readings = [notes[c.chunk_id] for c in citations if notes and notes.get(c.chunk_id)]
     check = text_check(question, answer, passages + readings)
     if check.verdict is TextVerdict.UNDECIDED and passages:
-        verification = _verify(session, question, answer, passages)
+        verification = _verify(session, question, answer, passages, check.missing)
         event = Grounding(level, verification.grounded, verification.reason, "verify", answer)
     else:
         grounded = check.verdict is TextVerdict.GROUNDED
@@ -366,11 +400,19 @@ def ground_answer(
     return event
 
 
-def _verify(session: Session, question: str, answer: str, passages: Sequence[str]) -> Verification:
-    """One short model call over the cited passages (as many as fit, best first)."""
+def _verify(
+    session: Session,
+    question: str,
+    answer: str,
+    passages: Sequence[str],
+    missing: Sequence[str] = (),
+) -> Verification:
+    """One short model call over the cited passages (as many as fit, best first). Words of the
+    question the passages never mention are pointed out: a passage about a similar thing (the
+    greenhouse's code, asked for the boathouse's) is the commonest wrong support."""
     kept = _fitting(session, question, answer, list(passages[:MAX_VERIFY_PASSAGES]))
     reply = session.chat(
-        verify_messages(question, answer, kept),
+        verify_messages(question, answer, kept, missing),
         purpose="verify",
         json_schema=prompts.VERIFY_SCHEMA,
         max_tokens=VERIFY_REPLY_TOKENS,
@@ -379,15 +421,17 @@ def _verify(session: Session, question: str, answer: str, passages: Sequence[str
 
 
 def _fitting(session: Session, question: str, answer: str, passages: list[str]) -> list[str]:
-    empty = session.budget.prompt_tokens(verify_messages(question, answer, []))
+    empty = session.budget.prompt_tokens(verify_messages(question, answer, [], ["x" * 40]))
     room = session.budget.limit - empty
     fitted = session.budget.fit(passages, room, per_item_overhead=16)
     return fitted.texts
 
 
-def verify_messages(question: str, answer: str, passages: Sequence[str]) -> list[Message]:
+def verify_messages(
+    question: str, answer: str, passages: Sequence[str], missing: Sequence[str] = ()
+) -> list[Message]:
     blocks = [
         prompts.DocumentBlock(number, f"passage {number}", text)
         for number, text in enumerate(passages, start=1)
     ]
-    return prompts.verify_messages(blocks, question, strip_marks(answer))
+    return prompts.verify_messages(blocks, question, strip_marks(answer), tuple(missing[:3]))

@@ -281,7 +281,8 @@ You check a proposed answer against passages from a person's documents. The pass
 Reply with one JSON object only: {"quote": "...", "supported": true or false}.
 "quote": the sentence of the passages that states the answer to the question, copied exactly as \
 written; "" if no sentence states it.
-"supported": true only if that sentence gives the same answer as the proposed answer."""
+"supported": true only if that sentence is about exactly what the question asks about (the same \
+person, place or thing) and gives the same answer as the proposed answer."""
 
 VERIFY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -293,11 +294,19 @@ VERIFY_SCHEMA: dict[str, Any] = {
 }
 
 
-def verify_messages(blocks: list[DocumentBlock], question: str, answer: str) -> list[Message]:
+def verify_messages(
+    blocks: list[DocumentBlock], question: str, answer: str, missing: tuple[str, ...] = ()
+) -> list[Message]:
     user = (
         f"{render_documents(blocks)}\n\n{question_section(question)}\n\n"
         f"<answer>\n{neutralize(' '.join(answer.split()))}\n</answer>"
     )
+    if missing:
+        words = ", ".join(f'"{neutralize(w)}"' for w in missing)
+        user += (
+            f"\n\nNote: the passages never mention {words}. A sentence about something else "
+            "(another person, place or thing) does not support the answer."
+        )
     return [Message("system", VERIFY_SYSTEM), Message("user", user)]
 
 

@@ -610,6 +610,7 @@ class Engine:
         host: str | None = None,
         parse_mode: str = "structured",
         compress_context: bool = False,
+        score_gap: bool = True,
     ) -> Answer:
         """Answer `question` from the indexed documents with the local model.
 
@@ -619,7 +620,8 @@ class Engine:
         first that Ollama is running and has the model, raising OllamaError with the exact fix
         otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call"
         runs the reference design's separate split and keyword calls instead of one structured
-        call, and `compress_context` drops question-irrelevant sentences before packing: both
+        call, `compress_context` drops question-irrelevant sentences before packing, and
+        `score_gap=False` packs Level 1's top hits by quota instead of by score support: they
         exist so their effect can be measured (bench/qa_bench.py)."""
         from engine.agent.runner import answer_question
         from engine.llm.ollama.chat import OllamaChatModel
@@ -659,6 +661,7 @@ class Engine:
                 verdict_cache=self._verdicts(),
                 parse_mode=parse_mode,
                 compress_context=compress_context,
+                score_gap=score_gap,
             )
         finally:
             chat_model.close()

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 
 from engine.agent import prompts
 from engine.agent.citations import locate_quote, strip_marks
@@ -31,6 +32,7 @@ from engine.agent.jsonreply import boolean, extract_json_object
 from engine.agent.keywords import text_keywords
 from engine.agent.session import Session
 from engine.llm.types import Message
+from engine.search.analysis import english_terms
 
 VERIFY_REPLY_TOKENS = 160
 MIN_TERM_SUPPORT = 0.5  # share of the answer's own terms its passages must hold
@@ -133,13 +135,22 @@ _ANSWER_FILLER = [
     "writes",
 ]
 _CHINESE_FILLER = ("文档", "提到", "根据", "段落", "资料", "内容", "信息", "回答", "问题", "记载")
-_FILLER = frozenset([*(w[:5] for w in _ANSWER_FILLER), *_CHINESE_FILLER])
 
-# Words a question uses to ask, not to name what it is about: a passage need not contain them.
-_ASKING_WORDS = frozenset(
-    ("year", "years", "date", "time", "day", "month", "number", "amount")
-    + ("kind", "sort", "type", "name", "called")
+# Words a question uses to ask, not to name what it is about, and light verbs a passage says
+# in other forms ("come"/"came", "place"/"ordered"): a passage need not contain them.
+_LIGHT_VERBS = frozenset(
+    {
+        *("come", "came", "go", "went", "get", "got", "make", "made", "take", "took", "put"),
+        *("keep", "kept", "happen", "happened", "place", "placed", "use", "used", "need"),
+        *("needed", "want", "wanted", "like", "say", "said", "tell", "told", "know", "knew"),
+        *("think", "see", "saw", "look", "give", "gave", "start", "started", "end", "ended"),
+        *("live", "lived", "bring", "brought", "leave", "left"),
+    }
 )
+_ASKING_WORDS = _LIGHT_VERBS | {
+    *("year", "years", "date", "time", "day", "month", "number", "amount"),
+    *("kind", "sort", "type", "name", "called"),
+}
 _ASKING_RE = re.compile(
     r"[哪几谁啥]|多少|什么|怎么|怎样|如何|为何|是否|吗|呢|年份|时间|日期|数量|名字"
 )
@@ -190,7 +201,7 @@ def answer_facts(answer: str, question: str) -> AnswerFacts:
     hard = tuple(n for n in numbers if len(n.replace(".", "")) >= 3)
     asked_words = {_key(w) for w in content_words(asked)}
     words = tuple(
-        w for w in content_words(text) if _key(w) not in asked_words and _key(w) not in _FILLER
+        w for w in content_words(text) if _key(w) not in asked_words and _key(w) not in _filler()
     )
     return AnswerFacts(
         hard_numbers=hard,
@@ -207,10 +218,18 @@ def content_words(text: str) -> list[str]:
     return [w for w in english if not w[0].isdigit()] + chinese
 
 
+@cache
+def _filler() -> frozenset[str]:
+    return frozenset([*(_key(w) for w in _ANSWER_FILLER), *_CHINESE_FILLER])
+
+
 def _key(word: str) -> str:
-    """What two spellings of one word share: five letters of an English word (a cheap stem:
-    "invented"/"invention"), a Chinese word as it is."""
-    return word.lower()[:5] if word.isascii() else word
+    """What two spellings of one word share: an English word's stem as the index stems it
+    ("seeds"/"seed", "ordered"/"order"), a Chinese word as it is."""
+    if not word.isascii():
+        return word
+    stems = english_terms(word)
+    return stems[0] if stems else word.lower()
 
 
 def _held(word: str, support: _Support) -> bool:
@@ -234,11 +253,7 @@ class _Support:
     @classmethod
     def of(cls, passages: Sequence[str]) -> _Support:
         text = normalize_digits("\n".join(passages)).lower()
-        stems = frozenset(w[:5] for w in _LATIN_WORD_RE.findall(text))
-        return cls(text, stems, frozenset(_numbers(text)))
-
-
-_LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9'\-]*")
+        return cls(text, frozenset(english_terms(text)), frozenset(_numbers(text)))
 
 
 def _numbers(text: str) -> list[str]:

@@ -382,7 +382,14 @@ def _located(chunk_text: str, quote: str) -> str:
 
 
 def _most_of(quote: str, chunk_text: str) -> bool:
-    return len(quote) > WHOLE_PASSAGE_SHARE * len(chunk_text) and len(split_sentences(quote)) > 2
+    """A "quote" of more than two sentences, or of most of the passage, points at nothing in
+    particular: the read prompt asks for the sentence (at most two) that states the answer.
+    (Measured with the 1.5B model: a non-answering passage "answered" with a four-sentence
+    quote of its opening.)"""
+    sentences = len(split_sentences(quote))
+    return sentences > prompts.MAX_READ_QUOTES or (
+        sentences > 1 and len(quote) > WHOLE_PASSAGE_SHARE * len(chunk_text)
+    )
 
 
 # ---------------------------------------------------------------- re-query and the answer

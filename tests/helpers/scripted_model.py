@@ -295,22 +295,32 @@ def verdict_related(*needles: str) -> Callable[[Request], str]:
 
 
 def verify_by_words() -> Callable[[Request], str]:
-    """A verification reader that supports an answer when one sentence of the passages holds
-    most of the answer's words (a careful model), quoting that sentence."""
+    """A verification reader that supports an answer when the passages hold most of the
+    answer's words (a careful model), quoting the sentence that holds the most of them."""
     import json
 
+    common = {"the", "and", "was", "were", "are", "for", "with", "from", "that", "this"}
+
     def words(text: str) -> set[str]:
-        return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+        latin = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+        han = {
+            run[i : i + 2]
+            for run in re.findall(r"[\u4e00-\u9fff]+", text)
+            for i in range(max(1, len(run) - 1))
+        }
+        return (latin - common) | han
 
     def reply(request: Request) -> str:
         wanted = words(re.sub(r"\[\d+\]", "", request.proposed_answer))
-        best, best_share = "", 0.0
-        for doc in request.documents:
-            for sentence in re.split(r"(?<=[.!?。！？])\s*", doc.text):
-                share = len(words(sentence) & wanted) / max(1, len(wanted))
-                if share > best_share:
-                    best, best_share = sentence.strip(), share
-        supported = best_share >= 0.5
+        everything = words(" ".join(doc.text for doc in request.documents))
+        supported = len(everything & wanted) >= 0.5 * max(1, len(wanted))
+        sentences = [
+            s.strip()
+            for doc in request.documents
+            for s in re.split(r"(?<=[.!?。！？])\s*", doc.text)
+            if s.strip()
+        ]
+        best = max(sentences, key=lambda s: len(words(s) & wanted), default="")
         return json.dumps({"quote": best if supported else "", "supported": supported})
 
     return reply

@@ -23,8 +23,8 @@ from engine.agent.grounding import (
 )
 from engine.agent.runner import answer_question
 from engine.settings import Settings
-from tests.agent_helpers import FILLER_EN, Notes, Recorder, build_index
-from tests.scripted_model import (
+from tests.helpers.agent import FILLER_EN, Notes, Recorder, build_index
+from tests.helpers.scripted_model import (
     Request,
     Rule,
     ScriptedModel,

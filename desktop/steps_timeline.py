@@ -95,6 +95,7 @@ class StepsTimeline:
             "level": self._on_level,
             "query_parsed": self._on_query_parsed,
             "keywords": self._on_keywords,
+            "query_expanded": self._on_query_expanded,
             "hits": self._on_hits,
             "scope": self._on_scope,
             "chunk_verdict": self._on_verdict,
@@ -137,6 +138,17 @@ class StepsTimeline:
         if event.get("query"):
             details.append(f"Search: {event['query']}")
         self._push(Step("#", "Keywords", details or ["(none)"]), elapsed)
+
+    def _on_query_expanded(self, event: Mapping[str, Any], elapsed: float) -> None:
+        """Level 2's prefilter also searches for a model-imagined answer sentence."""
+        details = [
+            f"{label}: {event[key]}"
+            for label, key in (("English", "sentence_en"), ("Chinese", "sentence_zh"))
+            if event.get(key)
+        ]
+        if event.get("synonyms"):
+            details.append("Other words: " + ", ".join(event["synonyms"]))
+        self._push(Step("#", "Search widened with an imagined answer", details), elapsed)
 
     def _on_hits(self, event: Mapping[str, Any], elapsed: float) -> None:
         hits = list(event.get("hits") or ())

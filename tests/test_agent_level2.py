@@ -17,6 +17,7 @@ from engine.agent.events import (
     Hits,
     LevelStarted,
     LlmCall,
+    QueryExpanded,
     ScopeChosen,
     WaveStarted,
 )
@@ -38,6 +39,7 @@ from tests.helpers.scripted_model import (
     Rule,
     ScriptedModel,
     answer_from_document_containing,
+    expansion,
     parse_json,
     verdict_quoting,
     verify_by_words,
@@ -65,6 +67,7 @@ def reading_model(**options: object) -> ScriptedModel:
             Rule(lambda r: r.is_read, verdict_quoting("two-wheeler")),
             Rule(lambda r: r.is_answer, answer_from_document_containing("two-wheeler")),
             Rule(lambda r: r.is_verify, verify_by_words()),
+            Rule(lambda r: r.is_expand, expansion("Grandma's bicycle was stolen in 1987.")),
         ],
         **options,  # type: ignore[arg-type]
     )
@@ -154,6 +157,45 @@ def test_scope_larger_than_read_budget_is_prefiltered(tmp_path: Path) -> None:
     assert events.of(Hits)[0].purpose == "prefilter"
     assert len(model.calls_where(lambda r: r.is_read)) == scope.read_chunks
     assert any(v.relevant for v in events.of(ChunkVerdict))
+    (expanded,) = events.of(QueryExpanded)
+    assert expanded.sentence_en == "Grandma's bicycle was stolen in 1987."
+
+
+def test_an_imagined_answer_sentence_brings_a_paraphrase_into_the_prefilter(
+    tmp_path: Path,
+) -> None:
+    """The note says "kayak shed" and "hollow oak"; the question says neither. Only the model's
+    imagined answer sentence ("the spare kayak shed key is in the hollow oak") finds it among
+    forty notes that share the question's words."""
+    question = "Where is the extra way into the hut for rowing craft kept?"
+    needle = "The spare kayak shed key hangs inside the hollow oak."
+    noise = {
+        f"n{i}.md": f"Note {i}. The hut for rowing craft needs paint; the way in is muddy."
+        for i in range(40)
+    }
+    notes = build_index(tmp_path, noise | {"needle.md": needle})
+
+    def model(expanded: str) -> ScriptedModel:
+        return ScriptedModel(
+            [
+                Rule(lambda r: r.is_parse, parse_json(keywords_en=["hut", "rowing", "way"])),
+                Rule(lambda r: r.is_expand, expanded),
+                Rule(lambda r: r.is_read, verdict_quoting("hollow oak")),
+                Rule(lambda r: r.is_answer, answer_from_document_containing("hollow oak")),
+                Rule(lambda r: r.is_verify, verify_by_words()),
+            ]
+        )
+
+    settings = Settings(read_budget=10)
+    plain = model("{}")  # an unusable expansion adds nothing: the needle stays out of reach
+    assert not answer_question(
+        question, index=notes.index, model=plain, settings=settings, level="2"
+    ).found
+    widened = model(expansion("The spare kayak shed key is kept in the hollow oak.", "", "key"))
+    answer = answer_question(
+        question, index=notes.index, model=widened, settings=settings, level="2"
+    )
+    assert answer.found and "hollow oak" in answer.text
 
 
 def test_a_folder_scope_reads_only_that_folder(notes: Notes) -> None:
@@ -364,6 +406,7 @@ def _wave_model(*needles: str) -> ScriptedModel:
             Rule(lambda r: r.is_read, verdict_quoting(*needles)),
             Rule(lambda r: r.is_answer, answer_from_document_containing(needles[0])),
             Rule(lambda r: r.is_verify, verify_by_words()),
+            Rule(lambda r: r.is_expand, expansion()),
         ]
     )
 

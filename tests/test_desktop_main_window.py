@@ -416,7 +416,7 @@ def test_engine_restart_shows_then_hides_a_banner(window: MainWindow, engine: An
     assert not window.banner.isVisible()
 
 
-@pytest.mark.expect_log('UI thread was blocked')
+@pytest.mark.expect_log("UI thread was blocked")
 def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCaptureFixture) -> None:
     watchdog = UiWatchdog()
     watchdog.start()

@@ -178,7 +178,7 @@ def test_plain_error_reads_like_a_person_wrote_it() -> None:
     assert plain_error(ValueError("boom")).message == "boom"
 
 
-@pytest.mark.expect_log('engine error (model_missing|cancelled)')
+@pytest.mark.expect_log("engine error (model_missing|cancelled)")
 def test_show_error_opens_one_box_and_skips_cancellation(qtbot: Any) -> None:
     box = show_error(
         {"kind": "model_missing", "message": "qwen2 is not pulled.", "hint": "Pull it."}

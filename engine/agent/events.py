@@ -68,6 +68,17 @@ class Keywords(Event):
 
 
 @dataclass(frozen=True)
+class QueryExpanded(Event):
+    """Words a model imagined in the sentence that answers, added to Level 2's prefilter: a note
+    rarely uses the question's own words."""
+
+    type: ClassVar[str] = "query_expanded"
+    sentence_en: str
+    sentence_zh: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Hits(Event):
     type: ClassVar[str] = "hits"
     purpose: str  # retrieval | prefilter | requery | context
@@ -190,6 +201,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         LevelStarted,
         QueryParsed,
         Keywords,
+        QueryExpanded,
         Hits,
         ScopeChosen,
         ChunkVerdict,

@@ -33,7 +33,14 @@ from engine.agent.context import (
     pack_context,
     short_source,
 )
-from engine.agent.events import ChunkVerdict, Grounding, Hits, ScopeChosen, WaveStarted
+from engine.agent.events import (
+    ChunkVerdict,
+    Grounding,
+    Hits,
+    QueryExpanded,
+    ScopeChosen,
+    WaveStarted,
+)
 from engine.agent.grounding import ground_answer, numbers_missing
 from engine.agent.jsonreply import extract_json_object, string_list
 from engine.agent.keywords import is_chinese, text_keywords
@@ -49,6 +56,7 @@ from engine.lang import split_sentences
 from engine.models import SearchHit
 
 READ_REPLY_TOKENS = 200
+EXPAND_REPLY_TOKENS = 160
 FIRST_WAVE = 8
 WAVE_GROWTH = 3  # 8, 24, 72, 216 …
 FRUITLESS_WAVES = 3  # waves in a row without new evidence before the reading gives up
@@ -120,12 +128,14 @@ def run_level2(
     stream: bool = True,
     first: Sequence[SearchHit] = (),
     patience: int = FRUITLESS_WAVES,
+    expand: bool = True,
 ) -> LevelOutcome:
     """Read the scope for `question` in waves and answer from what was found. `first` are chunks
     to read before any other (Level 1's context when auto escalates); `patience` is how many
-    waves in a row may find nothing before the reading gives up. All readings of one question
-    share `settings.read_budget`."""
-    candidates = choose_candidates(session, question, scope, first)
+    waves in a row may find nothing before the reading gives up; `expand` lets a prefiltered
+    scope add a model-imagined answer sentence to its query. All readings of one question share
+    `settings.read_budget`."""
+    candidates = choose_candidates(session, question, scope, first, expand=expand)
     if not candidates:
         return _not_found(question.text, ())
     allowance = session.settings.read_budget - session.reads
@@ -208,11 +218,19 @@ def _closest(reading: Reading) -> list[SearchHit]:
 
 
 def choose_candidates(
-    session: Session, question: Question, scope: Scope, first: Sequence[SearchHit] = ()
+    session: Session,
+    question: Question,
+    scope: Scope,
+    first: Sequence[SearchHit] = (),
+    *,
+    expand: bool = False,
 ) -> list[SearchHit]:
     """The ranked chunks this reading may read, at most `settings.read_budget`: `first`, then the
-    scope's chunks best-matching first (a scope within the budget is read whole). Emits
-    ScopeChosen (and Hits for the prefilter)."""
+    scope's chunks best-matching first (a scope within the budget is read whole). A scope larger
+    than the budget is prefiltered by BM25 on the keywords and the question's words, plus (when
+    `expand`) a model-imagined answer sentence in both languages and its synonyms: on a 1.1M-token
+    library that put 26 instead of 24 of 32 planted facts among the first 24 candidates (mostly
+    facts written in the other language). Emits ScopeChosen (and Hits for the prefilter)."""
     budget = session.settings.read_budget
     total = session.index.count(scope.filters)
     english, chinese = text_keywords(question.text)
@@ -223,10 +241,29 @@ def choose_candidates(
         candidates = _ranked_union(first, ranked, rest)[:budget]
         session.emit(ScopeChosen(scope.description, total, len(candidates), prefiltered=False))
         return candidates
+    if expand:
+        terms += expansion_terms(session, question.text)
     ranked = retrieve(session, terms, scope.filters, budget, "prefilter")
     candidates = _ranked_union(first, ranked)[:budget]
     session.emit(ScopeChosen(scope.description, total, len(candidates), prefiltered=True))
     return candidates
+
+
+def expansion_terms(session: Session, question: str) -> list[str]:
+    """One short call: the sentence a note answering `question` might contain, in English and
+    Chinese, and other words for what it names. Nothing when the reply is unusable."""
+    reply = session.chat(
+        prompts.request_messages(prompts.EXPAND_SYSTEM, question),
+        purpose="expand",
+        json_schema=prompts.EXPAND_SCHEMA,
+        max_tokens=EXPAND_REPLY_TOKENS,
+    )
+    data = extract_json_object(reply.content) or {}
+    sentence_en = " ".join(str(data.get("sentence_en") or "").split())
+    sentence_zh = " ".join(str(data.get("sentence_zh") or "").split())
+    synonyms = tuple(string_list(data.get("synonyms"))[: prompts.MAX_SYNONYMS])
+    session.emit(QueryExpanded(sentence_en, sentence_zh, synonyms))
+    return [text for text in (sentence_en, sentence_zh, *synonyms) if text]
 
 
 def _ranked_union(*rankings: Sequence[SearchHit]) -> list[SearchHit]:

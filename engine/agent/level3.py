@@ -145,7 +145,10 @@ def _read_step(
     session.emit(SubQuestion(step, question))
     english, chinese = text_keywords(question)
     sub = Question(question, "", tuple(english + chinese), answer_kind(question))
-    outcome = run_level2(session, sub, scope, cache, stream=False, patience=SUB_QUESTION_PATIENCE)
+    # A sub-question names what it looks for: no imagined sentence, and less patience.
+    outcome = run_level2(
+        session, sub, scope, cache, stream=False, patience=SUB_QUESTION_PATIENCE, expand=False
+    )
     # Only a grounded sub-answer is a fact the planner may build on; an ungrounded one is
     # reported as not found, so the planner does not carry an invention into the next hop.
     found = outcome.found and outcome.grounded

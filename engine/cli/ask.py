@@ -19,6 +19,7 @@ from engine.agent.events import (
     Keywords,
     LevelStarted,
     LlmCall,
+    QueryExpanded,
     QueryParsed,
     ScopeChosen,
     SubAnswer,
@@ -153,6 +154,9 @@ def describe_event(event: Event) -> str:
     if isinstance(event, Keywords):
         words = [*event.english, *event.chinese]
         return "keywords: " + (", ".join(words) if words else "(none)")
+    if isinstance(event, QueryExpanded):
+        words = [event.sentence_en, event.sentence_zh, *event.synonyms]
+        return "search widened with: " + "; ".join(w for w in words if w)
     if isinstance(event, Hits):
         ms = event.seconds * 1000
         return f"{event.purpose}: {len(event.hits)} of {event.total} chunks in {ms:.0f} ms"

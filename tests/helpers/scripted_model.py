@@ -91,6 +91,10 @@ class Request:
         return self.system == prompts.ANSWER_SYSTEM
 
     @property
+    def is_expand(self) -> bool:
+        return self.system == prompts.EXPAND_SYSTEM
+
+    @property
     def is_verify(self) -> bool:
         return self.system == prompts.VERIFY_SYSTEM
 
@@ -279,6 +283,16 @@ def verdict_quoting(*needles: str, answer: str = "") -> Callable[[Request], str]
         )
 
     return reply
+
+
+def expansion(sentence_en: str = "", sentence_zh: str = "", *synonyms: str) -> str:
+    """A Level-2 prefilter expansion reply: the imagined answer sentence and synonyms."""
+    import json
+
+    return json.dumps(
+        {"sentence_en": sentence_en, "sentence_zh": sentence_zh, "synonyms": list(synonyms)},
+        ensure_ascii=False,
+    )
 
 
 def verdict_related(*needles: str) -> Callable[[Request], str]:

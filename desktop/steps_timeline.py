@@ -100,6 +100,7 @@ class StepsTimeline:
             "scope": self._on_scope,
             "chunk_verdict": self._on_verdict,
             "wave": self._on_wave,
+            "evidence_picked": self._on_evidence_picked,
             "grounding": self._on_grounding,
             "sub_question": self._on_sub_question,
             "sub_answer": self._on_sub_answer,
@@ -227,6 +228,15 @@ class StepsTimeline:
         self._push(Step("≋", title, [d for d in details if d]), elapsed)
         self._reading = None
         self._scope_size = ceiling
+
+    def _on_evidence_picked(self, event: Mapping[str, Any], elapsed: float) -> None:
+        """Several passages claimed to answer; a side-by-side look kept the convincing ones."""
+        kept = list(event.get("kept") or ())
+        claimed = int(event.get("claimed", 0))
+        title = f"Kept {len(kept)} of {claimed} passages that claimed to answer"
+        details = [chunk_ref_label(ref) for ref in kept[:MAX_HITS_LISTED]]
+        self._reading = None
+        self._push(Step("✓" if kept else "·", title, details), elapsed)
 
     def _on_grounding(self, event: Mapping[str, Any], elapsed: float) -> None:
         """The check of a drafted answer against its cited passages."""

@@ -14,6 +14,7 @@ from engine.agent.events import (
     Answer,
     ChunkVerdict,
     Event,
+    EvidencePicked,
     Hits,
     LevelStarted,
     LlmCall,
@@ -41,6 +42,7 @@ from tests.helpers.scripted_model import (
     answer_from_document_containing,
     expansion,
     parse_json,
+    pick_containing,
     verdict_quoting,
     verify_by_words,
 )
@@ -356,6 +358,7 @@ def test_everything_relevant_still_fits_the_window(tmp_path: Path) -> None:
         [
             Rule(lambda r: r.is_parse, parse_json(keywords_en=["boiler", "valve"])),
             Rule(lambda r: r.is_read, everything_relevant),
+            Rule(lambda r: r.is_pick, pick_containing("valve")),
             Rule(lambda r: r.is_answer, "Valve readings are listed [1][2]."),
         ]
     )
@@ -497,6 +500,7 @@ def test_a_question_asking_for_everything_reads_the_whole_scope(tmp_path: Path) 
         [
             Rule(lambda r: r.is_parse, parse_json(keywords_en=["fence", "paint"])),
             Rule(lambda r: r.is_read, verdict_quoting("Fence paint")),
+            Rule(lambda r: r.is_pick, pick_containing("Fence paint")),
             Rule(lambda r: r.is_answer, "Blue [1] and green [2]."),
             Rule(lambda r: r.is_verify, verify_by_words()),
         ]
@@ -522,3 +526,39 @@ def test_every_reading_of_one_question_shares_the_read_budget(tmp_path: Path) ->
         level="2",
     )
     assert answer.chunks_read == 20 and not answer.found
+
+
+def test_of_many_claims_only_the_picked_ones_are_evidence(tmp_path: Path) -> None:
+    """A weak reader claims every passage answers; shown the claims side by side, the model
+    picks the real one, and only that one reaches the answer as evidence."""
+    needle = "Mirela hid the spare boathouse key inside the hollow oak beside the jetty."
+    notes = _many_notes(tmp_path, {5: needle}, count=8)
+
+    def claims_everything(request: Request) -> str:
+        sentence = request.documents[0].text.split(". ")[-1].strip()
+        return _read_reply([sentence], "somewhere")
+
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["Mirela", "shed"])),
+            Rule(lambda r: r.is_read, claims_everything),
+            Rule(lambda r: r.is_pick, pick_containing("Mirela")),
+            Rule(lambda r: r.is_answer, answer_from_document_containing("hollow oak")),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    events = Recorder()
+    answer = answer_question(
+        "Where did Mirela put the extra way into the shed for rowing boats?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    (picked,) = events.of(EvidencePicked)
+    assert picked.claimed == 8 and [ref.path.endswith("n005.md") for ref in picked.kept] == [True]
+    (answer_call,) = model.calls_where(lambda r: r.is_answer)
+    evidence = answer_call.user.split("<evidence>")[1]
+    assert "Mirela" in evidence and evidence.count("“") == 1
+    assert answer.found and "hollow oak" in answer.text

@@ -110,6 +110,15 @@ class ChunkVerdict(Event):
 
 
 @dataclass(frozen=True)
+class EvidencePicked(Event):
+    """Of the passages a wave's readers claimed answer, the ones a side-by-side look kept."""
+
+    type: ClassVar[str] = "evidence_picked"
+    claimed: int
+    kept: tuple[ChunkRef, ...]
+
+
+@dataclass(frozen=True)
 class WaveStarted(Event):
     """Level 2 reads its candidates in ranked waves and stops when the evidence answers."""
 
@@ -205,6 +214,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Hits,
         ScopeChosen,
         ChunkVerdict,
+        EvidencePicked,
         WaveStarted,
         Grounding,
         SubQuestion,
@@ -225,7 +235,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if f.name not in data:
             continue
         value = data[f.name]
-        if f.name == "hits":
+        if f.name in ("hits", "kept"):
             value = tuple(ChunkRef(**h) for h in value)
         elif f.name == "chunk":
             value = ChunkRef(**value)

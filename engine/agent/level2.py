@@ -35,6 +35,7 @@ from engine.agent.context import (
 )
 from engine.agent.events import (
     ChunkVerdict,
+    EvidencePicked,
     Grounding,
     Hits,
     QueryExpanded,
@@ -57,6 +58,8 @@ from engine.models import SearchHit
 
 READ_REPLY_TOKENS = 200
 EXPAND_REPLY_TOKENS = 160
+PICK_GROUP = 8  # claimed sentences shown side by side in one pick call
+PICK_REPLY_TOKENS = 40
 FIRST_WAVE = 8
 WAVE_GROWTH = 3  # 8, 24, 72, 216 …
 FRUITLESS_WAVES = 3  # waves in a row without new evidence before the reading gives up
@@ -91,6 +94,7 @@ class Reading:
     results: list[ReadResult] = field(default_factory=list)
     read_ids: set[str] = field(default_factory=set)
     requeried: list[SearchHit] = field(default_factory=list)
+    passed: set[str] = field(default_factory=set)  # claimed to answer, not picked as evidence
 
     @property
     def read(self) -> int:
@@ -113,10 +117,15 @@ class Reading:
         self.queue = deque([*fresh, *rest])
 
     def evidence(self) -> list[ReadResult]:
-        return [r for r in self.results if r.verdict.relevant]
+        return [r for r in self.results if r.verdict.relevant and r.hit.chunk_id not in self.passed]
 
     def related(self) -> list[ReadResult]:
-        return [r for r in self.results if r.verdict.related]
+        """About the question's subject: graded so, or claimed as an answer but passed over."""
+        return [
+            r
+            for r in self.results
+            if r.verdict.related or (r.verdict.relevant and r.hit.chunk_id in self.passed)
+        ]
 
 
 def run_level2(
@@ -151,7 +160,10 @@ def run_level2(
         reason = _wave_reason(number, draft, question.kind, bool(reading.evidence()))
         session.emit(WaveStarted(number, len(wave), reading.read, reading.ceiling, reason))
         results = read_candidates(session, wave, question.text, cache, reading)
-        found_more = any(r.verdict.relevant for r in results)
+        pick_evidence(session, question, reading, [r for r in results if r.verdict.relevant])
+        found_more = any(
+            r.hit.chunk_id not in reading.passed for r in results if r.verdict.relevant
+        )
         fruitless = 0 if found_more else fruitless + 1
         if found_more:
             reading.promote(_requery(session, reading, scope))
@@ -427,6 +439,54 @@ def _most_of(quote: str, chunk_text: str) -> bool:
     return sentences > prompts.MAX_READ_QUOTES or (
         sentences > 1 and len(quote) > WHOLE_PASSAGE_SHARE * len(chunk_text)
     )
+
+
+# ---------------------------------------------------------------- trusting the claims
+
+
+def pick_evidence(
+    session: Session, question: Question, reading: Reading, claims: list[ReadResult]
+) -> None:
+    """A small model reading one passage at a time claims most passages answer (the 1.5B: 16 of
+    16 passages of one essay, one of which did). Shown the claimed sentences side by side, it
+    picks the one that answers (16 claims -> the needle and one other). So when a wave brings
+    several claims, one call picks which to trust; the rest count as related. A single claim is
+    kept: asked about one sentence alone, the same model rejected the real answer."""
+    if len(claims) < 2:
+        return
+    kept: list[ReadResult] = []
+    for start in range(0, len(claims), PICK_GROUP):
+        group = claims[start : start + PICK_GROUP]
+        kept.extend(_picked(session, question, group))
+    chosen = {r.hit.chunk_id for r in kept}
+    reading.passed.update(r.hit.chunk_id for r in claims if r.hit.chunk_id not in chosen)
+    session.emit(EvidencePicked(len(claims), hit_refs([r.hit for r in kept], len(kept))))
+
+
+def _picked(session: Session, question: Question, group: list[ReadResult]) -> list[ReadResult]:
+    claims = [(" ".join(r.verdict.quotes), r.verdict.answer) for r in group]
+    reply = session.chat(
+        prompts.pick_messages(question.text, claims),
+        purpose="pick",
+        json_schema=prompts.pick_schema(len(group)),
+        max_tokens=PICK_REPLY_TOKENS,
+    )
+    data = extract_json_object(reply.content)
+    if data is None:
+        return group  # an unusable reply decides nothing: keep the claims as they were
+    numbers = {n for n in _integers(data.get("answering")) if 1 <= n <= len(group)}
+    return [r for n, r in enumerate(group, start=1) if n in numbers]
+
+
+def _integers(value: object) -> list[int]:
+    items = value if isinstance(value, list) else [value]
+    numbers: list[int] = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            numbers.append(item)
+        elif isinstance(item, str) and item.strip().strip("[]").isdigit():
+            numbers.append(int(item.strip().strip("[]")))
+    return numbers
 
 
 # ---------------------------------------------------------------- re-query and the answer

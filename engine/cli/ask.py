@@ -14,6 +14,7 @@ from engine.agent.events import (
     Citation,
     ErrorEvent,
     Event,
+    EvidencePicked,
     Grounding,
     Hits,
     Keywords,
@@ -168,6 +169,11 @@ def describe_event(event: Event) -> str:
         return (
             f"wave {event.wave}: reading {event.chunks} more passages "
             f"({event.read_before} read, at most {event.ceiling}): {event.reason}"
+        )
+    if isinstance(event, EvidencePicked):
+        return (
+            f"{event.claimed} passages claimed to answer; {len(event.kept)} kept after a "
+            "side-by-side look"
         )
     if isinstance(event, Grounding):
         how = "checked by a verification read" if event.method == "verify" else "text check"

@@ -91,6 +91,15 @@ class Request:
         return self.system == prompts.ANSWER_SYSTEM
 
     @property
+    def is_pick(self) -> bool:
+        return self.system == prompts.PICK_SYSTEM
+
+    @property
+    def claims(self) -> list[str]:
+        """The numbered sentences a pick call shows, in order."""
+        return re.findall(r"^\[\d+\] (.*)$", self.user, re.MULTILINE)
+
+    @property
     def is_expand(self) -> bool:
         return self.system == prompts.EXPAND_SYSTEM
 
@@ -281,6 +290,21 @@ def verdict_quoting(*needles: str, answer: str = "") -> Callable[[Request], str]
             },
             ensure_ascii=False,
         )
+
+    return reply
+
+
+def pick_containing(*needles: str) -> Callable[[Request], str]:
+    """A picker that keeps the claimed sentences holding any of `needles`."""
+    import json
+
+    def reply(request: Request) -> str:
+        numbers = [
+            n
+            for n, claim in enumerate(request.claims, start=1)
+            if any(needle.lower() in claim.lower() for needle in needles)
+        ]
+        return json.dumps({"answering": numbers})
 
     return reply
 

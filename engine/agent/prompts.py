@@ -293,13 +293,11 @@ VERDICT_SCHEMA: dict[str, Any] = {
 
 
 def read_messages(block: DocumentBlock, question: str) -> list[Message]:
-    """The question comes before the passage, so every read of one question shares the same
-    prompt prefix (a server with a prompt cache computes it once), and again after it, where a
-    small model attends most."""
-    user = (
-        f"{question_section(question)}\n\n{render_document(block)}\n\n"
-        f"Question again: {neutralize(' '.join(question.split()))}"
-    )
+    """The passage first, the question last, where a small model attends most. (Putting the
+    question first would let a prompt cache reuse it across reads — a few dozen tokens of a
+    ~700-token read — but the 1.5B model then claimed every passage answers: 16 of 16 passages
+    of one essay against 12 of 16 with the question last.)"""
+    user = f"{render_document(block)}\n\n{question_section(question)}"
     return [Message("system", READ_SYSTEM), Message("user", user)]
 
 

@@ -207,3 +207,17 @@ def test_marker_gate_swallows_a_marker_split_across_stream_pieces() -> None:
         gate.feed(piece)
     gate.close()
     assert "".join(shown) == "文档没有日期。"
+
+
+def test_compression_keeps_the_passages_that_state_the_answer_whole() -> None:
+    """Level 2 compresses by what its readers quoted, but never the chunks they quoted from: a
+    paraphrased answer sentence sharing no word with the question must survive."""
+    evidence = hit("a", 0, "The weather was grey. Mirela hid the key in the hollow oak. Tea.")
+    other = hit("b", 0, "Boats need paint. The hollow oak is old. Nothing else happened here.")
+    words = ["Where is the key?", "Mirela hid the key in the hollow oak."]
+    packed = pack_context(
+        [evidence, other], 500, compress_for=words, keep_whole=frozenset({evidence.chunk_id})
+    )
+    texts = {block.first.chunk_id: block.text for block in packed.blocks}
+    assert texts[evidence.chunk_id] == evidence.text
+    assert "hollow oak" in texts[other.chunk_id] and "Boats need paint" not in texts[other.chunk_id]

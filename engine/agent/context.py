@@ -78,11 +78,16 @@ def pack_context(
     compress_for: Sequence[str] = (),
     first_number: int = 1,
     count: Callable[[str], int] = estimate_tokens,
+    keep_whole: frozenset[str] = frozenset(),
 ) -> PackResult:
     """Choose hits best-first until `budget_tokens` is spent, merge neighbours, order by
     position. `compress_for` (question words and keywords) turns sentence compression on;
-    `count` is the budget's token counter (PromptBudget.tokens)."""
-    texts = {h.chunk_id: _chunk_text(h, compress_for) for h in _unique(ranked_hits)}
+    `count` is the budget's token counter (PromptBudget.tokens); chunks in `keep_whole` (Level
+    2's evidence) are never compressed."""
+    texts = {
+        h.chunk_id: h.text if h.chunk_id in keep_whole else _chunk_text(h, compress_for)
+        for h in _unique(ranked_hits)
+    }
     chosen: list[SearchHit] = []
     spent = 0
     dropped: list[str] = []

@@ -566,13 +566,20 @@ def _build_context(
     quotes_by_chunk = _cap_quotes(session, question, instruction, quotes_by_chunk)
     draft_evidence = _evidence(quotes_by_chunk, {cid: 999 for cid in quotes_by_chunk})
     room = context_room(session, question, instruction, draft_evidence)
-    compress_for = [question] if session.options.compress_context else []
+    # Compression's strongest form here: what the readers quoted decides which sentences of the
+    # other chunks matter, and the chunks that state the answer stay whole.
+    quoted = [q for quotes in quotes_by_chunk.values() for q in quotes]
+    compress_for = [question, *quoted] if session.options.compress_context else []
     reserve = 0
     packed: PackResult | None = None
     blocks: list[ContextBlock] = []
     for _ in range(4):
         packed = pack_context(
-            ranked, max(room - reserve, 0), compress_for=compress_for, count=session.budget.tokens
+            ranked,
+            max(room - reserve, 0),
+            compress_for=compress_for,
+            count=session.budget.tokens,
+            keep_whole=frozenset(quotes_by_chunk),
         )
         blocks = _with_quote_blocks(packed.blocks, quotes_by_chunk, quote_hits)
         needed = sum(

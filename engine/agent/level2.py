@@ -144,12 +144,12 @@ def run_level2(
     waves in a row may find nothing before the reading gives up; `expand` lets a prefiltered
     scope add a model-imagined answer sentence to its query. All readings of one question share
     `settings.read_budget`."""
-    candidates = choose_candidates(session, question, scope, first, expand=expand)
-    if not candidates:
-        return _not_found(question.text, ())
     allowance = session.settings.read_budget - session.reads
     if allowance <= 0:
         return _not_found(question.text, (), spent=session.settings.read_budget)
+    candidates = choose_candidates(session, question, scope, first, expand=expand)
+    if not candidates:
+        return _not_found(question.text, ())
     reading = Reading(deque(candidates), ceiling=min(len(candidates), allowance))
     draft: LevelOutcome | None = None
     fruitless = 0

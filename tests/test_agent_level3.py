@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.agent import prompts
-from engine.agent.events import LevelStarted, LlmCall, SubAnswer, SubQuestion
+from engine.agent.events import Grounding, LevelStarted, LlmCall, SubAnswer, SubQuestion
 from engine.agent.runner import answer_question
 from engine.llm.types import ToolCall
 from engine.settings import Settings
@@ -317,3 +317,35 @@ def test_a_findings_source_shows_the_whole_sentence_around_a_keyword() -> None:
     )
     assert _source_line(citation, 200) == f"history/inventions.md, page 3: “{INVENTED}”"
     assert _source_line(citation, 0) == "history/inventions.md, page 3"
+
+
+def test_an_ungrounded_sub_answer_is_not_a_finding(notes: Notes) -> None:
+    """The reader invents a year for the first hop; the planner is told the hop found nothing,
+    so the invention never reaches the next sub-question or the final answer."""
+    model = two_hop_model(multi_hop=True)
+    # The first hop's writer invents a year its passage does not hold.
+    model.rules.insert(
+        0,
+        Rule(
+            lambda r: r.is_answer and "Fifth" in r.question and "invented" not in r.question,
+            "It was composed in 1790 [1].",
+        ),
+    )
+    tool_results: list[str] = []
+
+    def planner_seeing(request: Request) -> Reply:
+        tool_results[:] = request.tool_results
+        if not request.tool_results:
+            return asks(FIRST_HOP)
+        return Reply(f"{prompts.NOT_FOUND_MARKER}\nThe composition date was not found.")
+
+    model.rules.insert(0, Rule(lambda r: r.is_plan, planner_seeing))
+    events = Recorder()
+    answer = answer_question(
+        QUESTION, index=notes.index, model=model, settings=Settings(), on_event=events
+    )
+    (finding,) = tool_results
+    assert "1790" not in finding and prompts.NOT_FOUND_MARKER in finding
+    rejected = [g for g in events.of(Grounding) if not g.grounded]
+    assert rejected and "1790 occurs in none of the cited passages" in rejected[0].reason
+    assert not answer.found and "1790" not in answer.text

@@ -130,8 +130,12 @@ def run_level3(
 
 
 def _not_found_finding(outcome: LevelOutcome) -> str:
+    """What the planner hears of a sub-question without a grounded answer. The rejected draft's
+    facts stay out: a weak planner would build on them."""
     if outcome.found:
-        return f"{prompts.NOT_FOUND_MARKER} (an answer was drafted but {outcome.grounding})"
+        return (
+            f"{prompts.NOT_FOUND_MARKER} (an answer was drafted, but its passages do not state it)"
+        )
     return prompts.NOT_FOUND_MARKER
 
 

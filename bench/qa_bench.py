@@ -777,7 +777,8 @@ def run_size(args: argparse.Namespace, size: str, checkouts: list[Checkout], res
     ]
     libraries: dict[str, Library] = {}
     for checkout in checkouts:
-        data_dir = args.work / f"data-{checkout.label}-{size}-s{args.seed}"
+        model_kind = "fake" if args.fake else "model"
+        data_dir = args.work / f"data-{checkout.label}-{size}-s{args.seed}-{model_kind}"
         library = prepare_library(checkout, haystack, data_dir, settings, args.work)
         locate_facts(library, haystack, manifest.fact_files, args.work)
         libraries[checkout.label] = library

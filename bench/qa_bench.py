@@ -59,7 +59,9 @@ if str(ROOT) not in sys.path:
 
 from bench.qa_cases import (  # noqa: E402
     CASES,
+    CASES_BY_NAME,
     CORPORA,
+    KINDS,
     Case,
     build_haystack,
     check_cases,
@@ -673,13 +675,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for level in args.levels:
         if level not in LEVELS:
             parser.error(f"unknown level {level}")
-    wanted = {s.strip() for s in args.cases.split(",") if s.strip()}
-    args.case_list = tuple(c for c in CASES if not wanted or c.name in wanted or c.kind in wanted)
-    unknown = wanted - {c.name for c in CASES} - {c.kind for c in CASES}
-    if unknown:
-        parser.error(f"unknown cases {sorted(unknown)}")
+    args.case_list = select_cases(args.cases)
+    if isinstance(args.case_list, str):
+        parser.error(args.case_list)
     args.model = args.model or (DEFAULT_FAKE_MODEL if args.fake else "qwen2:7b-instruct")
     return args
+
+
+def select_cases(spec: str) -> tuple[Case, ...] | str:
+    """Cases named (or of the kinds named) in a comma list, in the order listed, so a run that
+    may have to stop early can put one case of every kind first; all cases for an empty list.
+    An error message for unknown names."""
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [w for w in wanted if w not in CASES_BY_NAME and w not in KINDS]
+    if unknown:
+        return f"unknown cases {unknown}"
+    chosen: dict[str, Case] = {}
+    for name in wanted or [c.name for c in CASES]:
+        for case in CASES:
+            if case.name == name or case.kind == name:
+                chosen.setdefault(case.name, case)
+    return tuple(chosen.values())
 
 
 def run_config(args: argparse.Namespace, size: str) -> dict[str, Any]:
@@ -721,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     problems = check_cases()
     if problems or args.list_cases:
-        for case in CASES:
+        for case in args.case_list:
             print(f"{case.name:28} {case.kind:13} {case.lang}  {case.question}")
         print("\n".join(problems))
         return 1 if problems else 0

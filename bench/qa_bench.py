@@ -265,6 +265,9 @@ def run_ask(command: list[str], env: dict[str, str], cwd: Path, timeout: float) 
     except subprocess.TimeoutExpired:
         timed_out = True
         stop_group(process)
+    except BaseException:  # the bench itself is stopped: leave no question running
+        stop_group(process)
+        raise
     reader.join(timeout=10)
     drain.join(timeout=10)
     return {
@@ -345,6 +348,10 @@ def tally(case: Case, raw: dict[str, Any], library: Library) -> dict[str, Any]:
     return {
         "status": status,
         "answer": text[:ANSWER_PREVIEW],
+        # What was streamed (every level's attempt): the only answer text of a stopped question.
+        "streamed": "".join(e.get("text", "") for e in events if e.get("type") == "answer_delta")[
+            -ANSWER_PREVIEW:
+        ],
         "found": found,
         "correct": status == "answered" and is_correct(case, text, found),
         "confabulated": status == "answered" and is_confabulation(case, text, found),
@@ -733,7 +740,12 @@ def print_summary(records: list[dict[str, Any]], args: argparse.Namespace, label
                 print(f"!! {label} was measured at several commits: {', '.join(seen)}")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through run_ask, which stops the running question
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args(argv)
     problems = check_cases()
     if problems or args.list_cases:

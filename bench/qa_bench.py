@@ -380,6 +380,7 @@ def tally(case: Case, raw: dict[str, Any], library: Library) -> dict[str, Any]:
         "needle_in_context": bool(context_ids & needle_ids),
         "needle_cited": bool(cited_ids & needle_ids),
         "context_chunks": len(context_ids),
+        "queries": [e.get("query", "") for e in events if e.get("type") == "keywords"],
         "sub_questions": [e.get("question", "") for e in events if e.get("type") == "sub_question"],
         "error": f"{error.get('kind')}: {error.get('message')}" if error else "",
         "exit_code": raw["exit_code"],
@@ -607,11 +608,15 @@ def oracle_responder(cases: tuple[Case, ...]) -> Callable[[dict[str, Any]], Any]
                 quotes = planted_in(prompt, facts)
                 return Reply({"relevant": bool(quotes), "quotes": quotes})
             reply = example_for_schema(schema)
-            terms = [w for w in words.findall(prompt) if len(w) > 3 or not w.isascii()][:8]
-            terms += list(case.oracle_terms) if case else []
+            own = [w for w in words.findall(prompt) if len(w) > 3 or not w.isascii()]
+            extra = list(case.oracle_terms) if case else []  # what it would translate
+            by_script = {
+                "keywords_en": [t for t in own + extra if t.isascii()][:8],
+                "keywords_zh": [t for t in extra + own if not t.isascii()][:8],
+            }
             for key in reply:
                 if key.startswith("keywords"):
-                    reply[key] = terms
+                    reply[key] = by_script.get(key, (own + extra)[:8])
             if "multi_hop" in reply:
                 reply["multi_hop"] = bool(case and case.hops)
             if "information" in reply:

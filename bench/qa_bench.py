@@ -409,6 +409,19 @@ def trial_key(record: dict[str, Any]) -> str:
     )
 
 
+def is_settled(record: dict[str, Any], timeout: float) -> bool:
+    """A recorded trial that a resumed run skips: not an error (server down, bad setting), and
+    not a timeout under a shorter cap than this run's."""
+    if record["status"] == "error":
+        return False
+    return record["status"] != "timeout" or record.get("timeout_cap", 0) >= timeout
+
+
+def latest(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last record of every trial (a re-run trial replaces its earlier record)."""
+    return list({trial_key(r): r for r in records}.values())
+
+
 def load_results(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
@@ -729,7 +742,7 @@ def print_summary(records: list[dict[str, Any]], args: argparse.Namespace, label
         names = {c.name for c in args.case_list}
         trials = [
             r
-            for r in records
+            for r in latest(records)
             if r["config"] == config and r["case"] in names and r["checkout"] in labels
         ]
         if not trials:
@@ -845,7 +858,7 @@ def run_size(args: argparse.Namespace, size: str, checkouts: list[Checkout], res
                 "time": time.time(),
             },
         )
-    done = {trial_key(r) for r in load_results(results) if r["status"] != "error"}
+    done = {trial_key(r) for r in load_results(results) if is_settled(r, args.timeout)}
     for case in args.case_list:
         for level in args.levels:
             for checkout in checkouts:
@@ -886,6 +899,7 @@ def ask_case(
     trial["lang"] = case.lang
     trial["load"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     trial["time"] = time.time()
+    trial["timeout_cap"] = args.timeout
     if raw["timed_out"] and not args.fake:
         trial["server_busy_after_stop"] = round(wait_for_idle_server(args.host, args.model), 1)
     return trial

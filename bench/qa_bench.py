@@ -858,6 +858,8 @@ def run_size(args: argparse.Namespace, size: str, checkouts: list[Checkout], res
                 "time": time.time(),
             },
         )
+    if not args.fake:  # a stopped earlier run may have left requests on a one-slot server
+        print(f"   waited {wait_for_idle_server(args.host, args.model):.0f} s for the model server")
     done = {trial_key(r) for r in load_results(results) if is_settled(r, args.timeout)}
     for case in args.case_list:
         for level in args.levels:

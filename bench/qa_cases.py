@@ -22,6 +22,7 @@ import random
 import re
 import shutil
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -530,26 +531,28 @@ def _split_paragraphs(text: str, max_tokens: int) -> list[str]:
     return parts
 
 
-def _documents(source: str, rng: random.Random, max_tokens: int) -> list[tuple[str, str]]:
+def _documents(source: str, rng: random.Random, max_tokens: int) -> Iterator[tuple[str, str]]:
     """(file name, text) of one corpus folder in a seeded order, long texts cut at paragraphs
-    into documents of at most `max_tokens` (a novel into consecutive chapters)."""
+    into documents of at most `max_tokens` (a novel into consecutive chapters). Lazy: a small
+    haystack reads only the files it takes."""
     base = CORPORA / source
     paths = sorted(p for p in base.rglob("*") if p.suffix in (".md", ".txt") and p.is_file())
     if source == "novels-zh":
         novel = paths[rng.randrange(len(paths))]
         parts = _split_paragraphs(novel.read_text("utf-8", errors="replace"), max_tokens)
         start = rng.randrange(max(1, len(parts) // 2))  # consecutive chapters, as a reader has
-        return [(f"{novel.stem}-{i:03d}.txt", parts[i]) for i in range(start, len(parts))]
+        for i in range(start, len(parts)):
+            yield f"{novel.stem}-{i:03d}.txt", parts[i]
+        return
     rng.shuffle(paths)
-    docs = []
     for path in paths:
         name = str(path.relative_to(base)).replace("/", "-")
         parts = _split_paragraphs(path.read_text("utf-8", errors="replace"), max_tokens)
         if len(parts) == 1:
-            docs.append((name, parts[0]))
+            yield name, parts[0]
         else:
-            docs += [(f"{path.stem}-{i:02d}{path.suffix}", part) for i, part in enumerate(parts)]
-    return docs
+            for i, part in enumerate(parts):
+                yield f"{path.stem}-{i:02d}{path.suffix}", part
 
 
 def _insertion_points(paragraphs: list[str]) -> list[int]:

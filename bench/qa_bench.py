@@ -376,6 +376,11 @@ def tally(case: Case, raw: dict[str, Any], library: Library) -> dict[str, Any]:
         "chunks_relevant": len(relevant_ids),
         "needle_chunks": len(needle_ids),
         "needles_read": len(read_ids & needle_ids),
+        # How many chunks were read before the first one holding a planted sentence (1-based):
+        # what a reader that stops at the first grounded answer would have paid.
+        "first_needle_read_at": next(
+            (n for n, e in enumerate(verdicts, 1) if e["chunk"]["chunk_id"] in needle_ids), None
+        ),
         "needles_relevant": len(relevant_ids & needle_ids),
         "needle_in_context": bool(context_ids & needle_ids),
         "needle_cited": bool(cited_ids & needle_ids),

@@ -108,6 +108,7 @@ def test_a_trial_counts_reads_relevance_and_needles_from_the_event_stream() -> N
     assert trial["correct"] and not trial["confabulated"]
     assert (trial["chunks_read"], trial["chunks_relevant"], trial["needles_relevant"]) == (4, 3, 1)
     assert trial["needle_cited"] and trial["levels_run"] == [2]
+    assert trial["first_needle_read_at"] == 3
     assert trial["model_calls"] == 1 and trial["prompt_tokens"] == 700
 
     stopped = tally(case, {**raw, "events": events[:4], "timed_out": True}, library)

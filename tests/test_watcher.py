@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from watchdog.observers import Observer
@@ -120,11 +121,11 @@ class Watched:
         self.applied = threading.Event()
         real = extract_file
 
-        def counting(path: Path, *, max_bytes: int) -> object:
+        def counting(path: Path, *, max_bytes: int, **options: Any) -> object:
             self.extracted.append(Path(path).name)
-            return real(path, max_bytes=max_bytes)
+            return real(path, max_bytes=max_bytes, **options)
 
-        monkeypatch.setattr("engine.library.indexer.extract_file", counting)
+        monkeypatch.setattr("engine.library.extraction.extract_file", counting)
         self.watcher = FolderWatcher(
             [self.notes],
             IgnoreRules(),

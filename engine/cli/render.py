@@ -113,10 +113,13 @@ def highlight_snippet(console: Console, hit: SearchHit) -> str:
     return one_line("".join(pieces))
 
 
-def location_of(page: int | None, heading: str) -> str:
+def location_of(page: int | None, heading: str, ocr: bool = False) -> str:
+    """ "page 3", "Setup > Linux", both; "(OCR)" when the text was recognised in an image."""
     parts = []
     if page is not None:
-        parts.append(f"page {page}")
+        parts.append(f"page {page} (OCR)" if ocr else f"page {page}")
+    elif ocr:
+        parts.append("OCR")
     if heading:
         parts.append(heading)
     return " · ".join(parts)
@@ -127,7 +130,7 @@ def render_hits(console: Console, result: SearchResult) -> None:
         console.print("No matches.")
         return
     for number, hit in enumerate(result.hits, 1):
-        where = location_of(hit.page, " > ".join(hit.heading))
+        where = location_of(hit.page, " > ".join(hit.heading), hit.ocr)
         title = hit.title or Path(hit.path).name
         console.print(f"{number}. {console.bold(title)}  {console.dim(f'({hit.score:.2f})')}")
         console.print(f"   {short_path(hit.path)}" + (f" — {where}" if where else ""))

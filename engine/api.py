@@ -482,13 +482,18 @@ class Engine:
             indexer = self._indexer
             if indexer is None or self._closed:
                 return
-            summary = indexer.apply_changes(
-                batch.changed,
-                batch.deleted,
-                batch.moved,
-                folders=self.settings.folders,
-                progress=self._on_progress,
-            )
+            if batch.rules_changed:
+                # An ignore file changed: what its folder holds may now be in or out. A scan
+                # with the new rules settles that (and every other change of the batch).
+                summary = indexer.reconcile(self.settings.folders, progress=self._on_progress)
+            else:
+                summary = indexer.apply_changes(
+                    batch.changed,
+                    batch.deleted,
+                    batch.moved,
+                    folders=self.settings.folders,
+                    progress=self._on_progress,
+                )
         callback = self._on_change
         if callback is not None:
             callback(summary)
@@ -549,7 +554,15 @@ class Engine:
             indexing=self._indexing,
             writer_busy=not self.writable and self._writer_busy(),
             read_only=not self.writable,
+            ocr_unavailable=self._ocr_unavailable(),
         )
+
+    @staticmethod
+    def _ocr_unavailable() -> str:
+        from engine.ingest.ocr import ocr_status
+
+        status = ocr_status()
+        return "" if status.available else status.reason
 
     def problems(self, folder: str | os.PathLike[str] | None = None) -> list[FileRecord]:
         """Files that are not searchable (state error or skipped), optionally under one folder."""

@@ -323,6 +323,8 @@ class StatusReport:
     indexing: bool = False  # this engine is running an index pass right now
     writer_busy: bool = False  # another process holds the writer lock (readers only)
     read_only: bool = False
+    # Why scanned PDF pages and images are not read (OCR not installed); "" when they are.
+    ocr_unavailable: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -145,6 +145,11 @@ def render_status(console: Console, report: StatusReport) -> None:
     console.print(f"Chunks: {report.chunks}, index size {format_bytes(report.index_bytes)}")
     if report.writer_busy:
         console.print("Another Needle process is indexing this library right now.")
+    if report.ocr_unavailable:
+        console.print(
+            f"Scanned PDF pages and images are not read: {report.ocr_unavailable} "
+            "Install Needle's OCR extra (pip install 'needle[ocr]') or use the packaged app."
+        )
     console.print()
     if not report.folders:
         console.print("No folders yet: add one with `needle folders add PATH`.")

@@ -195,7 +195,7 @@ def test_editor_save_storm_is_indexed_once(watched: Watched) -> None:
 def test_ignored_and_unsupported_files_never_reach_the_indexer(watched: Watched) -> None:
     (watched.notes / "node_modules").mkdir()
     (watched.notes / "node_modules" / "readme.md").write_text("module text", "utf-8")
-    (watched.notes / "photo.png").write_bytes(b"\x89PNG")
+    (watched.notes / "sheet.xlsx").write_bytes(b"PK\x03\x04")
     (watched.notes / "notes.md~").write_text("backup", "utf-8")
     (watched.notes / "real.md").write_text("the real note", "utf-8")
     assert wait_until(lambda: bool(watched.batches))

@@ -250,6 +250,7 @@ class Indexer:
         report = ProgressReport(progress, self.progress_interval)
         report.update(phase="scanning", force=True)
         roots = [Path(folder).absolute() for folder in folders]
+        self.rules.refresh()  # ignore files may have changed while nobody was watching
         scan = scan_folders(
             roots,
             self.rules,
@@ -315,6 +316,7 @@ class Indexer:
     def drop_ignored(self, folders: Sequence[str | os.PathLike[str]]) -> int:
         """Drop from index and catalog every file under `folders` that the ignore rules now
         exclude (a pattern just added), without scanning the disk; returns how many."""
+        self.rules.refresh()
         batch = _Batch()
         dropped = 0
         for folder in folders:

@@ -645,3 +645,24 @@ def test_every_corpus_pdf_extracts_or_fails_with_a_reason(corpora: Path) -> None
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8", newline="")
     return path
+
+
+def test_a_pdf_pdfium_refuses_is_read_by_pypdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pypdfium2
+    import pypdfium2.raw as pdfium_c
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise pypdfium2.PdfiumError("Failed to load document", err_code=pdfium_c.FPDF_ERR_FORMAT)
+
+    monkeypatch.setattr(pypdfium2, "PdfDocument", refuse)
+    document = extract(write_pdf(tmp_path / "odd.pdf", ["read by the fallback"]))
+    assert "read by the fallback" in document.text
+
+
+def test_pdfium_hyphen_marks_become_hyphens(tmp_path: Path) -> None:
+    # PDFium writes U+0002 for a hyphen it joined across a line break ("Schwarz\x02Weiß" in
+    # the GeoTopo sample); readers saw "-".
+    assert "Schwarz\x02Weiß".translate(pdf_module._PDFIUM_HYPHEN) == "Schwarz-Weiß"
+    assert "black-and-white" in extract(write_pdf(tmp_path / "h.pdf", ["black-and-white"])).text

@@ -324,3 +324,22 @@ def test_files_read_without_ocr_are_read_again_once_it_is_there(tmp_path: Path) 
     record = catalog.get(str(pdf))
     assert summary.updated == 1 and record is not None and record.state == "indexed"
     assert index.search("Harbour", limit=3)
+
+
+@needs_ocr
+@pytest.mark.slow
+def test_the_command_line_shows_ocr_with_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.api import Engine
+    from engine.cli.main import main
+
+    monkeypatch.delenv("NEEDLE_HOME", raising=False)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    scanned_pdf(notes / "scan.pdf", "minutes_zh.png", "receipt_en.png")
+    with Engine.open(tmp_path / "home") as engine:
+        engine.add_folder(notes)
+        assert engine.index().errors == 0
+    assert main(["--data-dir", str(tmp_path / "home"), "search", "Harbour Books"]) == 0
+    assert "scan.pdf — page 2 (OCR)" in capsys.readouterr().out

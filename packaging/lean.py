@@ -103,7 +103,17 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "mypy",
     "ruff",
     "rank_bm25",  # a benchmark baseline, not the app
-    "numpy",
+    # RapidOCR's other inference back ends (Needle runs ONNX Runtime) and its drawing of results.
+    "torch",
+    "tensorrt",
+    "paddle",
+    "openvino",
+    "MNN",
+    "rapidocr.inference_engine.pytorch",
+    "rapidocr.inference_engine.tensorrt",
+    "rapidocr.inference_engine.paddle",
+    "rapidocr.inference_engine.openvino",
+    "rapidocr.inference_engine.mnn",
     "IPython",
     "pkg_resources",  # jieba only tries it, and falls back to reading its files beside itself
     "setuptools",

@@ -14,8 +14,8 @@ from engine.library.indexer import Indexer
 from engine.models import IndexProgress
 from engine.search.index import ChunkIndex
 from engine.settings import Settings
-from tests.pdf_factory import write_pdf
-from tests.stuck_jobs import hang_on_stuck_files, report_ocr_pages
+from tests.helpers.pdf_factory import write_pdf
+from tests.helpers.stuck_jobs import hang_on_stuck_files, report_ocr_pages
 
 MB = 1024 * 1024
 

@@ -35,7 +35,7 @@ from engine.library.indexer import Indexer
 from engine.models import ExtractedDocument, IndexProgress, SearchFilters
 from engine.search.index import ChunkIndex
 from engine.settings import Settings
-from tests.pdf_factory import pdf_bytes
+from tests.helpers.pdf_factory import pdf_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
 MB = 1024 * 1024

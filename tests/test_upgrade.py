@@ -12,7 +12,7 @@ from engine.api import Engine
 from engine.library.catalog import SCHEMA_VERSION as CATALOG_VERSION
 from engine.search.schema import SCHEMA_FILE
 from engine.search.schema import SCHEMA_VERSION as INDEX_VERSION
-from tests.pdf_factory import write_pdf
+from tests.helpers.pdf_factory import write_pdf
 
 
 def make_previous_version(home: Path) -> None:

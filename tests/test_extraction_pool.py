@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.cancel import NEVER
 from engine.library.catalog import Catalog
 from engine.library.extraction import ExtractJob, JobRunner
@@ -20,6 +22,7 @@ from tests.helpers.stuck_jobs import hang_on_stuck_files, report_ocr_pages
 MB = 1024 * 1024
 
 
+@pytest.mark.expect_log("made no progress for")
 def test_a_stuck_worker_is_stopped_and_the_other_files_still_read(tmp_path: Path) -> None:
     paths = [
         write_pdf(tmp_path / "stuck.pdf", ["never read"]),
@@ -45,6 +48,7 @@ def test_a_stuck_worker_is_stopped_and_the_other_files_still_read(tmp_path: Path
     assert outcomes["also fine.pdf"].chunks and not outcomes["also fine.pdf"].error_kind
 
 
+@pytest.mark.expect_log("made no progress for")
 def test_a_too_slow_file_is_recorded_and_not_retried_until_it_changes(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()

@@ -270,7 +270,8 @@ class JobRunner:
         # the pool under (they are run again, without counting it as their failure).
         self._stopped: set[Future[ExtractOutcome]] = set()
         self._collateral: set[Future[ExtractOutcome]] = set()
-        self._killing = False
+        self._killing = False  # the watchdog killed a worker of the current pool
+        self._owner: dict[Future[ExtractOutcome], ProcessPoolExecutor] = {}
         self._reported: dict[str, tuple[int, int]] = {}
 
     def results(self, cancel: CancelToken) -> Generator[ExtractOutcome, None, None]:
@@ -317,7 +318,10 @@ class JobRunner:
             while waiting and len(in_flight) < self.max_in_flight:
                 job, attempts = waiting.pop()
                 try:
-                    in_flight[self._pool().submit(self.work, job)] = (job, attempts)
+                    pool = self._pool()
+                    future = pool.submit(self.work, job)
+                    in_flight[future] = (job, attempts)
+                    self._owner[future] = pool
                 except BrokenProcessPool:
                     # A worker died between two submissions; the job never ran.
                     waiting.append((job, attempts))
@@ -329,10 +333,13 @@ class JobRunner:
             broken = False
             for future in done:
                 job, attempts = in_flight.pop(future)
+                owner = self._owner.pop(future, None)
                 try:
                     yield future.result()
                 except BrokenProcessPool:
-                    broken = True
+                    # Only a break of the current pool replaces it: futures of a pool replaced
+                    # already may report their break after the new pool started.
+                    broken = broken or owner is self._executor
                     yield from self._after_break(future, job, attempts, waiting)
             if broken:
                 self._replace_broken_pool()
@@ -371,6 +378,7 @@ class JobRunner:
                 log.warning(
                     "%s made no progress for %.0f s; stopping it", state.path, now - state.at
                 )
+                self._killing = True
                 self._stopped.add(future)
                 self._collateral |= set(in_flight) - {future}
                 self._kill(state.pid)

@@ -126,6 +126,7 @@ def test_bundled_cli_extracts_pdfs_in_worker_processes(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare to cut the network")
+@pytest.mark.timeout(900)  # a cold start of the frozen OCR stack, on a loaded machine
 def test_bundled_ocr_reads_images_with_its_own_models_offline(tmp_path: Path) -> None:
     # In a network namespace of its own: had RapidOCR tried to fetch a model, it would fail.
     scans = tmp_path / "scans"
@@ -135,7 +136,7 @@ def test_bundled_ocr_reads_images_with_its_own_models_offline(tmp_path: Path) ->
     home = tmp_path / "home"
     assert run([str(CLI), "folders", "add", str(scans)], home).returncode == 0
     offline = ["unshare", "--net", "--map-root-user"]
-    indexed = run([*offline, str(CLI), "index", "--json"], home, timeout=300)
+    indexed = run([*offline, str(CLI), "index", "--json"], home, timeout=800)
     if indexed.returncode != 0 and "unshare" in indexed.stderr:
         pytest.skip(f"unshare is not allowed here: {indexed.stderr.strip()}")
     summary = json.loads(indexed.stdout)

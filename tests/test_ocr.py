@@ -266,6 +266,7 @@ def test_pdf_pages_rendered_for_ocr_are_capped_in_size(
 
 @needs_ocr
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # OCR in spawned workers: minutes on a loaded machine
 def test_indexing_marks_ocr_hits_reports_pages_and_never_re_recognises(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -303,6 +304,7 @@ def test_indexing_marks_ocr_hits_reports_pages_and_never_re_recognises(tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # OCR in spawned workers: minutes on a loaded machine
 def test_files_read_without_ocr_are_read_again_once_it_is_there(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -328,6 +330,7 @@ def test_files_read_without_ocr_are_read_again_once_it_is_there(tmp_path: Path) 
 
 @needs_ocr
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # OCR in spawned workers: minutes on a loaded machine
 def test_the_command_line_shows_ocr_with_the_page(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

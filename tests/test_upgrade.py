@@ -8,6 +8,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from engine.api import Engine
 from engine.library.catalog import SCHEMA_VERSION as CATALOG_VERSION
 from engine.search.schema import SCHEMA_FILE
@@ -25,6 +27,7 @@ def make_previous_version(home: Path) -> None:
     schema.write_text(json.dumps({**recorded, "version": 2}), "utf-8")
 
 
+@pytest.mark.expect_log("the index was rebuilt")
 def test_a_previous_library_migrates_and_reindexes_cleanly(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()

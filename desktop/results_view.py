@@ -29,7 +29,7 @@ def hit_title(hit: SearchHit) -> str:
 
 def result_html(index: int, hit: SearchHit) -> str:
     c = COLORS
-    location = location_label(hit.page, list(hit.heading))
+    location = location_label(hit.page, list(hit.heading), hit.ocr)
     where = f' <span style="color:{c.muted};">· {escape(location)}</span>' if location else ""
     snippet = hit.snippet or hit.text
     highlights = hit.snippet_highlights if hit.snippet else hit.highlights

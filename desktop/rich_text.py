@@ -76,11 +76,16 @@ def citation_numbers(text: str) -> list[int]:
     return seen
 
 
-def location_label(page: int | None, heading: str | Sequence[str] | None) -> str:
-    """Where in its file a chunk sits: "page 3", "Setup › Linux", or both."""
+def location_label(
+    page: int | None, heading: str | Sequence[str] | None, ocr: object = False
+) -> str:
+    """Where in its file a chunk sits: "page 3", "Setup › Linux", or both; "page 3 (OCR)" when
+    its text was recognised in a scanned page or an image (it may hold misread characters)."""
     parts: list[str] = []
     if page:
-        parts.append(f"page {page}")
+        parts.append(f"page {page} (OCR)" if ocr else f"page {page}")
+    elif ocr:
+        parts.append("OCR")
     heading_text = heading if isinstance(heading, str) else " › ".join(heading or ())
     if heading_text:
         parts.append(heading_text.replace(" > ", " › "))

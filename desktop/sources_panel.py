@@ -35,7 +35,7 @@ class SourceItem:
             text=str(data.get("text", "")),
             highlights=_spans(data.get("highlights")),
             page=data.get("page"),
-            location=location_label(data.get("page"), data.get("heading")),
+            location=location_label(data.get("page"), data.get("heading"), data.get("ocr")),
         )
 
     @classmethod

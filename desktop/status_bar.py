@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from desktop.rich_text import file_name, format_count
 from desktop.theme import COLORS
+from engine.models import ocr_activity
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ def index_progress_text(progress: Mapping[str, Any]) -> str:
         text = f"Indexing {format_count(done)}/{format_count(total)}"
         if current:
             text += f" · {file_name(current)}"
+        activity = ocr_activity(int(progress.get("ocr_page", 0)), int(progress.get("ocr_pages", 0)))
+        if activity:
+            text += f" · {activity}"
     if errors:
         text += f" · {errors} problem{'s' if errors != 1 else ''}"
     return text

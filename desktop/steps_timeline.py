@@ -41,7 +41,7 @@ class _Reading:
 
 
 def chunk_ref_label(ref: Mapping[str, Any]) -> str:
-    where = location_label(ref.get("page"), ref.get("heading"))
+    where = location_label(ref.get("page"), ref.get("heading"), ref.get("ocr"))
     name = str(ref.get("title") or file_name(str(ref.get("path", ""))))
     return f"{name} · {where}" if where else name
 

@@ -39,7 +39,10 @@ DESKTOP_MAY_IMPORT = {
     "engine.agent.events",
     "engine.service.protocol",
 }
-HEAVY_FOR_THE_CLI = ("PySide6", "pypdf", "watchdog", "ollama")
+HEAVY_FOR_THE_CLI = (
+    *("PySide6", "pypdf", "pypdfium2", "watchdog", "ollama", "pathspec"),
+    *("numpy", "PIL", "cv2", "onnxruntime", "rapidocr"),  # OCR
+)
 
 
 def module_name(path: Path) -> str:

@@ -127,6 +127,7 @@ def citation_for_hit(hit: SearchHit, number: int, spans: tuple[Span, ...]) -> Ci
         heading=" > ".join(hit.heading),
         start=hit.start,
         end=hit.end,
+        ocr=hit.ocr,
     )
 
 

@@ -21,6 +21,7 @@ from engine.models import SearchHit
 from engine.tokens import estimate_tokens
 
 MIN_USEFUL_TOKENS = 40  # below this, no chunk is worth trying to squeeze in
+OCR_NOTE = "read from a scanned image by OCR; a character may be misread"
 GAP_MARK = " … "
 
 _LATIN_RE = re.compile(r"[A-Za-z0-9]+")
@@ -51,8 +52,12 @@ class ContextBlock:
             text=self.text,
             page=self.first.page,
             heading=" > ".join(self.first.heading),
-            note=self.note,
+            note="; ".join(note for note in (self.note, self._ocr_note()) if note),
         )
+
+    def _ocr_note(self) -> str:
+        """The model should know a passage was read off a scan: a digit may be misread."""
+        return OCR_NOTE if any(hit.ocr for hit in self.hits) else ""
 
 
 @dataclass

@@ -15,6 +15,7 @@ class ChunkRef:
     page: int | None = None
     heading: str = ""
     score: float = 0.0
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Citation:
     heading: str = ""
     start: int = 0  # the chunk's character span in the document
     end: int = 0
+    ocr: bool = False  # the chunk's text was recognised in an image
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ def hit_ref(hit: SearchHit) -> ChunkRef:
         page=hit.page,
         heading=" > ".join(hit.heading),
         score=round(float(hit.score), 4),
+        ocr=hit.ocr,
     )
 
 

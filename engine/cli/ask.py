@@ -191,7 +191,7 @@ def describe_event(event: Event) -> str:
 
 
 def render_citation(console: Console, citation: Citation) -> None:
-    where = location_of(citation.page, citation.heading)
+    where = location_of(citation.page, citation.heading, citation.ocr)
     name = Path(citation.path).name
     console.print(f"[{citation.number}] {name}" + (f" — {where}" if where else ""))
     console.print(f"    {short_path(citation.path)}")

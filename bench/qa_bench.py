@@ -623,9 +623,19 @@ def oracle_responder(cases: tuple[Case, ...]) -> Callable[[dict[str, Any]], Any]
         schema = request.get("format")
         if isinstance(schema, dict):
             properties = schema.get("properties", {})
-            if "quotes" in properties:
+            if "quotes" in properties:  # a chunk read; `relevant` for checkouts before issue 8
+                quotes = planted_in(prompt, facts)[:2]
+                read = {"relevant": bool(quotes), "quotes": quotes}
+                read["answer"] = quotes[0] if quotes else ""
+                read["verdict"] = "answers" if quotes else "no"
+                return Reply(read)
+            if "supported" in properties:  # the verification read of an answer
                 quotes = planted_in(prompt, facts)
-                return Reply({"relevant": bool(quotes), "quotes": quotes})
+                return Reply({"quote": quotes[0] if quotes else "", "supported": bool(quotes)})
+            if "answering" in properties:  # picking the sentences that answer
+                listed = re.findall(r"^\[(\d+)\] (.*)$", prompt, flags=re.M)
+                chosen = [int(n) for n, line in listed if planted_in(line, facts)]
+                return Reply({"answering": chosen})
             reply = example_for_schema(schema)
             own = [w for w in words.findall(prompt) if len(w) > 3 or not w.isascii()]
             extra = list(case.oracle_terms) if case else []  # what it would translate

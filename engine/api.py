@@ -40,6 +40,7 @@ from engine.models import (
     FolderState,
     IndexProgress,
     IndexSummary,
+    QueryWarning,
     SearchFilters,
     SearchResult,
     StatusReport,
@@ -136,6 +137,30 @@ def _ignore_event(event: Event) -> None:
 
 # ----------------------------------------------------------------------------------------------
 # The engine
+
+
+def query_warnings(query: str) -> tuple[QueryWarning, ...]:
+    """What the user should know about a search-box query: `ext:` types that are never indexed
+    (a filter only the query text can hold; the filters a frontend builds use known types)."""
+    import unicodedata
+
+    from engine.search.query import UNINDEXED_TYPE, parse_query, unindexed_types
+
+    parsed = parse_query(unicodedata.normalize("NFKC", query))
+    if not parsed.extensions:
+        return ()
+    from engine.ingest.extract import SUPPORTED_EXTENSIONS
+
+    indexed = ", ".join(sorted({e.lstrip(".") for e in SUPPORTED_EXTENSIONS}))
+    return tuple(
+        QueryWarning(
+            UNINDEXED_TYPE,
+            extension,
+            f"ext:{extension}: .{extension} files are not indexed, so none can match. "
+            f"Indexed types: {indexed}.",
+        )
+        for extension in unindexed_types(parsed, SUPPORTED_EXTENSIONS)
+    )
 
 
 class Engine:
@@ -490,19 +515,31 @@ class Engine:
     # -- search ------------------------------------------------------------------------------
 
     def search(
-        self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        prefix: bool = False,
     ) -> SearchResult:
         """BM25 search in the search-box syntax (words, "phrases", -excluded, ext:pdf …): the
-        hits best first, each with its snippet, highlights, file, page and heading, and how long
-        the search took."""
+        best `limit` hits, each with its snippet, highlights, file, page and heading, how many
+        chunks matched in all, how long the search took, and warnings about the query.
+        `prefix`: the query is being typed, so its last word also matches longer words."""
         if limit < 1:
             raise NeedleError(
                 ErrorKind.INVALID_ARGUMENT, "The result limit must be at least 1.", ""
             )
         started = time.perf_counter()
         index = self._search_index()
-        hits = index.search(query, limit=limit, filters=filters) if index is not None else []
-        return SearchResult(query, tuple(hits), time.perf_counter() - started)
+        if index is None:
+            hits, total = [], 0
+        else:
+            page = index.search_counted(query, limit=limit, filters=filters, prefix=prefix)
+            hits, total = page.hits, page.total
+        elapsed = time.perf_counter() - started
+        warnings = query_warnings(query)
+        return SearchResult(query, tuple(hits), elapsed, total, warnings)
 
     def _search_index(self) -> ChunkIndex | None:
         """The index, refreshed for readers so they see the writer's latest commit. A reader

@@ -183,6 +183,10 @@ def test_search_round_trip_with_filters(served: tuple[Service, Output], fake: Fa
     query, limit, filters = fake.searches[-1]
     assert (query, limit) == ("tantivy", 2)
     assert filters is not None and filters.extensions == ("pdf",)
+    assert fake.last_search_prefix is False
+    send(service, 3, "search", query="tanti", prefix=True)
+    assert output.final(3)["result"]["count"] >= 1
+    assert fake.last_search_prefix is True
 
 
 @pytest.mark.parametrize(
@@ -192,6 +196,7 @@ def test_search_round_trip_with_filters(served: tuple[Service, Output], fake: Fa
         ({"query": "x", "limit": 0}, "'limit'"),
         ({"query": "x", "filters": {"colour": ["red"]}}, "unknown filter"),
         ({"query": "x", "filters": {"folders": "notes"}}, "'folders'"),
+        ({"query": "x", "prefix": "yes"}, "'prefix'"),
     ],
 )
 def test_bad_search_params_are_explained(

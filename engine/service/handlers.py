@@ -56,7 +56,12 @@ class ServedEngine(Protocol):
     def stop_watching(self) -> Any: ...
 
     def search(
-        self, query: str, *, limit: int = ..., filters: SearchFilters | None = ...
+        self,
+        query: str,
+        *,
+        limit: int = ...,
+        filters: SearchFilters | None = ...,
+        prefix: bool = ...,
     ) -> SearchResult: ...
 
     def status(self) -> Any: ...
@@ -193,7 +198,10 @@ def handle_search(engine: ServedEngine, params: dict[str, Any], ctx: RequestCont
     query = text_param(Method.SEARCH, params, "query")
     limit = _limit_param(Method.SEARCH, params, 20)
     filters = filters_from_params(Method.SEARCH, params.get("filters"))
-    return engine.search(query, limit=limit, filters=filters).to_dict()
+    prefix = params.get("prefix", False)
+    if not isinstance(prefix, bool):
+        raise _bad_params(Method.SEARCH, "'prefix' must be true or false.")
+    return engine.search(query, limit=limit, filters=filters, prefix=prefix).to_dict()
 
 
 def handle_index_run(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:

@@ -98,9 +98,15 @@ class FakeEngine:
         self.watching = False
 
     def search(
-        self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        prefix: bool = False,
     ) -> SearchResult:
         self.searches.append((query, limit, filters))
+        self.last_search_prefix = prefix
         if query.startswith("slow:"):
             time.sleep(float(query.split(":", 1)[1]))
         if query == "explode":

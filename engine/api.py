@@ -204,16 +204,24 @@ class Engine:
     # -- opening and closing ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike[str] | None = None, *, writer: bool = True) -> Engine:
+    def open(
+        cls,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        writer: bool = True,
+        holder: str = "",
+    ) -> Engine:
         """Open the library in `data_dir` (else $NEEDLE_HOME, else the platform's folders).
 
         `writer=True` takes the writer lock (raising `WriterLocked` with a clear message when
-        another process has it) and creates the index if needed. `writer=False` opens a reader
-        that never writes the index and works while another process is writing it."""
+        another process has it) and creates the index if needed; `holder` says who is writing,
+        for that message in other processes ("app", or the command, "needle index").
+        `writer=False` opens a reader that never writes the index and works while another
+        process is writing it."""
         paths = resolve_paths(data_dir)
         _ensure_paths(paths)
         settings = _load_settings(paths)
-        lock = WriterLock(paths.lock_file).acquire() if writer else None
+        lock = WriterLock(paths.lock_file, holder).acquire() if writer else None
         catalog: Catalog | None = None
         index: ChunkIndex | None = None
         try:

@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = _protect_stdout()  # before the heavy imports, in case one of them prints
 
     from engine.api import Engine
+    from engine.library.lock import APP_HOLDER
     from engine.paths import resolve_paths
 
     paths = resolve_paths(args.data_dir)
@@ -120,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("needle serve %s starting, data in %s", __version__, paths.data)
 
     def open_engine() -> ServedEngine:
-        return Engine.open(args.data_dir, writer=True)
+        return Engine.open(args.data_dir, writer=True, holder=APP_HOLDER)
 
     code = run_stdio(open_engine, data_dir=str(paths.data), output=output)
     log.info("needle serve exits with %d", code)

@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -500,6 +500,22 @@ class Engine:
     def _indexer_rules(self) -> Any:
         indexer = self._require_writer("watch folders")
         return indexer.rules
+
+    def retry(self, paths: Sequence[str | os.PathLike[str]]) -> IndexSummary:
+        """Read these files again now, though they did not change: files listed with a problem
+        after the user fixed its cause outside Needle (decrypted the PDF, freed the disk,
+        installed what was missing). Paths Needle does not know are ignored; a file that is
+        gone leaves the index."""
+        self._require_writer("read files again")
+        with self._write_lock:
+            indexer = self._require_writer("read files again")
+            known = [
+                record.path
+                for record in (self._catalog.get(str(Path(p).absolute())) for p in paths)
+                if record is not None
+            ]
+            self._catalog.mark_pending(known)
+            return indexer.apply_changes(known, [], [], folders=self.settings.folders)
 
     def _apply_batch(self, batch: ChangeBatch) -> None:
         with self._write_lock:

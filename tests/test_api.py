@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -481,3 +482,26 @@ def test_search_reports_the_total_and_warns_of_types_never_indexed(
         assert [(w.kind, w.subject) for w in warned.warnings] == [("unindexed_type", "xyz")]
         assert ".xyz files are not indexed" in warned.warnings[0].message
         assert SearchResult.from_dict(warned.to_dict()).warnings == warned.warnings
+
+
+def test_retry_reads_a_problem_file_again_though_it_did_not_change(
+    needle_home: Path, tmp_path: Path
+) -> None:
+    """A file fixed outside Needle keeps its size and time; only Retry makes Needle look again."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    broken = notes / "broken.md"
+    broken.write_bytes(b"\x00\x01binary\x00" * 8)
+    stamp = broken.stat().st_mtime
+    with Engine.open(needle_home, writer=True) as engine:
+        engine.add_folder(notes)
+        engine.index()
+        assert [p.path for p in engine.problems()] == [str(broken)]
+        fixed = b"lighthouse keeper notes " * 3
+        broken.write_bytes(fixed[: broken.stat().st_size].ljust(broken.stat().st_size, b" "))
+        os.utime(broken, (stamp, stamp))
+        assert engine.index().updated == 0  # unchanged on disk: the scan leaves it alone
+        summary = engine.retry([str(broken), str(tmp_path / "unknown.md")])
+        assert summary.errors == 0
+        assert engine.problems() == []
+        assert engine.search("lighthouse").count == 1

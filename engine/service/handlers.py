@@ -51,6 +51,8 @@ class ServedEngine(Protocol):
         cancel: CancelToken = ...,
     ) -> IndexSummary: ...
 
+    def retry(self, paths: Sequence[str]) -> IndexSummary: ...
+
     def start_watching(self, on_change: Callable[[IndexSummary], None]) -> Any: ...
 
     def stop_watching(self) -> Any: ...
@@ -206,6 +208,13 @@ def handle_search(engine: ServedEngine, params: dict[str, Any], ctx: RequestCont
 
 def handle_index_run(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
     return engine.index(progress=lambda p: ctx.send_progress(p.to_dict()), cancel=ctx.cancel)
+
+
+def handle_index_retry(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    paths = _string_tuple(Method.INDEX_RETRY, params, "paths")
+    if not paths:
+        raise _bad_params(Method.INDEX_RETRY, "'paths' must list at least one file.")
+    return engine.retry(list(paths))
 
 
 def handle_status(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:

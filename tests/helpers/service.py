@@ -90,6 +90,10 @@ class FakeEngine:
         cancel.raise_if_cancelled()
         return IndexSummary(added=self.index_steps, seconds=0.01)
 
+    def retry(self, paths: Sequence[str]) -> IndexSummary:
+        self.retried = list(paths)
+        return IndexSummary(updated=len(paths), seconds=0.01)
+
     def start_watching(self, on_change: Callable[[IndexSummary], None]) -> None:
         self.watching = True
         self.watch_callback = on_change

@@ -9,6 +9,8 @@ In a temporary NEEDLE_HOME it measures:
 - search latency p50/p95 over a fixed set of English and Chinese queries, both the search-box
   syntax (`Engine.search`) and the agent's keyword search (`ChunkIndex.search_keywords`);
 - peak RSS of this process and of its children (the extraction pool);
+- PDF pages/s with PDFium and with pypdf, the share of the sample PDFs (CORPUS_DIR/pdfs) that
+  become searchable with and without OCR, and OCR pages/s (bench/pdf_ocr.py; --no-pdfs skips);
 - the reference implementation's way of answering the same queries: rank_bm25's BM25Okapi
   rebuilt from every chunk text on every query, with pure-Python tokenization (lower case, split
   on non-word characters, CJK one character per token), timed per query and given as a ratio.
@@ -38,6 +40,7 @@ if __package__ in (None, ""):  # run as a script from the checkout
 
 from rank_bm25 import BM25Okapi
 
+from bench import pdf_ocr
 from engine.api import Engine
 from engine.search.index import ChunkIndex
 
@@ -381,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds the rebuilt-BM25 baseline may take in all (default 120)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--no-pdfs", action="store_true", help="skip the PDF and OCR figures (bench/pdf_ocr.py)"
+    )
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"index_bench: {args.corpus} is not a folder", file=sys.stderr)
@@ -388,8 +394,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run(args.corpus.resolve(), args.baseline_budget)
     print()
     print_report(report)
+    figures: dict[str, Any] = asdict(report)
+    if not args.no_pdfs and (args.corpus / "pdfs").is_dir():
+        pdfs = pdf_ocr.run(args.corpus.resolve())
+        print("\n".join(pdf_ocr.describe(pdfs)))
+        figures["pdfs"] = asdict(pdfs)
     if args.json:
-        args.json.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False), "utf-8")
+        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), "utf-8")
     return 0
 
 

@@ -63,7 +63,11 @@ def answer_summary(answer: Mapping[str, Any]) -> str:
             _plural(int(answer["chunks_read"]), tr("{n} passage read"), tr("{n} passages read"))
         )
     cited = len(answer.get("citations") or ())
-    if answer.get("citations_inferred") and cited:
+    if not answer.get("found", True):
+        closest = len(answer.get("candidates") or ())
+        if closest:
+            parts.append(_plural(closest, tr("{n} closest passage"), tr("{n} closest passages")))
+    elif answer.get("citations_inferred") and cited:
         parts.append(
             _plural(
                 cited,
@@ -265,7 +269,7 @@ class AnswerView(QWidget):
         found = answer.get("found", True)
         missing = missing_sources(answer)
         if found:
-            status = tr("Answered")
+            status = tr("Answered · checked against its sources")
         elif answer.get("candidates"):
             status = tr("Not supported by your documents · the closest passages are in Sources")
         else:

@@ -593,16 +593,23 @@ class MainWindow(QMainWindow):
                     "looking further…"
                 ).format(level=int(event.get("level", 0)))
             )
+        elif kind == "grounding" and not event.get("grounded"):
+            self.answer_view.drop_streamed_text(
+                tr("That draft was not supported by its passages; looking further…")
+            )
         self.answer_view.set_status(self._ask_progress.status())
 
     def _show_answer(self, answer: Mapping[str, Any]) -> None:
         self._answer_done = True
         self.answer_view.finish(answer)
-        self.sources_panel.set_citations(
-            answer.get("citations") or [],
-            bool(answer.get("citations_inferred")),
-            missing_sources(answer),
-        )
+        if answer.get("citations") or answer.get("found", True):
+            self.sources_panel.set_citations(
+                answer.get("citations") or [],
+                bool(answer.get("citations_inferred")),
+                missing_sources(answer),
+            )
+        else:
+            self.sources_panel.set_closest(answer.get("candidates") or [])
         self.steps_panel.render_now()
         if answer.get("citations"):
             self.side_tabs.setCurrentIndex(SOURCES_TAB)

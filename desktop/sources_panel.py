@@ -98,10 +98,18 @@ def sources_html(
     selected: int | None,
     inferred: bool = False,
     missing: Sequence[int] = (),
+    closest: bool = False,
 ) -> str:
     c = colors()
     notes = []
-    if inferred and items:
+    if closest and items:
+        notes.append(
+            tr(
+                "No answer: these are the passages that came closest, but none of them states "
+                "the answer."
+            )
+        )
+    elif inferred and items:
         notes.append(
             tr(
                 "Probable sources: the model did not cite these explicitly; they are the passages "
@@ -155,6 +163,7 @@ class SourcesPanel(QTextBrowser):
         self._inferred = False
         self._missing: list[int] = []
         theme_events().changed.connect(self._render)
+        self._closest = False
         self._render()
 
     @property
@@ -170,7 +179,7 @@ class SourcesPanel(QTextBrowser):
         return list(self._missing)
 
     def clear_sources(self) -> None:
-        self._inferred = False
+        self._inferred = self._closest = False
         self._items = []
         self._missing = []
         self._selected = None
@@ -188,6 +197,17 @@ class SourcesPanel(QTextBrowser):
         self._items = [SourceItem.from_citation(c) for c in ordered]
         self._inferred = inferred
         self._missing = list(missing)
+        self._closest = False
+        self._selected = None
+        self._render()
+
+    def set_closest(self, candidates: Sequence[Mapping[str, Any]]) -> None:
+        """No answer was supported: show the passages that came closest, without [n] marks
+        (the answer claims nothing from them)."""
+        self._items = [SourceItem.from_citation({**c, "number": 0}) for c in candidates]
+        self._inferred = False
+        self._missing = []
+        self._closest = True
         self._selected = None
         self._render()
 
@@ -196,6 +216,7 @@ class SourcesPanel(QTextBrowser):
         self._items = [SourceItem.from_hit(hit)]
         self._inferred = False
         self._missing = []
+        self._closest = False
         self._selected = 0
         self._render()
         self._scroll_to_match()
@@ -224,7 +245,9 @@ class SourcesPanel(QTextBrowser):
             QTimer.singleShot(0, scroll)
 
     def _render(self) -> None:
-        self.setHtml(sources_html(self._items, self._selected, self._inferred, self._missing))
+        self.setHtml(
+            sources_html(self._items, self._selected, self._inferred, self._missing, self._closest)
+        )
 
     def _on_anchor(self, url: QUrl) -> None:
         scheme, _, number = url.toString().partition(":")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 from desktop.i18n import tr
 from desktop.rich_text import escape, file_name, format_count
 from desktop.theme import colors, theme_events
+from engine.models import ocr_activity
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ def index_progress_text(progress: Mapping[str, Any]) -> str:
         )
         if current:
             text += f" · {file_name(current)}"
+        activity = ocr_activity(int(progress.get("ocr_page", 0)), int(progress.get("ocr_pages", 0)))
+        if activity:
+            text += f" · {activity}"
     if errors:
         text += " · " + (tr("1 problem") if errors == 1 else tr("{n} problems").format(n=errors))
     return text

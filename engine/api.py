@@ -192,10 +192,11 @@ class Engine:
         # while the watcher starts is never left unwatched.
         self._watch_lock = threading.RLock()
         self._indexer: Indexer | None = (
-            _new_indexer(catalog, index, settings) if lock and index else None
+            _new_indexer(catalog, index, settings, paths) if lock and index else None
         )
         self._watcher: FolderWatcher | None = None
         self._on_change: Callable[[IndexSummary], None] | None = None
+        self._on_progress: Callable[[IndexProgress], None] | None = None
         self._indexing = False
         self._verdict_cache: SqliteVerdictCache | None = None
         self._calibration: TokenCalibration | None = None
@@ -300,7 +301,7 @@ class Engine:
             if INDEXER_SETTINGS & changes.keys() and self._index is not None:
                 # Swapped, not locked: a running pass finishes with the old rules; every write
                 # after it picks up the new indexer under the write lock.
-                self._indexer = _new_indexer(self._catalog, self._index, updated)
+                self._indexer = _new_indexer(self._catalog, self._index, updated, self.paths)
         if "ignore_patterns" in changes:
             # A new pattern takes effect now: what it excludes leaves the index at once (files
             # a removed pattern lets in arrive with the next index pass).
@@ -465,19 +466,27 @@ class Engine:
         self._record_indexed_times(present, started)
         return summary
 
-    def start_watching(self, on_change: Callable[[IndexSummary], None] | None = None) -> None:
+    def start_watching(
+        self,
+        on_change: Callable[[IndexSummary], None] | None = None,
+        on_progress: Callable[[IndexProgress], None] | None = None,
+    ) -> None:
         """Follow the folders and index each change within about two seconds. `on_change` gets
-        each applied batch's summary, on the watcher's thread. Restarting replaces the callback."""
-        self._require_writer("watch folders")
+        each applied batch's summary, on the watcher's thread; `on_progress` the progress of
+        batches that take a while (PDFs and images: OCR can take minutes). Restarting replaces
+        the callbacks."""
+        indexer = self._require_writer("watch folders")
         from engine.library.watcher import FolderWatcher
 
         with self._watch_lock:
             self.stop_watching()
             self._on_change = on_change
+            self._on_progress = on_progress
             watcher = FolderWatcher(
                 self.settings.folders,
                 self._indexer_rules(),
                 self._apply_batch,
+                extensions=indexer.extensions,
             )
             watcher.start()
             self._watcher = watcher
@@ -493,9 +502,9 @@ class Engine:
         return self._watcher is not None
 
     def _restart_watcher(self) -> None:
-        callback = self._on_change
+        callback, progress = self._on_change, self._on_progress
         self.stop_watching()
-        self.start_watching(callback)
+        self.start_watching(callback, progress)
 
     def _indexer_rules(self) -> Any:
         indexer = self._require_writer("watch folders")
@@ -522,9 +531,18 @@ class Engine:
             indexer = self._indexer
             if indexer is None or self._closed:
                 return
-            summary = indexer.apply_changes(
-                batch.changed, batch.deleted, batch.moved, folders=self.settings.folders
-            )
+            if batch.rules_changed:
+                # An ignore file changed: what its folder holds may now be in or out. A scan
+                # with the new rules settles that (and every other change of the batch).
+                summary = indexer.reconcile(self.settings.folders, progress=self._on_progress)
+            else:
+                summary = indexer.apply_changes(
+                    batch.changed,
+                    batch.deleted,
+                    batch.moved,
+                    folders=self.settings.folders,
+                    progress=self._on_progress,
+                )
         callback = self._on_change
         if callback is not None:
             callback(summary)
@@ -597,7 +615,15 @@ class Engine:
             indexing=self._indexing,
             writer_busy=not self.writable and self._writer_busy(),
             read_only=not self.writable,
+            ocr_unavailable=self._ocr_unavailable(),
         )
+
+    @staticmethod
+    def _ocr_unavailable() -> str:
+        from engine.ingest.ocr import ocr_status
+
+        status = ocr_status()
+        return "" if status.available else status.reason
 
     def problems(self, folder: str | os.PathLike[str] | None = None) -> list[FileRecord]:
         """Files that are not searchable (state error or skipped), optionally under one folder."""
@@ -671,6 +697,7 @@ class Engine:
         host: str | None = None,
         parse_mode: str = "structured",
         compress_context: bool = False,
+        score_gap: bool = True,
     ) -> Answer:
         """Answer `question` from the indexed documents with the local model.
 
@@ -680,7 +707,8 @@ class Engine:
         first that Ollama is running and has the model, raising OllamaError with the exact fix
         otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call"
         runs the reference design's separate split and keyword calls instead of one structured
-        call, and `compress_context` drops question-irrelevant sentences before packing: both
+        call, `compress_context` drops question-irrelevant sentences before packing, and
+        `score_gap=False` packs Level 1's top hits by quota instead of by score support: they
         exist so their effect can be measured (bench/qa_bench.py)."""
         from engine.agent.runner import answer_question
         from engine.llm.ollama.chat import OllamaChatModel
@@ -720,6 +748,7 @@ class Engine:
                 verdict_cache=self._verdicts(),
                 parse_mode=parse_mode,
                 compress_context=compress_context,
+                score_gap=score_gap,
             )
         finally:
             chat_model.close()
@@ -791,10 +820,12 @@ def _load_settings(paths: AppPaths) -> Settings:
         ) from error
 
 
-def _new_indexer(catalog: Catalog, index: ChunkIndex, settings: Settings) -> Indexer:
+def _new_indexer(
+    catalog: Catalog, index: ChunkIndex, settings: Settings, paths: AppPaths
+) -> Indexer:
     from engine.library.indexer import Indexer
 
-    return Indexer(catalog, index, settings)
+    return Indexer(catalog, index, settings, ocr_cache=paths.ocr_cache_file)
 
 
 def _open_index(paths: AppPaths, *, writable: bool) -> ChunkIndex | None:

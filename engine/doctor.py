@@ -41,6 +41,7 @@ def library_checks(
         checks.append(guarded("settings", partial(check_settings, paths.settings_file, settings)))
     checks.append(guarded("catalog", partial(check_catalog, paths.catalog_file)))
     checks.append(guarded("index", index_check))
+    checks.append(guarded("ocr", check_ocr))
     checks += [guarded(f"folder {f}", partial(check_folder, f)) for f in settings.folders]
     if not settings.folders and settings_error is None:
         checks.append(
@@ -95,6 +96,26 @@ def check_settings(settings_file: Path, settings: Settings) -> Check:
         )
     where = str(settings_file) if settings_file.exists() else "defaults (no settings file yet)"
     return Check(name, "ok", f"Settings are valid ({where}).")
+
+
+def check_ocr() -> Check:
+    """Whether scanned PDF pages and images can be read (the optional OCR extra)."""
+    from engine.ingest.ocr import INSTALL_HINT, ocr_status
+
+    status = ocr_status()
+    if status.available:
+        return Check(
+            "ocr",
+            "ok",
+            f"{status.engine} reads scanned PDF pages and images (.png .jpg .tif .webp) in "
+            "English and Chinese.",
+        )
+    return Check(
+        "ocr",
+        "warn",
+        f"{status.reason} Scanned PDF pages and images are not read.",
+        INSTALL_HINT,
+    )
 
 
 def check_catalog(catalog_file: Path) -> Check:

@@ -62,6 +62,9 @@ class ErrorKind(StrEnum):
     PARTIAL = "partial"  # indexed, but some pages could not be read
     UNSUPPORTED = "unsupported"
     SYMLINK_LOOP = "symlink_loop"
+    OCR_UNAVAILABLE = "ocr_unavailable"  # scanned pages or an image, and no OCR installed
+    TOO_SLOW = "too_slow"  # reading it made no progress for minutes: the worker was stopped
+    UNSAFE = "unsafe"  # built to exhaust memory or time (a zip bomb, XML entity expansion)
 
     # -- The model server --------------------------------------------------------------------
     OLLAMA_UNREACHABLE = "ollama_unreachable"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-DocKind = Literal["markdown", "text", "html", "pdf"]
+DocKind = Literal["markdown", "text", "html", "pdf", "image", "docx", "odt", "pptx", "odp", "epub"]
 FileState = Literal["pending", "indexed", "error", "skipped"]
 # How a folder is followed for changes: OS notifications, polling, or not at all (no watcher).
 WatchMode = Literal["off", "events", "polling"]
@@ -20,14 +20,16 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Section:
-    """A run of a document's text that shares one location: a PDF page or a Markdown heading
-    path. `start` is the offset of `text` in ExtractedDocument.text; sections are contiguous and
-    in order."""
+    """A run of a document's text that shares one location: a PDF page (or slide, or image
+    frame) or a heading path. `start` is the offset of `text` in ExtractedDocument.text;
+    sections are contiguous and in order. `ocr` marks text recognised in an image, which may
+    hold misread characters."""
 
     text: str
     start: int
-    page: int | None = None  # 1-based PDF page
-    heading: tuple[str, ...] = ()  # Markdown heading path, outermost first
+    page: int | None = None  # 1-based PDF page, slide or image frame
+    heading: tuple[str, ...] = ()  # heading path, outermost first
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class ExtractedDocument:
     sections: tuple[Section, ...]
     page_count: int | None = None
     encoding: str = "utf-8"
+    ocr_pages: int = 0  # pages (or images) whose text came from OCR
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Chunk:
     content_hash: str
     page: int | None = None
     heading: tuple[str, ...] = ()
+    ocr: bool = False  # the text was recognised in an image (a chunk never mixes the two)
 
     @property
     def heading_path(self) -> str:
@@ -87,6 +91,7 @@ class SearchHit:
     end: int
     page: int | None = None
     heading: tuple[str, ...] = ()
+    ocr: bool = False  # the chunk's text was recognised in an image (may hold misreadings)
     extension: str = ""
     modified: float = 0.0
     content_hash: str = ""  # of the chunk text (Chunk.content_hash)
@@ -199,6 +204,7 @@ class FileRecord:
     doc_id: str = ""
     kind: str = ""
     page_count: int | None = None
+    ocr_pages: int = 0  # pages (or images) whose text was recognised by OCR
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -217,6 +223,9 @@ class IndexProgress:
     total: int = 0
     current: str = ""
     errors: int = 0
+    # While OCR reads `current`: the page it is on, of how many to recognise (0 otherwise).
+    ocr_page: int = 0
+    ocr_pages: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -224,6 +233,17 @@ class IndexProgress:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IndexProgress:
         return cls(**_known(cls, data))
+
+    @property
+    def activity(self) -> str:
+        return ocr_activity(self.ocr_page, self.ocr_pages)
+
+
+def ocr_activity(page: int, pages: int) -> str:
+    """What the status shows while OCR reads a file: "recognising text (page 3 of 40)"."""
+    if page <= 0:
+        return ""
+    return f"recognising text (page {page} of {pages})" if pages > 1 else "recognising text"
 
 
 @dataclass
@@ -339,6 +359,8 @@ class StatusReport:
     indexing: bool = False  # this engine is running an index pass right now
     writer_busy: bool = False  # another process holds the writer lock (readers only)
     read_only: bool = False
+    # Why scanned PDF pages and images are not read (OCR not installed); "" when they are.
+    ocr_unavailable: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

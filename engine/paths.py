@@ -34,6 +34,11 @@ class AppPaths:
     def settings_file(self) -> Path:
         return self.config / "settings.json"
 
+    @property
+    def ocr_cache_file(self) -> Path:
+        """Text already recognised in page images (engine/ingest/ocr_cache.py)."""
+        return self.cache / "ocr-cache.sqlite3"
+
     def ensure(self) -> AppPaths:
         for folder in (self.data, self.config, self.cache, self.logs):
             folder.mkdir(parents=True, exist_ok=True)

@@ -113,7 +113,17 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "mypy",
     "ruff",
     "rank_bm25",  # a benchmark baseline, not the app
-    "numpy",
+    # RapidOCR's other inference back ends (Needle runs ONNX Runtime) and its drawing of results.
+    "torch",
+    "tensorrt",
+    "paddle",
+    "openvino",
+    "MNN",
+    "rapidocr.inference_engine.pytorch",
+    "rapidocr.inference_engine.tensorrt",
+    "rapidocr.inference_engine.paddle",
+    "rapidocr.inference_engine.openvino",
+    "rapidocr.inference_engine.mnn",
     "IPython",
     "pkg_resources",  # jieba only tries it, and falls back to reading its files beside itself
     "setuptools",
@@ -199,8 +209,44 @@ def lean_toc(
     they needed. Symbolic links to dropped files are dropped with them."""
     kept = apply_cuts(toc)
     if imports_of is not None:
-        kept = prune_orphans(kept, imports_of)
+        known: dict[str, list[str]] = {}
+
+        def needed(source: str) -> list[str]:  # each file is read once (objdump is slow)
+            if source not in known:
+                known[source] = list(imports_of(source))
+            return known[source]
+
+        kept = prune_orphans(kept, needed)
+        kept = keep_repaired_unstripped(kept, needed)
     return _without_dangling_links(kept)
+
+
+# auditwheel names the libraries it vendors into a wheel "libfoo-<8 hex digits>.so...".
+_VENDORED_LIBRARY = re.compile(r"-[0-9a-f]{8}\.so(\.|$)")
+
+
+def is_repaired(entry: TocEntry, imports_of: Callable[[str], Iterable[str]]) -> bool:
+    """A library auditwheel vendored into a wheel (in a `*.libs/` folder), or an extension whose
+    dependencies it renamed to such libraries: patchelf rewrote their headers."""
+    if entry[2] not in LINKED_TYPES:
+        return False
+    path = PurePath(bundle_path(entry))
+    if path.parts and path.parts[0].endswith(".libs"):
+        return True
+    return any(_VENDORED_LIBRARY.search(PurePath(name).name) for name in imports_of(entry[1]))
+
+
+def keep_repaired_unstripped(
+    toc: list[TocEntry], imports_of: Callable[[str], Iterable[str]]
+) -> list[TocEntry]:
+    """Files patchelf rewrote (numpy, OpenCV, Pillow, shapely — the OCR stack) are typed DATA,
+    so PyInstaller copies them as they are instead of running `strip` on them: stripping breaks
+    them ("ELF load command address/offset not page-aligned" on numpy's OpenBLAS, seen in the
+    bundle). In a one-folder bundle an extension or library is loaded from its file whatever
+    its type; only the build-time processing differs."""
+    return [
+        (entry[0], entry[1], "DATA") if is_repaired(entry, imports_of) else entry for entry in toc
+    ]
 
 
 def _without_dangling_links(toc: list[TocEntry]) -> list[TocEntry]:

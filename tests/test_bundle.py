@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -23,6 +24,7 @@ BUNDLE = Path(os.environ.get("NEEDLE_BUNDLE", REPO_ROOT / "dist" / "needle"))
 EXE_SUFFIX = ".exe" if sys.platform == "win32" else ""
 CLI = BUNDLE / f"needle{EXE_SUFFIX}"
 DESKTOP = BUNDLE / f"needle-desktop{EXE_SUFFIX}"
+OCR_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "ocr"
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
 
 pytestmark = [
@@ -121,6 +123,29 @@ def test_bundled_cli_extracts_pdfs_in_worker_processes(tmp_path: Path) -> None:
     assert hit_names(botany) == ["botany.pdf"]
     assert botany["hits"][0]["page"] == 2
     assert hit_names(run_json([str(CLI), "search", "武汉"], home)) == ["地理.pdf"]
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare to cut the network")
+@pytest.mark.timeout(900)  # a cold start of the frozen OCR stack, on a loaded machine
+def test_bundled_ocr_reads_images_with_its_own_models_offline(tmp_path: Path) -> None:
+    # In a network namespace of its own: had RapidOCR tried to fetch a model, it would fail.
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    (scans / "receipt.png").write_bytes((OCR_FIXTURES / "receipt_en.png").read_bytes())
+    (scans / "minutes.png").write_bytes((OCR_FIXTURES / "minutes_zh.png").read_bytes())
+    home = tmp_path / "home"
+    assert run([str(CLI), "folders", "add", str(scans)], home).returncode == 0
+    offline = ["unshare", "--net", "--map-root-user"]
+    indexed = run([*offline, str(CLI), "index", "--json"], home, timeout=800)
+    if indexed.returncode != 0 and "unshare" in indexed.stderr:
+        pytest.skip(f"unshare is not allowed here: {indexed.stderr.strip()}")
+    summary = json.loads(indexed.stdout)
+    assert (summary["added"], summary["errors"]) == (2, 0), summary
+    receipt = run_json([str(CLI), "search", "Harbour Books"], home)
+    assert hit_names(receipt) == ["receipt.png"] and receipt["hits"][0]["ocr"] is True
+    assert hit_names(run_json([str(CLI), "search", "预算审查"], home)) == ["minutes.png"]
+    shown = run([str(CLI), "search", "Harbour Books"], home)
+    assert "receipt.png — OCR" in shown.stdout
 
 
 def test_bundled_cli_answers_a_question_through_the_ollama_client(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from desktop.folders_panel import FolderRow, folder_state
 from desktop.icon import ICON_SIZES, app_icon, icon_image
 from desktop.onboarding import OllamaPanel, ollama_instructions, pull_progress_text
 from desktop.query_bar import QueryBar
+from desktop.rich_text import location_label
 from desktop.status_bar import NeedleStatusBar, index_progress_text, ollama_view
 from engine.models import FolderInfo
 from tests.helpers.gui import load_stream
@@ -69,6 +70,13 @@ def test_status_bar_reads_ollama_and_index_states(qtbot: Any) -> None:
     assert index_progress_text({"phase": "scanning", "done": 12}) == (
         "Scanning folders… 12 files found"
     )
+    reading = {"phase": "indexing", "done": 2, "total": 9, "current": "/n/scan.pdf"}
+    assert index_progress_text({**reading, "ocr_page": 3, "ocr_pages": 40}) == (
+        "Indexing 2/9 · scan.pdf · recognising text (page 3 of 40)"
+    )
+    assert location_label(3, "", True) == "page 3 (OCR)"
+    assert location_label(None, ["Receipts"], True) == "OCR · Receipts"
+    assert location_label(3, "Setup > Linux") == "page 3 · Setup › Linux"
 
 
 def test_ollama_panel_says_exactly_what_to_do(qtbot: Any) -> None:

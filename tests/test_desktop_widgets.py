@@ -42,7 +42,7 @@ def test_steps_timeline_tells_the_level2_story() -> None:
     reading = next(s for s in timeline.steps if s.title.startswith("Reading passages"))
     # 24 read calls fold into the reading step instead of 24 rows.
     assert reading.details[0] == (
-        "4 relevant, 4 verdicts from cache · 24 model calls, 25,620 prompt tokens"
+        "4 state the answer, 4 verdicts from cache · 24 model calls, 25,620 prompt tokens"
     )
     assert any("two (2) full calendar months" in line for line in reading.details)
     assert sum(1 for s in timeline.steps if s.title.startswith("Model call")) == 3
@@ -239,7 +239,7 @@ def test_a_new_level_drops_text_the_previous_level_streamed(qtbot: Any) -> None:
     view = AnswerView()
     qtbot.addWidget(view)
     view.start("Can I end the lease by e-mail?")
-    assert not view.drop_streamed_text("Level 1 found nothing")  # nothing streamed: no drop
+    assert not view.drop_streamed_text("Level 1 …")  # nothing streamed yet: nothing to drop
     level1_text = ""
     for event in events:
         if event["type"] == "level" and event["level"] == 2:
@@ -256,5 +256,5 @@ def test_a_new_level_drops_text_the_previous_level_streamed(qtbot: Any) -> None:
     qtbot.waitUntil(lambda: view.browser.toPlainText().strip() == "Yes.", timeout=2000)
     view.finish(final_answer(events))
     assert view.text == final_answer(events)["text"]
-    assert not view.drop_streamed_text("no")  # a finished answer is never dropped
+    assert not view.drop_streamed_text("Level 3 …")  # a finished answer is never dropped
     assert view.text == final_answer(events)["text"]

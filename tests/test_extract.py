@@ -18,19 +18,21 @@ from hypothesis import strategies as st
 from pypdf import PageObject
 
 from engine.errors import NeedleError
-from engine.ingest import extract as extract_module
-from engine.ingest.extract import (
-    PartialDocument,
-    extract_file,
-    extraction_problem,
-    kind_for_path,
-)
+from engine.ingest import pdf as pdf_module
+from engine.ingest.document import PartialDocument, extraction_problem
+from engine.ingest.extract import extract_file, kind_for_path
 from engine.ingest.text import normalize
 from engine.models import ExtractedDocument
 from tests.helpers.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
 
 MB = 1024 * 1024
 ORIGINAL_EXTRACT_TEXT = PageObject.extract_text
+
+
+@pytest.fixture
+def pypdf_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PDFium refuses every file, as it does the ones pypdf is kept for."""
+    monkeypatch.setattr(pdf_module, "_read_with_pdfium", lambda *args: None)
 
 
 def extract(path: Path) -> ExtractedDocument:
@@ -336,7 +338,7 @@ def test_pdf_encrypted_with_empty_password_opens(tmp_path: Path) -> None:
 
 
 def test_aes_pdf_without_crypto_support_is_encrypted_not_corrupt(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pypdf_only: None
 ) -> None:
     # What pypdf does without 'cryptography' when an AES-128 file opened with the empty password
     # and its streams are then decrypted.
@@ -366,22 +368,34 @@ def test_truncated_pdf_is_corrupt_or_partial_never_a_crash(tmp_path: Path) -> No
         assert_sections_tile(document)
 
 
-def test_image_only_pdf_has_no_extractable_text(tmp_path: Path) -> None:
-    error = failure(write_image_only_pdf(tmp_path / "scan.pdf", page_count=2))
+def test_drawing_only_pdf_has_no_extractable_text(tmp_path: Path) -> None:
+    error = failure(write_image_only_pdf(tmp_path / "drawing.pdf", page_count=2))
     assert error.kind == "no_text"
     assert "no extractable text" in error.message and "2 page" in error.message
 
 
+@pytest.mark.parametrize("reader", ["pdfium", "pypdf"])
 def test_one_bad_page_does_not_lose_the_others(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
     path = write_pdf(tmp_path / "mixed.pdf", ["good one", "bad page", "good three"])
-    real_page_text = extract_module._page_text
+    if reader == "pypdf":
+        monkeypatch.setattr(pdf_module, "_read_with_pdfium", lambda *args: None)
+        real_pypdf = pdf_module._pypdf_page_text
 
-    def flaky(reader: object, index: int) -> str | None:
-        return None if index == 1 else real_page_text(reader, index)  # type: ignore[arg-type]
+        def flaky_pypdf(reader: object, index: int) -> str | None:
+            return None if index == 1 else real_pypdf(reader, index)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(extract_module, "_page_text", flaky)
+        monkeypatch.setattr(pdf_module, "_pypdf_page_text", flaky_pypdf)
+    else:
+        real_pdfium = pdf_module._page_text
+
+        def flaky_pdfium(page: Any) -> tuple[str, bool]:
+            if "bad page" in real_pdfium(page)[0]:
+                raise RuntimeError("PDFium: broken content stream")
+            return real_pdfium(page)
+
+        monkeypatch.setattr(pdf_module, "_page_text", flaky_pdfium)
     document = extract_file(path, max_bytes=MB)
     assert isinstance(document, PartialDocument)
     assert [s.page for s in document.sections] == [1, 3]
@@ -392,7 +406,7 @@ def test_one_bad_page_does_not_lose_the_others(
 
 
 def test_a_page_that_raises_inside_pypdf_is_skipped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pypdf_only: None
 ) -> None:
     path = write_pdf(tmp_path / "raises.pdf", ["alpha", "beta"])
     original = PageObject.extract_text
@@ -425,8 +439,9 @@ def test_a_pathologically_slow_page_is_cut_off(
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("needs the fork start method to carry the patched page into a worker")
     path = write_pdf(tmp_path / "slow.pdf", ["quick page", "slow page"])
+    monkeypatch.setattr(pdf_module, "_read_with_pdfium", lambda *args: None)
     monkeypatch.setattr(PageObject, "extract_text", crawl_on_slow_pages)
-    monkeypatch.setattr(extract_module, "PDF_PAGE_SECONDS", 0.2)
+    monkeypatch.setattr(pdf_module, "PDF_PAGE_SECONDS", 0.2)
     started = time.monotonic()
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
         document = pool.submit(extract_file, path, max_bytes=MB).result(timeout=30)
@@ -436,11 +451,14 @@ def test_a_pathologically_slow_page_is_cut_off(
     assert "took" not in document.reason and "could not be read" in document.reason
 
 
+@pytest.mark.parametrize("reader", ["pdfium", "pypdf"])
 def test_document_time_budget_skips_the_remaining_pages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
     path = write_pdf(tmp_path / "long.pdf", [f"page {n}" for n in range(1, 6)])
-    monkeypatch.setattr(extract_module, "PDF_DOCUMENT_SECONDS", -1.0)  # spent before it starts
+    if reader == "pypdf":
+        monkeypatch.setattr(pdf_module, "_read_with_pdfium", lambda *args: None)
+    monkeypatch.setattr(pdf_module, "PDF_DOCUMENT_SECONDS", -1.0)  # spent before it starts
     error = failure(path)
     assert error.kind == "corrupt" and "too long" in error.message
 
@@ -522,7 +540,9 @@ def test_extract_file_runs_in_a_process_pool(tmp_path: Path) -> None:
 
 
 def test_partial_documents_pickle(tmp_path: Path) -> None:
-    partial = PartialDocument("pdf", "t", "x\n\n", (), 2, "", (2,), "page 2 failed")
+    partial = PartialDocument(
+        "pdf", "t", "x\n\n", (), 2, "", failed_pages=(2,), reason="page 2 failed"
+    )
     assert pickle.loads(pickle.dumps(partial)) == partial
 
 
@@ -607,7 +627,11 @@ def test_every_corpus_pdf_extracts_or_fails_with_a_reason(corpora: Path) -> None
         try:
             document = extract_file(path, max_bytes=64 * MB)
         except NeedleError as error:
-            assert error.kind in ("encrypted", "corrupt", "no_text"), (relative, error)
+            # Without an OCR session, pages that are images are reported as such.
+            assert error.kind in ("encrypted", "corrupt", "no_text", "ocr_unavailable"), (
+                relative,
+                error,
+            )
             outcomes[relative] = error.kind
             continue
         assert_sections_tile(document)
@@ -621,3 +645,24 @@ def test_every_corpus_pdf_extracts_or_fails_with_a_reason(corpora: Path) -> None
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8", newline="")
     return path
+
+
+def test_a_pdf_pdfium_refuses_is_read_by_pypdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pypdfium2
+    import pypdfium2.raw as pdfium_c
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise pypdfium2.PdfiumError("Failed to load document", err_code=pdfium_c.FPDF_ERR_FORMAT)
+
+    monkeypatch.setattr(pypdfium2, "PdfDocument", refuse)
+    document = extract(write_pdf(tmp_path / "odd.pdf", ["read by the fallback"]))
+    assert "read by the fallback" in document.text
+
+
+def test_pdfium_hyphen_marks_become_hyphens(tmp_path: Path) -> None:
+    # PDFium writes U+0002 for a hyphen it joined across a line break ("Schwarz\x02Weiß" in
+    # the GeoTopo sample); readers saw "-".
+    assert "Schwarz\x02Weiß".translate(pdf_module._PDFIUM_HYPHEN) == "Schwarz-Weiß"
+    assert "black-and-white" in extract(write_pdf(tmp_path / "h.pdf", ["black-and-white"])).text

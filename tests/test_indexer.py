@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,13 +20,8 @@ from engine.errors import Cancelled
 from engine.ingest.chunk import chunk_document
 from engine.ingest.extract import extract_file
 from engine.library.catalog import Catalog
-from engine.library.indexer import (
-    ExtractJob,
-    Indexer,
-    ProgressReport,
-    default_text_pool_threshold,
-    split_jobs,
-)
+from engine.library.extraction import ExtractJob, default_text_pool_threshold, split_jobs
+from engine.library.indexer import Indexer, ProgressReport
 from engine.models import IndexProgress, IndexSummary, SearchFilters
 from engine.search.index import ChunkIndex
 from engine.settings import Settings
@@ -96,11 +92,11 @@ def extractions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = extract_file
 
-    def counting(path: Path, *, max_bytes: int) -> object:
+    def counting(path: Path, *, max_bytes: int, **options: Any) -> object:
         calls.append(Path(path).name)
-        return real(path, max_bytes=max_bytes)
+        return real(path, max_bytes=max_bytes, **options)
 
-    monkeypatch.setattr("engine.library.indexer.extract_file", counting)
+    monkeypatch.setattr("engine.library.extraction.extract_file", counting)
     return calls
 
 
@@ -247,7 +243,7 @@ def test_an_unexpected_exception_in_one_file_is_recorded_as_internal(
             raise RuntimeError("chunker bug")
         return real(doc_id, document)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("engine.library.indexer.chunk_document", buggy)
+    monkeypatch.setattr("engine.library.extraction.chunk_document", buggy)
     summary = library.reconcile()
     assert summary.added == 1 and summary.errors == 1
     boom = library.catalog.get(str(library.notes / "boom.md"))
@@ -256,7 +252,7 @@ def test_an_unexpected_exception_in_one_file_is_recorded_as_internal(
     assert "RuntimeError: chunker bug" in boom.error
     assert library.paths_matching("badger") == {"ok.md"}
     # Internal errors are retried on the next reconcile, and succeed once the bug is gone.
-    monkeypatch.setattr("engine.library.indexer.chunk_document", real)
+    monkeypatch.setattr("engine.library.extraction.chunk_document", real)
     assert library.reconcile().updated == 1
     library.assert_consistent()
 
@@ -648,7 +644,7 @@ class _AlwaysBrokenPool:
 def test_when_worker_processes_cannot_run_files_are_extracted_in_process(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.library.indexer.ProcessPoolExecutor", _AlwaysBrokenPool)
+    monkeypatch.setattr("engine.library.extraction.ProcessPoolExecutor", _AlwaysBrokenPool)
     write_pdf(library.notes / "a.pdf", ["the stubborn armadillo"])
     library.write("b.md", "another armadillo")
     summary = library.reconcile()
@@ -666,12 +662,12 @@ def test_file_deleted_between_scan_and_extraction_is_simply_gone(
     doomed.write_text("a fleeting quail, edited", "utf-8")
     fresh = library.write("fresh.md", "a brand new quail")
 
-    def delete_first(path: Path, *, max_bytes: int) -> object:
+    def delete_first(path: Path, *, max_bytes: int, **options: Any) -> object:
         if path.name in ("doomed.md", "fresh.md"):
             path.unlink()  # deleted by the user while Needle was busy
         return extract_file(path, max_bytes=max_bytes)
 
-    monkeypatch.setattr("engine.library.indexer.extract_file", delete_first)
+    monkeypatch.setattr("engine.library.extraction.extract_file", delete_first)
     summary = library.reconcile()
     assert (summary.updated, summary.removed, summary.errors) == (1, 1, 0)
     assert library.catalog.get(str(doomed)) is None and library.catalog.get(str(fresh)) is None

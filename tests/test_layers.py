@@ -41,7 +41,10 @@ DESKTOP_MAY_IMPORT = {
     "engine.lang",  # the CJK character classes, to show Chinese text the way it is written
     "engine.paths",  # where a library keeps its files: the app's log and its one-window socket
 }
-HEAVY_FOR_THE_CLI = ("PySide6", "pypdf", "watchdog", "ollama")
+HEAVY_FOR_THE_CLI = (
+    *("PySide6", "pypdf", "pypdfium2", "watchdog", "ollama", "pathspec"),
+    *("numpy", "PIL", "cv2", "onnxruntime", "rapidocr"),  # OCR
+)
 
 
 def module_name(path: Path) -> str:

@@ -174,3 +174,23 @@ def test_elf_needed_refuses_a_file_that_is_not_elf(tmp_path: Path) -> None:
     text.write_text("not a library", "utf-8")
     with pytest.raises(RuntimeError, match="objdump cannot read"):
         lean.elf_needed(str(text))
+
+
+def test_libraries_patchelf_rewrote_are_kept_unstripped() -> None:
+    needed = {
+        "/site/numpy/core/_multiarray_umath.so": ["libscipy_openblas64_-32a4b2a6.so"],
+        "/site/numpy.libs/libscipy_openblas64_-32a4b2a6.so": ["libc.so.6"],
+        "/site/tantivy/tantivy.so": ["libc.so.6"],
+    }
+    toc = [
+        ("numpy/core/_multiarray_umath.so", "/site/numpy/core/_multiarray_umath.so", "EXTENSION"),
+        (
+            "numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+            "/site/numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+            "BINARY",
+        ),
+        ("tantivy/tantivy.so", "/site/tantivy/tantivy.so", "EXTENSION"),
+        ("jieba/dict.txt", "/site/jieba/dict.txt", "DATA"),
+    ]
+    kept = lean.keep_repaired_unstripped(toc, lambda source: needed.get(source, []))
+    assert [entry[2] for entry in kept] == ["DATA", "DATA", "EXTENSION", "DATA"]

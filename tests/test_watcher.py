@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from watchdog.observers import Observer
@@ -120,11 +121,11 @@ class Watched:
         self.applied = threading.Event()
         real = extract_file
 
-        def counting(path: Path, *, max_bytes: int) -> object:
+        def counting(path: Path, *, max_bytes: int, **options: Any) -> object:
             self.extracted.append(Path(path).name)
-            return real(path, max_bytes=max_bytes)
+            return real(path, max_bytes=max_bytes, **options)
 
-        monkeypatch.setattr("engine.library.indexer.extract_file", counting)
+        monkeypatch.setattr("engine.library.extraction.extract_file", counting)
         self.watcher = FolderWatcher(
             [self.notes],
             IgnoreRules(),
@@ -194,7 +195,7 @@ def test_editor_save_storm_is_indexed_once(watched: Watched) -> None:
 def test_ignored_and_unsupported_files_never_reach_the_indexer(watched: Watched) -> None:
     (watched.notes / "node_modules").mkdir()
     (watched.notes / "node_modules" / "readme.md").write_text("module text", "utf-8")
-    (watched.notes / "photo.png").write_bytes(b"\x89PNG")
+    (watched.notes / "sheet.xlsx").write_bytes(b"PK\x03\x04")
     (watched.notes / "notes.md~").write_text("backup", "utf-8")
     (watched.notes / "real.md").write_text("the real note", "utf-8")
     assert wait_until(lambda: bool(watched.batches))

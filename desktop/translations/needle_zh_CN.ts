@@ -46,7 +46,7 @@
     </message>
     <message>
         <location filename="../answer_view.py" line="50"/>
-        <location filename="../steps_timeline.py" line="127"/>
+        <location filename="../steps_timeline.py" line="132"/>
         <source>Level {level}</source>
         <translation>第 {level} 级</translation>
     </message>
@@ -76,120 +76,130 @@
         <translation>读了 {n} 段</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="70"/>
+        <location filename="../answer_view.py" line="69"/>
+        <source>{n} closest passage</source>
+        <translation>{n} 个最接近的段落</translation>
+    </message>
+    <message>
+        <location filename="../answer_view.py" line="69"/>
+        <source>{n} closest passages</source>
+        <translation>{n} 个最接近的段落</translation>
+    </message>
+    <message>
+        <location filename="../answer_view.py" line="74"/>
         <source>{n} probable source, not cited by the model</source>
         <translation>{n} 个可能的来源，模型未引用</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="71"/>
+        <location filename="../answer_view.py" line="75"/>
         <source>{n} probable sources, not cited by the model</source>
         <translation>{n} 个可能的来源，模型未引用</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="75"/>
+        <location filename="../answer_view.py" line="79"/>
         <source>{n} source</source>
         <translation>{n} 个来源</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="75"/>
+        <location filename="../answer_view.py" line="79"/>
         <source>{n} sources</source>
         <translation>{n} 个来源</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="121"/>
+        <location filename="../answer_view.py" line="125"/>
         <source>Answer status</source>
         <translation>回答状态</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="122"/>
+        <location filename="../answer_view.py" line="126"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="124"/>
+        <location filename="../answer_view.py" line="128"/>
         <source>Stop this question (Esc)</source>
         <translation>停止这个问题（Esc）</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="127"/>
+        <location filename="../answer_view.py" line="131"/>
         <location filename="../folders_panel.py" line="438"/>
         <location filename="../main_window.py" line="118"/>
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="128"/>
+        <location filename="../answer_view.py" line="132"/>
         <source>Ask the same question again</source>
         <translation>再问一次同样的问题</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="138"/>
+        <location filename="../answer_view.py" line="142"/>
         <source>Progress of the question</source>
         <translation>问题的进度</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="142"/>
+        <location filename="../answer_view.py" line="146"/>
         <source>Answer</source>
         <translation>回答</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="194"/>
+        <location filename="../answer_view.py" line="198"/>
         <source>Ask a question about your notes and PDFs. The answer appears here with numbered citations; click one to see the passage it comes from.</source>
         <translation>就笔记和 PDF 提一个问题。回答会带编号引用显示在这里；点击引用可查看它出自哪一段。</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="212"/>
+        <location filename="../answer_view.py" line="216"/>
         <location filename="../ask_progress.py" line="134"/>
         <source>Starting</source>
         <translation>正在开始</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="235"/>
+        <location filename="../answer_view.py" line="239"/>
         <source>Working</source>
         <translation>正在处理</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="268"/>
-        <source>Answered</source>
-        <translation>已回答</translation>
+        <location filename="../answer_view.py" line="272"/>
+        <source>Answered · checked against its sources</source>
+        <translation>已回答 · 已与其来源核对</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="270"/>
+        <location filename="../answer_view.py" line="274"/>
         <source>Not supported by your documents · the closest passages are in Sources</source>
         <translation>文档不支持这个回答 · 最接近的段落在“来源”中</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="272"/>
+        <location filename="../answer_view.py" line="276"/>
         <source>The documents do not seem to contain the answer.</source>
         <translation>文档里似乎没有这个问题的答案。</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="274"/>
+        <location filename="../answer_view.py" line="278"/>
         <source>probable sources: the model did not cite any explicitly</source>
         <translation>可能的来源：模型没有明确引用任何段落</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="277"/>
+        <location filename="../answer_view.py" line="281"/>
         <source>no passage came with {marks}: that part is unsupported</source>
         <translation>没有段落对应 {marks}：那部分没有依据</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="300"/>
+        <location filename="../answer_view.py" line="304"/>
         <source>What to do:</source>
         <translation>怎么办：</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="317"/>
+        <location filename="../answer_view.py" line="321"/>
         <source>Click Retry to ask the question again.</source>
         <translation>点击“重试”再问一次。</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="326"/>
+        <location filename="../answer_view.py" line="330"/>
         <source>Stopped.</source>
         <translation>已停止。</translation>
     </message>
     <message>
-        <location filename="../answer_view.py" line="326"/>
+        <location filename="../answer_view.py" line="330"/>
         <source>Stopped: the answer above is incomplete.</source>
         <translation>已停止：上面的回答不完整。</translation>
     </message>
@@ -215,7 +225,7 @@
     </message>
     <message>
         <location filename="../ask_progress.py" line="124"/>
-        <location filename="../steps_timeline.py" line="227"/>
+        <location filename="../steps_timeline.py" line="285"/>
         <source>Step {n}: {question}</source>
         <translation>第 {n} 步：{question}</translation>
     </message>
@@ -300,13 +310,13 @@
     </message>
     <message>
         <location filename="../doctor_dialog.py" line="26"/>
-        <location filename="../errors.py" line="116"/>
+        <location filename="../errors.py" line="119"/>
         <source>Add a folder of notes or PDFs with Add folder… (Ctrl+O).</source>
         <translation>用“添加文件夹…”（Ctrl+O）添加一个笔记或 PDF 文件夹。</translation>
     </message>
     <message>
         <location filename="../doctor_dialog.py" line="27"/>
-        <location filename="../errors.py" line="117"/>
+        <location filename="../errors.py" line="120"/>
         <source>Add a folder, or click Rescan now in the File menu.</source>
         <translation>添加一个文件夹，或点击“文件”菜单中的“立即重新扫描”。</translation>
     </message>
@@ -327,9 +337,9 @@
     </message>
     <message>
         <location filename="../doctor_dialog.py" line="65"/>
-        <location filename="../errors.py" line="201"/>
-        <location filename="../errors.py" line="259"/>
-        <location filename="../steps_timeline.py" line="303"/>
+        <location filename="../errors.py" line="204"/>
+        <location filename="../errors.py" line="262"/>
+        <location filename="../steps_timeline.py" line="372"/>
         <source>What to do: {hint}</source>
         <translation>怎么办：{hint}</translation>
     </message>
@@ -550,8 +560,8 @@
     </message>
     <message>
         <location filename="../errors.py" line="67"/>
-        <source>The PDF has no extractable text</source>
-        <translation>PDF 中没有可提取的文本</translation>
+        <source>The file has no text to read</source>
+        <translation>文件中没有可读取的文本</translation>
     </message>
     <message>
         <location filename="../errors.py" line="68"/>
@@ -569,181 +579,196 @@
         <translation>链接指向自身</translation>
     </message>
     <message>
+        <location filename="../errors.py" line="71"/>
+        <source>Text recognition (OCR) is not installed</source>
+        <translation>没有安装文字识别（OCR）</translation>
+    </message>
+    <message>
         <location filename="../errors.py" line="72"/>
+        <source>Reading the file stopped making progress</source>
+        <translation>读取该文件停滞不前</translation>
+    </message>
+    <message>
+        <location filename="../errors.py" line="73"/>
+        <source>The file looks built to harm, so it was not read</source>
+        <translation>该文件看起来是为造成危害而构造的，因此没有读取</translation>
+    </message>
+    <message>
+        <location filename="../errors.py" line="75"/>
         <source>Ollama is not running</source>
         <translation>Ollama 没有运行</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="73"/>
+        <location filename="../errors.py" line="76"/>
         <source>The model is not installed</source>
         <translation>模型未安装</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="74"/>
+        <location filename="../errors.py" line="77"/>
         <source>The model cannot use tools</source>
         <translation>该模型不能使用工具</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="75"/>
+        <location filename="../errors.py" line="78"/>
         <source>The language model took too long</source>
         <translation>语言模型用时太长</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="76"/>
+        <location filename="../errors.py" line="79"/>
         <source>The connection to Ollama was lost</source>
         <translation>与 Ollama 的连接断开了</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="77"/>
+        <location filename="../errors.py" line="80"/>
         <source>The language model gave an unusable reply</source>
         <translation>语言模型的回复无法使用</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="78"/>
+        <location filename="../errors.py" line="81"/>
         <source>The language model failed</source>
         <translation>语言模型出错</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="79"/>
+        <location filename="../errors.py" line="82"/>
         <source>The model could not be downloaded</source>
         <translation>无法下载模型</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="80"/>
+        <location filename="../errors.py" line="83"/>
         <source>The question does not fit the model&apos;s window</source>
         <translation>问题超出了模型的窗口</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="81"/>
+        <location filename="../errors.py" line="84"/>
         <source>The answer could not be produced</source>
         <translation>无法生成回答</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="83"/>
-        <location filename="../errors.py" line="84"/>
+        <location filename="../errors.py" line="86"/>
+        <location filename="../errors.py" line="87"/>
         <source>The request was not understood</source>
         <translation>无法理解该请求</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="85"/>
+        <location filename="../errors.py" line="88"/>
         <source>The app and its engine are different versions</source>
         <translation>应用和它的引擎版本不同</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="86"/>
+        <location filename="../errors.py" line="89"/>
         <source>The app and its engine disagree</source>
         <translation>应用和它的引擎不一致</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="87"/>
+        <location filename="../errors.py" line="90"/>
         <source>The search engine restarted</source>
         <translation>搜索引擎已重新启动</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="88"/>
+        <location filename="../errors.py" line="91"/>
         <source>The search engine is not running</source>
         <translation>搜索引擎没有运行</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="89"/>
+        <location filename="../errors.py" line="92"/>
         <source>The search engine stopped</source>
         <translation>搜索引擎停止了</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="90"/>
+        <location filename="../errors.py" line="93"/>
         <source>The search engine could not start</source>
         <translation>搜索引擎无法启动</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="91"/>
-        <location filename="../main_window.py" line="663"/>
+        <location filename="../errors.py" line="94"/>
+        <location filename="../main_window.py" line="670"/>
         <source>The file could not be opened</source>
         <translation>无法打开文件</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="93"/>
+        <location filename="../errors.py" line="96"/>
         <source>Stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="94"/>
+        <location filename="../errors.py" line="97"/>
         <source>Something went wrong inside Needle</source>
         <translation>Needle 内部出了问题</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="101"/>
+        <location filename="../errors.py" line="104"/>
         <source>Start Ollama (open the Ollama app, or start its service), or correct the Ollama host in Settings. Needle notices when it is back.</source>
         <translation>启动 Ollama（打开 Ollama 应用，或启动它的服务），或在“设置”中更正 Ollama 地址。Ollama 恢复后 Needle 会察觉。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="104"/>
+        <location filename="../errors.py" line="107"/>
         <source>Check that Ollama is still running, then click Retry.</source>
         <translation>确认 Ollama 仍在运行，然后点击“重试”。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="106"/>
+        <location filename="../errors.py" line="109"/>
         <source>Download it from the panel above the answer, or choose a model you already have in Settings.</source>
         <translation>在回答上方的面板中下载它，或在“设置”中选择一个已有的模型。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="110"/>
+        <location filename="../errors.py" line="113"/>
         <source>The model may be too large for this computer. Click Retry, choose a smaller model, or raise the request timeout in Settings.</source>
         <translation>这个模型对这台电脑可能太大。点击“重试”、选择一个更小的模型，或在“设置”中调高请求超时。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="114"/>
+        <location filename="../errors.py" line="117"/>
         <source>Wait until the other Needle has finished, or quit it, then click Retry.</source>
         <translation>等另一个 Needle 完成，或退出它，然后点击“重试”。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="119"/>
+        <location filename="../errors.py" line="122"/>
         <source>Click Rescan now in the File menu: the index is rebuilt from your folders.</source>
         <translation>点击“文件”菜单中的“立即重新扫描”：索引会根据你的文件夹重建。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="122"/>
+        <location filename="../errors.py" line="125"/>
         <source>Quit Needle, delete the index folder named above, and start Needle again: it rebuilds the index from your folders.</source>
         <translation>退出 Needle，删除上面提到的索引文件夹，再启动 Needle：它会根据你的文件夹重建索引。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="126"/>
+        <location filename="../errors.py" line="129"/>
         <source>Quit Needle, delete the catalog file named above, and start Needle again: it rebuilds the index from your folders.</source>
         <translation>退出 Needle，删除上面提到的目录文件，再启动 Needle：它会根据你的文件夹重建索引。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="130"/>
+        <location filename="../errors.py" line="133"/>
         <source>Make that folder writable, or start Needle with another data folder.</source>
         <translation>让该文件夹可写，或用另一个数据文件夹启动 Needle。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="132"/>
+        <location filename="../errors.py" line="135"/>
         <source>It is in the Folders list already.</source>
         <translation>它已经在“文件夹”列表中。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="134"/>
+        <location filename="../errors.py" line="137"/>
         <source>A file is watched through one folder only: keep the folder you have, or remove it first and add the other one.</source>
         <translation>一个文件只通过一个文件夹监视：保留现有的文件夹，或先移除它再添加另一个。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="138"/>
         <location filename="../errors.py" line="141"/>
+        <location filename="../errors.py" line="144"/>
         <source>Choose another scope, or wait until the folder has been indexed.</source>
         <translation>选择另一个范围，或等该文件夹索引完成。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="144"/>
         <location filename="../errors.py" line="147"/>
+        <location filename="../errors.py" line="150"/>
         <source>Click Retry. If it keeps happening, Help → Open logs folder shows why.</source>
         <translation>点击“重试”。如果反复出现，“帮助 → 打开日志文件夹”中有原因。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="150"/>
+        <location filename="../errors.py" line="153"/>
         <source>Try again. If it happens again, Help → Open logs folder has the details for a bug report.</source>
         <translation>再试一次。如果再次出现，“帮助 → 打开日志文件夹”中有可用于错误报告的详情。</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="221"/>
+        <location filename="../errors.py" line="224"/>
         <source>Needle could not finish what you asked.</source>
         <translation>Needle 无法完成你的请求。</translation>
     </message>
@@ -940,7 +965,7 @@
     </message>
     <message>
         <location filename="../folders_panel.py" line="436"/>
-        <location filename="../main_window.py" line="675"/>
+        <location filename="../main_window.py" line="682"/>
         <location filename="../results_view.py" line="666"/>
         <location filename="../sources_panel.py" line="77"/>
         <source>Show in folder</source>
@@ -974,7 +999,7 @@
     </message>
     <message>
         <location filename="../main_window.py" line="220"/>
-        <location filename="../sources_panel.py" line="149"/>
+        <location filename="../sources_panel.py" line="157"/>
         <source>Sources</source>
         <translation>来源</translation>
     </message>
@@ -1090,93 +1115,98 @@
         <translation>上一级没有找到有依据的回答；第 {level} 级正在进一步查找…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="666"/>
+        <location filename="../main_window.py" line="598"/>
+        <source>That draft was not supported by its passages; looking further…</source>
+        <translation>这份草稿没有得到其段落的支持；正在进一步查找…</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="673"/>
         <source>{path} is not there any more: it was moved, renamed or deleted. Needle updates the index when it notices.</source>
         <translation>{path} 已不在原处：它被移动、重命名或删除了。Needle 察觉后会更新索引。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="671"/>
+        <location filename="../main_window.py" line="678"/>
         <source>No application opened {path}. Show it in its folder and open it from there, or copy its path.</source>
         <translation>没有应用能打开 {path}。可在文件夹中显示它并从那里打开，或复制它的路径。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="677"/>
+        <location filename="../main_window.py" line="684"/>
         <location filename="../results_view.py" line="667"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="697"/>
+        <location filename="../main_window.py" line="704"/>
         <source>{path} and its folder are not there any more.</source>
         <translation>{path} 及其所在文件夹都已不存在。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="702"/>
+        <location filename="../main_window.py" line="709"/>
         <source>Copied {path}</source>
         <translation>已复制 {path}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="707"/>
+        <location filename="../main_window.py" line="714"/>
         <source>Adding {folder}…</source>
         <translation>正在添加 {folder}…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="728"/>
+        <location filename="../main_window.py" line="735"/>
         <source>Updating the index…</source>
         <translation>正在更新索引…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="745"/>
+        <location filename="../main_window.py" line="752"/>
         <source>Removing {folder}…</source>
         <translation>正在移除 {folder}…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="782"/>
+        <location filename="../main_window.py" line="789"/>
         <source>Read again: {fixed} now searchable, {still} still with problems.</source>
         <translation>已重新读取：{fixed} 个现在可搜索，{still} 个仍有问题。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="808"/>
+        <location filename="../main_window.py" line="815"/>
         <source>The model is ready.</source>
         <translation>模型已就绪。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="820"/>
+        <location filename="../main_window.py" line="827"/>
         <source>Download cancelled.</source>
         <translation>下载已取消。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="830"/>
+        <location filename="../main_window.py" line="837"/>
         <source>Answers now come from {model}.</source>
         <translation>现在由 {model} 回答。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="889"/>
+        <location filename="../main_window.py" line="896"/>
         <source>The login entry could not be written: {why}</source>
         <translation>无法写入登录启动项：{why}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="898"/>
+        <location filename="../main_window.py" line="905"/>
         <source>Checking the setup…</source>
         <translation>正在检查设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="928"/>
+        <location filename="../main_window.py" line="935"/>
         <source>The logs folder could not be opened.</source>
         <translation>无法打开日志文件夹。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="953"/>
+        <location filename="../main_window.py" line="960"/>
         <source>Watching 1 folder</source>
         <translation>正在监视 1 个文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="953"/>
+        <location filename="../main_window.py" line="960"/>
         <source>Watching {n} folders</source>
         <translation>正在监视 {n} 个文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1017"/>
+        <location filename="../main_window.py" line="1024"/>
         <source>Needle keeps watching your folders in the background. Click its icon to open it; quit it from the icon&apos;s menu.</source>
         <translation>Needle 会在后台继续监视你的文件夹。点击它的图标打开；从图标菜单退出。</translation>
     </message>
@@ -1682,77 +1712,77 @@
         <translation>永不索引的文件和文件夹：.gitignore 风格的规则，例如 *.log 或 drafts/。</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="44"/>
+        <location filename="../setting_texts.py" line="45"/>
         <source>The folders Needle indexes (add and remove them in the Folders list, not here).</source>
         <translation>Needle 索引的文件夹（在主窗口的“文件夹”中更改，而不是这里）。</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="47"/>
+        <location filename="../setting_texts.py" line="49"/>
         <source>tokens</source>
         <translation>词元</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="48"/>
+        <location filename="../setting_texts.py" line="50"/>
         <source>chunks</source>
         <translation>段</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="49"/>
+        <location filename="../setting_texts.py" line="51"/>
         <source>steps</source>
         <translation>步</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="50"/>
+        <location filename="../setting_texts.py" line="52"/>
         <source>seconds</source>
         <translation>秒</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="51"/>
+        <location filename="../setting_texts.py" line="53"/>
         <source>MB</source>
         <translation>MB</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="54"/>
+        <location filename="../setting_texts.py" line="56"/>
         <source>Auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="55"/>
+        <location filename="../setting_texts.py" line="57"/>
         <source>Level 1 · quick keyword answer</source>
         <translation>第 1 级 · 快速关键词回答</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="56"/>
+        <location filename="../setting_texts.py" line="58"/>
         <source>Level 2 · read the scope closely</source>
         <translation>第 2 级 · 仔细阅读范围内容</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="57"/>
+        <location filename="../setting_texts.py" line="59"/>
         <source>Level 3 · step by step</source>
         <translation>第 3 级 · 逐步推理</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="99"/>
+        <location filename="../setting_texts.py" line="101"/>
         <source>more than {low} and at most {high}</source>
         <translation>大于 {low} 且不超过 {high}</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="100"/>
+        <location filename="../setting_texts.py" line="102"/>
         <source>{low} to {high}</source>
         <translation>{low} 到 {high}</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="102"/>
+        <location filename="../setting_texts.py" line="104"/>
         <source>more than {low}</source>
         <translation>大于 {low}</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="102"/>
+        <location filename="../setting_texts.py" line="104"/>
         <source>at least {low}</source>
         <translation>至少 {low}</translation>
     </message>
     <message>
-        <location filename="../setting_texts.py" line="105"/>
+        <location filename="../setting_texts.py" line="107"/>
         <source>at most {high}</source>
         <translation>最多 {high}</translation>
     </message>
@@ -1843,121 +1873,126 @@ archive/</translation>
         <translation>此地址没有 Ollama 响应。</translation>
     </message>
     <message>
-        <location filename="../sources_panel.py" line="107"/>
+        <location filename="../sources_panel.py" line="108"/>
+        <source>No answer: these are the passages that came closest, but none of them states the answer.</source>
+        <translation>没有回答：这些是最接近的段落，但都没有说出答案。</translation>
+    </message>
+    <message>
+        <location filename="../sources_panel.py" line="115"/>
         <source>Probable sources: the model did not cite these explicitly; they are the passages that best match its answer.</source>
         <translation>可能的来源：模型没有明确引用这些段落；它们是与回答最匹配的段落。</translation>
     </message>
     <message>
-        <location filename="../sources_panel.py" line="115"/>
+        <location filename="../sources_panel.py" line="123"/>
         <source>The answer cites {marks}, but no passage came with that number: treat what it says there as unsupported.</source>
         <translation>回答引用了 {marks}，但没有段落带这个编号：那里说的内容应视为没有依据。</translation>
     </message>
     <message>
-        <location filename="../sources_panel.py" line="125"/>
+        <location filename="../sources_panel.py" line="133"/>
         <source>Sources appear here: the passages an answer cites, or the search result you open with Enter.</source>
         <translation>来源会显示在这里：回答引用的段落，或你按 Enter 打开的搜索结果。</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="36"/>
-        <location filename="../status_bar.py" line="53"/>
+        <location filename="../status_bar.py" line="37"/>
+        <location filename="../status_bar.py" line="54"/>
         <source>Ollama: checking…</source>
         <translation>Ollama：正在检查…</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="41"/>
-        <location filename="../status_bar.py" line="51"/>
+        <location filename="../status_bar.py" line="42"/>
+        <location filename="../status_bar.py" line="52"/>
         <source>Ollama: error</source>
         <translation>Ollama：出错</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="48"/>
+        <location filename="../status_bar.py" line="49"/>
         <source>Ollama connected</source>
         <translation>Ollama 已连接</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="49"/>
+        <location filename="../status_bar.py" line="50"/>
         <source>Ollama not running</source>
         <translation>Ollama 没有运行</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="50"/>
+        <location filename="../status_bar.py" line="51"/>
         <source>Model missing</source>
         <translation>缺少模型</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="66"/>
+        <location filename="../status_bar.py" line="67"/>
         <source>Scanning folders… {n} files found</source>
         <translation>正在扫描文件夹… 已找到 {n} 个文件</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="68"/>
+        <location filename="../status_bar.py" line="69"/>
         <source>Scanning folders…</source>
         <translation>正在扫描文件夹…</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="71"/>
+        <location filename="../status_bar.py" line="72"/>
         <source>Saving the index…</source>
         <translation>正在保存索引…</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="73"/>
+        <location filename="../status_bar.py" line="74"/>
         <source>Index up to date</source>
         <translation>索引已是最新</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="75"/>
+        <location filename="../status_bar.py" line="76"/>
         <source>Indexing {done}/{total}</source>
         <translation>正在索引 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="81"/>
-        <location filename="../status_bar.py" line="91"/>
+        <location filename="../status_bar.py" line="85"/>
+        <location filename="../status_bar.py" line="95"/>
         <source>1 problem</source>
         <translation>1 个问题</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="81"/>
-        <location filename="../status_bar.py" line="91"/>
+        <location filename="../status_bar.py" line="85"/>
+        <location filename="../status_bar.py" line="95"/>
         <source>{n} problems</source>
         <translation>{n} 个问题</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="86"/>
+        <location filename="../status_bar.py" line="90"/>
         <source>{files} files · {chunks} passages indexed</source>
         <translation>{files} 个文件 · 已索引 {chunks} 段</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="101"/>
+        <location filename="../status_bar.py" line="105"/>
         <source>Starting the engine…</source>
         <translation>正在启动引擎…</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="104"/>
+        <location filename="../status_bar.py" line="108"/>
         <source>Current activity</source>
         <translation>当前活动</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="107"/>
+        <location filename="../status_bar.py" line="111"/>
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="111"/>
+        <location filename="../status_bar.py" line="115"/>
         <source>Indexing progress</source>
         <translation>索引进度</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="175"/>
+        <location filename="../status_bar.py" line="179"/>
         <source>Model server: {state}</source>
         <translation>模型服务器：{state}</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="182"/>
+        <location filename="../status_bar.py" line="186"/>
         <source>Answers come from the local model {model}</source>
         <translation>回答来自本地模型 {model}</translation>
     </message>
     <message>
-        <location filename="../status_bar.py" line="184"/>
+        <location filename="../status_bar.py" line="188"/>
         <source>Model: {model}</source>
         <translation>模型：{model}</translation>
     </message>
@@ -2017,162 +2052,177 @@ archive/</translation>
         <translation>规划下一步</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="131"/>
+        <location filename="../steps_timeline.py" line="136"/>
         <source>Looking for: {what}</source>
         <translation>查找：{what}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="133"/>
+        <location filename="../steps_timeline.py" line="138"/>
         <source>Instruction: {what}</source>
         <translation>指示：{what}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="137"/>
+        <location filename="../steps_timeline.py" line="142"/>
         <source>Method: {method}</source>
         <translation>方法：{method}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="140"/>
+        <location filename="../steps_timeline.py" line="145"/>
         <source>Understood the question</source>
         <translation>已理解问题</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="145"/>
+        <location filename="../steps_timeline.py" line="150"/>
         <source>English: {words}</source>
         <translation>英文：{words}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="147"/>
+        <location filename="../steps_timeline.py" line="152"/>
         <source>Chinese: {words}</source>
         <translation>中文：{words}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="149"/>
+        <location filename="../steps_timeline.py" line="154"/>
         <source>Search: {query}</source>
         <translation>搜索：{query}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="150"/>
+        <location filename="../steps_timeline.py" line="155"/>
         <source>Keywords</source>
         <translation>关键词</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="150"/>
+        <location filename="../steps_timeline.py" line="155"/>
         <source>(none)</source>
         <translation>（无）</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="157"/>
+        <location filename="../steps_timeline.py" line="173"/>
         <source>{n} hits ({purpose})</source>
         <translation>{n} 个命中（{purpose}）</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="159"/>
+        <location filename="../steps_timeline.py" line="175"/>
         <source>{n} of {total} hits ({purpose})</source>
         <translation>{total} 个命中中的 {n} 个（{purpose}）</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="163"/>
+        <location filename="../steps_timeline.py" line="179"/>
         <source>in {time}</source>
         <translation>用时 {time}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="169"/>
+        <location filename="../steps_timeline.py" line="185"/>
         <source>… and {n} more</source>
         <translation>… 还有 {n} 个</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="175"/>
+        <location filename="../steps_timeline.py" line="191"/>
         <source>Reading {read} of {total} passages</source>
         <translation>正在阅读 {total} 段中的 {read} 段</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="179"/>
+        <location filename="../steps_timeline.py" line="195"/>
         <source>, prefiltered by a broad keyword search to fit the read budget</source>
         <translation>，先用宽泛的关键词搜索预筛选，以符合阅读预算</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="180"/>
+        <location filename="../steps_timeline.py" line="196"/>
         <source>Scope: {scope}</source>
         <translation>范围：{scope}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="187"/>
+        <location filename="../steps_timeline.py" line="203"/>
         <source>Reading passages</source>
         <translation>正在阅读段落</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="205"/>
+        <location filename="../steps_timeline.py" line="222"/>
         <source>Reading passages {done}/{total}</source>
         <translation>正在阅读段落 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="208"/>
-        <source>{n} relevant</source>
-        <translation>{n} 段相关</translation>
+        <location filename="../steps_timeline.py" line="225"/>
+        <source>{n} state the answer</source>
+        <translation>{n} 段说出了答案</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="210"/>
+        <location filename="../steps_timeline.py" line="227"/>
+        <source>, {n} about its subject</source>
+        <translation>，{n} 段与主题有关</translation>
+    </message>
+    <message>
+        <location filename="../steps_timeline.py" line="355"/>
+        <source>No answer: the documents do not support one</source>
+        <translation>没有回答：文档不支持任何回答</translation>
+    </message>
+    <message>
+        <location filename="../steps_timeline.py" line="357"/>
+        <source>No answer: not found in the documents</source>
+        <translation>没有回答：文档中没有找到</translation>
+    </message>
+    <message>
+        <location filename="../steps_timeline.py" line="229"/>
         <source>, {n} verdicts from cache</source>
         <translation>，{n} 个判断来自缓存</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="212"/>
+        <location filename="../steps_timeline.py" line="231"/>
         <source>{calls} model calls, {tokens} prompt tokens</source>
         <translation>{calls} 次模型调用，{tokens} 个提示词元</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="218"/>
+        <location filename="../steps_timeline.py" line="237"/>
         <source>… and {n} more quotes</source>
         <translation>… 还有 {n} 条引文</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="236"/>
+        <location filename="../steps_timeline.py" line="294"/>
         <source>Backed by 1 passage</source>
         <translation>有 1 段依据</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="236"/>
+        <location filename="../steps_timeline.py" line="294"/>
         <source>Backed by {n} passages</source>
         <translation>有 {n} 段依据</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="241"/>
+        <location filename="../steps_timeline.py" line="299"/>
         <source>Step {n} answered</source>
         <translation>第 {n} 步已回答</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="257"/>
+        <location filename="../steps_timeline.py" line="315"/>
         <source>Model call: {purpose}</source>
         <translation>模型调用：{purpose}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="258"/>
+        <location filename="../steps_timeline.py" line="316"/>
         <source>{prompt} prompt → {answer} answer tokens, {time}</source>
         <translation>提示 {prompt} → 回答 {answer} 个词元，{time}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="268"/>
+        <location filename="../steps_timeline.py" line="326"/>
         <source>Level {level} · {calls} model calls · {prompt} prompt + {answer} answer tokens · {time}</source>
         <translation>第 {level} 级 · {calls} 次模型调用 · 提示 {prompt} + 回答 {answer} 个词元 · {time}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="281"/>
+        <location filename="../steps_timeline.py" line="339"/>
         <source>Time: {phases}</source>
         <translation>用时：{phases}</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="288"/>
+        <location filename="../steps_timeline.py" line="348"/>
+        <source>Passages read one by one: {n}</source>
+        <translation>逐段阅读的段落：{n}</translation>
+    </message>
+    <message>
+        <location filename="../steps_timeline.py" line="353"/>
         <source>Answer ready</source>
         <translation>回答已就绪</translation>
     </message>
     <message>
-        <location filename="../steps_timeline.py" line="288"/>
-        <source>Answer ready: not found in the documents</source>
-        <translation>回答已就绪：文档中没有找到</translation>
-    </message>
-    <message>
-        <location filename="../steps_timeline.py" line="297"/>
+        <location filename="../steps_timeline.py" line="366"/>
         <source>Stopped by you</source>
         <translation>你停止了</translation>
     </message>

@@ -63,7 +63,10 @@ class ProgressPrinter:
         bar = "#" * filled + "-" * (bar_width - filled)
         head = f"{progress.phase:<10} [{bar}] {counts}{errors} "
         room = max(0, columns - display_width(head) - 1)
-        current = fit_width(short_path(progress.current), room) if progress.current else ""
+        where = short_path(progress.current) if progress.current else ""
+        if progress.activity:
+            where = f"{where} · {progress.activity}" if where else progress.activity
+        current = fit_width(where, room)
         self.stream.write("\r\x1b[K" + head + current)
         self.stream.flush()
         self._bar_visible = True
@@ -71,7 +74,10 @@ class ProgressPrinter:
     def _write_line(self, progress: IndexProgress) -> None:
         counts = f"{progress.done}/{progress.total}" if progress.total else f"{progress.done}"
         errors = f", {progress.errors} errors" if progress.errors else ""
-        self.stream.write(f"{progress.phase}: {counts} files{errors}\n")
+        activity = ""
+        if progress.activity and progress.current:
+            activity = f" — {short_path(progress.current)}: {progress.activity}"
+        self.stream.write(f"{progress.phase}: {counts} files{errors}{activity}\n")
         self.stream.flush()
 
 

@@ -113,10 +113,13 @@ def highlight_snippet(console: Console, hit: SearchHit) -> str:
     return one_line("".join(pieces))
 
 
-def location_of(page: int | None, heading: str) -> str:
+def location_of(page: int | None, heading: str, ocr: bool = False) -> str:
+    """ "page 3", "Setup > Linux", both; "(OCR)" when the text was recognised in an image."""
     parts = []
     if page is not None:
-        parts.append(f"page {page}")
+        parts.append(f"page {page} (OCR)" if ocr else f"page {page}")
+    elif ocr:
+        parts.append("OCR")
     if heading:
         parts.append(heading)
     return " · ".join(parts)
@@ -129,7 +132,7 @@ def render_hits(console: Console, result: SearchResult) -> None:
         console.print("No matches.")
         return
     for number, hit in enumerate(result.hits, 1):
-        where = location_of(hit.page, " > ".join(hit.heading))
+        where = location_of(hit.page, " > ".join(hit.heading), hit.ocr)
         title = hit.title or Path(hit.path).name
         console.print(f"{number}. {console.bold(title)}  {console.dim(f'({hit.score:.2f})')}")
         console.print(f"   {short_path(hit.path)}" + (f" — {where}" if where else ""))
@@ -149,6 +152,11 @@ def render_status(console: Console, report: StatusReport) -> None:
     console.print(f"Chunks: {report.chunks}, index size {format_bytes(report.index_bytes)}")
     if report.writer_busy:
         console.print("Another Needle process is indexing this library right now.")
+    if report.ocr_unavailable:
+        console.print(
+            f"Scanned PDF pages and images are not read: {report.ocr_unavailable} "
+            "Install Needle's OCR extra (pip install 'needle[ocr]') or use the packaged app."
+        )
     console.print()
     if not report.folders:
         console.print("No folders yet: add one with `needle folders add PATH`.")

@@ -4,7 +4,8 @@ A document is first cut into pieces no larger than the target: whole sections wh
 otherwise paragraphs, then lines, then sentences, and only a sentence longer than the target is cut
 inside (at a space when there is one). Pieces are then packed greedily; when a chunk is full it is
 closed at the strongest boundary past half the target (heading > paragraph > line > sentence), so
-chunks rarely end mid-paragraph. Page changes always close a chunk, so every chunk has one page.
+chunks rarely end mid-paragraph. Page changes always close a chunk, so every chunk has one page;
+so does the switch between a page's text layer and its OCR text, so a chunk is OCR or not.
 
 Spans tile the document: chunk i ends where chunk i+1 starts, whitespace between them belongs to
 the earlier chunk, and the chunk texts joined give the document text back exactly.
@@ -63,6 +64,7 @@ class _Piece:
     strength: int  # of the boundary before this piece
     page: int | None
     heading: tuple[str, ...]
+    ocr: bool
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class _Span:
     end: int
     page: int | None
     heading: tuple[str, ...]
+    ocr: bool = False
 
 
 def chunk_id(doc_id: str, ordinal: int, content_hash: str) -> str:
@@ -120,14 +123,16 @@ def _section_spans(document: ExtractedDocument) -> Iterator[tuple[_Span, int]]:
     if not sections or sections[0].start > 0:
         first_page = sections[0].page if sections else None
         yield _Span(0, sections[0].start if sections else len(document.text), first_page, ()), _PAGE
-    previous_page: int | None = None
+    previous: tuple[int | None, bool] = (None, False)
     for index, section in enumerate(sections):
         end = sections[index + 1].start if index + 1 < len(sections) else len(document.text)
         if end <= section.start:
             continue
-        strength = _PAGE if index == 0 or section.page != previous_page else _HEADING
-        previous_page = section.page
-        yield _Span(section.start, end, section.page, section.heading), strength
+        # A new page, or the switch between a page's text layer and its recognised text.
+        where = (section.page, section.ocr)
+        strength = _PAGE if index == 0 or where != previous else _HEADING
+        previous = where
+        yield _Span(section.start, end, section.page, section.heading, section.ocr), strength
 
 
 class _Cutter:
@@ -147,7 +152,9 @@ class _Cutter:
         if tokens is None and self._worth_estimating(span, level):
             tokens = estimate_tokens(self.text[span.start : span.end])
         if tokens is not None and tokens <= self.target:
-            piece = _Piece(span.start, span.end, tokens, strength, span.page, span.heading)
+            piece = _Piece(
+                span.start, span.end, tokens, strength, span.page, span.heading, span.ocr
+            )
             self.pieces.append(piece)
             return
         if level == len(_SPLIT_LEVELS):
@@ -165,7 +172,7 @@ class _Cutter:
             return
         start = span.start
         for cut in [*cuts, span.end]:
-            self.cut(_Span(start, cut, span.page, span.heading), strength, level + 1)
+            self.cut(_Span(start, cut, span.page, span.heading, span.ocr), strength, level + 1)
             strength = inner_strength
             start = cut
 
@@ -190,7 +197,9 @@ class _Cutter:
             while piece_tokens > self.target and end - start > 1:
                 end = start + max(1, (end - start) * 4 // 5)
                 piece_tokens = estimate_tokens(self.text[start:end])
-            self.pieces.append(_Piece(start, end, piece_tokens, strength, span.page, span.heading))
+            self.pieces.append(
+                _Piece(start, end, piece_tokens, strength, span.page, span.heading, span.ocr)
+            )
             strength = _INSIDE
             start = end
 
@@ -279,6 +288,7 @@ def _make_chunks(
                 content_hash=digest,
                 page=group[0].page,
                 heading=group[0].heading,
+                ocr=group[0].ocr,
             )
         )
     return chunks

@@ -1,4 +1,5 @@
-"""Files to normalized text with locations: Markdown, plain text, HTML and PDF.
+"""Files to normalized text with locations: notes (Markdown, plain text, Org, reStructuredText),
+web pages, PDFs, Office documents, EPUB books and images.
 
 `extract_file` is the one entry point. It is a top-level function with plain arguments so the
 indexer can run it in a process pool; every failure is a NeedleError whose message names the file
@@ -6,30 +7,27 @@ and whose kind the catalog records (see docs/index-schema.md, "Ingestion and chu
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import re
-import signal
 import stat
-import threading
-import time
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
-from types import FrameType
 from typing import Final
 
-from pypdf import PageObject, PasswordType, PdfReader
-from pypdf.errors import DependencyError
-
-from engine.errors import ErrorKind, FileProblem, NeedleError
+from engine.errors import ErrorKind, NeedleError
+from engine.ingest.document import (
+    TITLE_MAX_CHARS,
+    Boundaries,
+    add_boundary,
+    heading_path,
+    sections_from_boundaries,
+)
+from engine.ingest.ocr import OcrSession
 from engine.ingest.text import decode_bytes, normalize
 from engine.models import DocKind, ExtractedDocument, Section
 
-SUPPORTED_EXTENSIONS: Final[dict[str, DocKind]] = {
+# Read by every installation.
+DOCUMENT_EXTENSIONS: Final[dict[str, DocKind]] = {
     ".md": "markdown",
     ".markdown": "markdown",
     ".txt": "text",
@@ -39,18 +37,28 @@ SUPPORTED_EXTENSIONS: Final[dict[str, DocKind]] = {
     ".html": "html",
     ".htm": "html",
     ".pdf": "pdf",
+    ".docx": "docx",
+    ".odt": "odt",
+    ".pptx": "pptx",
+    ".odp": "odp",
+    ".epub": "epub",
 }
-
-# A single PDF page whose text takes longer than this is skipped (recorded, not fatal).
-PDF_PAGE_SECONDS: float = 15.0
-# Past this much time on one PDF the remaining pages are skipped, so one pathological file
-# cannot hold a worker for minutes while the rest of the corpus waits.
-PDF_DOCUMENT_SECONDS: float = 120.0
-# Content streams this large are drawings or scans rendered as vector paths, not prose; reading
-# them costs seconds and yields nothing.
-PDF_MAX_CONTENT_BYTES: int = 16 * 1024 * 1024
-
-TITLE_MAX_CHARS = 120
+# Read only when OCR is installed (engine/ingest/ocr.py): an image's only text is what OCR sees.
+IMAGE_EXTENSIONS: Final[dict[str, DocKind]] = {
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
+    ".webp": "image",
+}
+SUPPORTED_EXTENSIONS: Final[dict[str, DocKind]] = {**DOCUMENT_EXTENSIONS, **IMAGE_EXTENSIONS}
+# Found and listed with a hint instead of being passed over in silence: people expect Needle to
+# read them, and saving them in the current format is all it takes.
+LEGACY_EXTENSIONS: Final[dict[str, tuple[str, str]]] = {
+    ".doc": ("a Word 97-2003 document", ".docx"),
+    ".ppt": ("a PowerPoint 97-2003 presentation", ".pptx"),
+}
 
 
 def kind_for_path(path: Path) -> DocKind | None:
@@ -58,43 +66,67 @@ def kind_for_path(path: Path) -> DocKind | None:
     return SUPPORTED_EXTENSIONS.get(path.suffix.lower())
 
 
-@dataclass(frozen=True)
-class PartialDocument(ExtractedDocument):
-    """A document that was extracted only in part (some PDF pages failed or timed out). It is
-    still an ExtractedDocument; `extraction_problem` turns it into a catalog-ready note."""
-
-    failed_pages: tuple[int, ...] = ()
-    reason: str = ""
+def scanned_extensions(*, ocr: bool) -> frozenset[str]:
+    """The extensions a scan picks up: what Needle reads (images only with OCR), plus the legacy
+    formats it reports as unsupported."""
+    read = DOCUMENT_EXTENSIONS.keys() | (IMAGE_EXTENSIONS.keys() if ocr else set())
+    return frozenset(read | LEGACY_EXTENSIONS.keys())
 
 
-def extraction_problem(document: ExtractedDocument) -> FileProblem | None:
-    """What was lost while extracting `document`, or None when nothing was."""
-    if isinstance(document, PartialDocument) and document.failed_pages:
-        return FileProblem(ErrorKind.PARTIAL, document.reason)
-    return None
+PageCallback = Callable[[], None]
 
 
-def extract_file(path: Path, *, max_bytes: int) -> ExtractedDocument:
+def extract_file(
+    path: Path,
+    *,
+    max_bytes: int,
+    ocr: OcrSession | None = None,
+    on_page: PageCallback | None = None,
+) -> ExtractedDocument:
     """Read `path` and return its normalized text split into located sections.
 
-    Raises NeedleError with kind unsupported | vanished | unreadable | too_large | not_text |
-    encrypted | corrupt | no_text."""
+    `ocr` recognises text in images and scanned PDF pages; without it they are reported as
+    `ocr_unavailable`. `on_page` is called before each page of a paged format (the indexer's
+    watchdog hears from the worker). Raises NeedleError with kind unsupported | vanished |
+    unreadable | too_large | not_text | encrypted | corrupt | no_text | ocr_unavailable."""
     path = Path(path)
+    legacy = LEGACY_EXTENSIONS.get(path.suffix.lower())
     kind = kind_for_path(path)
-    if kind is None:
+    if kind is None and legacy is None:
         raise NeedleError(
             ErrorKind.UNSUPPORTED,
             f"{path.name}: Needle does not read '{path.suffix or 'extensionless'}' files.",
             "Supported: " + ", ".join(sorted(SUPPORTED_EXTENSIONS)) + ".",
         )
     data = _read_bytes(path, max_bytes)
+    if legacy is not None:
+        from engine.ingest.office import extract_legacy
+
+        return extract_legacy(path, data, *legacy)
     if kind == "pdf":
-        return _extract_pdf(path, data)
-    text, encoding = _decode(path, data, kind)
+        from engine.ingest.pdf import extract_pdf
+
+        return extract_pdf(path, data, ocr=ocr, on_page=on_page)
+    if kind == "image":
+        from engine.ingest.images import extract_image
+
+        return extract_image(path, data, ocr=ocr, on_page=on_page)
+    if kind in ("docx", "odt", "pptx", "odp"):
+        from engine.ingest.office import extract_office
+
+        return extract_office(path, data, kind)
+    if kind == "epub":
+        from engine.ingest.epub import extract_epub
+
+        return extract_epub(path, data)
+    if kind == "html":
+        from engine.ingest.html import extract_html
+
+        return extract_html(path, data)
+    text, encoding = decode_bytes(data, name=str(path))
+    text = normalize(text)
     if kind == "markdown":
         return _extract_markdown(path, text, encoding)
-    if kind == "html":
-        return _extract_html(path, text, encoding)
     return _extract_plain(path, text, encoding)
 
 
@@ -154,16 +186,6 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def _decode(path: Path, data: bytes, kind: DocKind) -> tuple[str, str]:
-    text, encoding = decode_bytes(data, name=str(path))
-    if kind == "html" and encoding not in ("utf-8", "utf-8-sig", "utf-16", "utf-32"):
-        declared = _declared_html_charset(data)
-        if declared:
-            with contextlib.suppress(LookupError, UnicodeDecodeError):
-                text, encoding = data.decode(declared), declared
-    return normalize(text), encoding
-
-
 # ---------------------------------------------------------------------------------------------
 # Plain text
 
@@ -183,15 +205,15 @@ def _extract_plain(path: Path, text: str, encoding: str) -> ExtractedDocument:
 
 def _extract_org(path: Path, text: str, encoding: str) -> ExtractedDocument:
     """Org-mode outlines: `*`, `**`, ... headings give heading paths, `#+TITLE:` the title."""
-    boundaries: list[tuple[int, tuple[str, ...]]] = [(0, ())]
+    boundaries: Boundaries = [(0, ())]
     stack: list[tuple[int, str]] = []
     for match in _ORG_HEADING_RE.finditer(text):
         level, title = len(match.group(1)), match.group(2).strip()
-        stack = [entry for entry in stack if entry[0] < level] + [(level, title)]
-        _add_boundary(boundaries, match.start(), tuple(t for _, t in stack))
+        stack = heading_path(stack, level, title)
+        add_boundary(boundaries, match.start(), tuple(t for _, t in stack))
     title_match = _ORG_TITLE_RE.search(text)
     title = _clean_title(title_match.group(1)) if title_match else ""
-    sections = _sections_from_boundaries(text, boundaries)
+    sections = sections_from_boundaries(text, boundaries)
     return ExtractedDocument("text", title or path.stem, text, sections, encoding=encoding)
 
 
@@ -202,7 +224,7 @@ def _extract_rst(path: Path, text: str, encoding: str) -> ExtractedDocument:
     """reStructuredText section titles: a line underlined (optionally also overlined) with a
     punctuation character at least as long as the title. Levels follow the order in which
     adornment styles first appear, as docutils does; the first title is the document title."""
-    boundaries: list[tuple[int, tuple[str, ...]]] = [(0, ())]
+    boundaries: Boundaries = [(0, ())]
     styles: list[tuple[str, bool]] = []  # (character, overlined), in order of first use
     stack: list[tuple[int, str]] = []
     lines = text.split("\n")
@@ -222,33 +244,12 @@ def _extract_rst(path: Path, text: str, encoding: str) -> ExtractedDocument:
         if style not in styles:
             styles.append(style)
         level = styles.index(style) + 1
-        stack = [entry for entry in stack if entry[0] < level] + [(level, title)]
+        stack = heading_path(stack, level, title)
         start = starts[index - 2] if overlined else starts[index - 1]
-        _add_boundary(boundaries, start, tuple(t for _, t in stack))
-    sections = _sections_from_boundaries(text, boundaries)
+        add_boundary(boundaries, start, tuple(t for _, t in stack))
+    sections = sections_from_boundaries(text, boundaries)
     title = next((s.heading[0] for s in sections if s.heading), "") or path.stem
     return ExtractedDocument("text", title, text, sections, encoding=encoding)
-
-
-def _add_boundary(
-    boundaries: list[tuple[int, tuple[str, ...]]], offset: int, heading: tuple[str, ...]
-) -> None:
-    """Append a section start; a start at the same offset as the previous one replaces it."""
-    if boundaries and boundaries[-1][0] == offset:
-        boundaries[-1] = (offset, heading)
-    else:
-        boundaries.append((offset, heading))
-
-
-def _sections_from_boundaries(
-    text: str, boundaries: list[tuple[int, tuple[str, ...]]]
-) -> tuple[Section, ...]:
-    sections = []
-    for index, (start, heading) in enumerate(boundaries):
-        end = boundaries[index + 1][0] if index + 1 < len(boundaries) else len(text)
-        if end > start:
-            sections.append(Section(text[start:end], start, None, heading))
-    return tuple(sections)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,14 +270,14 @@ _BLOCK_START_CHARS = frozenset(" #=-`~")
 
 @dataclass
 class _MarkdownScan:
-    boundaries: list[tuple[int, tuple[str, ...]]]
+    boundaries: Boundaries
     first_h1: str = ""
     front_matter_title: str = ""
 
 
 def _extract_markdown(path: Path, text: str, encoding: str) -> ExtractedDocument:
     scan = _scan_markdown(text)
-    sections = _sections_from_boundaries(text, scan.boundaries)
+    sections = sections_from_boundaries(text, scan.boundaries)
     title = scan.first_h1 or scan.front_matter_title or path.stem
     return ExtractedDocument("markdown", title, text, sections, encoding=encoding)
 
@@ -305,8 +306,8 @@ def _scan_markdown(text: str) -> _MarkdownScan:
             level, title = heading
             # A setext heading is the text line above its underline.
             heading_start = start if line.lstrip().startswith("#") else previous_start
-            stack = [entry for entry in stack if entry[0] < level] + [(level, title)]
-            _add_boundary(scan.boundaries, heading_start, tuple(t for _, t in stack))
+            stack = heading_path(stack, level, title)
+            add_boundary(scan.boundaries, heading_start, tuple(t for _, t in stack))
             if level == 1 and not scan.first_h1 and title:
                 scan.first_h1 = title
             previous_text = None
@@ -371,394 +372,3 @@ def _clean_title(raw: str) -> str:
     title = _HEADING_ATTRIBUTES_RE.sub("", raw)
     title = _EMPHASIS_RE.sub("", _LINK_RE.sub(r"\1", title)).strip()
     return title[:TITLE_MAX_CHARS].strip()
-
-
-# ---------------------------------------------------------------------------------------------
-# HTML
-
-
-_META_CHARSET_RE = re.compile(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_\-]+)", re.IGNORECASE)
-_BLOCK_TAGS = frozenset(
-    {
-        *("address", "article", "aside", "blockquote", "caption", "dd", "details", "dialog"),
-        *("div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header"),
-        *("h1", "h2", "h3", "h4", "h5", "h6", "hr", "legend", "li", "main", "nav", "ol", "p"),
-        *("pre", "section", "summary", "table", "tbody", "tfoot", "thead", "tr"),
-        "ul",
-    }
-)
-_SKIPPED_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "svg", "iframe", "object", "head"}
-)
-# Cells are separated within their row's line rather than each becoming a paragraph.
-_TABLE_CELLS = frozenset({"td", "th"})
-_HEADING_LEVELS = {f"h{level}": level for level in range(1, 7)}
-_WHITESPACE_RE = re.compile(r"\s+")
-
-
-def _declared_html_charset(data: bytes) -> str | None:
-    match = _META_CHARSET_RE.search(data[:4096])
-    return match.group(1).decode("ascii").lower() if match else None
-
-
-@dataclass
-class _HtmlBlock:
-    text: str
-    heading_level: int = 0  # 1..6 for <h1>..<h6>
-
-
-class _HtmlText(HTMLParser):
-    """Collects visible text as paragraphs (one per block element) and the page title."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[_HtmlBlock] = []
-        self.title_parts: list[str] = []
-        self._parts: list[str] = []
-        self._skip_depth = 0
-        self._in_title = False
-        self._in_head = False
-        self._pre_depth = 0
-        self._heading_level = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "body" and self._in_head:
-            # </head> is optional in HTML: the body starting ends the head.
-            self._in_head = False
-            self._skip_depth = max(0, self._skip_depth - 1)
-        if tag == "head":
-            self._in_head = True
-        if tag == "title":
-            # Only the document's own title: not an <svg><title> tooltip, not a second title.
-            outer_skips = self._skip_depth - (1 if self._in_head else 0)
-            self._in_title = outer_skips == 0 and not self.title_parts
-        elif tag in _SKIPPED_TAGS:
-            self._skip_depth += 1
-        elif tag == "br":
-            self._parts.append("\n")
-        elif tag in _TABLE_CELLS:
-            if "".join(self._parts).strip():
-                self._parts.append(" | ")
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-            if tag == "pre":
-                self._pre_depth += 1
-            self._heading_level = _HEADING_LEVELS.get(tag, self._heading_level)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self._parts.append("\n")
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "head":
-            self._in_head = False
-        if tag == "title":
-            self._in_title = False
-        elif tag in _SKIPPED_TAGS:
-            self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-            if tag == "pre":
-                self._pre_depth = max(0, self._pre_depth - 1)
-            if tag in _HEADING_LEVELS:
-                self._heading_level = 0
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title_parts.append(data)
-        elif self._skip_depth == 0:
-            self._parts.append(data if self._pre_depth else _WHITESPACE_RE.sub(" ", data))
-
-    def close(self) -> None:
-        super().close()
-        self._flush()
-
-    def _flush(self) -> None:
-        if not self._parts:
-            return
-        raw = "".join(self._parts)
-        self._parts = []
-        if self._pre_depth:
-            text = raw.strip("\n")
-        else:
-            text = "\n".join(" ".join(line.split()) for line in raw.split("\n")).strip()
-        if text.strip():
-            self.blocks.append(_HtmlBlock(text, self._heading_level))
-
-
-def _extract_html(path: Path, text: str, encoding: str) -> ExtractedDocument:
-    parser = _HtmlText()
-    parser.feed(text)
-    parser.close()
-    # Normalizing each block keeps character data from entities (&nbsp;, &#xFB01;) consistent
-    # with every other format.
-    pieces: list[str] = []
-    boundaries: list[tuple[int, tuple[str, ...]]] = [(0, ())]
-    stack: list[tuple[int, str]] = []
-    offset = 0
-    first_h1 = ""
-    for block in parser.blocks:
-        block_text = normalize(block.text) + "\n\n"
-        if block.heading_level:
-            heading = " ".join(block_text.split())[:TITLE_MAX_CHARS]
-            stack = [entry for entry in stack if entry[0] < block.heading_level]
-            stack.append((block.heading_level, heading))
-            _add_boundary(boundaries, offset, tuple(t for _, t in stack))
-            if block.heading_level == 1 and not first_h1:
-                first_h1 = heading
-        pieces.append(block_text)
-        offset += len(block_text)
-    document_text = "".join(pieces)
-    page_title = " ".join(normalize("".join(parser.title_parts)).split())[:TITLE_MAX_CHARS]
-    title = page_title or first_h1 or path.stem
-    sections = _sections_from_boundaries(document_text, boundaries)
-    return ExtractedDocument("html", title, document_text, sections, encoding=encoding)
-
-
-# ---------------------------------------------------------------------------------------------
-# PDF
-
-
-_JUNK_TITLES = frozenset({"untitled", "title", "document", "no title", "none", "null", "unknown"})
-_FILENAME_TITLE_RE = re.compile(r"\.(docx?|pdf|tex|dvi|ps|odt|rtf|pptx?|xlsx?|txt|indd|qxd)$", re.I)
-
-
-class _PageTimeout(Exception):
-    """Raised inside a page's text extraction when it exceeds PDF_PAGE_SECONDS."""
-
-
-def _extract_pdf(path: Path, data: bytes) -> ExtractedDocument:
-    with _quiet_pypdf():
-        reader = _open_pdf(path, data)
-        page_count = _page_count(path, reader)
-        try:
-            pages = _read_pages(reader, page_count)
-        except DependencyError as exc:
-            # AES-128 files often open with the empty password (its check needs no AES), and
-            # then every stream fails to decrypt without the optional 'cryptography' package.
-            raise _aes_unsupported(path) from exc
-        metadata_title = _metadata_title(reader)
-    sections = []
-    offset = 0
-    for number, page_text in enumerate(pages.texts, start=1):
-        if not page_text.strip():
-            continue
-        section_text = page_text.rstrip() + "\n\n"
-        sections.append(Section(section_text, offset, page=number))
-        offset += len(section_text)
-    if not sections:
-        raise _nothing_extracted(path, page_count, pages)
-    text = "".join(section.text for section in sections)
-    title = metadata_title or _first_line_title(text) or path.stem
-    if pages.failed:
-        why = "took too long to read" if pages.out_of_time else "could not be read"
-        reason = (
-            f"{path}: {_describe_pages(pages.failed)} {why} and are not searchable; "
-            f"the other {page_count - len(pages.failed)} page(s) are indexed."
-        )
-        failed = tuple(pages.failed)
-        return PartialDocument("pdf", title, text, tuple(sections), page_count, "", failed, reason)
-    return ExtractedDocument("pdf", title, text, tuple(sections), page_count, encoding="")
-
-
-def _nothing_extracted(path: Path, page_count: int, pages: _PageTexts) -> NeedleError:
-    if page_count == 0:
-        return NeedleError(
-            ErrorKind.NO_TEXT,
-            f"{path} has no pages, so there is no extractable text.",
-            "Nothing to index; open it in a PDF viewer to check it is complete.",
-        )
-    if pages.out_of_time:
-        return NeedleError(
-            ErrorKind.CORRUPT,
-            f"{path} took too long to read (over {PDF_DOCUMENT_SECONDS:g} s) and was skipped.",
-            "It may be damaged or extremely complex; re-export it (for example print to PDF).",
-        )
-    if pages.failed:
-        return NeedleError(
-            ErrorKind.CORRUPT,
-            f"{path}: no page could be read ({_describe_pages(pages.failed)} failed).",
-            "The file is probably damaged; re-download or re-export it.",
-        )
-    return NeedleError(
-        ErrorKind.NO_TEXT,
-        f"{path} has {page_count} page(s) but no extractable text (scanned or image-only).",
-        "Run it through OCR (for example ocrmypdf) to make its text searchable.",
-    )
-
-
-def _open_pdf(path: Path, data: bytes) -> PdfReader:
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if not reader.is_encrypted:
-            return reader
-        # Many "encrypted" PDFs only restrict printing and open with the empty user password.
-        opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
-    except DependencyError as exc:
-        # AES-256 needs the optional 'cryptography' package even to try the empty password.
-        raise _aes_unsupported(path) from exc
-    except Exception as exc:  # pypdf raises many types on malformed files; all mean "corrupt"
-        raise _corrupt(path, exc) from exc
-    if not opened:
-        raise _encrypted(path)
-    return reader
-
-
-def _encrypted(path: Path) -> NeedleError:
-    return NeedleError(
-        ErrorKind.ENCRYPTED,
-        f"{path} is encrypted with a password, so its text cannot be read.",
-        "Save an unprotected copy (print to PDF or remove the password) to make it searchable.",
-    )
-
-
-def _aes_unsupported(path: Path) -> NeedleError:
-    return NeedleError(
-        ErrorKind.ENCRYPTED,
-        f"{path} is AES-encrypted, and this installation cannot decrypt AES "
-        "(the optional 'cryptography' package is missing).",
-        "Install 'cryptography' into Needle's environment, or save an unprotected copy.",
-    )
-
-
-def _corrupt(path: Path, exc: BaseException) -> NeedleError:
-    detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-    return NeedleError(
-        ErrorKind.CORRUPT,
-        f"{path} is not a readable PDF ({detail}).",
-        "The file is probably damaged or incomplete; re-download or re-export it.",
-    )
-
-
-def _page_count(path: Path, reader: PdfReader) -> int:
-    try:
-        return len(reader.pages)
-    except Exception as exc:  # a broken page tree
-        raise _corrupt(path, exc) from exc
-
-
-@dataclass
-class _PageTexts:
-    texts: list[str]  # normalized text per page, "" for pages that failed
-    failed: list[int]  # 1-based numbers of pages that could not be read
-    out_of_time: bool = False  # the document's time budget ran out before the last page
-
-
-def _read_pages(reader: PdfReader, page_count: int) -> _PageTexts:
-    result = _PageTexts([], [])
-    deadline = time.monotonic() + PDF_DOCUMENT_SECONDS
-    for index in range(page_count):
-        if time.monotonic() > deadline:
-            result.failed.extend(range(index + 1, page_count + 1))
-            result.texts.extend("" for _ in range(index, page_count))
-            result.out_of_time = True
-            break
-        text = _page_text(reader, index)
-        if text is None:
-            result.failed.append(index + 1)
-            result.texts.append("")
-        else:
-            result.texts.append(normalize(text))
-    return result
-
-
-def _page_text(reader: PdfReader, index: int) -> str | None:
-    """One page's raw text; None when it cannot be read (broken, too heavy or too slow)."""
-    try:
-        page = reader.pages[index]
-        if _content_size(page) > PDF_MAX_CONTENT_BYTES:
-            return None
-        with _time_limit(PDF_PAGE_SECONDS):
-            text = page.extract_text()
-        return text if isinstance(text, str) else ""
-    except DependencyError:
-        raise  # AES content: no page of this file will read either (see _extract_pdf)
-    except (_PageTimeout, RecursionError):
-        return None
-    except Exception:  # one bad page must not lose the others
-        return None
-
-
-def _content_size(page: PageObject) -> int:
-    contents = page.get_contents()
-    if contents is None:
-        return 0
-    return len(contents.get_data())
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt the body after `seconds` with _PageTimeout, where the OS allows it: on Unix, in
-    the main thread (where process-pool workers run their tasks), when no other real-time timer
-    is pending (we must not steal someone else's alarm). Elsewhere the body runs unguarded and
-    only the per-document budget applies."""
-    usable = (
-        hasattr(signal, "SIGALRM")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
-    )
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise _PageTimeout()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _metadata_title(reader: PdfReader) -> str:
-    try:
-        metadata = reader.metadata
-        raw = metadata.title if metadata is not None else None
-    except Exception:  # metadata is optional; a broken info dictionary just means no title
-        return ""
-    if not isinstance(raw, str):
-        return ""
-    title = " ".join(normalize(raw).split())
-    return title if _is_sane_title(title) else ""
-
-
-def _is_sane_title(title: str) -> bool:
-    if not 2 <= len(title) <= 200 or title.lower() in _JUNK_TITLES:
-        return False
-    if title.lower().startswith("microsoft word - ") or _FILENAME_TITLE_RE.search(title):
-        return False
-    return any(ch.isalpha() for ch in title) and "\ufffd" not in title
-
-
-def _first_line_title(text: str) -> str:
-    for line in text.split("\n"):
-        candidate = " ".join(line.split())
-        if sum(ch.isalpha() for ch in candidate) >= 3:
-            return candidate[:TITLE_MAX_CHARS].strip()
-    return ""
-
-
-def _describe_pages(pages: list[int]) -> str:
-    shown = ", ".join(str(page) for page in pages[:10])
-    more = f" and {len(pages) - 10} more" if len(pages) > 10 else ""
-    return f"page{'s' if len(pages) > 1 else ''} {shown}{more}"
-
-
-@contextlib.contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """pypdf logs a warning for every small defect it repairs; on a real corpus that floods the
-    terminal. Problems that matter reach the user as NeedleErrors instead."""
-    logger = logging.getLogger("pypdf")
-    previous = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(previous)

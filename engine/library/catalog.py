@@ -24,7 +24,7 @@ from typing import Any
 from engine.errors import ErrorKind, NeedleError
 from engine.models import FileRecord, FileState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PROBLEM_STATES: tuple[FileState, ...] = ("error", "skipped")
 ALL_STATES: tuple[FileState, ...] = ("pending", "indexed", "error", "skipped")
 
@@ -41,6 +41,7 @@ _COLUMNS = (
     "doc_id",
     "kind",
     "page_count",
+    "ocr_pages",
 )
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM files"
 _UPSERT = (
@@ -68,6 +69,8 @@ CREATE INDEX IF NOT EXISTS files_by_hash ON files (content_hash);
 CREATE INDEX IF NOT EXISTS files_by_doc ON files (doc_id);
 CREATE INDEX IF NOT EXISTS files_by_state ON files (state);
 """
+# Version 2: how many pages (or images) of a file were read by OCR.
+_SCHEMA_V2 = "ALTER TABLE files ADD COLUMN ocr_pages INTEGER NOT NULL DEFAULT 0"
 
 
 def _record(row: tuple[Any, ...]) -> FileRecord:
@@ -176,7 +179,9 @@ class Catalog:
                 for statement in _SCHEMA_V1.split(";"):
                     if statement.strip():
                         connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < 2:
+                connection.execute(_SCHEMA_V2)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close every thread's connection. The catalog cannot be used afterwards."""

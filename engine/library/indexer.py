@@ -17,37 +17,40 @@ next reconcile deletes their doc_id from the index and extracts them again (or d
 the file is gone). If the index itself was rebuilt (`index.rebuilt`) or its chunk count disagrees
 with the catalog, the files whose documents are missing are re-extracted.
 
-Extraction runs in a process pool (PDFs always, text files when there are many: see `split_jobs`
-and docs/index-schema.md "Reconcile"), with a bounded number of jobs in flight so memory stays
-flat on any corpus, and results are consumed as they complete.
+Extraction runs in a process pool (PDFs and images always, text files when there are many; see
+engine/library/extraction.py and docs/index-schema.md "Reconcile"), with a bounded number of jobs
+in flight so memory stays flat on any corpus, a watchdog for stuck workers, and results consumed
+as they complete.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import multiprocessing
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from engine.cancel import NEVER, CancelToken
-from engine.errors import Cancelled, ErrorKind, NeedleError
-from engine.ingest.chunk import chunk_document
-from engine.ingest.extract import (
-    SUPPORTED_EXTENSIONS,
-    extract_file,
-    extraction_problem,
-    kind_for_path,
-)
+from engine.errors import Cancelled, ErrorKind
+from engine.ingest.extract import kind_for_path, scanned_extensions
+from engine.ingest.ocr import ocr_status
 from engine.library.catalog import Catalog
+from engine.library.extraction import (
+    STALL_SECONDS,
+    ExtractJob,
+    ExtractOutcome,
+    JobRunner,
+    Work,
+    default_text_pool_threshold,
+    file_hash,
+    needs_pool,
+    run_extract_job,
+)
 from engine.library.ignore import IgnoreRules
 from engine.library.scanner import (
     DiskFile,
@@ -62,13 +65,19 @@ from engine.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
-# Kinds that are a property of the file rather than a failure: shown, but state "skipped".
+# Kinds that are a property of the file (or of this installation) rather than a failure: shown,
+# but state "skipped".
 SKIPPED_KINDS = frozenset(
-    {ErrorKind.TOO_LARGE, ErrorKind.NO_TEXT, ErrorKind.SYMLINK_LOOP, ErrorKind.UNSUPPORTED}
+    {
+        ErrorKind.TOO_LARGE,
+        ErrorKind.NO_TEXT,
+        ErrorKind.SYMLINK_LOOP,
+        ErrorKind.UNSUPPORTED,
+        ErrorKind.OCR_UNAVAILABLE,
+    }
 )
 # Errors worth retrying on every reconcile even when the file did not change.
 RETRY_KINDS = frozenset({ErrorKind.INTERNAL, ErrorKind.UNREADABLE, ErrorKind.VANISHED})
-HASH_BLOCK = 1 << 20
 
 
 class WritableIndex(Protocol):
@@ -97,110 +106,6 @@ class WritableIndex(Protocol):
     def commit(self) -> None: ...
 
     def count(self, filters: SearchFilters | None = None) -> int: ...
-
-
-# ---------------------------------------------------------------------------------------------
-# Extraction jobs: plain data in and out, so they cross process boundaries by pickling.
-
-
-@dataclass(frozen=True)
-class ExtractJob:
-    path: str
-    doc_id: str
-    max_bytes: int
-    known_hash: str = ""  # the catalog's hash: when the file still hashes to it, skip extraction
-
-
-@dataclass(frozen=True)
-class ExtractOutcome:
-    path: str
-    doc_id: str
-    content_hash: str = ""
-    unchanged: bool = False
-    title: str = ""
-    kind: str = ""
-    page_count: int | None = None
-    chunks: tuple[Chunk, ...] = ()
-    note_kind: str = ""  # a problem that did not stop indexing (e.g. "partial")
-    note: str = ""
-    error_kind: str = ""  # set when the file could not be indexed
-    error: str = ""
-
-
-def file_hash(path: str | os.PathLike[str]) -> str:
-    """Content hash used for change and rename detection (BLAKE2b-128 of the bytes)."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
-        while block := handle.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def run_extract_job(job: ExtractJob) -> ExtractOutcome:
-    """Hash, extract and chunk one file. Never raises: every failure becomes an outcome, because
-    a NeedleError does not survive pickling back from a worker and one file must not stop a run."""
-    try:
-        if job.known_hash:
-            current = file_hash(job.path)
-            if current == job.known_hash:
-                return ExtractOutcome(job.path, job.doc_id, current, unchanged=True)
-        document = extract_file(Path(job.path), max_bytes=job.max_bytes)
-        chunks = tuple(chunk_document(job.doc_id, document))
-        problem = extraction_problem(document)
-        return ExtractOutcome(
-            job.path,
-            job.doc_id,
-            content_hash=file_hash(job.path),
-            title=document.title,
-            kind=document.kind,
-            page_count=document.page_count,
-            chunks=chunks,
-            note_kind=problem.kind if problem else "",
-            note=problem.message if problem else "",
-        )
-    except NeedleError as error:
-        return ExtractOutcome(job.path, job.doc_id, error_kind=error.kind, error=str(error))
-    except FileNotFoundError:
-        return ExtractOutcome(
-            job.path, job.doc_id, error_kind=ErrorKind.VANISHED, error=f"{job.path} disappeared."
-        )
-    except Exception as error:  # one file's bug must not stop the run; recorded and logged
-        log.exception("unexpected failure while extracting %s", job.path)
-        message = f"Unexpected error while reading {job.path}: {type(error).__name__}: {error}"
-        return ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.INTERNAL, error=message)
-
-
-def _is_pdf(path: str) -> bool:
-    return path.lower().endswith(".pdf")
-
-
-def default_text_pool_threshold(cpu_count: int | None = None) -> int | None:
-    """How many text files make a run worth sending them to the pool; None for never.
-
-    On 2 cores, text is faster here: this process's Python thread plus Tantivy's two indexing
-    threads already keep both cores busy, and a worker only competes with them (measured on
-    the corpora: 7.2-9.5 s in-process against 10.4-10.9 s with one worker, docs/index-schema.md
-    "Reconcile"). With 4 or more cores the workers get cores of their own, and pickling a
-    chunked note costs only ~3% of extracting it."""
-    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    return 64 if cores >= 4 else None
-
-
-def split_jobs(
-    jobs: list[ExtractJob], *, use_pool: bool, text_pool_threshold: int | None
-) -> tuple[list[ExtractJob], list[ExtractJob]]:
-    """(jobs for the process pool, jobs for this process).
-
-    PDFs always go to the pool: parsing them is slow pure Python, and only a worker's main
-    thread can enforce the per-page time limit. Text files go there too when there are at
-    least `text_pool_threshold` of them (see `default_text_pool_threshold`); a handful are done
-    here, since starting worker processes would cost more than it saves."""
-    if not use_pool:
-        return [], list(jobs)
-    texts = [job for job in jobs if not _is_pdf(job.path)]
-    if text_pool_threshold is not None and len(texts) >= text_pool_threshold:
-        return list(jobs), []
-    return [job for job in jobs if _is_pdf(job.path)], texts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,12 +205,23 @@ class Indexer:
         commit_every_seconds: float = 5.0,
         progress_interval: float = 0.1,
         text_pool_threshold: int | None = default_text_pool_threshold(),
+        ocr: bool | None = None,
+        ocr_cache: Path | None = None,
+        stall_seconds: float = STALL_SECONDS,
+        work: Work = run_extract_job,
     ) -> None:
+        """`ocr`: recognise text in images and scanned pages (default: when installed);
+        `ocr_cache`: the file of texts already recognised; `stall_seconds`: how long a worker
+        may go without a sign of progress before it is stopped; `work`: the job function."""
         self.catalog = catalog
         self.index = index
         self.settings = settings
         self.rules = IgnoreRules.usable(settings.ignore_patterns)
-        self.extensions = normalize_extensions(SUPPORTED_EXTENSIONS)
+        self.ocr = ocr_status().available if ocr is None else ocr
+        self.ocr_cache = ocr_cache
+        self.stall_seconds = stall_seconds
+        self.work = work
+        self.extensions = normalize_extensions(scanned_extensions(ocr=self.ocr))
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
         self.workers = max(1, workers)
         self.max_in_flight = self.workers * 4
@@ -334,6 +250,7 @@ class Indexer:
         report = ProgressReport(progress, self.progress_interval)
         report.update(phase="scanning", force=True)
         roots = [Path(folder).absolute() for folder in folders]
+        self.rules.refresh()  # ignore files may have changed while nobody was watching
         scan = scan_folders(
             roots,
             self.rules,
@@ -357,25 +274,32 @@ class Indexer:
         moved: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]],
         *,
         folders: Sequence[str | os.PathLike[str]] | None = None,
+        progress: Callable[[IndexProgress], None] | None = None,
     ) -> IndexSummary:
         """Apply one watcher batch, committed before returning. A changed path that is gone (or
         now ignored) counts as deleted; a deleted path that is a folder removes everything under
         it; a moved folder moves every file under it; a deleted path and a new path of equal
         content in the same batch are a rename. `folders` (the watched folders) lets ignore
         rules apply relative to the right folder; without it, rules are judged by file name.
-        Text files of small batches are extracted in this process, anything else in the pool."""
+        Text files of small batches are extracted in this process, anything else in the pool.
+        `progress` hears about batches that extract files (a scanned PDF's OCR takes minutes)."""
         started = time.monotonic()
         roots = [Path(folder).absolute() for folder in folders or ()]
         summary = IndexSummary()
         plan = self._plan_changes(roots, changed, deleted, moved)
         summary.unchanged = plan.unchanged
-        # Small batches are extracted here; PDFs (page time limits only work in a worker's main
-        # thread) and large batches (a folder copied in) go to the pool.
+        # Small batches are extracted here; PDFs and images (native code under the watchdog,
+        # OCR's engine) and large batches (a folder copied in) go to the pool.
         threshold = self.text_pool_threshold
         use_pool = (threshold is not None and len(plan.jobs) >= threshold) or any(
-            _is_pdf(str(disk.path)) for _, disk, _ in plan.jobs
+            needs_pool(str(disk.path)) for _, disk, _ in plan.jobs
         )
-        self._execute(plan, summary, ProgressReport(None), NEVER, use_pool=use_pool)
+        # Only batches that go to the pool take long enough for progress to be worth showing.
+        report = ProgressReport(progress if use_pool else None, self.progress_interval)
+        report.update(phase="indexing", total=plan.total, done=0, force=bool(plan.jobs))
+        self._execute(plan, summary, report, NEVER, use_pool=use_pool)
+        if plan.jobs:
+            report.update(phase="done", current="", force=True)
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -392,6 +316,7 @@ class Indexer:
     def drop_ignored(self, folders: Sequence[str | os.PathLike[str]]) -> int:
         """Drop from index and catalog every file under `folders` that the ignore rules now
         exclude (a pattern just added), without scanning the disk; returns how many."""
+        self.rules.refresh()
         batch = _Batch()
         dropped = 0
         for folder in folders:
@@ -539,13 +464,26 @@ class Indexer:
             return True
         if record.state == "error" and record.error_kind in RETRY_KINDS:
             return True
+        if self._ocr_arrived(record):
+            return True
         if record.error_kind == ErrorKind.TOO_LARGE and disk.size <= self.max_bytes:
             return True  # the limit was raised since
         return record.size != disk.size or record.mtime != disk.mtime
 
+    def _ocr_arrived(self, record: FileRecord) -> bool:
+        """The file was read without OCR, which this installation now has."""
+        return self.ocr and record.error_kind == ErrorKind.OCR_UNAVAILABLE
+
     def _job(self, doc_id: str, record: FileRecord | None = None) -> ExtractJob:
-        known_hash = record.content_hash if record and record.state == "indexed" else ""
-        return ExtractJob("", doc_id or self.catalog.new_doc_id(), self.max_bytes, known_hash)
+        unchanged_is_enough = record and record.state == "indexed" and not self._ocr_arrived(record)
+        return ExtractJob(
+            "",
+            doc_id or self.catalog.new_doc_id(),
+            self.max_bytes,
+            known_hash=record.content_hash if record and unchanged_is_enough else "",
+            ocr=self.ocr,
+            ocr_cache=str(self.ocr_cache) if self.ocr_cache else "",
+        )
 
     def _stale_paths(self, known: dict[str, FileRecord]) -> set[str]:
         """Rows whose document in the index cannot be trusted (see module docstring)."""
@@ -621,7 +559,18 @@ class Indexer:
             self._apply_cheap_steps(plan, batch, summary, report, cancel)
             jobs = [replace(job, path=str(disk.path)) for job, disk, _ in plan.jobs]
             context = {str(disk.path): (disk, record) for _, disk, record in plan.jobs}
-            runner = _JobRunner(self, jobs, use_pool=use_pool)
+            runner = JobRunner(
+                jobs,
+                use_pool=use_pool,
+                workers=self.workers,
+                max_in_flight=self.max_in_flight,
+                text_pool_threshold=self.text_pool_threshold,
+                stall_seconds=self.stall_seconds,
+                work=self.work,
+                on_activity=lambda path, page, pages: report.update(
+                    current=path, ocr_page=page, ocr_pages=pages
+                ),
+            )
             last_commit = time.monotonic()
             with contextlib.closing(runner.results(cancel)) as outcomes:
                 for outcome in outcomes:
@@ -631,6 +580,8 @@ class Indexer:
                         done=report.progress.done + 1,
                         current=outcome.path,
                         errors=summary.errors,
+                        ocr_page=0,
+                        ocr_pages=0,
                     )
                     if self._due(batch, last_commit):
                         report.update(phase="committing", force=True)
@@ -848,6 +799,7 @@ class Indexer:
             doc_id=outcome.doc_id,
             kind=outcome.kind,
             page_count=outcome.page_count,
+            ocr_pages=outcome.ocr_pages,
         )
 
     @staticmethod
@@ -876,139 +828,3 @@ class Indexer:
 
 def _is_under(path: str, folder: str) -> bool:
     return path.startswith(os.path.join(folder, ""))
-
-
-# ---------------------------------------------------------------------------------------------
-# Running jobs
-
-
-class _JobRunner:
-    """Yields outcomes as jobs complete: PDFs in a process pool with a bounded number in
-    flight, other files in this process between pool results.
-
-    A worker that dies (a crash inside a PDF library, the OOM killer) breaks the whole pool and
-    every job in flight with it. The pool is then recreated and those jobs retried; a job that
-    was in flight during `MAX_ATTEMPTS` breaks is recorded as an "internal" error so one
-    poisonous file cannot stall the run."""
-
-    MAX_ATTEMPTS = 2
-    MAX_POOL_RESTARTS = 5
-
-    def __init__(self, indexer: Indexer, jobs: list[ExtractJob], *, use_pool: bool) -> None:
-        self.pool_jobs, self.local_jobs = split_jobs(
-            jobs, use_pool=use_pool, text_pool_threshold=indexer.text_pool_threshold
-        )
-        self.workers = indexer.workers
-        self.max_in_flight = indexer.max_in_flight
-        self._executor: ProcessPoolExecutor | None = None
-        self._restarts = 0
-
-    def results(self, cancel: CancelToken) -> Generator[ExtractOutcome, None, None]:
-        if not self.pool_jobs:
-            for job in self.local_jobs:
-                cancel.raise_if_cancelled()
-                yield run_extract_job(job)
-            return
-        try:
-            yield from self._interleaved(cancel)
-        except BaseException:
-            if self._executor is not None:
-                _stop_now(self._executor)
-            raise
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self._pool_size(),
-                # spawn: the same on every OS, and safe in a process that runs threads (fork
-                # would copy held locks of the watcher and SQLite threads).
-                mp_context=multiprocessing.get_context("spawn"),
-            )
-        return self._executor
-
-    def _pool_size(self) -> int:
-        """No more workers than there are jobs (each costs a process start)."""
-        return max(1, min(self.workers, len(self.pool_jobs)))
-
-    def _interleaved(self, cancel: CancelToken) -> Iterator[ExtractOutcome]:
-        waiting: list[tuple[ExtractJob, int]] = [(job, 0) for job in reversed(self.pool_jobs)]
-        local = list(reversed(self.local_jobs))
-        in_flight: dict[Future[ExtractOutcome], tuple[ExtractJob, int]] = {}
-        while waiting or in_flight or local:
-            cancel.raise_if_cancelled()
-            if self._restarts > self.MAX_POOL_RESTARTS:
-                yield from self._give_up_on_pool(waiting, local)
-            while waiting and len(in_flight) < self.max_in_flight:
-                job, attempts = waiting.pop()
-                try:
-                    in_flight[self._pool().submit(run_extract_job, job)] = (job, attempts)
-                except BrokenProcessPool:
-                    # A worker died between two submissions; the job never ran.
-                    waiting.append((job, attempts))
-                    self._replace_broken_pool()
-                    break
-            # Do local work while the workers are busy; block only when none is left.
-            done = _wait_some(set(in_flight), 0.0 if local else 0.2)
-            broken = False
-            for future in done:
-                job, attempts = in_flight.pop(future)
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if attempts + 1 >= self.MAX_ATTEMPTS:
-                        yield _crashed(job)
-                    else:
-                        waiting.append((job, attempts + 1))
-            if broken:
-                self._replace_broken_pool()
-            if local and not done:
-                yield run_extract_job(local.pop())
-
-    def _replace_broken_pool(self) -> None:
-        log.warning("an extraction worker died; restarting the worker pool")
-        self._restarts += 1
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = None
-
-    def _give_up_on_pool(
-        self, waiting: list[tuple[ExtractJob, int]], local: list[ExtractJob]
-    ) -> Iterator[ExtractOutcome]:
-        """Worker processes keep dying (no memory, a broken install): extract the remaining
-        files here, except those that were in flight during a crash, which might be the cause."""
-        log.error("the extraction pool failed %d times; continuing in-process", self._restarts)
-        for job, attempts in waiting:
-            if attempts:
-                yield _crashed(job)
-            else:
-                local.append(job)
-        waiting.clear()
-
-
-def _crashed(job: ExtractJob) -> ExtractOutcome:
-    message = (
-        f"Reading {job.path} made the extraction process crash; the file is skipped "
-        "(it is retried when it changes)."
-    )
-    return ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.INTERNAL, error=message)
-
-
-def _wait_some(futures: set[Future[ExtractOutcome]], timeout: float) -> set[Future[ExtractOutcome]]:
-    if not futures:
-        return set()
-    done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-    return set(done)
-
-
-def _stop_now(executor: ProcessPoolExecutor) -> None:
-    """Cancel queued jobs and end the workers now: a cancelled run must not keep both cores busy
-    finishing a large PDF nobody will use. The executor has no public way to kill running
-    tasks, so its worker processes are terminated directly."""
-    workers = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in workers:
-        if process.is_alive():
-            process.terminate()

@@ -142,7 +142,7 @@ class _Walk:
             return self._folder(path, relative, entry_stat, parent)
         if not stat.S_ISREG(entry_stat.st_mode):
             return None  # sockets, fifos, devices
-        if self.rules.ignored_relative(relative, is_dir=False):
+        if self.rules.ignored_relative(relative, is_dir=False, root=self.root):
             return None
         if not is_supported(path, self.extensions):
             return None
@@ -156,7 +156,7 @@ class _Walk:
         folder_stat: os.stat_result,
         parent: _Pending,
     ) -> _Pending | None:
-        if self.rules.ignored_relative(relative, is_dir=True):
+        if self.rules.ignored_relative(relative, is_dir=True, root=self.root):
             return None
         key = (folder_stat.st_dev, folder_stat.st_ino)
         if key in parent.ancestors:
@@ -176,7 +176,7 @@ class _Walk:
         self, entry: os.DirEntry[str], path: Path, relative: tuple[str, ...], error: OSError
     ) -> None:
         """A link that cannot be followed; only worth reporting when it would have been indexed."""
-        if self.rules.ignored_relative(relative, is_dir=False):
+        if self.rules.ignored_relative(relative, is_dir=False, root=self.root):
             return
         if not is_supported(path, self.extensions):
             return

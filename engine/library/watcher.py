@@ -46,7 +46,12 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
 
-from engine.library.ignore import IgnoreRules, is_default_ignored_name
+from engine.library.ignore import (
+    IGNORE_FILE_NAMES,
+    IgnoreRules,
+    is_default_ignored_name,
+    is_ignore_file,
+)
 from engine.library.scanner import is_supported, normalize_extensions, scan_folders
 from engine.models import WatchMode
 
@@ -76,13 +81,16 @@ class ChangeBatch:
     changed: tuple[Path, ...] = ()
     deleted: tuple[Path, ...] = ()
     moved: tuple[tuple[Path, Path], ...] = ()
+    # Folders whose .gitignore or .ignore changed: what their subtrees hold may now be ignored
+    # or no longer ignored, so those need a new look (the engine reconciles).
+    rules_changed: tuple[Path, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.changed or self.deleted or self.moved)
+        return bool(self.changed or self.deleted or self.moved or self.rules_changed)
 
     @property
     def size(self) -> int:
-        return len(self.changed) + len(self.deleted) + len(self.moved)
+        return len(self.changed) + len(self.deleted) + len(self.moved) + len(self.rules_changed)
 
 
 def _as_path(raw: bytes | str) -> Path:
@@ -104,9 +112,10 @@ class _Coalescer:
         self.deleted: set[Path] = set()
         self.moved_from: dict[Path, Path] = {}  # destination -> original source
         self.created: set[Path] = set()  # did not exist before this burst
+        self.rules_changed: set[Path] = set()
 
     def __bool__(self) -> bool:
-        return bool(self.changed or self.deleted or self.moved_from)
+        return bool(self.changed or self.deleted or self.moved_from or self.rules_changed)
 
     def change(self, path: Path, *, created: bool = False) -> None:
         if path in self.deleted:
@@ -151,8 +160,10 @@ class _Coalescer:
             changed=tuple(sorted(self.changed)),
             deleted=tuple(sorted(self.deleted - moved_sources)),
             moved=moves,
+            rules_changed=tuple(sorted(self.rules_changed)),
         )
         self.changed, self.deleted, self.moved_from, self.created = set(), set(), {}, set()
+        self.rules_changed = set()
         return batch
 
 
@@ -187,9 +198,10 @@ class FolderWatcher:
         poll_interval_seconds: float = 2.0,
     ) -> None:
         if extensions is None:
-            from engine.ingest.extract import SUPPORTED_EXTENSIONS
+            from engine.ingest.extract import scanned_extensions
+            from engine.ingest.ocr import ocr_status
 
-            extensions = SUPPORTED_EXTENSIONS
+            extensions = scanned_extensions(ocr=ocr_status().available)
         self.rules = ignore_rules
         self.on_batch = on_batch
         self.debounce_seconds = debounce_seconds
@@ -323,6 +335,7 @@ class FolderWatcher:
                 entry
                 for entry in entries
                 if not (self.rules.use_defaults and is_default_ignored_name(entry.name))
+                or entry.name in IGNORE_FILE_NAMES  # hidden, but their changes matter
             ]
         return iter(kept)
 
@@ -356,7 +369,7 @@ class FolderWatcher:
         root = self._root_of(folder)
         if root is None or self.rules.ignored(folder, root, is_dir=True):
             return []
-        unfiltered = IgnoreRules((), use_defaults=self.rules.use_defaults)
+        unfiltered = IgnoreRules((), use_defaults=self.rules.use_defaults, ignore_files=False)
         # Rules are judged relative to the watched folder, not to this subfolder.
         found = scan_folders([folder], unfiltered, self.extensions).files
         return [f.path for f in found if not self.rules.ignored(f.path, root)]
@@ -364,6 +377,7 @@ class FolderWatcher:
     def _on_event(self, event: FileSystemEvent) -> None:
         source = self._configured_form(_as_path(event.src_path))
         destination = self._configured_form(_as_path(event.dest_path)) if event.dest_path else None
+        self._note_rules_change(source, destination, event)
         if isinstance(event, DirMovedEvent) and destination is not None:
             self._on_folder_moved(source, destination)
             return
@@ -384,6 +398,29 @@ class FolderWatcher:
             elif self._wanted(source):
                 self._pending.change(source, created=isinstance(event, FileCreatedEvent))
             self._touched()
+
+    def _note_rules_change(
+        self, source: Path, destination: Path | None, event: FileSystemEvent
+    ) -> None:
+        """An ignore file written, created, deleted or renamed (an editor's safe save renames a
+        temporary file over it): forget the rules read so far and have its folder looked at."""
+        if isinstance(event, (DirCreatedEvent, DirDeletedEvent, DirMovedEvent)):
+            return
+        folders = [p.parent for p in (source, destination) if p is not None and is_ignore_file(p)]
+        relevant = [folder for folder in folders if self._rules_apply_in(folder)]
+        if not relevant:
+            return
+        self.rules.refresh()
+        with self._lock:
+            self._pending.rules_changed.update(relevant)
+            self._touched()
+
+    def _rules_apply_in(self, folder: Path) -> bool:
+        """A watched folder, or one inside it that is not itself ignored."""
+        root = self._root_of(folder)
+        if root is None:
+            return False
+        return folder == root or not self.rules.ignored(folder, root, is_dir=True)
 
     def _record_move(self, source: Path, destination: Path) -> None:
         source_wanted, destination_wanted = self._wanted(source), self._wanted(destination)

@@ -106,6 +106,8 @@ def chunk_document(meta: DocMeta, chunk: Chunk, segmentation: Segmentation) -> t
         doc.add_text("heading_cjk", heading_cjk)
     if chunk.page is not None:
         doc.add_unsigned("page", chunk.page)
+    if chunk.ocr:
+        doc.add_unsigned("ocr", 1)
     doc.add_unsigned("ordinal", chunk.ordinal)
     doc.add_unsigned("start", chunk.start)
     doc.add_unsigned("end", chunk.end)
@@ -146,6 +148,7 @@ def hit_from_document(
         end=int(doc.get_first("end") or 0),
         page=int(page) if page is not None else None,
         heading=tuple(heading.split(HEADING_SEPARATOR)) if heading else (),
+        ocr=bool(doc.get_first("ocr")),
         extension=str(doc.get_first("extension") or ""),
         modified=float(doc.get_first("modified") or 0.0),
         content_hash=str(doc.get_first("content_hash") or ""),
@@ -167,4 +170,5 @@ def chunk_of(hit: SearchHit) -> Chunk:
         content_hash=hit.content_hash,
         page=hit.page,
         heading=hit.heading,
+        ocr=hit.ocr,
     )

@@ -18,7 +18,8 @@ from engine.search.analysis import (
     register_analyzers,
 )
 
-SCHEMA_VERSION = 2
+# 3: the `ocr` field (chunks of text recognised in images).
+SCHEMA_VERSION = 3
 SCHEMA_FILE = "needle-schema.json"
 
 
@@ -38,6 +39,7 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field("heading", stored=True, tokenizer_name=EN_TOKENIZER)
     builder.add_text_field("heading_cjk", tokenizer_name=CJK_TOKENIZER)
     builder.add_unsigned_field("page", stored=True)
+    builder.add_unsigned_field("ocr", stored=True)  # 1: the text was recognised in an image
     builder.add_unsigned_field("ordinal", stored=True, indexed=True, fast=True)
     builder.add_unsigned_field("start", stored=True)
     builder.add_unsigned_field("end", stored=True)

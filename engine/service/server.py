@@ -24,7 +24,7 @@ from engine import __version__
 from engine.agent.events import Event
 from engine.cancel import CancelToken
 from engine.errors import ErrorKind, NeedleError
-from engine.models import IndexSummary
+from engine.models import IndexProgress, IndexSummary
 from engine.service.handlers import (
     Handler,
     RequestContext,
@@ -65,6 +65,7 @@ from engine.service.protocol import (
     to_jsonable,
 )
 from engine.settings import INDEXER_SETTINGS
+from engine.throttle import Throttle
 
 log = logging.getLogger("needle.service")
 
@@ -113,6 +114,7 @@ class Service:
         self._ollama_wakeup = threading.Event()  # set: probe Ollama now instead of at the next poll
         self._background_token.on_cancel(self._ollama_wakeup.set)
         self._index_lock = threading.Lock()  # one index run at a time, startup reconcile included
+        self._watch_progress: Throttle[dict[str, Any]] | None = None
         self._watch_lock = threading.Lock()
         self._handshaken = False
         self._closed = False
@@ -443,13 +445,22 @@ class Service:
     def _on_watched_change(self, summary: IndexSummary) -> None:
         self.notify(Topic.INDEX_CHANGED, {"source": "watcher", "summary": summary})
 
+    def _on_watched_progress(self, progress: IndexProgress) -> None:
+        """Progress of a watcher batch that reads PDFs or images ("recognising text …")."""
+        if self._watch_progress is None:
+            self._watch_progress = progress_throttle(
+                lambda p: self.notify(Topic.INDEX, p), self._progress_interval
+            )
+        final = progress.phase == "done"
+        self._watch_progress.push({**progress.to_dict(), "source": "watcher"}, force=final)
+
     def _start_watching(self) -> None:
         engine = self._engine
         if engine is None or self._closed:
             return
         with self._watch_lock:
             try:
-                engine.start_watching(self._on_watched_change)
+                engine.start_watching(self._on_watched_change, self._on_watched_progress)
                 self._watching = True
             except NeedleError as exc:
                 self.notify(Topic.ERROR, {**exc.to_dict(), "during": "watching folders"})

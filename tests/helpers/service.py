@@ -94,9 +94,14 @@ class FakeEngine:
         self.retried = list(paths)
         return IndexSummary(updated=len(paths), seconds=0.01)
 
-    def start_watching(self, on_change: Callable[[IndexSummary], None]) -> None:
+    def start_watching(
+        self,
+        on_change: Callable[[IndexSummary], None],
+        on_progress: Callable[[IndexProgress], None] | None = None,
+    ) -> None:
         self.watching = True
         self.watch_callback = on_change
+        self.watch_progress = on_progress
 
     def stop_watching(self) -> None:
         self.watching = False

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QComboBox, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QComboBox, QMessageBox, QPushButton
 
 from desktop.main_window import MainWindow
 from desktop.settings_dialog import HOST_CHECK_DELAY_MS, SettingsDialog
@@ -164,3 +164,31 @@ def test_a_missing_model_can_be_replaced_by_one_the_server_has(
     update.result({**settings, "values": {**settings["values"], "model": "qwen2.5:1.5b"}})
     assert window.status.model_label.text() == "qwen2.5:1.5b"
     assert engine.methods()[-1] == "ollama.status"  # checked again at once
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_folder_buttons_are_not_clipped_in_a_narrow_panel(
+    qtbot: Any, qapp: QApplication, language: str
+) -> None:
+    """Side by side, the three buttons needed 283 px: squeezed by the splitter, "Add folder…"
+    showed as "dd folder" and "Remove…" as "emove..", more so in Chinese."""
+    from desktop.folders_panel import FoldersPanel
+    from desktop.i18n import ENGLISH, install_translators
+    from desktop.theme import apply_theme
+
+    install_translators(qapp, language)
+    sheet, font = qapp.styleSheet(), qapp.font()
+    apply_theme(qapp, "light")  # the theme's padding is what made them too wide
+    try:
+        panel = FoldersPanel()
+        qtbot.addWidget(panel)
+        panel.setMinimumWidth(180)  # as the main window sets it; the splitter may go that far
+        panel.resize(180, 500)
+        panel.show()
+        qtbot.waitExposed(panel)
+        for button in (panel.add_button, panel.rescan_button, panel.remove_button):
+            assert button.width() >= button.sizeHint().width(), button.text()
+    finally:
+        qapp.setStyleSheet(sheet)
+        qapp.setFont(font)
+        install_translators(qapp, ENGLISH)

@@ -5,19 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from desktop.icon import app_icon
+from desktop.i18n import QT_TR_NOOP, tr
+from desktop.icon import app_icon, resources_dir
 from desktop.rich_text import escape
-from desktop.theme import COLORS
+from desktop.theme import colors
 
 APP_NAME = "Needle"
 ORGANIZATION = "Needle"
-DESCRIPTION = "Ask questions of your own notes and PDFs, offline, with a local model."
+# The reverse-DNS id: the desktop entry, the icon, the AppStream component and Wayland's app id.
+APP_ID = "app.needle.Needle"
+DESCRIPTION = QT_TR_NOOP("Ask questions of your own notes and PDFs, offline, with a local model.")
+LICENSE_FILE = "LICENSE"
+THIRD_PARTY_FILE = "THIRD-PARTY-LICENSES.txt"
+
+
+def licence_file(name: str) -> Path | None:
+    """LICENSE or the third-party licence texts: beside resources/ in the bundle, at the top of
+    a source tree."""
+    for folder in (resources_dir().parent, Path(__file__).resolve().parents[1]):
+        if (folder / name).is_file():
+            return folder / name
+    return None
 
 
 def app_version() -> str:
@@ -28,36 +43,48 @@ def app_version() -> str:
 
 
 def about_html(engine_info: Mapping[str, Any]) -> str:
+    muted = colors().muted
+    version = escape(tr("Version {version}").format(version=app_version()))
     lines = [
         f"<p style='font-size:16pt; font-weight:600; margin-bottom:0;'>{APP_NAME}</p>",
-        f"<p style='color:{COLORS.muted}; margin-top:2px;'>Version {escape(app_version())}</p>",
-        f"<p>{escape(DESCRIPTION)}</p>",
+        f"<p style='color:{muted}; margin-top:2px;'>{version}</p>",
+        f"<p>{escape(tr(DESCRIPTION))}</p>",
     ]
     details = []
     if engine_info.get("engine_version"):
-        details.append(f"Engine {escape(str(engine_info['engine_version']))}")
+        details.append(tr("Engine {version}").format(version=engine_info["engine_version"]))
     if engine_info.get("protocol"):
-        details.append(f"protocol {escape(str(engine_info['protocol']))}")
-    details.append(f"Qt for Python {escape(pyside_version)}")
-    lines.append(f"<p style='color:{COLORS.muted};'>{' · '.join(details)}</p>")
+        details.append(tr("protocol {version}").format(version=engine_info["protocol"]))
+    details.append(f"Qt for Python {pyside_version}")
+    lines.append(f"<p style='color:{muted};'>{escape(' · '.join(details))}</p>")
     if engine_info.get("data_dir"):
-        lines.append(
-            f"<p style='color:{COLORS.muted};'>Data: {escape(str(engine_info['data_dir']))}</p>"
-        )
+        data = tr("Data: {folder}").format(folder=engine_info["data_dir"])
+        lines.append(f"<p style='color:{muted};'>{escape(data)}</p>")
+    links = []
+    own, others = licence_file(LICENSE_FILE), licence_file(THIRD_PARTY_FILE)
+    if own is not None:
+        label = escape(tr("MIT licence"))
+        links.append(f"<a href='{own.as_uri()}'>{label}</a>")
+    if others is not None:
+        label = escape(tr("Third-party licences"))
+        links.append(f"<a href='{others.as_uri()}'>{label}</a>")
+    if links:
+        lines.append(f"<p>{' · '.join(links)}</p>")
     return "".join(lines)
 
 
 class AboutDialog(QDialog):
     def __init__(self, engine_info: Mapping[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"About {APP_NAME}")
+        self.setWindowTitle(tr("About {app}").format(app=APP_NAME))
         icon = QLabel()
         icon.setPixmap(app_icon().pixmap(96, 96))
         icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.text = QLabel(about_html(engine_info))
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.text.setOpenExternalLinks(True)
         self.text.setMinimumWidth(320)
         row = QHBoxLayout()
         row.setSpacing(18)

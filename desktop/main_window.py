@@ -2,21 +2,28 @@
 Sources and Steps on the right, engine and model state at the bottom.
 
 It talks to the engine only through an EngineClient-like object (`request` plus signals), and only
-asynchronously: every reply arrives as a callback on the UI thread, so nothing here ever waits."""
+asynchronously: every reply arrives as a callback on the UI thread, so nothing here ever waits.
+
+Every view says what is true now: a failed request to the model server re-checks the server at
+once, an error that is no longer true is replaced when the state changes, a status message lasts
+as long as its action, and an engine restart keeps what the user chose (level, scope)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -27,13 +34,21 @@ from PySide6.QtWidgets import (
 
 from desktop import operations
 from desktop.about import APP_NAME, AboutDialog
-from desktop.answer_view import AnswerView
+from desktop.answer_view import AnswerView, missing_sources
+from desktop.ask_progress import AskProgress
+from desktop.diagnostics import open_folder
 from desktop.doctor_dialog import DoctorDialog
-from desktop.errors import plain_error, show_error
+from desktop.errors import MODEL_SERVER_KINDS, plain_error, show_error
 from desktop.folders_panel import FolderRow, FoldersPanel, ProblemsDialog, problem_rows
+from desktop.i18n import tr
 from desktop.icon import app_icon
 from desktop.onboarding import OllamaPanel, WelcomePanel
-from desktop.open_file import open_file
+from desktop.open_file import copy_path, open_file, show_in_folder
+from desktop.preferences import (
+    Preferences,
+    autostart_supported,
+    set_start_at_login,
+)
 from desktop.query_bar import ASK, SEARCH, QueryBar
 from desktop.responsiveness import UiWatchdog
 from desktop.results_view import ResultsView
@@ -41,14 +56,24 @@ from desktop.settings_dialog import SettingsDialog
 from desktop.sources_panel import SourcesPanel
 from desktop.status_bar import NeedleStatusBar
 from desktop.steps_panel import StepsPanel
+from desktop.theme import apply_theme
+from desktop.tray import TrayIcon, tray_available
 from engine.errors import ErrorKind
-from engine.models import DoctorReport, FileRecord, FolderInfo, SearchResult, StatusReport
+from engine.models import (
+    DoctorReport,
+    FileRecord,
+    FolderInfo,
+    IndexSummary,
+    SearchResult,
+    StatusReport,
+)
 from engine.service.protocol import Topic
 from engine.settings import Settings, SettingsSnapshot
 
 log = logging.getLogger("needle.desktop")
 
 SEARCH_LIMIT = 50
+SEARCH_LIMIT_MAX = 500  # the protocol's largest page
 SOURCES_TAB, STEPS_TAB = 0, 1
 
 
@@ -82,26 +107,31 @@ class EngineLike(Protocol):
 
 
 class Banner(QFrame):
-    """A one-line notice over the window: the engine restarting, or gone for good."""
+    """A one-line notice over the window: the engine restarting, or gone (with Retry)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("banner")
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.close_button = QPushButton("Dismiss")
+        self.label.setAccessibleName(tr("Notice"))
+        self.retry_button = QPushButton(tr("Retry"))
+        self.retry_button.hide()
+        self.close_button = QPushButton(tr("Dismiss"))
         self.close_button.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 6)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.retry_button)
         layout.addWidget(self.close_button)
         self.hide()
 
-    def show_message(self, text: str, *, severe: bool = False) -> None:
+    def show_message(self, text: str, *, severe: bool = False, retry: bool = False) -> None:
         self.setObjectName("errorBanner" if severe else "banner")
         self.style().unpolish(self)
         self.style().polish(self)
         self.label.setText(text)
+        self.retry_button.setVisible(retry)
         self.show()
 
 
@@ -113,18 +143,40 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         watchdog: bool = True,
+        preferences: Preferences | None = None,
+        logs: Path | None = None,
+        data_dir: str | None = None,
+        owns_app: bool = False,
+        background: bool = False,
     ) -> None:
         super().__init__(parent)
         self.client = client
         self.store = settings_store
+        self.preferences = preferences or Preferences.load(settings_store)
+        self.logs = logs
+        self.data_dir = data_dir
+        # The app's one window: closing it (unless it goes to the tray) ends the app, which does
+        # not quit by itself when its last window closes (a dialog may outlive a hidden window).
+        self._owns_app = owns_app
+        # Started in the background (at login): closing the window keeps Needle watching.
+        self._background = background
         self.engine_settings: Settings | None = None
         self.ollama_state: dict[str, Any] | None = None
         self.folders: list[str] = []
         self._folders_known = False
+        self._level_chosen = False  # by the user or a saved layout: the engine's default waits
+        self._setting_default_level = False
         self._search_handle: Handle | None = None
+        self._search_limit = SEARCH_LIMIT
         self._ask_handle: Handle | None = None
+        self._last_ask: tuple[str, str, dict[str, Any]] | None = None
+        self._ask_progress = AskProgress()
         self._pull_handle: Handle | None = None
         self._answer_done = False
+        self._quitting = False
+        self._told_about_tray = False
+        self.problems_dialog: ProblemsDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.resize(1320, 820)
@@ -132,6 +184,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect_client()
         self.restore_layout()
+        self.tray: TrayIcon | None = None
+        self._update_tray()
         self.watchdog = UiWatchdog(self)
         if watchdog:
             self.watchdog.start()
@@ -140,6 +194,7 @@ class MainWindow(QMainWindow):
 
     def _build(self) -> None:
         self.banner = Banner()
+        self.banner.retry_button.clicked.connect(self.retry_engine)
         self.query_bar = QueryBar()
         self.folders_panel = FoldersPanel()
         self.folders_panel.setMinimumWidth(180)
@@ -162,8 +217,8 @@ class MainWindow(QMainWindow):
         self.sources_panel = SourcesPanel()
         self.steps_panel = StepsPanel()
         self.side_tabs = QTabWidget()
-        self.side_tabs.addTab(self.sources_panel, "Sources")
-        self.side_tabs.addTab(self.steps_panel, "Steps")
+        self.side_tabs.addTab(self.sources_panel, tr("Sources"))
+        self.side_tabs.addTab(self.steps_panel, tr("Steps"))
         self.side_tabs.setMinimumWidth(260)
         # Two short tabs always fit; scroll arrows would only hide "Steps".
         self.side_tabs.tabBar().setUsesScrollButtons(False)
@@ -188,24 +243,42 @@ class MainWindow(QMainWindow):
         self.status = NeedleStatusBar()
         self.setStatusBar(self.status)
 
-        self.query_bar.search_requested.connect(self.run_search)
+        self.query_bar.search_requested.connect(self._on_search_requested)
         self.query_bar.ask_requested.connect(self.run_ask)
         self.query_bar.mode_changed.connect(self._on_mode_changed)
         self.query_bar.cleared.connect(self._show_center)
+        self.query_bar.down_pressed.connect(self._into_results)
+        self.query_bar.folder_changed.connect(self.folders_panel.select_folder)
+        self.query_bar.level_combo.currentIndexChanged.connect(self._on_level_chosen)
         self.answer_view.stop_requested.connect(self.stop)
+        self.answer_view.retry_requested.connect(self.retry_ask)
         self.answer_view.citation_clicked.connect(self.select_citation)
         self.results_view.hit_selected.connect(self._on_hit_selected)
         self.results_view.open_requested.connect(
             lambda hit: self.open_source(str(hit.get("path", "")), hit.get("page"))
         )
+        self.results_view.show_in_folder_requested.connect(
+            lambda hit: self.reveal(str(hit.get("path", "")))
+        )
+        self.results_view.copy_path_requested.connect(
+            lambda hit: self._copy_path(str(hit.get("path", "")))
+        )
+        self.results_view.ask_about_requested.connect(self._ask_about_file)
+        self.results_view.more_requested.connect(self.more_results)
+        self.results_view.leave_up.connect(self.query_bar.focus_query)
         self.sources_panel.open_requested.connect(self.open_source)
+        self.sources_panel.show_in_folder_requested.connect(self.reveal)
         self.folders_panel.add_requested.connect(self.add_folder)
         self.folders_panel.remove_requested.connect(self.remove_folder)
+        self.folders_panel.rescan_requested.connect(self.rescan)
         self.folders_panel.problems_requested.connect(self.show_problems)
+        self.folders_panel.folder_selected.connect(self.query_bar.set_folder)
+        self.folders_panel.show_in_folder_requested.connect(self.reveal)
         self.welcome.add_folder_clicked.connect(self.folders_panel.choose_folder)
         self.ollama_panel.pull_requested.connect(self.pull_model)
         self.ollama_panel.cancel_pull_requested.connect(self._cancel_pull)
         self.ollama_panel.recheck_requested.connect(self.refresh_ollama)
+        self.ollama_panel.use_model_requested.connect(self.use_model)
 
         self.focus_shortcut = QShortcut(QKeySequence("Ctrl+K"), self)
         self.focus_shortcut.activated.connect(self.query_bar.focus_query)
@@ -213,23 +286,27 @@ class MainWindow(QMainWindow):
         self.stop_shortcut.activated.connect(self.stop)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu.addAction("Add folder…"), "Ctrl+O", self.folders_panel.choose_folder)
-        self._action(file_menu.addAction("Settings…"), "Ctrl+,", self.open_settings)
+        file_menu = self.menuBar().addMenu(tr("&File"))
+        self._action(file_menu, tr("Add folder…"), "Ctrl+O", self.folders_panel.choose_folder)
+        self._action(file_menu, tr("Rescan now"), "F5", self.rescan)
+        self._action(file_menu, tr("Settings…"), "Ctrl+,", self.open_settings)
         file_menu.addSeparator()
-        self._action(file_menu.addAction("Quit"), "Ctrl+Q", self.close)
-        view_menu = self.menuBar().addMenu("&View")
-        self._action(view_menu.addAction("Search"), "Ctrl+1", lambda: self.set_mode(SEARCH))
-        self._action(view_menu.addAction("Ask"), "Ctrl+2", lambda: self.set_mode(ASK))
-        self._action(view_menu.addAction("Focus the query"), "Ctrl+K", None)
+        self._action(file_menu, tr("Quit"), "Ctrl+Q", self.quit)
+        view_menu = self.menuBar().addMenu(tr("&View"))
+        self._action(view_menu, tr("Search"), "Ctrl+1", lambda: self.set_mode(SEARCH))
+        self._action(view_menu, tr("Ask"), "Ctrl+2", lambda: self.set_mode(ASK))
+        self._action(view_menu, tr("Focus the query"), "Ctrl+K", None)
         view_menu.addSeparator()
-        self._action(view_menu.addAction("Check Ollama again"), "", self.refresh_ollama)
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu.addAction("Check setup…"), "", self.run_doctor)
-        self._action(help_menu.addAction(f"About {APP_NAME}"), "", self.show_about)
+        self._action(view_menu, tr("Check Ollama again"), "", self.refresh_ollama)
+        help_menu = self.menuBar().addMenu(tr("&Help"))
+        self._action(help_menu, tr("Check setup…"), "", self.run_doctor)
+        self._action(help_menu, tr("Open logs folder"), "", self.open_logs)
+        help_menu.addSeparator()
+        self._action(help_menu, tr("About {app}").format(app=APP_NAME), "", self.show_about)
 
     @staticmethod
-    def _action(action: QAction, shortcut: str, slot: Callable[[], object] | None) -> None:
+    def _action(menu: Any, text: str, shortcut: str, slot: Callable[[], object] | None) -> QAction:
+        action: QAction = menu.addAction(text)
         if shortcut:
             # The Ctrl+K entry only documents the window-wide shortcut; it must not compete.
             if slot is None:
@@ -240,6 +317,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False: slot())
         else:
             action.setEnabled(False)
+        return action
 
     def _connect_client(self) -> None:
         self.client.ready.connect(self._on_engine_ready)
@@ -247,41 +325,52 @@ class MainWindow(QMainWindow):
         self.client.engine_lost.connect(self._on_engine_lost)
         self.client.engine_restarted.connect(self._on_engine_restarted)
         self.client.engine_failed.connect(self._on_engine_failed)
-        self.client.protocol_error.connect(
-            lambda message: self.status.showMessage(f"Engine: {message}", 8000)
-        )
+        self.client.protocol_error.connect(lambda message: log.error("protocol error: %s", message))
 
     # -- engine lifecycle ----------------------------------------------------------------------
 
     def _on_engine_ready(self) -> None:
-        self.status.set_engine_text("Engine ready")
+        self.banner.hide()
+        self.status.set_engine_text(tr("Engine ready"))
         self.refresh_settings()
         self.refresh_folders()
         self.refresh_status()
         self.refresh_ollama()
 
     def _on_engine_lost(self, reason: str) -> None:
-        self.banner.show_message(f"The search engine stopped ({reason}). Restarting it…")
-        self.status.set_engine_text("Engine restarting…")
+        self.banner.show_message(
+            tr("The search engine stopped ({reason}). Restarting it…").format(reason=reason)
+        )
+        self.status.set_engine_text(tr("Engine restarting…"))
         if self._ask_handle is not None:
+            self._ask_handle = None
+            self.query_bar.set_running(False)
             self.answer_view.fail({"kind": ErrorKind.ENGINE_LOST, "message": reason})
 
     def _on_engine_restarted(self, attempt: int) -> None:
         self.banner.hide()
-        self.status.showMessage(f"The engine was restarted (attempt {attempt}).", 6000)
+        self.status.showMessage(
+            tr("The engine was restarted (attempt {n}).").format(n=attempt), 6000
+        )
 
     def _on_engine_failed(self, reason: str) -> None:
+        plain = plain_error({"kind": ErrorKind.ENGINE_FAILED, "message": reason})
         self.banner.show_message(
-            f"The search engine could not be started: {reason} Restart Needle to try again.",
-            severe=True,
+            f"{plain.title}: {plain.message} {plain.hint}".strip(), severe=True, retry=True
         )
-        self.status.set_engine_text("Engine unavailable")
-        show_error({"kind": ErrorKind.ENGINE_FAILED, "message": reason}, self)
+        self.status.set_engine_text(tr("Engine unavailable"))
+
+    def retry_engine(self) -> None:
+        start = getattr(self.client, "start", None)
+        if callable(start):
+            self.banner.show_message(tr("Starting the search engine…"))
+            start()
 
     def _on_notification(self, topic: str, data: dict[str, Any]) -> None:
         if topic == Topic.INDEX:
             self.status.set_index_progress(data)
             self.folders_panel.set_progress(data)
+            self._tray_status()
         elif topic == Topic.INDEX_CHANGED:
             self.folders_panel.set_progress(None)
             self.refresh_folders()
@@ -302,9 +391,15 @@ class MainWindow(QMainWindow):
         settings = snapshot.values
         self.engine_settings = settings
         self.status.set_model(settings.model)
-        if not self.store.contains("query/level"):
+        if not self._level_chosen:
+            self._setting_default_level = True
             self.query_bar.set_level(settings.default_level)
+            self._setting_default_level = False
         self._update_ollama_panel()
+
+    def _on_level_chosen(self, _index: int) -> None:
+        if not self._setting_default_level:
+            self._level_chosen = True
 
     def refresh_folders(self) -> None:
         operations.list_folders(self.client, self._apply_folders, self._log)
@@ -315,7 +410,9 @@ class MainWindow(QMainWindow):
         self._folders_known = True
         self.folders_panel.set_folders(rows)
         self.query_bar.set_folders(self.folders)
+        self.folders_panel.select_folder(self.query_bar.folder)
         self._show_center()
+        self._tray_status()
 
     def refresh_status(self) -> None:
         operations.get_status(self.client, self._apply_status, self._log)
@@ -324,12 +421,22 @@ class MainWindow(QMainWindow):
         self.status.set_index_summary(report.total_files, report.chunks, len(report.problems))
 
     def refresh_ollama(self) -> None:
-        operations.ollama_status(self.client, self._apply_ollama, self._log)
+        self.status.begin("ollama", tr("Checking Ollama…"))
+        operations.ollama_status(self.client, self._apply_ollama, self._ollama_check_failed)
+
+    def _ollama_check_failed(self, error: Any) -> None:
+        self.status.end("ollama")
+        self._log(error)
 
     def _apply_ollama(self, data: Any) -> None:
+        self.status.end("ollama")
         self.ollama_state = dict(data) if isinstance(data, Mapping) else None
-        self.status.set_ollama(self.ollama_state)
+        view = self.status.set_ollama(self.ollama_state)
         self._update_ollama_panel()
+        error = self.answer_view.error
+        if view.ready and error is not None and error.kind in MODEL_SERVER_KINDS:
+            # The failure on screen was about the server, which works now: say so.
+            self.answer_view.server_back(tr("Ollama is running again."))
 
     def _update_ollama_panel(self) -> None:
         if self.ollama_state is None:
@@ -365,20 +472,49 @@ class MainWindow(QMainWindow):
             self.center.setCurrentWidget(self.results_view)
             if not self.query_bar.text:
                 self.results_view.show_message(
-                    "Type to search. Words match in any form (notes, noting), quotes match a "
-                    'phrase ("exact words"), and ext:pdf limits the type.'
+                    tr(
+                        "Type to search. Words match in any form (notes, noting), the last word "
+                        'as you type it (sourd: sourdough), quotes match a phrase ("exact words"), '
+                        "and ext:pdf limits the type. Down moves into the results; Enter shows "
+                        "one in Sources, Ctrl+Enter opens it."
+                    )
                 )
 
     # -- search --------------------------------------------------------------------------------
 
-    def run_search(self, query: str, filters: dict[str, Any]) -> None:
+    def _on_search_requested(self, query: str, filters: dict[str, Any], typing: bool) -> None:
+        self.run_search(query, filters, typing=typing)
+
+    def run_search(
+        self,
+        query: str,
+        filters: dict[str, Any],
+        *,
+        typing: bool = False,
+        limit: int = SEARCH_LIMIT,
+    ) -> None:
         """Results as you type: a newer query makes the older one stale, so cancel it."""
         if self._search_handle is not None:
             self._search_handle.cancel()
+        self._search_limit = limit
         self.center.setCurrentWidget(self.results_view)
         self._search_handle = operations.search(
-            self.client, query, SEARCH_LIMIT, filters, self._show_results, self._search_failed
+            self.client,
+            query,
+            limit,
+            filters,
+            self._show_results,
+            self._search_failed,
+            prefix=typing,
         )
+
+    def more_results(self) -> None:
+        """ "Show more": the same search with a bigger page, the view staying where it was."""
+        result = self.results_view.result
+        if result is None:
+            return
+        limit = min(SEARCH_LIMIT_MAX, self._search_limit + SEARCH_LIMIT)
+        self.run_search(result.query, self.query_bar.search_filters(), limit=limit)
 
     def _show_results(self, result: SearchResult) -> None:
         self._search_handle = None
@@ -391,19 +527,33 @@ class MainWindow(QMainWindow):
         hint = f" {plain.hint}" if plain.hint else ""
         self.results_view.show_message(f"{plain.title}: {plain.message}{hint}")
 
+    def _into_results(self) -> None:
+        self.results_view.focus_first()
+
     def _on_hit_selected(self, hit: dict[str, Any]) -> None:
         self.sources_panel.show_hit(hit)
         self.side_tabs.setCurrentIndex(SOURCES_TAB)
         self.query_bar.set_selected_file(str(hit.get("path", "")) or None)
+
+    def _ask_about_file(self, hit: dict[str, Any]) -> None:
+        path = str(hit.get("path", ""))
+        self.query_bar.set_selected_file(path or None)
+        self.query_bar.set_scope(f"file:{path}")
+        self.set_mode(ASK)
+        self.query_bar.focus_query()
 
     # -- ask -----------------------------------------------------------------------------------
 
     def run_ask(self, question: str, level: str, scope: dict[str, Any]) -> None:
         if self._ask_handle is not None:
             self._ask_handle.cancel()
+        self._last_ask = (question, level, dict(scope))
         self.set_mode(ASK)
         self._answer_done = False
+        model = self.engine_settings.model if self.engine_settings is not None else ""
+        self._ask_progress = AskProgress(model)
         self.answer_view.start(question)
+        self.answer_view.set_status(self._ask_progress.status())
         self.steps_panel.clear_steps()
         self.sources_panel.clear_sources()
         self.side_tabs.setCurrentIndex(STEPS_TAB)
@@ -418,33 +568,45 @@ class MainWindow(QMainWindow):
             self._ask_failed,
         )
 
+    def retry_ask(self) -> None:
+        """Retry: the same question, level and scope again."""
+        if self._last_ask is not None:
+            question, level, scope = self._last_ask
+            self.run_ask(question, level, scope)
+
     def handle_ask_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         self.steps_panel.add_event(event)
+        self._ask_progress.add(event)
         if kind == "answer_delta":
             self.answer_view.append_delta(str(event.get("text", "")))
         elif kind == "answer":
             self._show_answer(event)
+            return
         elif kind == "error":
-            self.answer_view.fail(event)
-        else:
-            if kind == "level":
-                self.answer_view.drop_streamed_text(
-                    "The previous level did not find a supported answer; "
-                    f"Level {int(event.get('level', 0))} is looking further…"
-                )
-            elif kind == "grounding" and not event.get("grounded"):
-                self.answer_view.drop_streamed_text(
-                    "That draft was not supported by its passages; looking further…"
-                )
-            self.answer_view.set_status(self.steps_panel.timeline.progress_text)
+            self._ask_failed(event)
+            return
+        elif kind == "level":
+            self.answer_view.drop_streamed_text(
+                tr(
+                    "The previous level did not find a supported answer; Level {level} is "
+                    "looking further…"
+                ).format(level=int(event.get("level", 0)))
+            )
+        elif kind == "grounding" and not event.get("grounded"):
+            self.answer_view.drop_streamed_text(
+                tr("That draft was not supported by its passages; looking further…")
+            )
+        self.answer_view.set_status(self._ask_progress.status())
 
     def _show_answer(self, answer: Mapping[str, Any]) -> None:
         self._answer_done = True
         self.answer_view.finish(answer)
         if answer.get("citations") or answer.get("found", True):
             self.sources_panel.set_citations(
-                answer.get("citations") or [], bool(answer.get("citations_inferred"))
+                answer.get("citations") or [],
+                bool(answer.get("citations_inferred")),
+                missing_sources(answer),
             )
         else:
             self.sources_panel.set_closest(answer.get("candidates") or [])
@@ -460,6 +622,8 @@ class MainWindow(QMainWindow):
             self._show_answer(result)
 
     def _ask_failed(self, error: Any) -> None:
+        """One failure, shown once: in the answer area and as the last step (the same error
+        may come as an event of the stream and again as the request's reply)."""
         self._ask_handle = None
         self.query_bar.set_running(False)
         plain = plain_error(error)
@@ -467,7 +631,13 @@ class MainWindow(QMainWindow):
             {"type": "error", "kind": plain.kind, "message": plain.message, "hint": plain.hint}
         )
         self.steps_panel.render_now()
-        self.answer_view.fail({"kind": plain.kind, "message": plain.message, "hint": plain.hint})
+        if self.answer_view.error is None or self.answer_view.error.same_as != plain.same_as:
+            self.answer_view.fail(
+                {"kind": plain.kind, "message": plain.message, "hint": plain.hint}
+            )
+        if plain.kind in MODEL_SERVER_KINDS:
+            # The status bar may still say "connected" from its last poll: ask now.
+            self.refresh_ollama()
 
     def stop(self) -> None:
         """Esc / Stop: the running question is dropped at once; the engine is told to stop."""
@@ -477,47 +647,120 @@ class MainWindow(QMainWindow):
         self._ask_handle = None
         self.query_bar.set_running(False)
         self.answer_view.stopped()
-        self.steps_panel.add_event(
-            {"type": "error", "kind": ErrorKind.CANCELLED, "message": "Stopped by you."}
-        )
+        self.steps_panel.add_event({"type": "error", "kind": ErrorKind.CANCELLED, "message": ""})
         self.steps_panel.render_now()
 
     def select_citation(self, number: int) -> None:
         if self.sources_panel.select_citation(number):
             self.side_tabs.setCurrentIndex(SOURCES_TAB)
 
+    # -- files ---------------------------------------------------------------------------------
+
     def open_source(self, path: str, page: Any) -> None:
-        if not open_file(path, page if isinstance(page, int) else None):
-            show_error(
-                {
-                    "kind": ErrorKind.OPEN_FAILED,
-                    "message": f"{path} could not be opened.",
-                    "hint": "It may have been moved or deleted; Needle updates the index "
-                    "when it notices.",
-                },
-                self,
+        if open_file(path, page if isinstance(page, int) else None):
+            return
+        self.open_failed(path)
+
+    def open_failed(self, path: str) -> QMessageBox:
+        """Opening did not work: say so, and offer what still can be done."""
+        gone = not Path(path).exists()
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(APP_NAME)
+        box.setText(tr("The file could not be opened"))
+        if gone:
+            detail = tr(
+                "{path} is not there any more: it was moved, renamed or deleted. Needle updates "
+                "the index when it notices."
             )
+        else:
+            detail = tr(
+                "No application opened {path}. Show it in its folder and open it from there, or "
+                "copy its path."
+            )
+        box.setInformativeText(detail.format(path=path))
+        reveal = box.addButton(tr("Show in folder"), QMessageBox.ButtonRole.ActionRole)
+        reveal.setEnabled(Path(path).parent.exists())
+        copy = box.addButton(tr("Copy path"), QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.setObjectName(f"error:{ErrorKind.OPEN_FAILED}")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def clicked(button: Any) -> None:
+            if button is reveal:
+                self.reveal(path)
+            elif button is copy:
+                self._copy_path(path)
+
+        box.buttonClicked.connect(clicked)
+        box.open()
+        self.open_failed_box = box
+        return box
+
+    def reveal(self, path: str) -> None:
+        if not show_in_folder(path):
+            self.status.showMessage(
+                tr("{path} and its folder are not there any more.").format(path=path), 8000
+            )
+
+    def _copy_path(self, path: str) -> None:
+        copy_path(path)
+        self.status.showMessage(tr("Copied {path}").format(path=path), 4000)
 
     # -- folders -------------------------------------------------------------------------------
 
     def add_folder(self, path: str) -> None:
-        self.status.set_engine_text(f"Adding {path}…")
+        self.status.begin("add", tr("Adding {folder}…").format(folder=path))
         operations.add_folder(
-            self.client, path, lambda _folder: self._folder_added(), self.show_engine_error
+            self.client, path, lambda _folder: self._folder_added(), self._add_failed
         )
 
+    def _add_failed(self, error: Any) -> None:
+        self.status.end("add")
+        self.show_engine_error(error)
+
     def _folder_added(self) -> None:
+        self.status.end("add")
         self.refresh_folders()
         # The engine follows a finished run with an `index_changed` notification, which
         # refreshes every view; refreshing here as well would ask for everything twice.
-        operations.run_index(self.client, self._on_index_progress, self.show_engine_error)
+        self._index_now()
+
+    def rescan(self) -> None:
+        """Rescan now: bring the index up to date with the disk without waiting for the watcher."""
+        self._index_now()
+
+    def _index_now(self) -> None:
+        self.status.begin("index", tr("Updating the index…"))
+        operations.run_index(
+            self.client, self._on_index_progress, self._index_failed, lambda _s: self._indexed()
+        )
+
+    def _indexed(self) -> None:
+        self.status.end("index")
+
+    def _index_failed(self, error: Any) -> None:
+        self.status.end("index")
+        self.show_engine_error(error)
 
     def _on_index_progress(self, progress: dict[str, Any]) -> None:
         self.status.set_index_progress(progress)
         self.folders_panel.set_progress(progress)
 
     def remove_folder(self, path: str) -> None:
-        operations.remove_folder(self.client, path, self.show_engine_error)
+        self.status.begin("remove", tr("Removing {folder}…").format(folder=path))
+
+        def removed(_result: Any) -> None:
+            self.status.end("remove")
+            if self.query_bar.folder == path:
+                self.query_bar.set_folder(None)
+
+        def failed(error: Any) -> None:
+            self.status.end("remove")
+            self.show_engine_error(error)
+
+        operations.remove_folder(self.client, path, failed, removed)
 
     def show_problems(self, folder: str) -> None:
         operations.list_problems(
@@ -530,8 +773,29 @@ class MainWindow(QMainWindow):
     def _open_problems(self, folder: str, records: list[FileRecord]) -> None:
         dialog = ProblemsDialog(folder, problem_rows(records, folder), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open_requested.connect(lambda path: self.open_source(path, None))
+        dialog.show_in_folder_requested.connect(self.reveal)
+        dialog.retry_requested.connect(lambda paths: self._retry_files(dialog, paths))
         dialog.open()
         self.problems_dialog = dialog
+
+    def _retry_files(self, dialog: ProblemsDialog, paths: Sequence[str]) -> None:
+        def done(summary: IndexSummary) -> None:
+            if self.problems_dialog is not dialog:
+                return
+            still = len(summary.problems)
+            fixed = max(0, len(paths) - still)
+            dialog.retried(
+                tr("Read again: {fixed} now searchable, {still} still with problems.").format(
+                    fixed=fixed, still=still
+                )
+            )
+
+        def failed(error: Any) -> None:
+            if self.problems_dialog is dialog:
+                dialog.retried(plain_error(error).as_text())
+
+        operations.retry_files(self.client, list(paths), done, failed)
 
     # -- model ---------------------------------------------------------------------------------
 
@@ -548,7 +812,7 @@ class MainWindow(QMainWindow):
 
     def _pull_done(self, _result: Any) -> None:
         self._pull_handle = None
-        self.ollama_panel.pull_finished("The model is ready.")
+        self.ollama_panel.pull_finished(tr("The model is ready."))
         self.refresh_ollama()
 
     def _pull_failed(self, error: Any) -> None:
@@ -560,7 +824,19 @@ class MainWindow(QMainWindow):
         if self._pull_handle is not None:
             self._pull_handle.cancel()
             self._pull_handle = None
-        self.ollama_panel.pull_finished("Download cancelled.")
+        self.ollama_panel.pull_finished(tr("Download cancelled."))
+
+    def use_model(self, model: str) -> None:
+        """Answer with a model the server already has, instead of downloading the configured one."""
+        if not model:
+            return
+
+        def saved(snapshot: SettingsSnapshot) -> None:
+            self._apply_settings(snapshot)
+            self.refresh_ollama()
+            self.status.showMessage(tr("Answers now come from {model}.").format(model=model), 6000)
+
+        operations.update_settings(self.client, {"model": model}, saved, self.show_engine_error)
 
     # -- dialogs -------------------------------------------------------------------------------
 
@@ -569,11 +845,31 @@ class MainWindow(QMainWindow):
 
     def _open_settings_dialog(self, snapshot: SettingsSnapshot) -> None:
         models = (self.ollama_state or {}).get("models") or []
-        dialog = SettingsDialog(snapshot, self, models=list(models))
+        dialog = SettingsDialog(
+            snapshot,
+            self,
+            models=list(models),
+            preferences=self.preferences,
+            background_available=tray_available(),
+            autostart_available=autostart_supported(),
+        )
         dialog.apply_requested.connect(lambda changes: self._save_settings(dialog, changes))
+        dialog.preferences_changed.connect(self.apply_preferences)
+        dialog.models_wanted.connect(lambda host: self._models_at(dialog, host))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.settings_dialog = dialog
+
+    def _models_at(self, dialog: SettingsDialog, host: str) -> None:
+        def answered(state: dict[str, Any]) -> None:
+            if self.settings_dialog is dialog and dialog.isVisible():
+                dialog.show_host_state(host, state)
+
+        def failed(error: Any) -> None:
+            if self.settings_dialog is dialog and dialog.isVisible():
+                dialog.show_host_state(host, {"state": "error"})
+
+        operations.ollama_status(self.client, answered, failed, host=host)
 
     def _save_settings(self, dialog: SettingsDialog, changes: dict[str, Any]) -> None:
         def saved(snapshot: SettingsSnapshot) -> None:
@@ -583,20 +879,105 @@ class MainWindow(QMainWindow):
 
         operations.update_settings(self.client, changes, saved, dialog.show_problem)
 
+    def apply_preferences(self, preferences: Preferences) -> None:
+        previous = self.preferences
+        self.preferences = preferences
+        preferences.save(self.store)
+        app = QApplication.instance()
+        if preferences.appearance != previous.appearance and isinstance(app, QApplication):
+            apply_theme(app, preferences.appearance)
+        if preferences.start_at_login != previous.start_at_login:
+            try:
+                set_start_at_login(preferences.start_at_login, self.data_dir)
+            except OSError as exc:
+                show_error(
+                    {
+                        "kind": ErrorKind.INTERNAL,
+                        "message": tr("The login entry could not be written: {why}").format(
+                            why=exc
+                        ),
+                    },
+                    self,
+                )
+        self._update_tray()
+
     def run_doctor(self) -> None:
-        self.status.showMessage("Checking the setup…", 4000)
-        operations.run_doctor(self.client, self._open_doctor_dialog, self.show_engine_error)
+        self.status.begin("doctor", tr("Checking the setup…"))
+        operations.run_doctor(self.client, self._open_doctor_dialog, self._doctor_failed)
+
+    def _doctor_failed(self, error: Any) -> None:
+        self.status.end("doctor")
+        self.show_engine_error(error)
 
     def _open_doctor_dialog(self, report: DoctorReport) -> None:
+        self.status.end("doctor")
         dialog = DoctorDialog(report, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.doctor_dialog = dialog
 
+    def request_checks(self, deliver: Callable[[str], None]) -> None:
+        """The setup checks as text, for the diagnostics of a bug report."""
+        from desktop.doctor_dialog import checks_text
+
+        operations.run_doctor(
+            self.client,
+            lambda report: deliver(checks_text(report)),
+            lambda error: deliver(plain_error(error).as_text()),
+        )
+
+    def open_logs(self) -> None:
+        folder = self.logs
+        if folder is None:
+            data = self.client.engine_info.get("data_dir")
+            folder = Path(str(data)).parent / "logs" if data else None
+        if folder is None or not open_folder(folder):
+            self.status.showMessage(tr("The logs folder could not be opened."), 6000)
+
     def show_about(self) -> None:
         dialog = AboutDialog(self.client.engine_info, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    # -- background, tray and the single window ------------------------------------------------
+
+    def _update_tray(self) -> None:
+        wanted = self.preferences.keep_watching and tray_available()
+        if wanted and self.tray is None:
+            self.tray = TrayIcon(self)
+            self.tray.show_requested.connect(self.bring_to_front)
+            self.tray.quit_requested.connect(self.quit)
+            self._tray_status()
+            self.tray.show()
+        elif not wanted and self.tray is not None:
+            self.tray.hide()
+            self.tray = None
+
+    def _tray_status(self) -> None:
+        if self.tray is None:
+            return
+        count = len(self.folders)
+        text = tr("Watching 1 folder") if count == 1 else tr("Watching {n} folders").format(n=count)
+        self.tray.set_status(text)
+
+    def bring_to_front(self, _arguments: object = None) -> None:
+        """Another launch asked for Needle (or the tray icon was clicked): show this window."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def quit(self) -> None:
+        """Quit for real, also when the window would only hide to the tray."""
+        self._quitting = True
+        self.close()
+        self._quit_app()
+
+    def _quit_app(self) -> None:
+        app = QApplication.instance()
+        if self._owns_app and app is not None:
+            app.quit()
 
     # -- layout persistence --------------------------------------------------------------------
 
@@ -613,18 +994,42 @@ class MainWindow(QMainWindow):
         self.query_bar.set_mode(str(self.store.value("query/mode", SEARCH)))
         if self.store.contains("query/level"):
             self.query_bar.set_level(str(self.store.value("query/level")))
+            self._level_chosen = True
 
     def save_layout(self) -> None:
         self.store.setValue("window/geometry", self.saveGeometry())
         self.store.setValue("window/state", self.saveState())
         self.store.setValue("window/splitter", self.splitter.saveState())
         self.store.setValue("query/mode", self.query_bar.mode)
-        self.store.setValue("query/level", self.query_bar.level)
+        if self._level_chosen:
+            self.store.setValue("query/level", self.query_bar.level)
         self.store.sync()
+
+    @property
+    def keeps_running(self) -> bool:
+        """Closing the window leaves Needle watching (tray icon, or started in the background)."""
+        return self.tray is not None or self._background
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        if self.keeps_running and not self._quitting:
+            # Keep watching: the engine stays, the window goes.
+            event.ignore()
+            self.hide()
+            if self.tray is not None and not self._told_about_tray:
+                self._told_about_tray = True
+                self.tray.notify(
+                    APP_NAME,
+                    tr(
+                        "Needle keeps watching your folders in the background. Click its icon "
+                        "to open it; quit it from the icon's menu."
+                    ),
+                )
+            return
         self.watchdog.stop()
         if self._ask_handle is not None:
             self._ask_handle.cancel()
+        if self.tray is not None:
+            self.tray.hide()
         super().closeEvent(event)
+        self._quit_app()

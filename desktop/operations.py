@@ -117,8 +117,19 @@ def add_folder(
     )
 
 
-def remove_folder(client: Requester, path: str, on_error: OnError) -> Any:
-    return client.request(Method.FOLDERS_REMOVE, {"path": path}, on_error=on_error)
+def remove_folder(
+    client: Requester,
+    path: str,
+    on_error: OnError,
+    on_result: Callable[[FolderInfo], None] | None = None,
+) -> Any:
+    """The result is the folder as it was just before (its `files` left the index)."""
+    return client.request(
+        Method.FOLDERS_REMOVE,
+        {"path": path},
+        on_result=_decoded(FolderInfo.from_dict, on_result),
+        on_error=on_error,
+    )
 
 
 def run_index(
@@ -132,6 +143,21 @@ def run_index(
     return client.request(
         Method.INDEX_RUN,
         on_progress=on_progress,
+        on_result=_decoded(IndexSummary.from_dict, on_result),
+        on_error=on_error,
+    )
+
+
+def retry_files(
+    client: Requester,
+    paths: list[str],
+    on_result: Callable[[IndexSummary], None],
+    on_error: OnError,
+) -> Any:
+    """Read files with problems again, though they did not change."""
+    return client.request(
+        Method.INDEX_RETRY,
+        {"paths": list(paths)},
         on_result=_decoded(IndexSummary.from_dict, on_result),
         on_error=on_error,
     )
@@ -173,10 +199,15 @@ def search(
     filters: Mapping[str, Any] | None,
     on_result: Callable[[SearchResult], None],
     on_error: OnError,
+    *,
+    prefix: bool = False,
 ) -> Any:
+    """`prefix`: the query is still being typed (its last word may be unfinished)."""
     params: dict[str, Any] = {"query": query, "limit": limit}
     if filters:
         params["filters"] = dict(filters)
+    if prefix:
+        params["prefix"] = True
     return client.request(
         Method.SEARCH,
         params,
@@ -212,12 +243,20 @@ def ask(
 
 
 def ollama_status(
-    client: Requester, on_result: Callable[[dict[str, Any]], None], on_error: OnError
+    client: Requester,
+    on_result: Callable[[dict[str, Any]], None],
+    on_error: OnError,
+    *,
+    host: str | None = None,
 ) -> Any:
     """The probe's state as sent (`OllamaStatus.to_dict()`; its type lives with the HTTP
-    client, which the desktop does not load)."""
+    client, which the desktop does not load). `host`: ask about another server than the
+    configured one (the Settings dialog, while the host is being edited)."""
     return client.request(
-        Method.OLLAMA_STATUS, on_result=_decoded(lambda data: data, on_result), on_error=on_error
+        Method.OLLAMA_STATUS,
+        {"host": host} if host else {},
+        on_result=_decoded(lambda data: data, on_result),
+        on_error=on_error,
     )
 
 

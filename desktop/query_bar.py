@@ -1,5 +1,6 @@
-"""One query box with two modes. Search: results as you type (debounced), filters for folder, type
-and date. Ask: a level (Auto, 1, 2, 3) and a scope (everything, a folder, the selected file)."""
+"""One query box with two modes. Search: results as you type (debounced; the word being typed also
+matches longer words), filters for folder, type and date. Ask: a level (Auto, 1, 2, 3) and a
+scope (everything, a folder, the selected file). Down moves from the box into the results."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -21,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import setting_texts
+from desktop.i18n import QT_TR_NOOP, tr
 from desktop.rich_text import short_path
 from engine.settings import FIELDS_BY_NAME
 
@@ -31,25 +35,29 @@ DAY = 86_400.0
 # (value, label) of each level, as the engine declares the default_level setting.
 LEVELS: tuple[tuple[str, str], ...] = FIELDS_BY_NAME["default_level"].choices
 TYPES: list[tuple[str, tuple[str, ...]]] = [
-    ("All types", ()),
-    ("Markdown", ("md", "markdown")),
-    ("Text", ("txt", "text", "rst", "org")),
-    ("PDF", ("pdf",)),
-    ("HTML", ("html", "htm")),
+    (QT_TR_NOOP("All types"), ()),
+    (QT_TR_NOOP("Markdown"), ("md", "markdown")),
+    (QT_TR_NOOP("Text"), ("txt", "text", "rst", "org")),
+    (QT_TR_NOOP("PDF"), ("pdf",)),
+    (QT_TR_NOOP("HTML"), ("html", "htm")),
 ]
 DATES: list[tuple[str, float | None]] = [
-    ("Any time", None),
-    ("Past week", 7 * DAY),
-    ("Past month", 31 * DAY),
-    ("Past year", 366 * DAY),
+    (QT_TR_NOOP("Any time"), None),
+    (QT_TR_NOOP("Past week"), 7 * DAY),
+    (QT_TR_NOOP("Past month"), 31 * DAY),
+    (QT_TR_NOOP("Past year"), 366 * DAY),
 ]
 
 
 class QueryBar(QWidget):
-    search_requested = Signal(str, dict)  # query, filters {folders, extensions, modified_after}
+    # query, filters {folders, extensions, modified_after}, still typing (the last word may be
+    # the start of a longer one)
+    search_requested = Signal(str, dict, bool)
     ask_requested = Signal(str, str, dict)  # question, level, scope (empty dict: everything)
     mode_changed = Signal(str)
     cleared = Signal()
+    down_pressed = Signal()  # Down in the box: into the results
+    folder_changed = Signal(object)  # the folder filter was chosen here (None: every folder)
 
     def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] = time.time):
         super().__init__(parent)
@@ -65,8 +73,10 @@ class QueryBar(QWidget):
     # -- layout --------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.search_mode_button = self._mode_button("Search", SEARCH)
-        self.ask_mode_button = self._mode_button("Ask", ASK)
+        self.search_mode_button = self._mode_button(tr("Search"), SEARCH)
+        self.search_mode_button.setToolTip(tr("Search as you type (Ctrl+1)"))
+        self.ask_mode_button = self._mode_button(tr("Ask"), ASK)
+        self.ask_mode_button.setToolTip(tr("Ask a question, answered from your documents (Ctrl+2)"))
         group = QButtonGroup(self)
         group.setExclusive(True)
         group.addButton(self.search_mode_button)
@@ -74,9 +84,15 @@ class QueryBar(QWidget):
         self.edit = QLineEdit()
         self.edit.setObjectName("queryEdit")
         self.edit.setClearButtonEnabled(True)
+        self.edit.setAccessibleName(tr("Query"))
+        for action in self.edit.findChildren(QAction):
+            # The clear button is an icon only: give it words for tooltips and screen readers.
+            action.setText(tr("Clear the query"))
+            action.setToolTip(tr("Clear the query"))
+        self.edit.installEventFilter(self)
         self.edit.textChanged.connect(self._on_text_changed)
         self.edit.returnPressed.connect(self.submit)
-        self.go_button = QPushButton("Search")
+        self.go_button = QPushButton(tr("Search"))
         self.go_button.setObjectName("primary")
         self.go_button.clicked.connect(self.submit)
         top = QHBoxLayout()
@@ -105,26 +121,31 @@ class QueryBar(QWidget):
 
     def _build_filters(self) -> QWidget:
         self.folder_filter = QComboBox()
-        self.folder_filter.addItem("All folders", "")
+        self.folder_filter.addItem(tr("All folders"), "")
         self.type_filter = QComboBox()
         for label, extensions in TYPES:
-            self.type_filter.addItem(label, list(extensions))
+            self.type_filter.addItem(tr(label), list(extensions))
         self.date_filter = QComboBox()
         for label, age in DATES:
-            self.date_filter.addItem(label, age)
+            self.date_filter.addItem(tr(label), age)
         for combo in (self.folder_filter, self.type_filter, self.date_filter):
             combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.folder_filter.activated.connect(
+            lambda _index: self.folder_changed.emit(self.folder_filter.currentData() or None)
+        )
         return self._row(
-            ("In", self.folder_filter), ("Type", self.type_filter), ("Modified", self.date_filter)
+            (tr("In"), self.folder_filter),
+            (tr("Type"), self.type_filter),
+            (tr("Modified"), self.date_filter),
         )
 
     def _build_ask_options(self) -> QWidget:
         self.level_combo = QComboBox()
         for value, label in LEVELS:
-            self.level_combo.addItem(label, value)
+            self.level_combo.addItem(setting_texts.choice(label), value)
         self.scope_combo = QComboBox()
         self._fill_scopes([])
-        return self._row(("Level", self.level_combo), ("Scope", self.scope_combo))
+        return self._row((tr("Level"), self.level_combo), (tr("Scope"), self.scope_combo))
 
     @staticmethod
     def _row(*pairs: tuple[str, QComboBox]) -> QWidget:
@@ -135,6 +156,8 @@ class QueryBar(QWidget):
         for label, combo in pairs:
             caption = QLabel(label)
             caption.setObjectName("muted")
+            caption.setBuddy(combo)
+            combo.setAccessibleName(label)
             layout.addWidget(caption)
             combo.setMinimumWidth(120)
             layout.addWidget(combo)
@@ -157,11 +180,11 @@ class QueryBar(QWidget):
         self.ask_mode_button.setChecked(ask)
         self.search_mode_button.setChecked(not ask)
         self.options.setCurrentIndex(1 if ask else 0)
-        self.go_button.setText("Ask" if ask else "Search")
+        self.go_button.setText(tr("Ask") if ask else tr("Search"))
         self.edit.setPlaceholderText(
-            "Ask a question about your documents, then press Enter"
+            tr("Ask a question about your documents, then press Enter")
             if ask
-            else "Search your notes and PDFs — results appear as you type"
+            else tr("Search your notes and PDFs — results appear as you type")
         )
         self._debounce.stop()
         self.mode_changed.emit(mode)
@@ -183,7 +206,7 @@ class QueryBar(QWidget):
         current = self.folder_filter.currentData()
         self.folder_filter.blockSignals(True)
         self.folder_filter.clear()
-        self.folder_filter.addItem("All folders", "")
+        self.folder_filter.addItem(tr("All folders"), "")
         for folder in folders:
             self.folder_filter.addItem(Path(folder).name or folder, folder)
             self.folder_filter.setItemData(
@@ -207,15 +230,27 @@ class QueryBar(QWidget):
     def _fill_scopes(self, folders: Sequence[str]) -> None:
         current = self.scope_combo.currentData()
         self.scope_combo.clear()
-        self.scope_combo.addItem("Everything", "all")
+        self.scope_combo.addItem(tr("Everything"), "all")
         for folder in folders:
-            self.scope_combo.addItem(f"Folder: {Path(folder).name or folder}", f"folder:{folder}")
+            name = Path(folder).name or folder
+            self.scope_combo.addItem(tr("Folder: {name}").format(name=name), f"folder:{folder}")
         if self._selected_file:
+            name = Path(self._selected_file).name
             self.scope_combo.addItem(
-                f"Selected file: {Path(self._selected_file).name}", f"file:{self._selected_file}"
+                tr("Selected file: {name}").format(name=name), f"file:{self._selected_file}"
             )
         index = self.scope_combo.findData(current)
         self.scope_combo.setCurrentIndex(max(index, 0))
+
+    def set_folder(self, folder: str | None) -> None:
+        """Limit Search and Ask to `folder` (None: everything), as chosen in the folder list."""
+        index = self.folder_filter.findData(folder or "")
+        self.folder_filter.setCurrentIndex(max(index, 0))  # searches again when it changed
+        self.set_scope(f"folder:{folder}" if folder else "all")
+
+    @property
+    def folder(self) -> str | None:
+        return str(self.folder_filter.currentData() or "") or None
 
     def set_scope(self, value: str) -> bool:
         index = self.scope_combo.findData(value)
@@ -252,13 +287,25 @@ class QueryBar(QWidget):
         self.edit.selectAll()
 
     def submit(self) -> None:
-        """Enter: search at once (no debounce wait) or ask the question."""
+        """Enter: search at once (no debounce wait, the words as typed) or ask the question."""
         if not self.text:
             return
         if self.mode == ASK:
             self.ask_requested.emit(self.text, self.level, self.ask_scope())
         else:
-            self._search_now()
+            self._search_now(typing=False)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.edit
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and self.mode == SEARCH
+        ):
+            self.down_pressed.emit()
+            return True
+        return super().eventFilter(watched, event)
 
     def _on_text_changed(self, _text: str) -> None:
         if self.mode != SEARCH:
@@ -273,7 +320,9 @@ class QueryBar(QWidget):
         if self.mode == SEARCH and self.text:
             self._debounce.start()
 
-    def _search_now(self) -> None:
+    def _search_now(self, typing: bool = True) -> None:
         self._debounce.stop()
         if self.text and self.mode == SEARCH:
-            self.search_requested.emit(self.text, self.search_filters())
+            # While typing the last word may be unfinished; the raw text says if a space ended it.
+            query = self.edit.text().lstrip() if typing else self.text
+            self.search_requested.emit(query, self.search_filters(), typing)

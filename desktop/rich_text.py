@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-from desktop.theme import COLORS
+from desktop.i18n import tr
+from desktop.theme import colors
 
 CITATION_SCHEME = "cite"
+MATCH_ANCHOR = "match"  # the first highlight of a passage: Sources scrolls to it
 
 # [3] or [1, 2] or [1][2], but not a Markdown link text "[3](...)" and not inside code.
 _CITATION_RE = re.compile(r"\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\](?!\()")
@@ -35,14 +37,24 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
-def highlight_html(text: str, spans: Iterable[Sequence[int]], *, color: str = COLORS.mark) -> str:
-    """`text` as HTML with each span wrapped in a coloured mark; everything else escaped."""
+def highlight_html(
+    text: str,
+    spans: Iterable[Sequence[int]],
+    *,
+    color: str | None = None,
+    anchor: str = "",
+) -> str:
+    """`text` as HTML with each span wrapped in a coloured mark; everything else escaped.
+    `anchor` names the first mark, so a view can scroll to it."""
+    mark = color or colors().mark
     pieces: list[str] = []
     cursor = 0
-    for start, end in merge_spans(spans, len(text)):
+    for number, (start, end) in enumerate(merge_spans(spans, len(text))):
         pieces.append(_escape(text[cursor:start]))
+        if number == 0 and anchor:
+            pieces.append(f'<a name="{anchor}"></a>')
         pieces.append(
-            f'<span style="background-color:{color}; font-weight:600;">'
+            f'<span style="background-color:{mark}; font-weight:600;">'
             f"{_escape(text[start:end])}</span>"
         )
         cursor = end
@@ -50,18 +62,26 @@ def highlight_html(text: str, spans: Iterable[Sequence[int]], *, color: str = CO
     return "".join(pieces)
 
 
-def linkify_citations(markdown: str) -> str:
+def linkify_citations(markdown: str, known: Collection[int] | None = None) -> str:
     """Turn citation marks [n] into Markdown links cite:n that the answer view can catch.
-    Code spans and fenced blocks are left alone: a `[0]` in code is an index, not a citation."""
+    Code spans and fenced blocks are left alone: a `[0]` in code is an index, not a citation.
+    With `known`, only those numbers become links: a mark with no source behind it stays plain
+    text, never a link that leads nowhere."""
     parts = _FENCE_RE.split(markdown)
     for i in range(0, len(parts), 2):
-        parts[i] = _CITATION_RE.sub(_citation_links, parts[i])
+        parts[i] = _CITATION_RE.sub(lambda match: _citation_links(match, known), parts[i])
     return "".join(parts)
 
 
-def _citation_links(match: re.Match[str]) -> str:
+def _citation_links(match: re.Match[str], known: Collection[int] | None) -> str:
     numbers = re.split(r"\s*[,，]\s*", match.group(1))
-    return "".join(f"[\\[{n}\\]]({CITATION_SCHEME}:{n})" for n in numbers)
+    pieces = []
+    for number in numbers:
+        if known is None or int(number) in known:
+            pieces.append(f"[\\[{number}\\]]({CITATION_SCHEME}:{number})")
+        else:
+            pieces.append(f"\\[{number}\\]")
+    return "".join(pieces)
 
 
 def citation_numbers(text: str) -> list[int]:
@@ -83,9 +103,13 @@ def location_label(
     its text was recognised in a scanned page or an image (it may hold misread characters)."""
     parts: list[str] = []
     if page:
-        parts.append(f"page {page} (OCR)" if ocr else f"page {page}")
+        parts.append(
+            tr("page {page} (OCR)").format(page=page)
+            if ocr
+            else tr("page {page}").format(page=page)
+        )
     elif ocr:
-        parts.append("OCR")
+        parts.append(tr("OCR"))
     heading_text = heading if isinstance(heading, str) else " › ".join(heading or ())
     if heading_text:
         parts.append(heading_text.replace(" > ", " › "))
@@ -106,11 +130,22 @@ def file_name(path: str) -> str:
 
 def format_seconds(seconds: float) -> str:
     if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+        return tr("{ms} ms").format(ms=f"{seconds * 1000:.0f}")
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return tr("{s} s").format(s=f"{seconds:.1f}")
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
+    return tr("{m} min {s} s").format(m=minutes, s=f"{rest:02d}")
+
+
+def format_time_left(seconds: float) -> str:
+    """A remaining time as people say it: "about 40 s left", "about 2 min left"."""
+    if seconds < 55:
+        return tr("about {s} s left").format(s=max(5, round(seconds / 5.0) * 5))
+    minutes = round(seconds / 60.0)
+    if minutes < 60:
+        return tr("about {m} min left").format(m=max(1, minutes))
+    hours, rest = divmod(minutes, 60)
+    return tr("about {h} h {m} min left").format(h=hours, m=rest)
 
 
 def format_count(value: int) -> str:

@@ -212,7 +212,15 @@ def shoot_onboarding(app: QApplication, out: Path) -> None:
 
     results = english_results()
     results["folders.list"] = {"folders": []}
-    results["status"] = {"total_files": 0, "chunks": 0, "problems": []}
+    results["status"] = StatusReport(
+        data_dir="/home/ada/.local/share/needle",
+        counts={},
+        total_files=0,
+        chunks=0,
+        index_bytes=0,
+        folders=[],
+        problems=[],
+    ).to_dict()
     results["ollama.status"] = {
         "state": "model_missing",
         "message": "Ollama 0.6.0 is running, but qwen2:7b-instruct is not pulled.",

@@ -1,4 +1,6 @@
-"""The status bar: indexing progress, the state of Ollama, and the model in use."""
+"""The status bar: what is being done right now (adding a folder, checking the setup — each shown
+exactly as long as it runs), indexing progress, the library's size, the state of Ollama and the
+model in use."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from desktop.rich_text import file_name, format_count
-from desktop.theme import COLORS
+from desktop.i18n import tr
+from desktop.rich_text import escape, file_name, format_count
+from desktop.theme import colors, theme_events
 from engine.models import ocr_activity
 
 
@@ -29,25 +32,26 @@ class OllamaView:
 
 
 def ollama_view(data: Mapping[str, Any] | None) -> OllamaView:
+    c = colors()
     if not data:
-        return OllamaView("unknown", "Ollama: checking…", COLORS.muted, "", "")
+        return OllamaView("unknown", tr("Ollama: checking…"), c.muted, "", "")
     error = data.get("error")
     if isinstance(error, Mapping):
         return OllamaView(
             "error",
-            "Ollama: error",
-            COLORS.bad,
+            tr("Ollama: error"),
+            c.bad,
             str(error.get("message", "")),
             str(error.get("hint", "")),
         )
     state = str(data.get("state", "unknown"))
     labels = {
-        "ready": ("Ollama connected", COLORS.good),
-        "not_running": ("Ollama not running", COLORS.bad),
-        "model_missing": ("Model missing", COLORS.warn),
-        "error": ("Ollama: error", COLORS.bad),
+        "ready": (tr("Ollama connected"), c.good),
+        "not_running": (tr("Ollama not running"), c.bad),
+        "model_missing": (tr("Model missing"), c.warn),
+        "error": (tr("Ollama: error"), c.bad),
     }
-    label, color = labels.get(state, ("Ollama: checking…", COLORS.muted))
+    label, color = labels.get(state, (tr("Ollama: checking…"), c.muted))
     return OllamaView(state, label, color, str(data.get("message", "")), str(data.get("hint", "")))
 
 
@@ -60,21 +64,36 @@ def index_progress_text(progress: Mapping[str, Any]) -> str:
     current = str(progress.get("current", ""))
     if phase == "scanning":
         text = (
-            f"Scanning folders… {format_count(done)} files found" if done else "Scanning folders…"
+            tr("Scanning folders… {n} files found").format(n=format_count(done))
+            if done
+            else tr("Scanning folders…")
         )
     elif phase == "committing":
-        text = "Saving the index…"
+        text = tr("Saving the index…")
     elif phase == "done":
-        text = "Index up to date"
+        text = tr("Index up to date")
     else:
-        text = f"Indexing {format_count(done)}/{format_count(total)}"
+        text = tr("Indexing {done}/{total}").format(
+            done=format_count(done), total=format_count(total)
+        )
         if current:
             text += f" · {file_name(current)}"
         activity = ocr_activity(int(progress.get("ocr_page", 0)), int(progress.get("ocr_pages", 0)))
         if activity:
             text += f" · {activity}"
     if errors:
-        text += f" · {errors} problem{'s' if errors != 1 else ''}"
+        text += " · " + (tr("1 problem") if errors == 1 else tr("{n} problems").format(n=errors))
+    return text
+
+
+def summary_text(files: int, chunks: int, problems: int) -> str:
+    text = tr("{files} files · {chunks} passages indexed").format(
+        files=format_count(files), chunks=format_count(chunks)
+    )
+    if problems:
+        text += " · " + (
+            tr("1 problem") if problems == 1 else tr("{n} problems").format(n=problems)
+        )
     return text
 
 
@@ -82,25 +101,57 @@ class NeedleStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.index_label = QLabel("Starting the engine…")
+        self._activities: dict[str, str] = {}
+        self._index_text = tr("Starting the engine…")
+        self._ollama: Mapping[str, Any] | None = None
+        self.activity_label = QLabel()
+        self.activity_label.setAccessibleName(tr("Current activity"))
+        self.activity_label.hide()
+        self.index_label = QLabel(self._index_text)
+        self.index_label.setAccessibleName(tr("Library"))
         self.index_bar = QProgressBar()
         self.index_bar.setFixedWidth(140)
         self.index_bar.setTextVisible(False)
+        self.index_bar.setAccessibleName(tr("Indexing progress"))
         self.index_bar.hide()
         self.ollama_label = QLabel()
         self.model_label = QLabel()
         self.model_label.setObjectName("muted")
+        self.addWidget(self.activity_label)
         self.addWidget(self.index_label)
         self.addWidget(self.index_bar)
         self.addPermanentWidget(self.ollama_label)
         self.addPermanentWidget(self.model_label)
         self.set_ollama(None)
+        theme_events().changed.connect(lambda: self.set_ollama(self._ollama))
+
+    # -- activities: shown while they run, gone when they end ---------------------------------
+
+    def begin(self, key: str, text: str) -> None:
+        self._activities[key] = text
+        self._show_activities()
+
+    def end(self, key: str) -> None:
+        self._activities.pop(key, None)
+        self._show_activities()
+
+    @property
+    def activities(self) -> list[str]:
+        return list(self._activities.values())
+
+    def _show_activities(self) -> None:
+        text = " · ".join(self._activities.values())
+        self.activity_label.setText(text)
+        self.activity_label.setVisible(bool(text))
+
+    # -- the library and indexing --------------------------------------------------------------
 
     def set_engine_text(self, text: str) -> None:
+        self._index_text = text
         self.index_label.setText(text)
 
     def set_index_progress(self, progress: Mapping[str, Any]) -> None:
-        self.index_label.setText(index_progress_text(progress))
+        self.set_engine_text(index_progress_text(progress))
         phase = progress.get("phase")
         total = int(progress.get("total", 0))
         if phase in ("indexing", "scanning", "committing") and (total or phase != "indexing"):
@@ -113,18 +164,25 @@ class NeedleStatusBar(QStatusBar):
 
     def set_index_summary(self, files: int, chunks: int, problems: int) -> None:
         self.index_bar.hide()
-        text = f"{format_count(files)} files · {format_count(chunks)} chunks indexed"
-        if problems:
-            text += f" · {problems} problem{'s' if problems != 1 else ''}"
-        self.index_label.setText(text)
+        self.set_engine_text(summary_text(files, chunks, problems))
+
+    # -- the model server ----------------------------------------------------------------------
 
     def set_ollama(self, data: Mapping[str, Any] | None) -> OllamaView:
+        self._ollama = data
         view = ollama_view(data)
-        self.ollama_label.setText(f'<span style="color:{view.color};">●</span> {view.label}')
+        self.ollama_label.setText(
+            f'<span style="color:{view.color};">●</span> {escape(view.label)}'
+        )
         tooltip = view.message + (f"\n{view.hint}" if view.hint else "")
         self.ollama_label.setToolTip(tooltip)
+        self.ollama_label.setAccessibleName(tr("Model server: {state}").format(state=view.label))
+        self.ollama_label.setAccessibleDescription(view.message)
         return view
 
     def set_model(self, model: str) -> None:
         self.model_label.setText(model)
-        self.model_label.setToolTip(f"Answers come from the local model {model}")
+        self.model_label.setToolTip(
+            tr("Answers come from the local model {model}").format(model=model)
+        )
+        self.model_label.setAccessibleName(tr("Model: {model}").format(model=model))

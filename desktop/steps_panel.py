@@ -9,24 +9,28 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from desktop.i18n import tr
 from desktop.rich_text import escape
 from desktop.steps_timeline import Step, StepsTimeline
-from desktop.theme import COLORS, css_font_stack
+from desktop.theme import colors, css_font_stack, theme_events
 
 RENDER_INTERVAL_MS = 100
 
-_TONE_COLORS = {
-    "normal": COLORS.text,
-    "good": COLORS.good,
-    "bad": COLORS.bad,
-    "muted": COLORS.muted,
-    "accent": COLORS.accent,
-}
+
+def _tone_color(tone: str) -> str:
+    c = colors()
+    return {
+        "normal": c.text,
+        "good": c.good,
+        "bad": c.bad,
+        "muted": c.muted,
+        "accent": c.accent,
+    }.get(tone, c.text)
 
 
 def step_html(step: Step) -> str:
-    c = COLORS
-    color = _TONE_COLORS.get(step.tone, c.text)
+    c = colors()
+    color = _tone_color(step.tone)
     details = "".join(
         f'<div style="color:{c.muted}; font-size:9pt; margin-left:2px;">{escape(line)}</div>'
         for line in step.details
@@ -47,9 +51,14 @@ def step_html(step: Step) -> str:
 def steps_html(steps: Sequence[Step]) -> str:
     if not steps:
         body = (
-            f'<p style="color:{COLORS.muted};">When you ask a question, each step the agent takes '
-            "shows here: the parsed question, keywords, hits, chunks read, sub-questions and "
-            "model calls.</p>"
+            f'<p style="color:{colors().muted};">'
+            + escape(
+                tr(
+                    "When you ask a question, each step the agent takes shows here: the parsed "
+                    "question, keywords, hits, passages read, sub-questions and model calls."
+                )
+            )
+            + "</p>"
         )
     else:
         rows = "".join(step_html(step) for step in steps)
@@ -61,6 +70,7 @@ class StepsPanel(QTextBrowser):
     def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] | None = None):
         super().__init__(parent)
         self.setObjectName("stepsPanel")
+        self.setAccessibleName(tr("Steps the agent took"))
         self.setOpenLinks(False)
         self.document().setDocumentMargin(10)
         self._clock = clock
@@ -69,6 +79,7 @@ class StepsPanel(QTextBrowser):
         self._timer.setSingleShot(True)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self.render_now)
+        theme_events().changed.connect(self.render_now)
         self.render_now()
 
     def _new_timeline(self) -> StepsTimeline:

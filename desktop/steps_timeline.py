@@ -8,7 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from desktop.errors import plain_error
+from desktop.i18n import tr
 from desktop.rich_text import file_name, format_count, format_seconds, location_label
+from engine.errors import ErrorKind
 
 Tone = Literal["normal", "good", "bad", "muted", "accent"]
 
@@ -23,6 +26,28 @@ class Step:
     details: list[str] = field(default_factory=list)
     tone: Tone = "normal"
     elapsed: float = 0.0
+    key: tuple[str, str] | None = None  # an error's identity, so a repeat is not shown twice
+
+
+def hits_purpose(purpose: str) -> str:
+    names = {
+        "retrieval": tr("retrieval"),
+        "prefilter": tr("prefilter"),
+        "requery": tr("search again with the quotes"),
+        "context": tr("context"),
+    }
+    return names.get(purpose, purpose)
+
+
+def call_purpose(purpose: str) -> str:
+    names = {
+        "parse": tr("understand the question"),
+        "keywords": tr("keywords"),
+        "read": tr("read a passage"),
+        "answer": tr("write the answer"),
+        "plan": tr("plan the next step"),
+    }
+    return names.get(purpose, purpose)
 
 
 @dataclass
@@ -47,7 +72,7 @@ def chunk_ref_label(ref: Mapping[str, Any]) -> str:
 
 
 class StepsTimeline:
-    """Feed it events in order with `add`; read `steps` and `progress_text`."""
+    """Feed it events in order with `add`; read `steps`."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -73,20 +98,6 @@ class StepsTimeline:
     def add_all(self, events: Sequence[Mapping[str, Any]]) -> None:
         for event in events:
             self.add(event)
-
-    @property
-    def progress_text(self) -> str:
-        """One short line for the answer header: where the agent is now."""
-        parts: list[str] = []
-        if self._level is not None:
-            parts.append(f"Level {self._level}")
-        if self._reading is not None and self._reading.done < self._reading.total:
-            parts.append(f"reading passages {self._reading.done}/{self._reading.total}")
-        elif self.steps and not self.steps[-1].title.startswith("Level "):
-            parts.append(self.steps[-1].title[:60])
-        else:
-            parts.append("thinking…")
-        return " · ".join(parts)
 
     # -- one handler per event type ------------------------------------------------------------
 
@@ -118,27 +129,30 @@ class StepsTimeline:
         self._level = int(event.get("level", 0))
         self._reading = None
         reason = str(event.get("reason", ""))
-        self._push(Step("▶", f"Level {self._level}", [reason] if reason else [], "accent"), elapsed)
+        title = tr("Level {level}").format(level=self._level)
+        self._push(Step("▶", title, [reason] if reason else [], "accent"), elapsed)
 
     def _on_query_parsed(self, event: Mapping[str, Any], elapsed: float) -> None:
-        details = [f"Looking for: {event.get('information', '')}"]
+        details = [tr("Looking for: {what}").format(what=event.get("information", ""))]
         if event.get("instruction"):
-            details.append(f"Instruction: {event['instruction']}")
+            details.append(tr("Instruction: {what}").format(what=event["instruction"]))
         method = str(event.get("method", ""))
         note = str(event.get("note", ""))
-        details.append(f"Method: {method}" + (f" ({note})" if note else ""))
+        details.append(
+            tr("Method: {method}").format(method=method) + (f" ({note})" if note else "")
+        )
         tone: Tone = "bad" if method == "fallback" else "normal"
-        self._push(Step("?", "Understood the question", details, tone), elapsed)
+        self._push(Step("?", tr("Understood the question"), details, tone), elapsed)
 
     def _on_keywords(self, event: Mapping[str, Any], elapsed: float) -> None:
         details = []
         if event.get("english"):
-            details.append("English: " + ", ".join(event["english"]))
+            details.append(tr("English: {words}").format(words=", ".join(event["english"])))
         if event.get("chinese"):
-            details.append("Chinese: " + "、".join(event["chinese"]))
+            details.append(tr("Chinese: {words}").format(words="、".join(event["chinese"])))
         if event.get("query"):
-            details.append(f"Search: {event['query']}")
-        self._push(Step("#", "Keywords", details or ["(none)"]), elapsed)
+            details.append(tr("Search: {query}").format(query=event["query"]))
+        self._push(Step("#", tr("Keywords"), details or [tr("(none)")]), elapsed)
 
     def _on_query_expanded(self, event: Mapping[str, Any], elapsed: float) -> None:
         """Level 2's prefilter also searches for a model-imagined answer sentence."""
@@ -155,33 +169,38 @@ class StepsTimeline:
         hits = list(event.get("hits") or ())
         total = int(event.get("total", 0) or len(hits))
         seconds = float(event.get("seconds", 0.0))
-        purpose = str(event.get("purpose", "retrieval"))
-        title = f"{len(hits)} hits ({purpose})"
+        purpose = hits_purpose(str(event.get("purpose", "retrieval")))
+        title = tr("{n} hits ({purpose})").format(n=len(hits), purpose=purpose)
         if total > len(hits):
-            title = f"{len(hits)} of {format_count(total)} hits ({purpose})"
+            title = tr("{n} of {total} hits ({purpose})").format(
+                n=len(hits), total=format_count(total), purpose=purpose
+            )
         if seconds:
-            title += f" in {format_seconds(seconds)}"
+            title += " " + tr("in {time}").format(time=format_seconds(seconds))
         details = [
             f"{float(hit.get('score', 0.0)):6.2f}  {chunk_ref_label(hit)}"
             for hit in hits[:MAX_HITS_LISTED]
         ]
         if len(hits) > MAX_HITS_LISTED:
-            details.append(f"… and {len(hits) - MAX_HITS_LISTED} more")
+            details.append(tr("… and {n} more").format(n=len(hits) - MAX_HITS_LISTED))
         self._push(Step("⌕", title, details), elapsed)
 
     def _on_scope(self, event: Mapping[str, Any], elapsed: float) -> None:
         total = int(event.get("total_chunks", 0))
         read = int(event.get("read_chunks", 0))
-        detail = f"Reading {format_count(read)} of {format_count(total)} chunks"
+        detail = tr("Reading {read} of {total} passages").format(
+            read=format_count(read), total=format_count(total)
+        )
         if event.get("prefiltered"):
-            detail += ", prefiltered by a broad keyword search to fit the read budget"
-        self._push(Step("◎", f"Scope: {event.get('description', '')}", [detail]), elapsed)
+            detail += tr(", prefiltered by a broad keyword search to fit the read budget")
+        title = tr("Scope: {scope}").format(scope=event.get("description", ""))
+        self._push(Step("◎", title, [detail]), elapsed)
         self._reading = None
         self._scope_size = read
 
     def _ensure_reading(self, elapsed: float) -> _Reading:
         if self._reading is None:
-            step = self._push(Step("≡", "Reading passages"), elapsed)
+            step = self._push(Step("≡", tr("Reading passages")), elapsed)
             self._reading = _Reading(step, total=self._scope_size)
         return self._reading
 
@@ -200,18 +219,23 @@ class StepsTimeline:
         self._refresh_reading(reading)
 
     def _refresh_reading(self, reading: _Reading) -> None:
-        reading.step.title = f"Reading passages {reading.done}/{reading.total}"
-        summary = f"{reading.relevant} state the answer"
+        reading.step.title = tr("Reading passages {done}/{total}").format(
+            done=reading.done, total=reading.total
+        )
+        summary = tr("{n} state the answer").format(n=reading.relevant)
         if reading.related:
-            summary += f", {reading.related} about its subject"
+            summary += tr(", {n} about its subject").format(n=reading.related)
         if reading.cached:
-            summary += f", {reading.cached} verdicts from cache"
+            summary += tr(", {n} verdicts from cache").format(n=reading.cached)
         if reading.calls:
-            tokens = format_count(reading.prompt_tokens)
-            summary += f" · {reading.calls} model calls, {tokens} prompt tokens"
+            summary += " · " + tr("{calls} model calls, {tokens} prompt tokens").format(
+                calls=reading.calls, tokens=format_count(reading.prompt_tokens)
+            )
         quotes = reading.quotes[:MAX_QUOTES_LISTED]
         if len(reading.quotes) > MAX_QUOTES_LISTED:
-            quotes.append(f"… and {len(reading.quotes) - MAX_QUOTES_LISTED} more quotes")
+            quotes.append(
+                tr("… and {n} more quotes").format(n=len(reading.quotes) - MAX_QUOTES_LISTED)
+            )
         reading.step.details = [summary, *quotes]
         reading.step.tone = "good" if reading.relevant else "normal"
 
@@ -258,15 +282,21 @@ class StepsTimeline:
         self._reading = None
         self._scope_size = 0
         step = int(event.get("step", 0))
-        self._push(Step("→", f"Step {step}: {event.get('question', '')}", [], "accent"), elapsed)
+        title = tr("Step {n}: {question}").format(n=step, question=event.get("question", ""))
+        self._push(Step("→", title, [], "accent"), elapsed)
 
     def _on_sub_answer(self, event: Mapping[str, Any], elapsed: float) -> None:
         chunk_ids = event.get("chunk_ids") or ()
         details = [str(event.get("answer", ""))]
         if chunk_ids:
-            details.append(f"Backed by {len(chunk_ids)} chunk{'s' if len(chunk_ids) != 1 else ''}")
+            count = len(chunk_ids)
+            details.append(
+                (tr("Backed by 1 passage") if count == 1 else tr("Backed by {n} passages")).format(
+                    n=count
+                )
+            )
         step = int(event.get("step", 0))
-        self._push(Step("←", f"Step {step} answered", details, "good"), elapsed)
+        self._push(Step("←", tr("Step {n} answered").format(n=step), details, "good"), elapsed)
 
     def _on_llm_call(self, event: Mapping[str, Any], elapsed: float) -> None:
         prompt = int(event.get("prompt_tokens", 0))
@@ -282,39 +312,63 @@ class StepsTimeline:
             reading.prompt_tokens += prompt
             self._refresh_reading(reading)
             return
-        title = f"Model call: {purpose}"
-        detail = (
-            f"{format_count(prompt)} prompt → {format_count(completion)} answer tokens, "
-            f"{format_seconds(float(event.get('seconds', 0.0)))}"
+        title = tr("Model call: {purpose}").format(purpose=call_purpose(purpose))
+        detail = tr("{prompt} prompt → {answer} answer tokens, {time}").format(
+            prompt=format_count(prompt),
+            answer=format_count(completion),
+            time=format_seconds(float(event.get("seconds", 0.0))),
         )
         self._push(Step("◆", title, [detail], "muted"), elapsed)
 
     def _on_answer(self, event: Mapping[str, Any], elapsed: float) -> None:
         details = [
-            f"Level {event.get('level', '?')} · {event.get('llm_calls', self.calls)} model calls · "
-            f"{format_count(int(event.get('prompt_tokens', 0)))} prompt + "
-            f"{format_count(int(event.get('completion_tokens', 0)))} answer tokens · "
-            f"{format_seconds(float(event.get('seconds', 0.0)))}"
+            tr(
+                "Level {level} · {calls} model calls · {prompt} prompt + {answer} answer tokens · "
+                "{time}"
+            ).format(
+                level=event.get("level", "?"),
+                calls=event.get("llm_calls", self.calls),
+                prompt=format_count(int(event.get("prompt_tokens", 0))),
+                answer=format_count(int(event.get("completion_tokens", 0))),
+                time=format_seconds(float(event.get("seconds", 0.0))),
+            )
         ]
         timings = event.get("timings") or {}
         if timings:
             details.append(
-                "Time: "
-                + ", ".join(f"{name} {format_seconds(float(s))}" for name, s in timings.items())
+                tr("Time: {phases}").format(
+                    phases=", ".join(
+                        f"{name} {format_seconds(float(s))}" for name, s in timings.items()
+                    )
+                )
             )
         found = event.get("found", True)
         if event.get("chunks_read"):
-            details.append(f"Passages read one by one: {format_count(int(event['chunks_read']))}")
+            details.append(
+                tr("Passages read one by one: {n}").format(
+                    n=format_count(int(event["chunks_read"]))
+                )
+            )
         if found:
-            title = "Answer ready"
+            title = tr("Answer ready")
         elif event.get("candidates"):
-            title = "No answer: the documents do not support one"
+            title = tr("No answer: the documents do not support one")
         else:
-            title = "No answer: not found in the documents"
+            title = tr("No answer: not found in the documents")
         self._push(Step("✓", title, details, "good" if found else "bad"), elapsed)
 
     def _on_error(self, event: Mapping[str, Any], elapsed: float) -> None:
-        details = [str(event.get("message", ""))]
-        if event.get("hint"):
-            details.append(f"What to do: {event['hint']}")
-        self._push(Step("✕", f"Error: {event.get('kind', 'error')}", details, "bad"), elapsed)
+        """An error in words: its title, what happened and what to do (never the internal kind);
+        the user's own Stop is not an error. The same error arriving twice (as an event of the
+        stream and as the request's reply) is shown once."""
+        plain = plain_error(event)
+        if plain.kind is ErrorKind.CANCELLED:
+            self._push(Step("■", tr("Stopped by you"), [], "muted"), elapsed)
+            return
+        if self.steps and self.steps[-1].key == plain.same_as:
+            return
+        details = [plain.message]
+        if plain.hint:
+            details.append(tr("What to do: {hint}").format(hint=plain.hint))
+        step = self._push(Step("✕", plain.title, details, "bad"), elapsed)
+        step.key = plain.same_as

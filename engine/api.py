@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ from engine.models import (
     FolderState,
     IndexProgress,
     IndexSummary,
+    QueryWarning,
     SearchFilters,
     SearchResult,
     StatusReport,
@@ -138,6 +139,30 @@ def _ignore_event(event: Event) -> None:
 # The engine
 
 
+def query_warnings(query: str) -> tuple[QueryWarning, ...]:
+    """What the user should know about a search-box query: `ext:` types that are never indexed
+    (a filter only the query text can hold; the filters a frontend builds use known types)."""
+    import unicodedata
+
+    from engine.search.query import UNINDEXED_TYPE, parse_query, unindexed_types
+
+    parsed = parse_query(unicodedata.normalize("NFKC", query))
+    if not parsed.extensions:
+        return ()
+    from engine.ingest.extract import SUPPORTED_EXTENSIONS
+
+    indexed = ", ".join(sorted({e.lstrip(".") for e in SUPPORTED_EXTENSIONS}))
+    return tuple(
+        QueryWarning(
+            UNINDEXED_TYPE,
+            extension,
+            f"ext:{extension}: .{extension} files are not indexed, so none can match. "
+            f"Indexed types: {indexed}.",
+        )
+        for extension in unindexed_types(parsed, SUPPORTED_EXTENSIONS)
+    )
+
+
 class Engine:
     """One library: settings, catalog, index, indexer and watcher behind one object.
 
@@ -180,16 +205,24 @@ class Engine:
     # -- opening and closing ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike[str] | None = None, *, writer: bool = True) -> Engine:
+    def open(
+        cls,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        writer: bool = True,
+        holder: str = "",
+    ) -> Engine:
         """Open the library in `data_dir` (else $NEEDLE_HOME, else the platform's folders).
 
         `writer=True` takes the writer lock (raising `WriterLocked` with a clear message when
-        another process has it) and creates the index if needed. `writer=False` opens a reader
-        that never writes the index and works while another process is writing it."""
+        another process has it) and creates the index if needed; `holder` says who is writing,
+        for that message in other processes ("app", or the command, "needle index").
+        `writer=False` opens a reader that never writes the index and works while another
+        process is writing it."""
         paths = resolve_paths(data_dir)
         _ensure_paths(paths)
         settings = _load_settings(paths)
-        lock = WriterLock(paths.lock_file).acquire() if writer else None
+        lock = WriterLock(paths.lock_file, holder).acquire() if writer else None
         catalog: Catalog | None = None
         index: ChunkIndex | None = None
         try:
@@ -477,6 +510,22 @@ class Engine:
         indexer = self._require_writer("watch folders")
         return indexer.rules
 
+    def retry(self, paths: Sequence[str | os.PathLike[str]]) -> IndexSummary:
+        """Read these files again now, though they did not change: files listed with a problem
+        after the user fixed its cause outside Needle (decrypted the PDF, freed the disk,
+        installed what was missing). Paths Needle does not know are ignored; a file that is
+        gone leaves the index."""
+        self._require_writer("read files again")
+        with self._write_lock:
+            indexer = self._require_writer("read files again")
+            known = [
+                record.path
+                for record in (self._catalog.get(str(Path(p).absolute())) for p in paths)
+                if record is not None
+            ]
+            self._catalog.mark_pending(known)
+            return indexer.apply_changes(known, [], [], folders=self.settings.folders)
+
     def _apply_batch(self, batch: ChangeBatch) -> None:
         with self._write_lock:
             indexer = self._indexer
@@ -508,19 +557,31 @@ class Engine:
     # -- search ------------------------------------------------------------------------------
 
     def search(
-        self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        prefix: bool = False,
     ) -> SearchResult:
         """BM25 search in the search-box syntax (words, "phrases", -excluded, ext:pdf …): the
-        hits best first, each with its snippet, highlights, file, page and heading, and how long
-        the search took."""
+        best `limit` hits, each with its snippet, highlights, file, page and heading, how many
+        chunks matched in all, how long the search took, and warnings about the query.
+        `prefix`: the query is being typed, so its last word also matches longer words."""
         if limit < 1:
             raise NeedleError(
                 ErrorKind.INVALID_ARGUMENT, "The result limit must be at least 1.", ""
             )
         started = time.perf_counter()
         index = self._search_index()
-        hits = index.search(query, limit=limit, filters=filters) if index is not None else []
-        return SearchResult(query, tuple(hits), time.perf_counter() - started)
+        if index is None:
+            hits, total = [], 0
+        else:
+            page = index.search_counted(query, limit=limit, filters=filters, prefix=prefix)
+            hits, total = page.hits, page.total
+        elapsed = time.perf_counter() - started
+        warnings = query_warnings(query)
+        return SearchResult(query, tuple(hits), elapsed, total, warnings)
 
     def _search_index(self) -> ChunkIndex | None:
         """The index, refreshed for readers so they see the writer's latest commit. A reader

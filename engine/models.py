@@ -118,29 +118,65 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class QueryWarning:
+    """Something about a query the user should know: `kind` says what (the desktop words it
+    itself), `subject` what it is about, `message` the English sentence the CLI prints."""
+
+    kind: str  # unindexed_type: an ext: naming a type that is never indexed
+    subject: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "subject": self.subject, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueryWarning:
+        return cls(
+            str(data.get("kind", "")), str(data.get("subject", "")), str(data.get("message", ""))
+        )
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    """What one search found: the hits, best first, and how long the search took."""
+    """What one search found: the hits, best first, how many chunks matched in all (`total`;
+    the hits are the best of them), how long the search took, and notes on the query the user
+    should see (an `ext:` naming a type that is never indexed, say)."""
 
     query: str
     hits: tuple[SearchHit, ...]
     seconds: float = 0.0
+    total: int = 0
+    warnings: tuple[QueryWarning, ...] = ()
 
     @property
     def count(self) -> int:
         return len(self.hits)
 
+    @property
+    def more(self) -> bool:
+        """More chunks matched than the hits hold."""
+        return self.total > self.count
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "count": self.count,
+            "total": max(self.total, self.count),
             "seconds": round(self.seconds, 4),
+            "warnings": [warning.to_dict() for warning in self.warnings],
             "hits": [hit.to_dict() for hit in self.hits],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchResult:
         hits = tuple(SearchHit.from_dict(hit) for hit in data.get("hits", ()))
-        return cls(str(data.get("query", "")), hits, float(data.get("seconds", 0.0)))
+        return cls(
+            str(data.get("query", "")),
+            hits,
+            float(data.get("seconds", 0.0)),
+            int(data.get("total", len(hits)) or len(hits)),
+            tuple(QueryWarning.from_dict(w) for w in data.get("warnings", ())),
+        )
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,19 @@ def _plugins(folder: str, *names: str) -> list[str]:
 
 
 CUTS: tuple[Cut, ...] = (
-    Cut(
-        "PySide6/*translations/*",
-        "the app installs no QTranslator: its UI is English, so Qt's .qm files are never read",
+    *(
+        Cut(
+            pattern,
+            "Qt's translations other than qtbase_zh_CN (the standard dialogs of the Chinese "
+            "interface, desktop/i18n.py): the app has English and Simplified Chinese only",
+        )
+        for pattern in (
+            "PySide6/*translations/[!q]*",
+            "PySide6/*translations/qt_*",
+            "PySide6/*translations/qt[!b]*",
+            "PySide6/*translations/qtbase_[!z]*",
+            "PySide6/*translations/qtbase_zh_TW*",
+        )
     ),
     *(
         Cut(pattern, "platforms for embedded devices and remote screens, not desktops")

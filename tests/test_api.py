@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -16,7 +17,7 @@ from engine.api import Engine, normalize_folder_path
 from engine.doctor import check_catalog
 from engine.errors import ErrorKind, NeedleError, OllamaError, WriterLocked
 from engine.library.catalog import Catalog
-from engine.models import IndexSummary, SearchFilters
+from engine.models import IndexSummary, SearchFilters, SearchResult
 from engine.search.index import ChunkIndex
 from tests.helpers.fake_ollama import FakeOllama
 from tests.helpers.pdf_factory import write_pdf
@@ -462,3 +463,45 @@ def test_normalize_folder_path_expands_home_and_refuses_empty() -> None:
     assert normalize_folder_path("~") == Path.home().resolve()
     with pytest.raises(NeedleError):
         normalize_folder_path("  ")
+
+
+def test_search_reports_the_total_and_warns_of_types_never_indexed(
+    needle_home: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for n in range(3):
+        (notes / f"n{n}.md").write_text(f"# Note {n}\n\nThe lease notice is due.\n", "utf-8")
+    with Engine.open(needle_home, writer=True) as engine:
+        engine.add_folder(notes)
+        engine.index()
+        result = engine.search("lease", limit=2)
+        assert (result.count, result.total, result.more) == (2, 3, True)
+        assert result.warnings == ()
+        warned = engine.search("lease ext:xyz")
+        assert [(w.kind, w.subject) for w in warned.warnings] == [("unindexed_type", "xyz")]
+        assert ".xyz files are not indexed" in warned.warnings[0].message
+        assert SearchResult.from_dict(warned.to_dict()).warnings == warned.warnings
+
+
+def test_retry_reads_a_problem_file_again_though_it_did_not_change(
+    needle_home: Path, tmp_path: Path
+) -> None:
+    """A file fixed outside Needle keeps its size and time; only Retry makes Needle look again."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    broken = notes / "broken.md"
+    broken.write_bytes(b"\x00\x01binary\x00" * 8)
+    stamp = broken.stat().st_mtime
+    with Engine.open(needle_home, writer=True) as engine:
+        engine.add_folder(notes)
+        engine.index()
+        assert [p.path for p in engine.problems()] == [str(broken)]
+        fixed = b"lighthouse keeper notes " * 3
+        broken.write_bytes(fixed[: broken.stat().st_size].ljust(broken.stat().st_size, b" "))
+        os.utime(broken, (stamp, stamp))
+        assert engine.index().updated == 0  # unchanged on disk: the scan leaves it alone
+        summary = engine.retry([str(broken), str(tmp_path / "unknown.md")])
+        assert summary.errors == 0
+        assert engine.problems() == []
+        assert engine.search("lighthouse").count == 1

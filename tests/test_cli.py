@@ -519,3 +519,21 @@ def test_a_question_too_long_is_the_user_s_to_fix_and_exits_2(
     code = needle(library.parent / "home", "ask", question, "--host", answering_ollama.url)
     assert code == EXIT_USER_ERROR
     assert "The question is about" in capsys.readouterr().err
+
+
+def test_a_change_while_the_app_has_the_library_says_so_and_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app merely being open is not "another indexing run" to wait for."""
+    from engine.library.lock import APP_HOLDER, WriterLock
+    from engine.paths import resolve_paths
+
+    data_dir = tmp_path / "home"
+    notes = make_notes(tmp_path)
+    assert needle(data_dir, "status") == 0
+    capsys.readouterr()
+    with WriterLock(resolve_paths(data_dir).lock_file, APP_HOLDER):  # what `needle serve` takes
+        assert needle(data_dir, "folders", "add", str(notes)) == 1
+    err = capsys.readouterr().err
+    assert "The Needle app has this library open" in err
+    assert "quit the app" in err and "wait for the other indexing run" not in err.lower()

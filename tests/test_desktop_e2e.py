@@ -120,7 +120,7 @@ def test_add_index_search_ask(
         qtbot.waitUntil(lambda: client.is_ready, timeout=30_000)
         qtbot.waitUntil(lambda: window.center.currentWidget() is window.welcome, timeout=10_000)
         qtbot.waitUntil(
-            lambda: "Ollama connected" in window.status.ollama_label.text(), timeout=10_000
+            lambda: "Ollama connected" in window.status.ollama_label.text(), timeout=30_000
         )
 
         window.add_folder(str(documents))
@@ -137,7 +137,7 @@ def test_add_index_search_ask(
         window.query_bar.edit.setText("sourdough hydration")
         qtbot.waitUntil(lambda: len(window.results_view.hits) == 1, timeout=10_000)
         assert window.results_view.hits[0].path.endswith("recipes.md")
-        assert "hydration" in window.results_view.toPlainText()
+        assert "hydration" in window.results_view.plain_text()
 
         window.set_mode("ask")
         window.query_bar.set_level("1")

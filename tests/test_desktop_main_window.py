@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QUrl
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QComboBox
 
 from desktop.main_window import SOURCES_TAB, STEPS_TAB, MainWindow
 from desktop.responsiveness import UiWatchdog
@@ -80,7 +80,7 @@ def test_ready_loads_state_into_the_window(window: MainWindow, engine: Any) -> N
     assert window.folders_panel.state_text("/data/notes") == "up to date"
     assert window.status.model_label.text() == "qwen2:7b-instruct"
     assert "Ollama connected" in window.status.ollama_label.text()
-    assert window.status.index_label.text() == "15 files · 140 chunks indexed · 2 problems"
+    assert window.status.index_label.text() == "15 files · 140 passages indexed · 2 problems"
     assert window.center.currentWidget() is window.results_view
 
 
@@ -102,15 +102,18 @@ def test_search_as_you_type_sends_only_the_latest_query(
     qtbot.waitUntil(lambda: "search" in engine.methods(), timeout=2000)
     searches = [r for r in engine.requests if r.method == "search"]
     assert [r.params["query"] for r in searches] == ["notice"]
+    # Still typing: the last word may be the start of a longer one.
+    assert searches[0].params["prefix"] is True
     # A newer search makes the older one stale: it is cancelled and its late reply ignored.
     window.query_bar.edit.setText("notice period")
     window.query_bar.submit()
     first, second = [r for r in engine.requests if r.method == "search"]
     assert first.cancelled and not second.cancelled
+    assert "prefix" not in second.params  # Enter: the words as they are
     hits = tuple(SearchHit.from_dict(hit) for hit in load_stream("search_en.jsonl"))
     first.result(SearchResult("notice", hits[:1], 0.001).to_dict())
     second.result(SearchResult("notice period", hits, 0.004).to_dict())
-    assert "5 results in 4 ms" in window.results_view.toPlainText()
+    assert "5 matching passages in" in window.results_view.plain_text()
 
 
 def test_search_filters_reach_the_request(qtbot: Any, window: MainWindow, engine: Any) -> None:
@@ -129,7 +132,7 @@ def test_a_bad_query_is_explained_inline_not_in_a_dialog(window: MainWindow, eng
     window.query_bar.edit.setText('"unclosed')
     window.query_bar.submit()
     engine.last("search").error("bad_query", "The quote is not closed.", "Add the closing quote.")
-    text = window.results_view.toPlainText()
+    text = window.results_view.plain_text()
     assert "The quote is not closed." in text and "Add the closing quote." in text
     assert QApplication.activeModalWidget() is None
 
@@ -301,8 +304,10 @@ def test_ask_error_is_shown_in_plain_words(window: MainWindow, engine: Any) -> N
         "ollama_unreachable", "Nothing answers at 127.0.0.1:11434.", "Start it with `ollama serve`."
     )
     text = window.answer_view.browser.toPlainText()
-    assert "Ollama is not running" in text and "ollama serve" in text
-    assert "Error: ollama_unreachable" in window.steps_panel.toPlainText()
+    assert "Ollama is not running" in text and "Start Ollama" in text
+    assert "ollama serve" not in text and "`" not in text
+    steps = window.steps_panel.toPlainText()
+    assert steps.count("Ollama is not running") == 1 and "ollama_unreachable" not in steps
 
 
 def test_missing_model_panel_pulls_with_progress(window: MainWindow, engine: Any) -> None:
@@ -331,7 +336,7 @@ def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> Non
     assert isinstance(dialog, SettingsDialog)
     editable = {k: v for k, v in SETTINGS["values"].items() if k != "folders"}
     assert dialog.values() == editable
-    dialog.editor("model").setText("qwen2:1.5b-instruct")
+    dialog.editor("model").setCurrentText("qwen2:1.5b-instruct")
     dialog.editor("read_budget").setValue(120)
     dialog.editor("ignore_patterns").setPlainText("*.log\n\narchive/\n")
     dialog.save()
@@ -355,10 +360,21 @@ def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> Non
 def test_settings_dialog_catches_a_bad_host_before_sending(qtbot: Any) -> None:
     dialog = SettingsDialog(SettingsSnapshot.from_dict(SETTINGS))
     qtbot.addWidget(dialog)
-    dialog.editor("ollama_host").setText("localhost:11434")
+    dialog.editor("ollama_host").setText("ftp://localhost:11434")
     with qtbot.assertNotEmitted(dialog.apply_requested):
         dialog.save()
     assert "http://" in dialog.error_label.text()
+
+
+def test_settings_take_host_and_port_as_typed(qtbot: Any) -> None:
+    """`localhost:11434` is what people type (and what $OLLAMA_HOST holds): it is a URL."""
+    dialog = SettingsDialog(SettingsSnapshot.from_dict(SETTINGS))
+    qtbot.addWidget(dialog)
+    dialog.editor("ollama_host").setText("192.168.1.20:11434")
+    with qtbot.waitSignal(dialog.apply_requested) as blocker:
+        dialog.save()
+    assert blocker.args == [{"ollama_host": "http://192.168.1.20:11434"}]
+    assert not dialog.error_label.isVisible()
 
 
 def test_layout_persists_between_runs(
@@ -382,8 +398,9 @@ def test_layout_persists_between_runs(
 
 
 def test_folder_with_problems_opens_the_list(window: MainWindow, engine: Any) -> None:
-    item = window.folders_panel.list.item(1)
-    window.folders_panel.list.itemClicked.emit(item)
+    window.folders_panel.list.itemWidget(window.folders_panel.list.item(1)).linkActivated.emit(
+        "problems"
+    )
     problems = [
         ("/data/pdfs/locked.pdf", "error", "encrypted", "/data/pdfs/locked.pdf needs a password."),
         ("/data/pdfs/scan.pdf", "skipped", "no_text", "No text layer."),
@@ -396,9 +413,9 @@ def test_folder_with_problems_opens_the_list(window: MainWindow, engine: Any) ->
     first, second = tree.topLevelItem(0), tree.topLevelItem(1)
     assert first is not None and second is not None
     assert first.text(0) == "locked.pdf"  # relative to the folder
-    assert first.text(1) == "encrypted"
-    assert first.text(2) == "locked.pdf needs a password."
-    assert second.text(2) == "No text layer."
+    assert first.text(1) == "The PDF is encrypted. locked.pdf needs a password."
+    assert second.text(1) == "The file has no text to read. No text layer."
+    assert window.problems_dialog.tree.wordWrap()
 
 
 def test_index_progress_shows_on_the_folder_and_status_bar(window: MainWindow) -> None:
@@ -427,7 +444,9 @@ def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCapture
         qtbot.wait(120)
     watchdog.stop()
     assert watchdog.block_count == 1
-    assert 200 < watchdog.longest_block_ms < 1000
+    # At least the sleep; the upper bound only says it is the one block (a loaded machine, as
+    # under several test suites at once, lets the UI thread wait a second or more for a core).
+    assert 300 <= watchdog.longest_block_ms < 10_000
     assert any("UI thread was blocked for" in r.getMessage() for r in caplog.records)
 
 
@@ -444,23 +463,27 @@ def test_check_setup_lists_the_engines_checks(window: MainWindow, engine: Any) -
             ),
         )
     )
+    assert "Checking the setup…" in window.status.activities
     engine.last("doctor").result(report.to_dict())
+    assert window.status.activities == []  # the message ends with its action
     dialog = window.doctor_dialog
     assert dialog.summary.text() == "1 of 2 checks failed. Each says what to do."
     text = dialog.browser.toPlainText()
     assert "Nothing answers at http://127.0.0.1:11434." in text
-    assert "What to do: Start it with `ollama serve`." in text
+    assert "What to do: Start Ollama" in text and "ollama serve" not in text
 
 
 def test_settings_offer_the_pulled_models(window: MainWindow, engine: Any) -> None:
     window._apply_ollama({"state": "ready", "models": ["qwen2:7b-instruct", "qwen2:1.5b"]})
     window.open_settings()
     engine.last("settings.get").result(SETTINGS)
-    model_edit = window.settings_dialog.editor("model")
-    assert isinstance(model_edit, QLineEdit)
-    completer = model_edit.completer()
-    assert completer is not None
-    assert completer.model().rowCount() == 2
+    model_box = window.settings_dialog.editor("model")
+    assert isinstance(model_box, QComboBox) and model_box.isEditable()
+    assert [model_box.itemText(i) for i in range(model_box.count())] == [
+        "qwen2:7b-instruct",
+        "qwen2:1.5b",
+    ]
+    assert model_box.currentText() == "qwen2:7b-instruct"
 
 
 def test_adding_a_folder_indexes_it_and_refreshes_once_when_the_engine_says_so(

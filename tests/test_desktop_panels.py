@@ -83,14 +83,33 @@ def test_ollama_panel_says_exactly_what_to_do(qtbot: Any) -> None:
     panel = OllamaPanel()
     qtbot.addWidget(panel)
     assert panel.set_status({"state": "not_running"}, "qwen2:7b-instruct", "http://h:1")
-    assert "ollama serve" in panel.body.text() and "http://h:1" in panel.body.text()
+    assert "open the Ollama app" in panel.body.text() and "http://h:1" in panel.body.text()
+    assert "ollama serve" not in panel.body.text()  # a GUI says what to click, not what to type
     assert panel.pull_button.isHidden()
     assert panel.set_status({"state": "model_missing"}, "qwen2:7b-instruct", "http://h:1")
-    assert "ollama pull qwen2:7b-instruct" in panel.body.text()
+    assert "qwen2:7b-instruct" in panel.body.text() and "ollama pull" not in panel.body.text()
     assert not panel.pull_button.isHidden()
+    assert panel.use_button.isHidden()  # nothing installed to offer instead
     assert not panel.set_status({"state": "ready"}, "m", "h")
     assert "ollama.com/download" in ollama_instructions("not_running", "m", "h")
     assert pull_progress_text({"status": "verifying sha256 digest"}) == "verifying sha256 digest"
+
+
+def test_a_missing_model_offers_the_models_already_installed_before_a_download(
+    qtbot: Any,
+) -> None:
+    panel = OllamaPanel()
+    qtbot.addWidget(panel)
+    status = {"state": "model_missing", "models": ["qwen2.5:1.5b", "llama3.2:3b"]}
+    assert panel.set_status(status, "qwen2:7b-instruct", "http://h:1")
+    assert not panel.use_button.isHidden() and not panel.installed_combo.isHidden()
+    assert [panel.installed_combo.itemText(i) for i in range(2)] == ["qwen2.5:1.5b", "llama3.2:3b"]
+    assert "Use a model you already have" in panel.body.text()
+    assert panel.use_button.objectName() == "primary" and panel.pull_button.objectName() == ""
+    panel.installed_combo.setCurrentIndex(1)
+    with qtbot.waitSignal(panel.use_model_requested) as blocker:
+        panel.use_button.click()
+    assert blocker.args == ["llama3.2:3b"]
 
 
 def test_query_bar_scopes_and_levels(qtbot: Any) -> None:

@@ -10,11 +10,12 @@ from PySide6.QtCore import QUrl
 
 from desktop.answer_view import RENDER_INTERVAL_MS, AnswerView
 from desktop.errors import plain_error, show_error
-from desktop.results_view import ResultsView, results_html
+from desktop.results_view import ResultsView
 from desktop.rich_text import citation_numbers, highlight_html, linkify_citations, merge_spans
 from desktop.sources_panel import SourcesPanel
 from desktop.steps_panel import StepsPanel
 from desktop.steps_timeline import StepsTimeline
+from desktop.theme import LIGHT_COLORS
 from engine.agent.events import event_from_dict
 from engine.models import SearchHit, SearchResult
 from tests.helpers.gui import RECORDED, final_answer, load_stream, streamed_text
@@ -61,14 +62,19 @@ def test_steps_panel_shows_sub_questions_in_chinese(qtbot: Any) -> None:
     assert "Chinese: 黛玉、贾母、王熙凤、拜见" in text
 
 
-def test_steps_progress_line_while_reading() -> None:
-    events = load_stream("ask_en_level2.jsonl")
-    cut = next(i for i, e in enumerate(events) if e["type"] == "chunk_verdict" and e["done"] == 10)
+def test_errors_in_the_steps_are_words_not_kinds_and_a_stop_is_not_an_error() -> None:
     timeline = StepsTimeline(clock=lambda: 0.0)
-    timeline.add_all(events[: cut + 1])
-    assert timeline.progress_text == "Level 2 · reading passages 10/24"
-    timeline.add({"type": "level", "level": 3, "reason": "two hops"})
-    assert timeline.progress_text == "Level 3 · thinking…"
+    error = load_stream("ask_error_ollama.jsonl")[-1]
+    timeline.add(error)
+    timeline.add(dict(error))  # the same failure again, as the request's reply: shown once
+    titles = [step.title for step in timeline.steps]
+    assert titles == ["Ollama is not running"]
+    assert all("ollama_unreachable" not in line for line in timeline.steps[0].details)
+    assert all("`" not in line and "ollama serve" not in line for line in timeline.steps[0].details)
+    timeline.add({"type": "error", "kind": "cancelled", "message": "Cancelled."})
+    assert timeline.steps[-1].title == "Stopped by you"
+    assert timeline.steps[-1].tone == "muted"
+    assert not any(step.title.startswith("Error:") for step in timeline.steps)
 
 
 def test_answer_view_streams_then_takes_the_final_text(qtbot: Any) -> None:
@@ -112,7 +118,7 @@ def test_sources_panel_selects_and_highlights_the_cited_chunk(qtbot: Any) -> Non
     assert not panel.select_citation(9)
     html = panel.toHtml()
     assert "send a receipt within two working days" in panel.toPlainText()
-    assert "background-color:#ffe58f" in html.replace(" ", "")
+    assert f"background-color:{LIGHT_COLORS.mark}" in html.replace(" ", "")
 
 
 def test_sources_open_link_requests_the_cited_page(qtbot: Any) -> None:
@@ -125,17 +131,20 @@ def test_sources_open_link_requests_the_cited_page(qtbot: Any) -> None:
 
 
 def test_search_results_highlight_the_matched_terms(qtbot: Any) -> None:
+    from desktop.results_view import row_html
+
     hits = tuple(SearchHit.from_dict(hit) for hit in load_stream("search_zh.jsonl"))
     view = ResultsView()
     qtbot.addWidget(view)
+    view.show()
     view.show_results(SearchResult("王熙凤 贾母", hits, 0.008))
-    text = view.toPlainText()
-    assert "3 results in 8 ms" in text
+    text = view.plain_text()
+    assert "3 matching passages in 3 files · 8 ms" in text
     assert "红楼梦人物关系研究" in text and "page 12" in text
-    html = results_html(hits, "王熙凤 贾母")
-    assert html.count("background-color:#ffe58f") == sum(len(h.snippet_highlights) for h in hits)
+    mark = f"background-color:{LIGHT_COLORS.mark}"
+    assert all(mark in row_html(row, hits) for row in view.model.rows if hits[row.hit].highlights)
     with qtbot.waitSignal(view.hit_selected) as blocker:
-        view.anchorClicked.emit(QUrl("hit:1"))
+        view.select_hit(1)
     assert blocker.args[0]["title"] == "人物表"
 
 
@@ -143,7 +152,7 @@ def test_no_results_says_what_to_try(qtbot: Any) -> None:
     view = ResultsView()
     qtbot.addWidget(view)
     view.show_results(SearchResult("zebra <b>", ()))
-    assert "No matches for zebra <b>" in view.toPlainText()
+    assert "No matches for zebra <b>" in view.plain_text()
 
 
 def test_highlight_html_escapes_and_merges_overlaps() -> None:
@@ -171,22 +180,24 @@ def test_plain_error_reads_like_a_person_wrote_it() -> None:
         }
     )
     assert plain.title == "Ollama is not running"
-    assert plain.as_text().endswith("What to do: Run `ollama serve`.")
+    # The app's own advice, not the command line's.
+    assert "What to do: Start Ollama" in plain.as_text()
+    assert "`" not in plain.as_text() and "ollama serve" not in plain.as_text()
     odd = plain_error({"kind": "disk_quota_exceeded", "message": ""})
     assert odd.title == "Disk quota exceeded"
     assert odd.message  # never an empty box
     assert plain_error(ValueError("boom")).message == "boom"
 
 
-@pytest.mark.expect_log("engine error (model_missing|cancelled)")
+@pytest.mark.expect_log("engine error (pull_failed|cancelled)")
 def test_show_error_opens_one_box_and_skips_cancellation(qtbot: Any) -> None:
     box = show_error(
-        {"kind": "model_missing", "message": "qwen2 is not pulled.", "hint": "Pull it."}
+        {"kind": "pull_failed", "message": "The disk is full.", "hint": "Free some space."}
     )
     assert box is not None
     qtbot.addWidget(box)
-    assert box.text() == "The model is not installed"
-    assert "What to do: Pull it." in box.informativeText()
+    assert box.text() == "The model could not be downloaded"
+    assert "What to do: Free some space." in box.informativeText()
     assert show_error({"kind": "cancelled", "message": "Cancelled."}) is None
 
 
@@ -197,7 +208,10 @@ def test_answer_view_shows_an_error_inline(qtbot: Any) -> None:
     error = load_stream("ask_error_ollama.jsonl")[-1]
     view.fail(error)
     text = view.browser.toPlainText()
-    assert "Ollama is not running" in text and "ollama serve" in text
+    assert "Ollama is not running" in text and "Start Ollama" in text
+    assert "ollama serve" not in text and "`" not in text and "ollama_unreachable" not in text
+    assert view.retry_button.isVisible() or not view.isVisible()
+    assert not view.retry_button.isHidden()
 
 
 def test_inferred_citations_are_marked_probable(qtbot: Any) -> None:

@@ -75,3 +75,59 @@ def test_the_test_doubles_speak_only_real_kinds() -> None:
     spoken = _kinds_spoken_by_the_doubles()
     assert spoken, "the scan found no kinds at all: it would pass whatever the doubles say"
     assert [(where, kind) for where, kind in spoken if kind not in set(ErrorKind)] == []
+
+
+ENGINE = TESTS.parent / "engine"
+COMMAND_WORDS = (
+    "`",
+    "needle index",
+    "needle folders",
+    "needle doctor",
+    "needle pull",
+    "ollama serve",
+    "ollama pull",
+    "--data-dir",
+    "NEEDLE_HOME",
+    "chmod",
+)
+
+
+def _engine_hints() -> list[tuple[str, str]]:
+    """(kind, hint) of every error the engine raises with a written hint."""
+    found: list[tuple[str, str]] = []
+    for path in sorted(ENGINE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call) or len(node.args) < 3:
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            kind = node.args[0]
+            if name not in RAISERS or not isinstance(kind, ast.Attribute):
+                continue
+            hint = node.args[2]
+            parts = (
+                [hint.value]
+                if isinstance(hint, ast.Constant)
+                else [v.value for v in getattr(hint, "values", []) if isinstance(v, ast.Constant)]
+            )
+            text = "".join(str(p) for p in parts)
+            if text:
+                found.append((ErrorKind[kind.attr].value, text + " PATH."))
+    return found
+
+
+def test_the_engine_has_hints_worded_for_the_command_line() -> None:
+    hints = _engine_hints()
+    assert len(hints) > 20
+    assert any("`" in hint for _, hint in hints)  # so the next test has something to remove
+
+
+@pytest.mark.parametrize(("kind", "hint"), _engine_hints())
+def test_the_app_never_shows_a_command_line_hint(kind: str, hint: str) -> None:
+    """The window has buttons for what the command line types: no backticks, no commands."""
+    plain = plain_error({"kind": kind, "message": "Something `needle index` said.", "hint": hint})
+    shown = plain.as_text()
+    assert not any(
+        word in shown.replace("Something needle index said.", "") for word in COMMAND_WORDS
+    ), shown
+    assert "`" not in shown
+    assert "_" not in kind or kind not in shown  # no internal kind names like ollama_unreachable

@@ -89,3 +89,16 @@ def test_spans_and_snippets_stay_consistent(text: str, keywords: list[str], widt
     marked_in_snippet = [snippet[s.start : s.end] for s in inside]
     assert all(piece and piece in text for piece in marked_in_snippet)
     assert all(0 <= s.start < s.end <= len(snippet) for s in inside)
+
+
+def test_function_words_are_not_marked_beside_a_word_that_matters() -> None:
+    text = "The notice period of the lease is three months."
+    assert _marked(text, highlight_spans(text, ["the notice of lease"])) == ["notice", "lease"]
+    # A query of nothing but function words still shows where they are.
+    assert _marked(text, highlight_spans(text, ["the"])) == ["The", "the"]
+
+
+def test_a_word_being_typed_marks_every_word_it_starts() -> None:
+    text = "Sourdough needs a starter; sour cream does not. Sourdoughs rise slowly."
+    marked = _marked(text, highlight_spans(text, ["sourd"], prefixes=["sourd"]))
+    assert marked == ["Sourdough", "Sourdoughs"]

@@ -418,3 +418,43 @@ def test_chinese_question_words_do_not_match(fresh: ChunkIndex) -> None:
     )
     fresh.commit()
     assert _ids(fresh.search_keywords(["船长早上喝什么茶"])) == ["chat#1"]
+
+
+def _prefix_index(tmp_path: Path) -> ChunkIndex:
+    opened = ChunkIndex.open(tmp_path / "index", writable=True)
+    opened.add_document(
+        "bread",
+        "/home/me/notes/bread.md",
+        "Baking",
+        [
+            _chunk("bread", 0, "Feed the sourdough starter twice a day."),
+            _chunk("bread", 1, "Rye bread keeps for a week."),
+        ],
+        extension="md",
+        modified=JUN_2024,
+        size=100,
+        kind="markdown",
+    )
+    opened.commit()
+    return opened
+
+
+def test_the_word_being_typed_matches_as_a_prefix(tmp_path: Path) -> None:
+    index = _prefix_index(tmp_path)
+    assert index.search("sourd") == []  # a finished word is a whole word
+    hits = index.search("sourd", prefix=True)
+    assert _ids(hits) == ["bread#0"]
+    assert [hits[0].text[h.start : h.end] for h in hits[0].highlights] == ["sourdough"]
+    assert _ids(index.search("starter sourd", prefix=True)) == ["bread#0"]
+    # Only the last word is being typed: a finished first word is not a prefix.
+    (hit,) = index.search("sour starter", prefix=True)
+    assert [hit.text[h.start : h.end] for h in hit.highlights] == ["starter"]
+    # A space after the word says it is finished.
+    assert index.search("sourd ", prefix=True) == []
+
+
+def test_search_counts_every_match_beyond_the_limit(index: ChunkIndex) -> None:
+    page = index.search_counted("report", limit=1)
+    assert len(page.hits) == 1
+    assert page.total == 2
+    assert index.search_counted("zebra", limit=5).total == 0

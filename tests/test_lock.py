@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from engine.errors import WriterLocked
-from engine.library.lock import WriterLock, read_owner_pid
+from engine.library.lock import APP_HOLDER, WriterLock, read_owner_pid
 
 HOLDER_SCRIPT = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
     from engine.library.lock import WriterLock
-    lock = WriterLock(Path(sys.argv[1])).acquire()
+    lock = WriterLock(Path(sys.argv[1]), sys.argv[2]).acquire()
     print("held", flush=True)
     sys.stdin.readline()  # hold until the test says so (or closes the pipe)
     lock.release()
@@ -42,9 +42,9 @@ TRY_SCRIPT = textwrap.dedent(
 )
 
 
-def _start_holder(lock_path: Path) -> subprocess.Popen[str]:
+def _start_holder(lock_path: Path, role: str = "needle index") -> subprocess.Popen[str]:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER_SCRIPT, str(lock_path)],
+        [sys.executable, "-c", HOLDER_SCRIPT, str(lock_path), role],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -63,9 +63,9 @@ def test_second_process_is_refused_with_the_owner_pid(tmp_path: Path) -> None:
         error = caught.value
         assert error.kind == "writer_locked"
         assert error.message == (
-            f"Another Needle process (pid {holder.pid}) is already indexing this library."
+            f"Another 'needle index' run (pid {holder.pid}) is updating this library."
         )
-        assert error.hint
+        assert error.hint.startswith("Wait for it to finish")
     finally:
         assert holder.stdin is not None
         holder.stdin.write("\n")
@@ -88,9 +88,26 @@ def test_other_process_is_refused_while_we_hold_it(tmp_path: Path) -> None:
         )
     assert result.returncode == 3
     assert result.stdout.strip() == (
-        f"writer_locked|Another Needle process (pid {os.getpid()}) is already indexing this "
-        "library."
+        f"writer_locked|Another Needle process (pid {os.getpid()}) is using this library."
     )
+
+
+def test_the_app_holding_the_library_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """The app open (not indexing) must not be described as an indexing run to wait for."""
+    lock_path = tmp_path / "writer.lock"
+    holder = _start_holder(lock_path, APP_HOLDER)
+    try:
+        with pytest.raises(WriterLocked) as caught:
+            WriterLock(lock_path, "needle folders").acquire()
+        error = caught.value
+        assert error.message == f"The Needle app has this library open (pid {holder.pid})."
+        assert "indexing" not in error.message
+        assert "Do this in the app" in error.hint and "quit the app" in error.hint
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=10)
 
 
 def test_lock_of_a_killed_process_does_not_block(tmp_path: Path) -> None:

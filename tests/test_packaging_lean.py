@@ -46,6 +46,8 @@ QT_PLUGINS = "PySide6/Qt/plugins"
         "jieba/dict.txt",  # the Chinese field cannot segment without it
         "resources/icons/needle-256.png",
         "desktop/chevron-down.svg",
+        "desktop/translations/needle_zh_CN.qm",  # the Chinese interface
+        "PySide6/Qt/translations/qtbase_zh_CN.qm",  # its standard dialogs
         "PySide6/Qt/lib/libQt6Core.so.6",
         "libxkbcommon.so.0",
     ],
@@ -57,7 +59,8 @@ def test_what_the_app_needs_is_kept(path: str) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "PySide6/Qt/translations/qtbase_zh_CN.qm",
+        "PySide6/Qt/translations/qtbase_de.qm",
+        "PySide6/Qt/translations/qtdeclarative_zh_CN.qm",
         "PySide6/translations/qt_de.qm",  # the Windows wheel's layout
         f"{QT_PLUGINS}/platforms/libqvnc.so",
         f"{QT_PLUGINS}/platforms/libqeglfs.so",

@@ -183,6 +183,10 @@ def test_search_round_trip_with_filters(served: tuple[Service, Output], fake: Fa
     query, limit, filters = fake.searches[-1]
     assert (query, limit) == ("tantivy", 2)
     assert filters is not None and filters.extensions == ("pdf",)
+    assert fake.last_search_prefix is False
+    send(service, 3, "search", query="tanti", prefix=True)
+    assert output.final(3)["result"]["count"] >= 1
+    assert fake.last_search_prefix is True
 
 
 @pytest.mark.parametrize(
@@ -192,6 +196,7 @@ def test_search_round_trip_with_filters(served: tuple[Service, Output], fake: Fa
         ({"query": "x", "limit": 0}, "'limit'"),
         ({"query": "x", "filters": {"colour": ["red"]}}, "unknown filter"),
         ({"query": "x", "filters": {"folders": "notes"}}, "'folders'"),
+        ({"query": "x", "prefix": "yes"}, "'prefix'"),
     ],
 )
 def test_bad_search_params_are_explained(
@@ -704,3 +709,16 @@ def test_the_real_engine_answers_with_events_and_stops_when_cancelled(tmp_path: 
             assert engine.process.wait(timeout=20) == 0
         finally:
             engine.stop()
+
+
+def test_retry_reads_the_files_again_and_says_the_index_changed(
+    served: tuple[Service, Output], fake: FakeEngine
+) -> None:
+    service, output = served
+    send(service, 2, "index.retry", paths=["/notes/a.pdf"])
+    assert output.final(2)["result"]["updated"] == 1
+    assert fake.retried == ["/notes/a.pdf"]
+    notice = output.wait_for(lambda m: m.get("topic") == "index_changed")
+    assert notice["data"]["source"] == "index.retry"
+    send(service, 3, "index.retry", paths=[])
+    assert output.final(3)["error"]["kind"] == "bad_request"

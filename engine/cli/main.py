@@ -44,7 +44,8 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "doctor":
         return cmd_doctor(args, console)
     handler: Callable[[Engine, argparse.Namespace, Console], int] = args.handler
-    with Engine.open(args.data_dir, writer=not opens_read_only(args)) as engine:
+    writer = not opens_read_only(args)
+    with Engine.open(args.data_dir, writer=writer, holder=f"needle {args.command}") as engine:
         return handler(engine, args, console)
 
 

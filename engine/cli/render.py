@@ -126,6 +126,8 @@ def location_of(page: int | None, heading: str, ocr: bool = False) -> str:
 
 
 def render_hits(console: Console, result: SearchResult) -> None:
+    for warning in result.warnings:
+        console.print(console.dim(f"Note: {warning.message}"))
     if not result.hits:
         console.print("No matches.")
         return
@@ -135,7 +137,12 @@ def render_hits(console: Console, result: SearchResult) -> None:
         console.print(f"{number}. {console.bold(title)}  {console.dim(f'({hit.score:.2f})')}")
         console.print(f"   {short_path(hit.path)}" + (f" — {where}" if where else ""))
         console.print(f"   {highlight_snippet(console, hit)}")
-    console.print(console.dim(f"{result.count} results in {result.seconds * 1000:.0f} ms"))
+    shown = (
+        f"best {result.count} of {result.total} results"
+        if result.more
+        else f"{result.count} result{'s' if result.count != 1 else ''}"
+    )
+    console.print(console.dim(f"{shown} in {result.seconds * 1000:.0f} ms"))
 
 
 def render_status(console: Console, report: StatusReport) -> None:

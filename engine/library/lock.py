@@ -1,8 +1,9 @@
 """The single-writer lock: one process at a time may own the index writer and the catalog.
 
 The lock is an OS advisory lock on a small file (`flock` on POSIX, `msvcrt.locking` on Windows).
-The OS drops it when the owning process dies, so a crash never leaves a stale lock behind; the
-pid written into the file is only there so the refusal message can name the owner.
+The OS drops it when the owning process dies, so a crash never leaves a stale lock behind. The
+owner writes its pid and what it is (`holder`: the app's engine, or the command-line command)
+into the file, so a refused process can say who has the library and what to do about it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ from types import TracebackType
 
 from engine.errors import ErrorKind, WriterLocked
 
-LOCK_HINT = (
-    "Wait for the other indexing run to finish or close the other Needle window; "
-    "searching still works meanwhile."
-)
+APP_HOLDER = "app"  # the engine of the desktop app (`needle serve`)
 # Windows locks are mandatory: a locked byte cannot be read by others. Lock a byte far past the
 # pid text so a refused process can still read who owns the lock.
 _WINDOWS_LOCK_OFFSET = 4096
@@ -62,26 +60,57 @@ def _unlock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def _read_owner(path: Path) -> tuple[int | None, str]:
+    """(pid, holder) recorded by the current (or last) owner; None and "" when unknown."""
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError:
+        return None, ""
+    lines = [line.strip("\x00 \r") for line in text.splitlines()]
+    digits = lines[0] if lines else ""
+    holder = lines[1] if len(lines) > 1 else ""
+    return (int(digits) if digits.isdigit() else None), holder
+
+
 def read_owner_pid(path: Path) -> int | None:
     """The pid recorded by the current (or last) owner, or None when unknown."""
-    try:
-        text = path.read_text("ascii", errors="replace").strip()
-    except OSError:
-        return None
-    digits = text.strip("\x00 ")
-    return int(digits) if digits.isdigit() else None
+    return _read_owner(path)[0]
+
+
+def locked_error(pid: int | None, holder: str) -> WriterLocked:
+    """What a refused process tells its user: who has the library, and what to do."""
+    who = f"pid {pid}" if pid is not None else "pid unknown"
+    if holder == APP_HOLDER:
+        return WriterLocked(
+            ErrorKind.WRITER_LOCKED,
+            f"The Needle app has this library open ({who}).",
+            "Do this in the app (add or remove folders there; it indexes and watches them "
+            "itself), or quit the app and try again. Searching works while the app is open.",
+        )
+    if holder:
+        return WriterLocked(
+            ErrorKind.WRITER_LOCKED,
+            f"Another '{holder}' run ({who}) is updating this library.",
+            "Wait for it to finish, then try again. Searching works meanwhile.",
+        )
+    return WriterLocked(
+        ErrorKind.WRITER_LOCKED,
+        f"Another Needle process ({who}) is using this library.",
+        "Wait for it to finish or close it, then try again. Searching works meanwhile.",
+    )
 
 
 class WriterLock:
     """Exclusive writer lock on `path`.
 
-    `acquire()` raises `WriterLocked(kind="writer_locked")` naming the other process's pid when
-    someone else holds it. `release()` is idempotent. Usable as a context manager. The lock is
-    per process: acquiring twice through one `WriterLock` object is a no-op.
+    `acquire()` raises `WriterLocked(kind="writer_locked")` naming the other process (its pid and
+    `holder`) when someone else holds it. `release()` is idempotent. Usable as a context manager.
+    The lock is per process: acquiring twice through one `WriterLock` object is a no-op.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, holder: str = "") -> None:
         self.path = Path(path)
+        self.holder = holder.replace("\n", " ").strip()
         self._fd: int | None = None
 
     @property
@@ -114,17 +143,11 @@ class WriterLock:
     def _write_pid(self, fd: int) -> None:
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        os.write(fd, f"{os.getpid()}\n{self.holder}\n".encode())
         os.fsync(fd)
 
     def _locked_error(self) -> WriterLocked:
-        pid = read_owner_pid(self.path)
-        owner = f"pid {pid}" if pid is not None else "pid unknown"
-        return WriterLocked(
-            ErrorKind.WRITER_LOCKED,
-            f"Another Needle process ({owner}) is already indexing this library.",
-            LOCK_HINT,
-        )
+        return locked_error(*_read_owner(self.path))
 
     def __enter__(self) -> WriterLock:
         return self.acquire()

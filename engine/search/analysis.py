@@ -124,6 +124,20 @@ def english_tokens(text: str) -> list[AnalyzedToken]:
     return [AnalyzedToken(t.text, t.position, t.char_offset_from, t.char_offset_to) for t in tokens]
 
 
+def fold_word(word: str) -> str:
+    """A word as the English fields hold it before stemming: lower case, accents folded
+    ("Café" -> "cafe"), as the analyzer's lowercase and ascii_fold filters leave it."""
+    tokens = _folding_analyzer().analyze(storable(word))
+    return "".join(tokens) if tokens else word.lower()
+
+
+@lru_cache(maxsize=1)
+def _folding_analyzer() -> tantivy.TextAnalyzer:
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(_EN_WORD_PATTERN))
+    builder = builder.filter(tantivy.Filter.lowercase())
+    return builder.filter(tantivy.Filter.ascii_fold()).build()
+
+
 def has_cjk(text: str) -> bool:
     return not text.isascii() and _cjk_run_re().search(text) is not None
 

@@ -15,7 +15,7 @@ from engine.search.analysis import (
     cjk_field_text,
     storable,
 )
-from engine.search.highlight import highlight_spans, make_snippet
+from engine.search.highlight import HighlightTerms, highlight_spans, make_snippet
 
 HEADING_SEPARATOR = "\u001f"  # between heading levels in the stored heading field
 
@@ -121,11 +121,15 @@ def chunk_document(meta: DocMeta, chunk: Chunk, segmentation: Segmentation) -> t
 
 
 def hit_from_document(
-    doc: tantivy.Document, score: float, highlight_terms: Sequence[str]
+    doc: tantivy.Document, score: float, highlight: HighlightTerms | Sequence[str]
 ) -> SearchHit:
-    """A stored chunk as a hit, highlighted for `highlight_terms`."""
+    """A stored chunk as a hit, highlighted for `highlight` (a query or keywords, and maybe
+    the word being typed)."""
     text = bytes(doc.get_first("text") or b"").decode("utf-8")
-    spans = highlight_spans(text, highlight_terms) if highlight_terms else ()
+    terms = highlight if isinstance(highlight, HighlightTerms) else HighlightTerms(tuple(highlight))
+    spans = (
+        highlight_spans(text, terms.query, terms.prefixes) if terms.query or terms.prefixes else ()
+    )
     snippet, snippet_spans = make_snippet(text, spans)
     heading = str(doc.get_first("heading") or "")
     page = doc.get_first("page")

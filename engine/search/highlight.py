@@ -4,6 +4,10 @@ English words match by stem, exactly as the index matches them ("running" lights
 "run"). Chinese matches by text: the longest pieces (two characters or more) of the query's CJK runs
 that occur in the text, so the highlight covers what the reader recognises as the matched words
 whichever segmentation the index uses. A one-character CJK query matches that character.
+
+Function words ("the", "of", "is") are not marked when the query has other words: a passage
+sprinkled with highlighted "the"s hides the words that matched. A word still being typed (a
+prefix) lights up every word that starts with it.
 """
 
 from __future__ import annotations
@@ -12,13 +16,22 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine.lang import SENTENCE_ENDS
 from engine.models import Highlight
-from engine.search.analysis import cjk_runs, english_terms, english_tokens, has_cjk
+from engine.search.analysis import cjk_runs, english_terms, english_tokens, fold_word, has_cjk
 from engine.search.query import parse_query
 
 DEFAULT_SNIPPET_CHARS = 240
+# Words that carry no meaning of their own: never highlighted beside a word that does.
+_FUNCTION_WORD_TEXT = """
+    a an the of to in on at by for from with about as into onto over under than then and or
+    nor but so if is am are was were be been being do does did has have had it its this that
+    these those there here i me my we us our you your he him his she her they them their what
+    which who whom whose when where why how not no
+"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORD_TEXT.split())
 ELLIPSIS = "…"
 # Longer CJK runs in a query are sentences; matching their pieces up to this length is plenty.
 _MAX_CJK_PIECE = 16
@@ -26,8 +39,18 @@ _SENTENCE_END_RE = re.compile(rf"[{re.escape(SENTENCE_ENDS)}\n]\s*")
 
 
 @dataclass(frozen=True)
+class HighlightTerms:
+    """What to mark: the query (search-box syntax) or the agent's keywords, and the words still
+    being typed, whose every completion is marked."""
+
+    query: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class _QueryMatcher:
     stems: frozenset[str]
+    prefixes: tuple[str, ...]
     cjk_pieces: frozenset[str]  # substrings (2+ chars) of the query's CJK runs
     cjk_singles: frozenset[str]  # one-character CJK runs of the query
     longest_piece: int
@@ -43,7 +66,19 @@ def _query_texts(keywords_or_query: Sequence[str]) -> list[str]:
     return texts
 
 
-def _matcher(keywords_or_query: Sequence[str]) -> _QueryMatcher:
+@lru_cache(maxsize=1)
+def _function_stems() -> frozenset[str]:
+    """FUNCTION_WORDS as the stemmer leaves them ("does" is indexed as "doe")."""
+    return frozenset(stem for word in FUNCTION_WORDS for stem in english_terms(word))
+
+
+def _meaningful(stems: set[str]) -> set[str]:
+    """The stems without function words, unless function words are all there is."""
+    kept = stems - _function_stems()
+    return kept or stems
+
+
+def _matcher(keywords_or_query: Sequence[str], prefixes: Sequence[str] = ()) -> _QueryMatcher:
     stems: set[str] = set()
     pieces: set[str] = set()
     singles: set[str] = set()
@@ -57,13 +92,23 @@ def _matcher(keywords_or_query: Sequence[str]) -> _QueryMatcher:
                 for j in range(i + 2, min(len(run), i + _MAX_CJK_PIECE) + 1):
                     pieces.add(run[i:j])
     longest = max((len(p) for p in pieces), default=0)
-    return _QueryMatcher(frozenset(stems), frozenset(pieces), frozenset(singles), longest)
+    folded = tuple(fold_word(p) for p in prefixes if p)
+    return _QueryMatcher(
+        frozenset(_meaningful(stems)), folded, frozenset(pieces), frozenset(singles), longest
+    )
 
 
-def _english_spans(text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
-    if not stems:
+def _english_spans(text: str, matcher: _QueryMatcher) -> list[tuple[int, int]]:
+    if not matcher.stems and not matcher.prefixes:
         return []
-    return [(t.start, t.end) for t in english_tokens(text) if t.term in stems]
+    spans = []
+    for token in english_tokens(text):
+        if token.term in matcher.stems or (
+            matcher.prefixes
+            and fold_word(text[token.start : token.end]).startswith(matcher.prefixes)
+        ):
+            spans.append((token.start, token.end))
+    return spans
 
 
 def _cjk_spans(text: str, matcher: _QueryMatcher) -> list[tuple[int, int]]:
@@ -98,10 +143,13 @@ def _merge(spans: list[tuple[int, int]]) -> tuple[Highlight, ...]:
     return tuple(Highlight(start, end) for start, end in merged)
 
 
-def highlight_spans(text: str, keywords_or_query: Sequence[str]) -> tuple[Highlight, ...]:
-    """Sorted, non-overlapping spans of `text` that match any of the keywords (or query)."""
-    matcher = _matcher(keywords_or_query)
-    spans = _english_spans(text, matcher.stems)
+def highlight_spans(
+    text: str, keywords_or_query: Sequence[str], prefixes: Sequence[str] = ()
+) -> tuple[Highlight, ...]:
+    """Sorted, non-overlapping spans of `text` that match any of the keywords (or query), or
+    begin with one of `prefixes`."""
+    matcher = _matcher(keywords_or_query, prefixes)
+    spans = _english_spans(text, matcher)
     if (matcher.cjk_pieces or matcher.cjk_singles) and has_cjk(text):
         spans.extend(_cjk_spans(text, matcher))
     return _merge(spans)

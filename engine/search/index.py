@@ -38,8 +38,9 @@ from engine.search.documents import (
     hit_from_document,
     normalize_folder,
 )
+from engine.search.highlight import HighlightTerms
 from engine.search.queries import QueryBuilder
-from engine.search.query import parse_query
+from engine.search.query import parse_query, typed_prefix
 from engine.search.schema import (
     SCHEMA_VERSION,
     create_or_open,
@@ -53,6 +54,14 @@ WRITER_THREADS = 2
 LARGE_LIMIT = 1000
 
 Occur = tantivy.Occur
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """The hits of one search (best first) and how many chunks matched in all."""
+
+    hits: list[SearchHit]
+    total: int
 
 
 @dataclass(frozen=True)
@@ -288,9 +297,26 @@ class ChunkIndex:
         limit: int = 10,
         offset: int = 0,
         filters: SearchFilters | None = None,
+        prefix: bool = False,
     ) -> list[SearchHit]:
         """Search-box syntax (engine/search/query.py). Every term is required; when no chunk has
-        them all, any term will do (ranked by BM25, so chunks with more of them come first)."""
+        them all, any term will do (ranked by BM25, so chunks with more of them come first).
+        `prefix`: the query is still being typed, so its last word also matches as the start of
+        a longer word ("sourd" finds "sourdough")."""
+        return self.search_counted(
+            query, limit=limit, offset=offset, filters=filters, prefix=prefix
+        ).hits
+
+    def search_counted(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        prefix: bool = False,
+    ) -> SearchPage:
+        """`search`, with how many chunks matched in all (the hits are the best `limit`)."""
         # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
         parsed = parse_query(unicodedata.normalize("NFKC", storable(query)))
         if parsed.errors:
@@ -298,36 +324,53 @@ class ChunkIndex:
                 ErrorKind.BAD_QUERY, " ".join(parsed.errors), "Fix or remove that filter."
             )
         if limit <= 0:
-            return []
-        positives = [
-            c for c in (self._queries.text_clause(t, phrase=False) for t in parsed.terms) if c
-        ]
+            return SearchPage([], 0)
+        typed = typed_prefix(query, parsed) if prefix else None
+        last = len(parsed.terms) - 1
+        clauses = (
+            self._term_clause(term, typed if i == last else None)
+            for i, term in enumerate(parsed.terms)
+        )
+        positives = [c for c in clauses if c]
         phrases = [
             c for c in (self._queries.text_clause(p, phrase=True) for p in parsed.phrases) if c
         ]
         excluded = [
             c for c in (self._queries.text_clause(x, phrase=True) for x in parsed.excluded) if c
         ]
+        highlight = HighlightTerms(parsed.positive, (typed,) if typed else ())
         base = [(Occur.Must, c) for c in self._queries.filter_query(filters, parsed)]
         base += [(Occur.Must, p) for p in phrases] + [(Occur.MustNot, x) for x in excluded]
         if not positives and not phrases:
             if not parsed.has_filters and not excluded and not _restricts(filters):
-                return []
+                return SearchPage([], 0)
             # Only filters or exclusions: list the matching chunks (all score alike).
             base.append((Occur.Must, tantivy.Query.all_query()))
-            return self._run(tantivy.Query.boolean_query(base), limit, offset, parsed.positive)
+            return self._run(tantivy.Query.boolean_query(base), limit, offset, highlight)
         strict = tantivy.Query.boolean_query(base + [(Occur.Must, c) for c in positives])
-        hits = self._run(strict, limit, offset, parsed.positive)
-        if hits or not positives or (offset > 0 and self._count(strict) > 0):
-            return hits
+        page = self._run(strict, limit, offset, highlight)
+        if page.total or not positives:
+            return page
         # Nothing has every term: rank chunks by BM25 over any word of any term, so a Chinese
         # question typed as one run still finds the chunks sharing its rarer words.
         loose_terms = [(Occur.Should, q) for q in self._queries.keyword_clauses(parsed.terms)]
+        if typed:
+            loose_terms.append((Occur.Should, self._queries.prefix_clause(typed)))
         if not loose_terms:
-            return []
+            return SearchPage([], 0)
         needed = None if phrases else 1
         loose = tantivy.Query.boolean_query(base + loose_terms, minimum_number_should_match=needed)
-        return self._run(loose, limit, offset, parsed.positive)
+        return self._run(loose, limit, offset, highlight)
+
+    def _term_clause(self, term: str, typed: str | None) -> tantivy.Query | None:
+        """One bare term; the word being typed also matches as a prefix."""
+        exact = self._queries.text_clause(term, phrase=False)
+        if typed is None:
+            return exact
+        started = self._queries.prefix_clause(typed)
+        if exact is None:
+            return started
+        return tantivy.Query.boolean_query([(Occur.Should, exact), (Occur.Should, started)])
 
     def search_keywords(
         self,
@@ -346,20 +389,28 @@ class ChunkIndex:
         clauses = [(Occur.Should, q) for q in should]
         clauses += [(Occur.Must, c) for c in self._queries.filter_query(filters, None)]
         query = tantivy.Query.boolean_query(clauses, minimum_number_should_match=1)
-        return self._run(query, limit, 0, list(keywords))
+        return self._run(query, limit, 0, HighlightTerms(tuple(keywords)), count=False).hits
 
     def _run(
-        self, query: tantivy.Query, limit: int, offset: int, highlight_terms: Sequence[str]
-    ) -> list[SearchHit]:
+        self,
+        query: tantivy.Query,
+        limit: int,
+        offset: int,
+        highlight: HighlightTerms,
+        *,
+        count: bool = True,
+    ) -> SearchPage:
         searcher = self._index.searcher()
         if limit > LARGE_LIMIT:
             # Tantivy reserves room for `limit` hits up front: never more than there are.
             limit = max(1, min(limit, searcher.num_docs))
-        result = searcher.search(query, limit, count=False, offset=offset)
-        return [
-            hit_from_document(searcher.doc(address), score, highlight_terms)
+        result: Any = searcher.search(query, limit, count=count, offset=offset)
+        hits = [
+            hit_from_document(searcher.doc(address), score, highlight)
             for score, address in result.hits
         ]
+        total = int(result.count) if count and result.count is not None else len(hits)
+        return SearchPage(hits, max(total, offset + len(hits)))
 
     def _count(self, query: tantivy.Query) -> int:
         result: Any = self._index.searcher().search(query, 1, count=True)

@@ -20,6 +20,7 @@ from engine.search.analysis import (
     cjk_tokens,
     drop_question_words,
     english_tokens,
+    fold_word,
     is_cjk_run,
     storable,
 )
@@ -119,6 +120,21 @@ class QueryBuilder:
         if len(options) == 1:
             return options[0]
         return tantivy.Query.boolean_query([(Occur.Should, q) for q in options])
+
+    def prefix_clause(self, word: str) -> tantivy.Query:
+        """Words that start with `word` (as the English fields store them: lower case, accents
+        folded), in the body, the title and the headings."""
+        pattern = _re_escape(fold_word(word)) + ".*"
+        return tantivy.Query.boolean_query(
+            [
+                (Occur.Should, _boost(tantivy.Query.regex_query(self.schema, field, pattern), b))
+                for field, b in (
+                    ("text_en", 1.0),
+                    ("title", TITLE_BOOST),
+                    ("heading", HEADING_BOOST),
+                )
+            ]
+        )
 
     def filter_query(
         self, filters: SearchFilters | None, parsed: ParsedQuery | None

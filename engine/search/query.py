@@ -18,6 +18,7 @@ Unknown prefixes such as "note:" or "http://x" are ordinary text.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -166,3 +167,34 @@ def parse_query(text: str) -> ParsedQuery:
         else:
             builder.terms.append(content)
     return builder.build()
+
+
+MIN_PREFIX_CHARS = 3
+
+
+def typed_prefix(text: str, parsed: ParsedQuery) -> str | None:
+    """The word still being typed at the end of `text`, when it may be the start of a longer
+    word: a bare last term (not a phrase, filter or exclusion) of letters and digits outside
+    the CJK scripts, at least MIN_PREFIX_CHARS long, with no space typed after it yet."""
+    if not parsed.terms or not text or text[-1].isspace():
+        return None
+    matches = list(_TOKEN_RE.finditer(text))
+    last = matches[-1] if matches else None
+    if last is None or last.end() != len(text) or last["word"] is None or last["neg"]:
+        return None
+    word = last["word"]
+    if _filter_parts(last) is not None or word != parsed.terms[-1]:
+        return None
+    if len(word) < MIN_PREFIX_CHARS or not all(c.isalnum() and ord(c) < 0x2E80 for c in word):
+        return None
+    return word
+
+
+UNINDEXED_TYPE = "unindexed_type"
+
+
+def unindexed_types(parsed: ParsedQuery, indexed: Collection[str]) -> list[str]:
+    """The `ext:` values of a query that name a type Needle never indexes (so they match
+    nothing), in the order typed. `indexed` holds extensions with or without the dot."""
+    known = {e.lstrip(".").lower() for e in indexed}
+    return [e for e in parsed.extensions if e not in known]

@@ -51,6 +51,8 @@ class ServedEngine(Protocol):
         cancel: CancelToken = ...,
     ) -> IndexSummary: ...
 
+    def retry(self, paths: Sequence[str]) -> IndexSummary: ...
+
     def start_watching(
         self,
         on_change: Callable[[IndexSummary], None],
@@ -60,7 +62,12 @@ class ServedEngine(Protocol):
     def stop_watching(self) -> Any: ...
 
     def search(
-        self, query: str, *, limit: int = ..., filters: SearchFilters | None = ...
+        self,
+        query: str,
+        *,
+        limit: int = ...,
+        filters: SearchFilters | None = ...,
+        prefix: bool = ...,
     ) -> SearchResult: ...
 
     def status(self) -> Any: ...
@@ -197,11 +204,21 @@ def handle_search(engine: ServedEngine, params: dict[str, Any], ctx: RequestCont
     query = text_param(Method.SEARCH, params, "query")
     limit = _limit_param(Method.SEARCH, params, 20)
     filters = filters_from_params(Method.SEARCH, params.get("filters"))
-    return engine.search(query, limit=limit, filters=filters).to_dict()
+    prefix = params.get("prefix", False)
+    if not isinstance(prefix, bool):
+        raise _bad_params(Method.SEARCH, "'prefix' must be true or false.")
+    return engine.search(query, limit=limit, filters=filters, prefix=prefix).to_dict()
 
 
 def handle_index_run(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
     return engine.index(progress=lambda p: ctx.send_progress(p.to_dict()), cancel=ctx.cancel)
+
+
+def handle_index_retry(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    paths = _string_tuple(Method.INDEX_RETRY, params, "paths")
+    if not paths:
+        raise _bad_params(Method.INDEX_RETRY, "'paths' must list at least one file.")
+    return engine.retry(list(paths))
 
 
 def handle_status(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:

@@ -58,6 +58,23 @@ def _setup_logging(log_dir: str | None) -> None:
     )
 
 
+_crash_file: Any = None  # kept open: when a hard crash comes there is no opening a file
+
+
+def _enable_crash_log(log_dir: str) -> None:
+    """A hard crash (a segfault in a native library, an abort) writes every thread's stack to
+    engine-crash.log beside engine.log, not only to a stderr nobody keeps."""
+    global _crash_file
+    try:
+        _crash_file = open(os.path.join(log_dir, "engine-crash.log"), "a", encoding="utf-8")  # noqa: SIM115
+        _crash_file.write(f"--- needle serve {__version__} started (pid {os.getpid()}) ---\n")
+        _crash_file.flush()
+        faulthandler.enable(file=_crash_file, all_threads=True)
+    except OSError as exc:
+        log.warning("cannot write the crash log in %s: %s", log_dir, exc)
+        faulthandler.enable()
+
+
 def run_stdio(
     open_engine: Callable[[], ServedEngine],
     *,
@@ -111,16 +128,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = _protect_stdout()  # before the heavy imports, in case one of them prints
 
     from engine.api import Engine
+    from engine.library.lock import APP_HOLDER
     from engine.paths import resolve_paths
 
     paths = resolve_paths(args.data_dir)
     _setup_logging(str(paths.logs))
+    _enable_crash_log(str(paths.logs))
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack: why is it stuck?
         faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     log.info("needle serve %s starting, data in %s", __version__, paths.data)
 
     def open_engine() -> ServedEngine:
-        return Engine.open(args.data_dir, writer=True)
+        return Engine.open(args.data_dir, writer=True, holder=APP_HOLDER)
 
     code = run_stdio(open_engine, data_dir=str(paths.data), output=output)
     log.info("needle serve exits with %d", code)

@@ -38,6 +38,7 @@ class Method(StrEnum):
     FOLDERS_ADD = "folders.add"
     FOLDERS_REMOVE = "folders.remove"
     INDEX_RUN = "index.run"
+    INDEX_RETRY = "index.retry"
     STATUS = "status"
     PROBLEMS = "problems"
     SEARCH = "search"

@@ -32,6 +32,7 @@ from engine.service.handlers import (
     handle_ask,
     handle_doctor,
     handle_folders_list,
+    handle_index_retry,
     handle_index_run,
     handle_ollama_pull,
     handle_ollama_status,
@@ -126,6 +127,7 @@ class Service:
             Method.FOLDERS_ADD: self._handle_folders_add,
             Method.FOLDERS_REMOVE: self._handle_folders_remove,
             Method.INDEX_RUN: self._handle_index_run,
+            Method.INDEX_RETRY: self._handle_index_retry,
             Method.STATUS: handle_status,
             Method.PROBLEMS: handle_problems,
             Method.SEARCH: handle_search,
@@ -343,6 +345,14 @@ class Service:
             self._index_lock.release()
         # Views other than the one that asked (folder list, status bar) refresh on this.
         data = {"source": Method.INDEX_RUN, "summary": summary}
+        ctx.after_success.append(lambda: self.notify(Topic.INDEX_CHANGED, data))
+        return summary
+
+    def _handle_index_retry(
+        self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
+    ) -> Any:
+        summary = handle_index_retry(engine, params, ctx)
+        data = {"source": Method.INDEX_RETRY, "summary": summary}
         ctx.after_success.append(lambda: self.notify(Topic.INDEX_CHANGED, data))
         return summary
 

@@ -86,3 +86,45 @@ def make_fake_engine() -> Any:
             return [r.method for r in self.requests]
 
     return FakeEngine()
+
+
+def engine_replies() -> dict[str, Any]:
+    """What the fake engine answers on `ready`, in the engine's own result types."""
+    from engine.models import FileRecord, FolderInfo, StatusReport
+    from engine.settings import Settings, SettingsSnapshot
+
+    folders = [
+        FolderInfo("/data/notes", "up_to_date", files=12, indexed=12, last_indexed=1.0),
+        FolderInfo("/data/pdfs", "errors", files=3, indexed=1, errors=2, last_indexed=1.0),
+    ]
+    problems = [
+        FileRecord(f"/data/pdfs/{n}.pdf", 1, 1.0, "", "error", "encrypted") for n in range(2)
+    ]
+    status = StatusReport(
+        data_dir="/data",
+        counts={"indexed": 13, "error": 2},
+        total_files=15,
+        chunks=140,
+        index_bytes=1 << 20,
+        folders=[],
+        problems=problems,
+    )
+    return {
+        "settings.get": SettingsSnapshot(Settings(ignore_patterns=["*.log"])).to_dict(),
+        "folders.list": {"folders": [folder.to_dict() for folder in folders]},
+        "status": status.to_dict(),
+        "ollama.status": {"state": "ready", "message": "ok", "models": ["qwen2:7b-instruct"]},
+    }
+
+
+def open_window(qtbot: Any, engine: Any, store: Any, **options: Any) -> Any:
+    """The main window, shown, with the engine's first replies delivered."""
+    from desktop.main_window import MainWindow
+
+    window = MainWindow(engine, store, watchdog=False, **options)
+    qtbot.addWidget(window)
+    window.show()
+    engine.ready.emit()
+    for method, result in engine_replies().items():
+        engine.last(method).result(result)
+    return window

@@ -90,6 +90,10 @@ class FakeEngine:
         cancel.raise_if_cancelled()
         return IndexSummary(added=self.index_steps, seconds=0.01)
 
+    def retry(self, paths: Sequence[str]) -> IndexSummary:
+        self.retried = list(paths)
+        return IndexSummary(updated=len(paths), seconds=0.01)
+
     def start_watching(
         self,
         on_change: Callable[[IndexSummary], None],
@@ -103,9 +107,15 @@ class FakeEngine:
         self.watching = False
 
     def search(
-        self, query: str, *, limit: int = 10, filters: SearchFilters | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        prefix: bool = False,
     ) -> SearchResult:
         self.searches.append((query, limit, filters))
+        self.last_search_prefix = prefix
         if query.startswith("slow:"):
             time.sleep(float(query.split(":", 1)[1]))
         if query == "explode":

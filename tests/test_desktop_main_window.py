@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtWidgets import QApplication, QComboBox
 
+from desktop import responsiveness
 from desktop.main_window import SOURCES_TAB, STEPS_TAB, MainWindow
 from desktop.responsiveness import UiWatchdog
 from desktop.settings_dialog import SettingsDialog
@@ -448,6 +449,31 @@ def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCapture
     # under several test suites at once, lets the UI thread wait a second or more for a core).
     assert 300 <= watchdog.longest_block_ms < 10_000
     assert any("UI thread was blocked for" in r.getMessage() for r in caplog.records)
+
+
+def test_watchdog_does_not_count_waiting_for_a_busy_cpu(qtbot: Any) -> None:
+    """A model server on every core can keep the UI thread from running for half a second; the
+    thread was ready, the app held nothing, so no block is logged."""
+    waited = [0.0]
+    watchdog = UiWatchdog(cpu_wait=lambda: waited[0])
+    watchdog.start()
+    qtbot.wait(120)
+    time.sleep(0.35)
+    waited[0] += 0.35  # the kernel says the thread spent that time waiting for a CPU
+    qtbot.wait(120)
+    watchdog.stop()
+    assert watchdog.block_count == 0
+
+
+def test_cpu_wait_is_read_from_the_threads_schedstat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedstat = tmp_path / "schedstat"
+    schedstat.write_text("8123456789 2500000000 731\n")  # on CPU, waiting for a CPU, slices
+    monkeypatch.setattr(responsiveness, "SCHEDSTAT", schedstat)
+    assert responsiveness.cpu_wait_seconds() == 2.5
+    monkeypatch.setattr(responsiveness, "SCHEDSTAT", tmp_path / "absent")
+    assert responsiveness.cpu_wait_seconds() == 0.0
 
 
 def test_check_setup_lists_the_engines_checks(window: MainWindow, engine: Any) -> None:

@@ -162,8 +162,10 @@ def test_add_index_search_ask(
         assert window.grab().save(str(shot))
         assert shot.stat().st_size > 10_000
     finally:
-        client.shutdown_blocking(5.0)
+        # As the app quits: the window closes (and stops watching the UI thread), then the
+        # engine is stopped synchronously, which may block for as long as the engine takes.
         window.close()
+        client.shutdown_blocking(5.0)
         app.setStyleSheet(previous_sheet)
         app.setFont(previous_font)
     assert client.engine_pid is None

@@ -46,6 +46,7 @@ if __package__ in (None, ""):  # run as a script: make `engine` importable from 
 import pytest
 
 from engine.llm.budget import count_prompt_tokens, counter_for_model
+from engine.llm.qwen.tokenizer import count_qwen_tokens
 from engine.llm.types import Message, ToolCall
 from engine.tokens import estimate_tokens
 
@@ -281,6 +282,10 @@ class FakeOllama:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeOllama:
+        # Loading the Qwen vocabulary takes ~0.5 s with the GIL held: done here, before a test's
+        # window starts timing its UI thread, as a real server has its tokenizer loaded before
+        # anyone connects (loaded on the first request, it froze the window it was serving).
+        count_qwen_tokens("warm up")
         # A short poll interval makes stop() quick: every test starts and stops a server.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

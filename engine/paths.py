@@ -4,6 +4,7 @@ temporary folder so they never touch the user's real data."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,3 +60,25 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
     )
+
+
+_ESCAPED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def stored_path(path: str | os.PathLike[str]) -> str:
+    """How the catalog and the index spell a file's path: the path itself when it is valid
+    Unicode, otherwise each byte that is not UTF-8 (a Latin-1 name from an old zip or a Samba
+    share, held by Python as a surrogate) written as `\\xe9`, so the name is stored, searched
+    and shown as text."""
+    text = os.fspath(path)
+    if text.isascii() or not any("\udc80" <= char <= "\udcff" for char in text):
+        return text
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def disk_path(stored: str) -> str:
+    """The file a stored path names: the inverse of `stored_path`. A name that really holds
+    the characters `\\xe9` is taken as written when such a file exists."""
+    if "\\x" not in stored or os.path.lexists(stored):
+        return stored
+    return _ESCAPED_BYTE.sub(lambda match: chr(0xDC00 + int(match.group(1), 16)), stored)

@@ -288,6 +288,31 @@ def test_settings_refuse_values_out_of_their_declared_bounds(
     assert engine.settings == before
 
 
+@pytest.mark.expect_log("settings file .*The default .* is used")
+def test_unusable_saved_settings_are_read_as_defaults_and_can_be_corrected(
+    needle_home: Path, notes: Path
+) -> None:
+    """NaN (or 1e400, or an empty model) saved by hand or by an older Needle must not brick the
+    library: it opens, indexes, doctor names the bad values, and `update_settings` fixes them."""
+    settings_file = needle_home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text(
+        f'{{"folders": ["{notes}"], "max_file_mb": NaN, "request_timeout": -5,'
+        ' "context_window": 1e400, "model": "", "max_steps": 3}',
+        "utf-8",
+    )
+    with Engine.open() as engine:
+        assert engine.settings.max_file_mb == 64.0 and engine.settings.model == "qwen2:7b-instruct"
+        assert engine.settings.max_steps == 3  # the usable values are kept
+        assert engine.index().added > 0
+        check = {c.name: c for c in engine.doctor().checks}["settings"]
+        assert check.status == "fail" and "max_file_mb" in check.message
+        engine.update_settings({"max_file_mb": 10})
+    saved = json.loads(settings_file.read_text("utf-8"))
+    assert saved["max_file_mb"] == 10.0 and saved["request_timeout"] == 300.0
+    assert saved["model"] == "qwen2:7b-instruct"
+
+
 def test_a_failing_engine_constructor_leaves_nothing_held(needle_home: Path) -> None:
     closed: list[str] = []
     real_catalog_close, real_index_close = Catalog.close, ChunkIndex.close

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from engine.api import Engine
 from engine.models import IndexSummary
 from engine.service.protocol import PROTOCOL_VERSION
 from engine.service.server import Service
@@ -152,7 +153,15 @@ def test_unknown_method_is_an_error_and_the_engine_keeps_running(
 
 @pytest.mark.parametrize(
     "line",
-    [b"this is not json\n", b"[1,2,3]\n", b'{"method": "ping"}\n', b"\xff\xfe\n", b'"text"\n'],
+    [
+        b"this is not json\n",
+        b"[1,2,3]\n",
+        b'{"method": "ping"}\n',
+        b"\xff\xfe\n",
+        b'"text"\n',
+        b"[" * 100_000 + b"\n",  # RecursionError in the decoder (issue 9, item 6)
+        b'{"id": 1, "method": "ping", "params": {"a": ' + b"[" * 100_000 + b"]}}\n",
+    ],
 )
 @pytest.mark.expect_log("malformed request line")
 def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_running(
@@ -257,6 +266,19 @@ def test_engine_errors_cross_as_data(served: tuple[Service, Output]) -> None:
     snapshot = output.final(4)["result"]
     assert snapshot["values"]["model"] == "qwen2:1.5b"
     assert {f["name"] for f in snapshot["fields"]} == set(snapshot["values"])
+
+
+def test_settings_update_refuses_values_that_are_not_finite(needle_home: Path) -> None:
+    output = Output()
+    with Engine.open() as engine:
+        service = Service(engine, output, data_dir=str(needle_home), background=False)
+        assert handshake(service, output)["type"] == "result"
+        for request_id, change in enumerate(('"max_file_mb": NaN', '"max_file_mb": 1e400'), 2):
+            line = f'{{"id": {request_id}, "method": "settings.update", "params": '
+            service.handle_line(f'{line}{{"changes": {{{change}}}}}}}\n'.encode())
+            assert output.final(request_id)["error"]["kind"] == "invalid_settings"
+        assert engine.settings.max_file_mb == 64.0
+        service.close()
 
 
 def test_an_ignore_pattern_change_is_applied_by_a_pass_over_the_folders(

@@ -39,7 +39,7 @@ from engine.search.documents import (
     normalize_folder,
 )
 from engine.search.queries import QueryBuilder
-from engine.search.query import parse_query
+from engine.search.query import check_query_size, parse_query
 from engine.search.schema import (
     SCHEMA_VERSION,
     create_or_open,
@@ -291,6 +291,7 @@ class ChunkIndex:
     ) -> list[SearchHit]:
         """Search-box syntax (engine/search/query.py). Every term is required; when no chunk has
         them all, any term will do (ranked by BM25, so chunks with more of them come first)."""
+        check_query_size(query)
         # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
         parsed = parse_query(unicodedata.normalize("NFKC", storable(query)))
         if parsed.errors:

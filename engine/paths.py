@@ -3,12 +3,15 @@ temporary folder so they never touch the user's real data."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "Needle"
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 HOME_ENV = "NEEDLE_HOME"
 
 
@@ -41,8 +44,11 @@ class AppPaths:
         return self.cache / "ocr-cache.sqlite3"
 
     def ensure(self) -> AppPaths:
+        """Create the folders, readable by this user only (they hold the text of every file
+        indexed); folders made by an older Needle are made private too."""
         for folder in (self.data, self.config, self.cache, self.logs):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            os.chmod(folder, PRIVATE_FOLDER)
         return self
 
 
@@ -82,3 +88,17 @@ def disk_path(stored: str) -> str:
     if "\\x" not in stored or os.path.lexists(stored):
         return stored
     return _ESCAPED_BYTE.sub(lambda match: chr(0xDC00 + int(match.group(1), 16)), stored)
+
+
+def make_private(*files: str | os.PathLike[str]) -> None:
+    """Make files Needle wrote (a database and its journal, a log) readable by this user only;
+    files that do not exist (yet) are skipped."""
+    for path in files:
+        with contextlib.suppress(OSError):
+            os.chmod(path, PRIVATE_FILE)
+
+
+def make_database_private(path: str | os.PathLike[str]) -> None:
+    """An SQLite file and its WAL journal files."""
+    text = os.fspath(path)
+    make_private(text, f"{text}-wal", f"{text}-shm")

@@ -313,6 +313,20 @@ def test_unusable_saved_settings_are_read_as_defaults_and_can_be_corrected(
     assert saved["model"] == "qwen2:7b-instruct"
 
 
+def test_the_library_is_private_to_its_user(needle_home: Path, notes: Path) -> None:
+    """The index holds the full text of every file: folders 0700, files 0600 (issue 9, 11)."""
+    (needle_home / "data").mkdir(parents=True, mode=0o755)  # made by an older Needle
+    with Engine.open() as engine:
+        engine.add_folder(notes)
+        engine.index()
+    for folder in ("data", "config", "cache", "logs"):
+        assert (needle_home / folder).stat().st_mode & 0o777 == 0o700, folder
+    catalog = needle_home / "data" / "catalog.sqlite3"
+    for file in (catalog, Path(f"{catalog}-wal"), needle_home / "config" / "settings.json"):
+        if file.exists():
+            assert file.stat().st_mode & 0o077 == 0, file
+
+
 def test_a_failing_engine_constructor_leaves_nothing_held(needle_home: Path) -> None:
     closed: list[str] = []
     real_catalog_close, real_index_close = Catalog.close, ChunkIndex.close

@@ -491,13 +491,23 @@ def test_end_of_input_shuts_the_service_down(fake: FakeEngine) -> None:
 # As a process
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ServedProcess:
     """An engine process driven line by line; a reader thread keeps every line it writes, so
     waiting never depends on pipe buffering, and notifications are kept for inspection."""
 
     def __init__(
-        self, args: list[str], stderr_path: Path, env: dict[str, str] | None = None
+        self,
+        args: list[str],
+        stderr_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        ignore_sigint: bool = False,
     ) -> None:
+        """`ignore_sigint`: start it with SIGINT ignored, as a background job inherits it."""
         self._stderr = stderr_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, *args],
@@ -506,6 +516,7 @@ class ServedProcess:
             stderr=self._stderr,
             cwd=REPO_ROOT,
             env={**os.environ, **(env or {})},
+            preexec_fn=_ignore_sigint if ignore_sigint else None,
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
@@ -597,9 +608,17 @@ def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    served = ServedProcess(["-m", "tests.helpers.service"], tmp_path / "stderr")
+@pytest.mark.parametrize(
+    ("stop_signal", "sigint_ignored"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+)
+def test_a_signal_closes_the_engine_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals, sigint_ignored: bool
+) -> None:
+    """The last case: SIGINT inherited as ignored (nohup, a background job; issue 9, item 12)."""
+    served = ServedProcess(
+        ["-m", "tests.helpers.service"], tmp_path / "stderr", ignore_sigint=sigint_ignored
+    )
     try:
         served.call("handshake", protocol=PROTOCOL_VERSION)
         served.send("ask", question="forever")

@@ -94,13 +94,16 @@ def run_stdio(
 
 def _stop_on_terminate() -> None:
     """SIGTERM (the client's "terminate", a logout) ends the reading loop like SIGINT does, so
-    the engine still stops watching, cancels work and closes its index before it exits."""
+    the engine still stops watching, cancels work and closes its index before it exits. SIGINT
+    is installed explicitly: Python leaves it ignored when the parent ignored it (a background
+    job, `nohup`, some CI runners), and then Ctrl-C would not stop the engine."""
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(EXIT_OK)
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -378,8 +378,10 @@ def test_ask_with_ollama_unreachable_names_the_fix(
 
     code = needle(library.parent / "home", "ask", "When?", "--json", "--host", host)
     assert code == EXIT_FAILURE
-    event = json.loads(capsys.readouterr().out.splitlines()[-1])
+    lines = capsys.readouterr().out.splitlines()
+    event = json.loads(lines[-1])
     assert event["type"] == "error" and event["kind"] == "ollama_unreachable"
+    assert [json.loads(line)["type"] for line in lines].count("error") == 1  # not printed twice
 
 
 PARSED = {
@@ -426,6 +428,7 @@ def test_ask_json_prints_one_event_per_line(
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     types = [e["type"] for e in events]
     assert types[-1] == "answer" and "answer_delta" in types and "keywords" in types
+    assert types.count("answer") == 1  # the final event once, not again after the stream
     answer = events[-1]
     assert answer["text"] == ANSWER and answer["citations"][0]["page"] == 2
 

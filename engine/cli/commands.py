@@ -157,11 +157,18 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
         )
     scope = engine.resolve_scope(args.scope) if args.scope else None
     # Only `ask` needs the agent's event types: other commands start without them.
-    from engine.agent.events import ErrorEvent
+    from engine.agent.events import Answer, ErrorEvent, Event
     from engine.cli.ask import AskPrinter, one_at_a_time
 
     printer = AskPrinter(console)
-    on_event = one_at_a_time((lambda e: console.json_line(e.to_dict())) if args.json else printer)
+    printed_final: list[str] = []  # the answer or error event, when the stream carried it
+
+    def print_json(event: Event) -> None:
+        if isinstance(event, Answer | ErrorEvent):
+            printed_final.append(event.type)
+        console.json_line(event.to_dict())
+
+    on_event = one_at_a_time(print_json if args.json else printer)
     with cancel_on_interrupt(console, "the answer") as cancel:
         try:
             answer = engine.ask(
@@ -177,12 +184,13 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
                 score_gap=args.score_gap,
             )
         except NeedleError as error:
-            if args.json:
+            if args.json and not printed_final:
                 console.json_line(ErrorEvent(error.kind, error.message, error.hint).to_dict())
             printer.clear_status()
             raise
     if args.json:
-        console.json_line(answer.to_dict())
+        if not printed_final:
+            console.json_line(answer.to_dict())
     else:
         printer.finish(answer)
     return EXIT_OK

@@ -175,6 +175,25 @@ def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_runni
     assert output.final(9)["type"] == "result"
 
 
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("search", '{"query": "caf\\ud800"}'),
+        ("folders.add", '{"path": "/tmp/a\\u0000b"}'),
+        ("ask", '{"question": "why \\udfff?"}'),
+    ],
+)
+def test_text_no_file_or_search_can_hold_is_a_bad_request(
+    served: tuple[Service, Output], method: str, params: str
+) -> None:
+    """A lone surrogate or a NUL used to come back as `internal` (issue 9, minor)."""
+    service, output = served
+    service.handle_line(f'{{"id": 5, "method": "{method}", "params": {params}}}\n'.encode())
+    assert output.final(5)["error"]["kind"] == "bad_request"
+    send(service, 9, "ping")
+    assert output.final(9)["type"] == "result"
+
+
 @pytest.mark.expect_log("malformed request line")
 def test_a_request_without_method_names_its_id(served: tuple[Service, Output]) -> None:
     service, output = served

@@ -29,6 +29,7 @@ TITLES: dict[ErrorKind, str] = {
     ErrorKind.FOLDER_EXISTS: "That folder is already watched",
     ErrorKind.FOLDER_OVERLAP: "That folder overlaps one already watched",
     ErrorKind.FOLDER_UNKNOWN: "That folder is not watched",
+    ErrorKind.SYSTEM_FOLDER: "That folder belongs to the system",
     ErrorKind.NO_FOLDERS: "No folders are watched yet",
     ErrorKind.SCOPE_MISSING: "The chosen scope is not indexed",
     ErrorKind.SCOPE_EMPTY: "The chosen scope holds no indexed text",

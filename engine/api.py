@@ -825,6 +825,24 @@ def _invalid_settings(problems: list[str]) -> NeedleError:
     )
 
 
+# Folders of the system, not of documents: their files are not notes, some never end (/proc,
+# /dev) and some are private (/etc). The file system's root and the home folder itself are
+# refused as well: a whole disk or home holds caches, mail stores and keys.
+SYSTEM_FOLDERS = ("/etc", "/proc", "/dev", "/sys", "/boot", "/run", "/bin", "/sbin", "/lib", "/usr")
+
+
+def _system_folder(folder: Path) -> str | None:
+    """What `folder` is when Needle must not index it, else None."""
+    real = Path(os.path.realpath(folder))
+    if real == Path(real.anchor):
+        return "the root of the file system"
+    if real == Path(os.path.realpath(Path.home())):
+        return "your home folder itself"
+    if any(real == Path(s) or real.is_relative_to(s) for s in SYSTEM_FOLDERS):
+        return "a system folder"
+    return None
+
+
 def _check_new_folder(folder: Path, existing: list[Path]) -> None:
     if not folder.exists():
         raise NeedleError(
@@ -837,6 +855,13 @@ def _check_new_folder(folder: Path, existing: list[Path]) -> None:
             ErrorKind.NOT_A_DIRECTORY,
             f"{folder} is a file, not a folder.",
             f"Add the folder that contains it: `needle folders add {folder.parent}`.",
+        )
+    what = _system_folder(folder)
+    if what is not None:
+        raise NeedleError(
+            ErrorKind.SYSTEM_FOLDER,
+            f"{folder} is {what}; Needle indexes folders of your own notes and documents.",
+            "Add the folders that hold them instead, e.g. `needle folders add ~/Documents`.",
         )
     if not os.access(folder, os.R_OK | os.X_OK):
         raise NeedleError(

@@ -119,6 +119,18 @@ def test_add_folder_refuses_bad_folders_with_a_reason(
     assert engine.settings.folders == [str(notes.resolve())]
 
 
+@pytest.mark.parametrize("folder", ["/", "/etc", "/proc/self", "/dev", "/usr/share", "~"])
+def test_add_folder_refuses_system_folders_and_the_home_folder(engine: Engine, folder: str) -> None:
+    """`folders.add` accepted /proc/self, /etc, /dev and ~ (issue 9, item 5)."""
+    target = Path(folder).expanduser()
+    if not target.is_dir():
+        pytest.skip(f"{folder} does not exist here")
+    with pytest.raises(NeedleError) as raised:
+        engine.add_folder(target)
+    assert raised.value.kind == "system_folder" and raised.value.hint
+    assert engine.settings.folders == []
+
+
 def test_remove_folder_drops_its_files_from_search_and_catalog(
     engine: Engine, notes: Path, tmp_path: Path
 ) -> None:

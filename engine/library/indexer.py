@@ -57,6 +57,8 @@ from engine.library.scanner import (
     ScanProblem,
     is_supported,
     normalize_extensions,
+    outside,
+    real_roots,
     scan_folders,
 )
 from engine.models import Chunk, FileRecord, FileState, IndexProgress, IndexSummary, SearchFilters
@@ -73,6 +75,7 @@ SKIPPED_KINDS = frozenset(
         ErrorKind.TOO_LARGE,
         ErrorKind.NO_TEXT,
         ErrorKind.SYMLINK_LOOP,
+        ErrorKind.OUTSIDE_FOLDERS,
         ErrorKind.UNSUPPORTED,
         ErrorKind.OCR_UNAVAILABLE,
     }
@@ -461,6 +464,8 @@ class Indexer:
             return None
         if not path.is_file():
             return None
+        if roots and outside(path, real_roots(roots)) is not None:
+            return None  # a link out of the watched folders: the next reconcile reports it
         return DiskFile(path, info.st_size, info.st_mtime)
 
     def _needs_work(self, record: FileRecord, disk: DiskFile) -> bool:

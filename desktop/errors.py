@@ -63,6 +63,7 @@ TITLES: dict[ErrorKind, str] = {
     ErrorKind.PARTIAL: "Part of the file could not be read",
     ErrorKind.UNSUPPORTED: "That kind of file is not supported",
     ErrorKind.SYMLINK_LOOP: "The link points at itself",
+    ErrorKind.OUTSIDE_FOLDERS: "The link points outside your folders",
     ErrorKind.OCR_UNAVAILABLE: "Text recognition (OCR) is not installed",
     ErrorKind.TOO_SLOW: "Reading the file stopped making progress",
     ErrorKind.UNSAFE: "The file looks built to harm, so it was not read",

@@ -63,7 +63,8 @@ def test_second_process_is_refused_with_the_owner_pid(tmp_path: Path) -> None:
         error = caught.value
         assert error.kind == "writer_locked"
         assert error.message == (
-            f"Another Needle process (pid {holder.pid}) is already indexing this library."
+            f"Another Needle process (pid {holder.pid}) is changing this library (the desktop "
+            "app, or an indexing run)."
         )
         assert error.hint
     finally:
@@ -88,8 +89,8 @@ def test_other_process_is_refused_while_we_hold_it(tmp_path: Path) -> None:
         )
     assert result.returncode == 3
     assert result.stdout.strip() == (
-        f"writer_locked|Another Needle process (pid {os.getpid()}) is already indexing this "
-        "library."
+        f"writer_locked|Another Needle process (pid {os.getpid()}) is changing this library "
+        "(the desktop app, or an indexing run)."
     )
 
 

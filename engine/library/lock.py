@@ -16,6 +16,8 @@ from types import TracebackType
 
 from engine.errors import ErrorKind, WriterLocked
 
+# The holder may be indexing or merely open (the desktop app holds the lock while it runs).
+WHO_HOLDS = "is changing this library (the desktop app, or an indexing run)."
 LOCK_HINT = (
     "Wait for the other indexing run to finish or close the other Needle window; "
     "searching still works meanwhile."
@@ -122,7 +124,7 @@ class WriterLock:
         owner = f"pid {pid}" if pid is not None else "pid unknown"
         return WriterLocked(
             ErrorKind.WRITER_LOCKED,
-            f"Another Needle process ({owner}) is already indexing this library.",
+            f"Another Needle process ({owner}) {WHO_HOLDS}",
             LOCK_HINT,
         )
 

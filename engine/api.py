@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,7 @@ from engine.settings import (
     Settings,
     load_settings,
     normalize_host,
+    salvage_folders,
     save_settings,
 )
 
@@ -707,6 +709,30 @@ class Engine:
         return self._calibration
 
 
+@dataclass(frozen=True)
+class SettingsReset:
+    """What `reset_settings` did: the folders it kept and where the old file went."""
+
+    folders: tuple[str, ...]
+    backup: str  # "" when there was no settings file
+
+
+def reset_settings(data_dir: str | os.PathLike[str] | None = None) -> SettingsReset:
+    """Every setting back to its default, keeping the folders when the old file still names
+    them; the old file is kept beside it as `settings.json.bak`. Works on a settings file that
+    is not JSON at all (the library cannot open then), under the writer lock."""
+    paths = resolve_paths(data_dir)
+    _ensure_paths(paths)
+    with WriterLock(paths.lock_file):
+        folders = salvage_folders(paths.settings_file)
+        backup = ""
+        if paths.settings_file.exists():
+            backup = str(paths.settings_file.with_name(paths.settings_file.name + ".bak"))
+            os.replace(paths.settings_file, backup)
+        save_settings(paths.settings_file, Settings(folders=list(folders)))
+    return SettingsReset(tuple(folders), backup)
+
+
 def diagnose(data_dir: str | os.PathLike[str] | None = None) -> DoctorReport:
     """`Engine.doctor()` for a library that may not even open (a damaged catalog, unreadable
     settings): whatever stops it from opening becomes a failed check, and the rest still run."""
@@ -748,8 +774,8 @@ def _load_settings(paths: AppPaths) -> Settings:
         raise NeedleError(
             ErrorKind.SETTINGS_CORRUPT,
             f"The settings file {paths.settings_file} cannot be read: {error}.",
-            "Fix the JSON by hand, or delete the file to start from the defaults "
-            "(your folders will have to be added again).",
+            "Run `needle settings --reset` to start from the defaults (your folders are kept when "
+            "the file still names them), or fix the JSON by hand.",
         ) from error
     except OSError as error:
         raise NeedleError(

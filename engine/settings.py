@@ -337,6 +337,18 @@ def load_settings(path: Path) -> Settings:
     return settings
 
 
+def salvage_folders(path: Path) -> list[str]:
+    """The folders a settings file lists, when it can be read that far; else none."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    folders = data.get("folders") if isinstance(data, dict) else None
+    if isinstance(folders, list) and all(isinstance(f, str) for f in folders):
+        return folders
+    return []
+
+
 def save_settings(path: Path, settings: Settings) -> None:
     """Atomic write: a crash mid-save leaves the old file, never half a file."""
     write_json_atomic(path, settings.to_dict())

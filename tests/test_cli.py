@@ -522,3 +522,32 @@ def test_a_question_too_long_is_the_user_s_to_fix_and_exits_2(
     code = needle(library.parent / "home", "ask", question, "--host", answering_ollama.url)
     assert code == EXIT_USER_ERROR
     assert "The question is about" in capsys.readouterr().err
+
+
+def test_a_settings_file_that_is_not_json_is_recovered_with_reset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A damaged settings file stopped every command, the one that would fix it included
+    (issue 9, item 4): `needle settings --reset` works without opening the library."""
+    home = tmp_path / "home"
+    settings_file = home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text('{"folders": ["/somewhere/notes"], "max_file_mb": NaN', "utf-8")
+    assert needle(home, "settings", "model=qwen2:1.5b") == EXIT_FAILURE
+    capsys.readouterr()
+    assert needle(home, "settings", "--reset") == EXIT_OK
+    assert "kept as" in capsys.readouterr().out
+    assert needle(home, "settings", "model=qwen2:1.5b") == EXIT_OK
+    saved = json.loads(settings_file.read_text("utf-8"))
+    assert saved["model"] == "qwen2:1.5b" and saved["max_file_mb"] == 64.0
+    assert (home / "config" / "settings.json.bak").read_text("utf-8").endswith("NaN")
+
+
+def test_settings_reset_keeps_the_folders_a_readable_file_names(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    settings_file = home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text('{"folders": ["/somewhere/notes"], "max_steps": "many"}', "utf-8")
+    assert needle(home, "settings", "--reset") == EXIT_OK
+    saved = json.loads(settings_file.read_text("utf-8"))
+    assert saved["folders"] == ["/somewhere/notes"] and saved["max_steps"] == 6

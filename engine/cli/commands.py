@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from engine.api import Engine, diagnose
+from engine.api import Engine, diagnose, reset_settings
 from engine.cancel import CancelToken
 from engine.cli.console import EXIT_FAILURE, EXIT_OK, Console, cancel_on_interrupt, short_path
 from engine.cli.progress import ProgressPrinter, PullPrinter
@@ -217,6 +217,25 @@ def cmd_settings(engine: Engine, args: argparse.Namespace, console: Console) -> 
     else:
         for key, value in settings.items():
             console.print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def cmd_settings_reset(args: argparse.Namespace, console: Console) -> int:
+    """Runs without an open engine: a settings file that is not JSON stops the engine opening."""
+    if args.assignments:
+        raise NeedleError(
+            ErrorKind.INVALID_ARGUMENT,
+            "--reset takes no KEY=VALUE.",
+            "Reset first, then change settings with `needle settings KEY=VALUE`.",
+        )
+    done = reset_settings(args.data_dir)
+    if args.json:
+        console.json_line({"folders": list(done.folders), "backup": done.backup})
+        return EXIT_OK
+    kept = ", ".join(done.folders) if done.folders else "none"
+    console.print(f"Settings reset to their defaults; folders kept: {kept}.")
+    if done.backup:
+        console.print(f"The old settings file is kept as {done.backup}.")
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ from engine.settings import (
     Settings,
     load_settings,
     normalize_host,
+    salvage_folders,
     save_settings,
 )
 
@@ -768,6 +770,30 @@ class Engine:
         return self._calibration
 
 
+@dataclass(frozen=True)
+class SettingsReset:
+    """What `reset_settings` did: the folders it kept and where the old file went."""
+
+    folders: tuple[str, ...]
+    backup: str  # "" when there was no settings file
+
+
+def reset_settings(data_dir: str | os.PathLike[str] | None = None) -> SettingsReset:
+    """Every setting back to its default, keeping the folders when the old file still names
+    them; the old file is kept beside it as `settings.json.bak`. Works on a settings file that
+    is not JSON at all (the library cannot open then), under the writer lock."""
+    paths = resolve_paths(data_dir)
+    _ensure_paths(paths)
+    with WriterLock(paths.lock_file):
+        folders = salvage_folders(paths.settings_file)
+        backup = ""
+        if paths.settings_file.exists():
+            backup = str(paths.settings_file.with_name(paths.settings_file.name + ".bak"))
+            os.replace(paths.settings_file, backup)
+        save_settings(paths.settings_file, Settings(folders=list(folders)))
+    return SettingsReset(tuple(folders), backup)
+
+
 def diagnose(data_dir: str | os.PathLike[str] | None = None) -> DoctorReport:
     """`Engine.doctor()` for a library that may not even open (a damaged catalog, unreadable
     settings): whatever stops it from opening becomes a failed check, and the rest still run."""
@@ -809,8 +835,8 @@ def _load_settings(paths: AppPaths) -> Settings:
         raise NeedleError(
             ErrorKind.SETTINGS_CORRUPT,
             f"The settings file {paths.settings_file} cannot be read: {error}.",
-            "Fix the JSON by hand, or delete the file to start from the defaults "
-            "(your folders will have to be added again).",
+            "Run `needle settings --reset` to start from the defaults (your folders are kept when "
+            "the file still names them), or fix the JSON by hand.",
         ) from error
     except OSError as error:
         raise NeedleError(
@@ -886,6 +912,24 @@ def _invalid_settings(problems: list[str]) -> NeedleError:
     )
 
 
+# Folders of the system, not of documents: their files are not notes, some never end (/proc,
+# /dev) and some are private (/etc). The file system's root and the home folder itself are
+# refused as well: a whole disk or home holds caches, mail stores and keys.
+SYSTEM_FOLDERS = ("/etc", "/proc", "/dev", "/sys", "/boot", "/run", "/bin", "/sbin", "/lib", "/usr")
+
+
+def _system_folder(folder: Path) -> str | None:
+    """What `folder` is when Needle must not index it, else None."""
+    real = Path(os.path.realpath(folder))
+    if real == Path(real.anchor):
+        return "the root of the file system"
+    if real == Path(os.path.realpath(Path.home())):
+        return "your home folder itself"
+    if any(real == Path(s) or real.is_relative_to(s) for s in SYSTEM_FOLDERS):
+        return "a system folder"
+    return None
+
+
 def _check_new_folder(folder: Path, existing: list[Path]) -> None:
     if not folder.exists():
         raise NeedleError(
@@ -898,6 +942,13 @@ def _check_new_folder(folder: Path, existing: list[Path]) -> None:
             ErrorKind.NOT_A_DIRECTORY,
             f"{folder} is a file, not a folder.",
             f"Add the folder that contains it: `needle folders add {folder.parent}`.",
+        )
+    what = _system_folder(folder)
+    if what is not None:
+        raise NeedleError(
+            ErrorKind.SYSTEM_FOLDER,
+            f"{folder} is {what}; Needle indexes folders of your own notes and documents.",
+            "Add the folders that hold them instead, e.g. `needle folders add ~/Documents`.",
         )
     if not os.access(folder, os.R_OK | os.X_OK):
         raise NeedleError(

@@ -18,7 +18,7 @@ from engine.errors import NeedleError
 from engine.library.ignore import pattern_problems
 from engine.models import Check
 from engine.paths import AppPaths
-from engine.settings import Settings
+from engine.settings import Settings, read_settings
 
 if TYPE_CHECKING:
     from engine.llm.ollama.server import OllamaStatus
@@ -84,9 +84,18 @@ def check_data_dir(data_dir: Path) -> Check:
     return Check(name, "ok", f"{data_dir} is writable.")
 
 
+def _saved_problems(settings_file: Path) -> list[str]:
+    """Values in the file that were refused and read as their defaults."""
+    try:
+        return read_settings(settings_file)[1]
+    except (OSError, ValueError):
+        return []  # an unreadable file stops the library from opening: reported there
+
+
 def check_settings(settings_file: Path, settings: Settings) -> Check:
     name = "settings"
     problems = settings.problems() + pattern_problems(settings.ignore_patterns)
+    problems += _saved_problems(settings_file)
     if problems:
         return Check(
             name,

@@ -27,6 +27,7 @@ class ErrorKind(StrEnum):
     FOLDER_EXISTS = "folder_exists"
     FOLDER_OVERLAP = "folder_overlap"
     FOLDER_UNKNOWN = "folder_unknown"
+    SYSTEM_FOLDER = "system_folder"  # /, the home folder itself, /etc, /proc, /dev …
     NO_FOLDERS = "no_folders"
     SCOPE_MISSING = "scope_missing"
     SCOPE_EMPTY = "scope_empty"
@@ -62,6 +63,7 @@ class ErrorKind(StrEnum):
     PARTIAL = "partial"  # indexed, but some pages could not be read
     UNSUPPORTED = "unsupported"
     SYMLINK_LOOP = "symlink_loop"
+    OUTSIDE_FOLDERS = "outside_folders"  # a link to a file or folder outside the watched ones
     OCR_UNAVAILABLE = "ocr_unavailable"  # scanned pages or an image, and no OCR installed
     TOO_SLOW = "too_slow"  # reading it made no progress for minutes: the worker was stopped
     UNSAFE = "unsafe"  # built to exhaust memory or time (a zip bomb, XML entity expansion)
@@ -121,6 +123,7 @@ USER_ERROR_KINDS: frozenset[ErrorKind] = frozenset(
         ErrorKind.FOLDER_EXISTS,
         ErrorKind.FOLDER_OVERLAP,
         ErrorKind.FOLDER_UNKNOWN,
+        ErrorKind.SYSTEM_FOLDER,
         ErrorKind.NO_FOLDERS,
         ErrorKind.SCOPE_MISSING,
         ErrorKind.SCOPE_EMPTY,

@@ -10,6 +10,7 @@ the table in docs/cli.md (a test keeps it in step).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.jsonfile import write_json_atomic
+
+log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_MODEL = "qwen2:7b-instruct"
@@ -293,14 +296,57 @@ class SettingsSnapshot:
         return cls(Settings.from_dict(dict(data.get("values", {}))), declared or FIELDS)
 
 
+def read_settings(path: Path) -> tuple[Settings, list[str]]:
+    """The settings saved in `path` (defaults when there is none) and the problems of the saved
+    values: a value its declaration refuses (NaN, out of bounds, empty, wrong type; written by an
+    older Needle or by hand) is read as its default, so a damaged file never stops the library
+    and `needle settings KEY=VALUE` can always correct it. Raises ValueError when the file is
+    not a JSON object at all."""
+    if not path.exists():
+        return Settings(), []
+    data = json.loads(path.read_text("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("it does not hold a JSON object")
+    usable: dict[str, Any] = {}
+    problems: list[str] = []
+    for declared in FIELDS:
+        if declared.name not in data:
+            continue
+        value = data[declared.name]
+        if declared.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        problem = declared.problem(value)
+        if problem is None:
+            usable[declared.name] = value
+        else:
+            problems.append(f"{problem} The default {_number_or_text(declared.default)} is used.")
+    return Settings.from_dict(usable), problems
+
+
+def _number_or_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def load_settings(path: Path) -> Settings:
-    settings = Settings()
-    if path.exists():
-        settings = Settings.from_dict(json.loads(path.read_text("utf-8")))
+    settings, problems = read_settings(path)
+    for problem in problems:
+        log.warning("settings file %s: %s", path, problem)
     host = os.environ.get("OLLAMA_HOST")
     if host and settings.ollama_host == DEFAULT_HOST:
         settings.ollama_host = normalize_host(host)
     return settings
+
+
+def salvage_folders(path: Path) -> list[str]:
+    """The folders a settings file lists, when it can be read that far; else none."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    folders = data.get("folders") if isinstance(data, dict) else None
+    if isinstance(folders, list) and all(isinstance(f, str) for f in folders):
+        return folders
+    return []
 
 
 def save_settings(path: Path, settings: Settings) -> None:

@@ -120,6 +120,18 @@ def test_add_folder_refuses_bad_folders_with_a_reason(
     assert engine.settings.folders == [str(notes.resolve())]
 
 
+@pytest.mark.parametrize("folder", ["/", "/etc", "/proc/self", "/dev", "/usr/share", "~"])
+def test_add_folder_refuses_system_folders_and_the_home_folder(engine: Engine, folder: str) -> None:
+    """`folders.add` accepted /proc/self, /etc, /dev and ~ (issue 9, item 5)."""
+    target = Path(folder).expanduser()
+    if not target.is_dir():
+        pytest.skip(f"{folder} does not exist here")
+    with pytest.raises(NeedleError) as raised:
+        engine.add_folder(target)
+    assert raised.value.kind == "system_folder" and raised.value.hint
+    assert engine.settings.folders == []
+
+
 def test_remove_folder_drops_its_files_from_search_and_catalog(
     engine: Engine, notes: Path, tmp_path: Path
 ) -> None:
@@ -287,6 +299,45 @@ def test_settings_refuse_values_out_of_their_declared_bounds(
         engine.update_settings(change)
     assert refused.value.kind == "invalid_settings"
     assert engine.settings == before
+
+
+@pytest.mark.expect_log("settings file .*The default .* is used")
+def test_unusable_saved_settings_are_read_as_defaults_and_can_be_corrected(
+    needle_home: Path, notes: Path
+) -> None:
+    """NaN (or 1e400, or an empty model) saved by hand or by an older Needle must not brick the
+    library: it opens, indexes, doctor names the bad values, and `update_settings` fixes them."""
+    settings_file = needle_home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text(
+        f'{{"folders": ["{notes}"], "max_file_mb": NaN, "request_timeout": -5,'
+        ' "context_window": 1e400, "model": "", "max_steps": 3}',
+        "utf-8",
+    )
+    with Engine.open() as engine:
+        assert engine.settings.max_file_mb == 64.0 and engine.settings.model == "qwen2:7b-instruct"
+        assert engine.settings.max_steps == 3  # the usable values are kept
+        assert engine.index().added > 0
+        check = {c.name: c for c in engine.doctor().checks}["settings"]
+        assert check.status == "fail" and "max_file_mb" in check.message
+        engine.update_settings({"max_file_mb": 10})
+    saved = json.loads(settings_file.read_text("utf-8"))
+    assert saved["max_file_mb"] == 10.0 and saved["request_timeout"] == 300.0
+    assert saved["model"] == "qwen2:7b-instruct"
+
+
+def test_the_library_is_private_to_its_user(needle_home: Path, notes: Path) -> None:
+    """The index holds the full text of every file: folders 0700, files 0600 (issue 9, 11)."""
+    (needle_home / "data").mkdir(parents=True, mode=0o755)  # made by an older Needle
+    with Engine.open() as engine:
+        engine.add_folder(notes)
+        engine.index()
+    for folder in ("data", "config", "cache", "logs"):
+        assert (needle_home / folder).stat().st_mode & 0o777 == 0o700, folder
+    catalog = needle_home / "data" / "catalog.sqlite3"
+    for file in (catalog, Path(f"{catalog}-wal"), needle_home / "config" / "settings.json"):
+        if file.exists():
+            assert file.stat().st_mode & 0o077 == 0, file
 
 
 def test_a_failing_engine_constructor_leaves_nothing_held(needle_home: Path) -> None:

@@ -378,8 +378,10 @@ def test_ask_with_ollama_unreachable_names_the_fix(
 
     code = needle(library.parent / "home", "ask", "When?", "--json", "--host", host)
     assert code == EXIT_FAILURE
-    event = json.loads(capsys.readouterr().out.splitlines()[-1])
+    lines = capsys.readouterr().out.splitlines()
+    event = json.loads(lines[-1])
     assert event["type"] == "error" and event["kind"] == "ollama_unreachable"
+    assert [json.loads(line)["type"] for line in lines].count("error") == 1  # not printed twice
 
 
 PARSED = {
@@ -426,6 +428,7 @@ def test_ask_json_prints_one_event_per_line(
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     types = [e["type"] for e in events]
     assert types[-1] == "answer" and "answer_delta" in types and "keywords" in types
+    assert types.count("answer") == 1  # the final event once, not again after the stream
     answer = events[-1]
     assert answer["text"] == ANSWER and answer["citations"][0]["page"] == 2
 
@@ -537,3 +540,32 @@ def test_a_change_while_the_app_has_the_library_says_so_and_what_to_do(
     err = capsys.readouterr().err
     assert "The Needle app has this library open" in err
     assert "quit the app" in err and "wait for the other indexing run" not in err.lower()
+
+
+def test_a_settings_file_that_is_not_json_is_recovered_with_reset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A damaged settings file stopped every command, the one that would fix it included
+    (issue 9, item 4): `needle settings --reset` works without opening the library."""
+    home = tmp_path / "home"
+    settings_file = home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text('{"folders": ["/somewhere/notes"], "max_file_mb": NaN', "utf-8")
+    assert needle(home, "settings", "model=qwen2:1.5b") == EXIT_FAILURE
+    capsys.readouterr()
+    assert needle(home, "settings", "--reset") == EXIT_OK
+    assert "kept as" in capsys.readouterr().out
+    assert needle(home, "settings", "model=qwen2:1.5b") == EXIT_OK
+    saved = json.loads(settings_file.read_text("utf-8"))
+    assert saved["model"] == "qwen2:1.5b" and saved["max_file_mb"] == 64.0
+    assert (home / "config" / "settings.json.bak").read_text("utf-8").endswith("NaN")
+
+
+def test_settings_reset_keeps_the_folders_a_readable_file_names(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    settings_file = home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text('{"folders": ["/somewhere/notes"], "max_steps": "many"}', "utf-8")
+    assert needle(home, "settings", "--reset") == EXIT_OK
+    saved = json.loads(settings_file.read_text("utf-8"))
+    assert saved["folders"] == ["/somewhere/notes"] and saved["max_steps"] == 6

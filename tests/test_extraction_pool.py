@@ -4,6 +4,10 @@ OCR progress travels from the workers to the progress display."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -85,3 +89,40 @@ def test_ocr_progress_reaches_the_progress_callback(tmp_path: Path) -> None:
     assert IndexProgress("indexing", ocr_page=2, ocr_pages=3).activity == (
         "recognising text (page 2 of 3)"
     )
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent that does not reap it (a container's init)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():
+        return "\nState:\tZ" not in status.read_text("utf-8", "replace")
+    return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX parent pids and signals")
+def test_extraction_workers_exit_when_the_engine_is_killed() -> None:
+    """Workers outlived a `kill -9`ed engine for an hour, ~130 MB each (issue 9, item 9)."""
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.orphan_pool"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        assert engine.stdout is not None
+        worker = int(engine.stdout.readline())
+        assert _running(worker)
+    finally:
+        engine.kill()
+        engine.wait()
+    deadline = time.monotonic() + 20
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    still_running = _running(worker)
+    if still_running:
+        os.kill(worker, signal.SIGKILL)
+    assert not still_running

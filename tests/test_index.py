@@ -458,3 +458,23 @@ def test_search_counts_every_match_beyond_the_limit(index: ChunkIndex) -> None:
     assert len(page.hits) == 1
     assert page.total == 2
     assert index.search_counted("zebra", limit=5).total == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("lease " * 1000, "bytes long"),  # a pasted document, not a search
+        ("x" * 1_000_000, "bytes long"),  # took 57 s and 3.4 GB before the bound
+        (" ".join(f"w{i}" for i in range(65)), "65 words"),
+    ],
+)
+def test_an_oversized_search_is_a_bad_query_at_once(
+    index: ChunkIndex, query: str, said: str
+) -> None:
+    with pytest.raises(NeedleError) as refused:
+        index.search(query)
+    assert refused.value.kind == "bad_query" and said in refused.value.message
+
+
+def test_a_search_of_the_largest_allowed_size_still_runs(index: ChunkIndex) -> None:
+    assert index.search(" ".join(["lease"] * 64)) is not None

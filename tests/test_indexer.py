@@ -697,3 +697,32 @@ def test_cancel_during_pdf_extraction_stops_the_workers(library: Library) -> Non
     assert multiprocessing.active_children() == []
     assert 1 <= library.catalog.state_counts()["indexed"] < 16
     library.assert_consistent()
+
+
+def _undecodable(folder: Path, raw_name: bytes, content: bytes) -> str:
+    """A file whose name is not valid UTF-8 (old zips, Samba shares, Latin-1 systems)."""
+    path = os.path.join(os.fsencode(folder), raw_name)
+    with open(path, "wb") as handle:
+        handle.write(content)
+    return os.fsdecode(path)
+
+
+def test_a_file_name_that_is_not_utf8_is_indexed_and_stops_nothing(library: Library) -> None:
+    library.write("ok.md", "# Fine\n\nperfectly ordinary words")
+    real = _undecodable(library.notes, b"caf\xe9.md", b"# Cafe\n\nespresso crema")
+    summary = library.reconcile()
+    assert summary.errors == 0
+    assert library.paths_matching("ordinary") == {"ok.md"}
+    assert library.paths_matching("espresso") == {"caf\\xe9.md"}  # shown with its byte
+    stored = {record.path for record in library.catalog.all_records()}
+    assert str(library.notes / "caf\\xe9.md") in stored
+    library.assert_consistent()
+    assert library.reconcile().unchanged == 2  # the same key on the next run: nothing redone
+    os.rename(real, real + ".txt")
+    moved = [(real, real + ".txt")]
+    changes = library.indexer.apply_changes([], [], moved, folders=[library.notes])
+    assert changes.renamed == 1
+    assert library.paths_matching("espresso") == {"caf\\xe9.md.txt"}
+    os.unlink(real + ".txt")
+    assert library.reconcile().removed == 1
+    library.assert_consistent()

@@ -296,6 +296,17 @@ def test_a_reply_still_streaming_at_the_deadline_times_out(fake: FakeOllama) -> 
     assert "0.6 s" in caught.value.message
 
 
+def test_a_server_trickling_bytes_without_a_newline_still_times_out(fake: FakeOllama) -> None:
+    """Bytes keep arriving (no read ever times out) but no NDJSON line completes: the whole-call
+    deadline must hold however the bytes arrive (issue 9, item 7)."""
+    fake.fail_next(Failure(mode="trickle", seconds=8.0))
+    started = time.monotonic()
+    with pytest.raises(OllamaError) as caught:
+        make_model(fake, timeout=1.0).chat(ask("capital?"))
+    assert caught.value.kind == "timeout" and "1 s" in caught.value.message
+    assert time.monotonic() - started < 3.0
+
+
 def test_an_over_budget_prompt_is_rejected_by_the_fake_and_caught_by_the_budget(
     fake: FakeOllama,
 ) -> None:

@@ -175,16 +175,46 @@ def test_symlink_loop_is_recorded_not_followed(tmp_path: Path) -> None:
 
 
 @needs_symlinks
-def test_symlinked_folder_outside_is_followed_once(tmp_path: Path) -> None:
-    outside = tmp_path / "outside"
-    _touch(outside, "shared.md")
+def test_a_symlinked_folder_inside_the_tree_is_followed_once(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    root.mkdir()
-    (root / "link1").symlink_to(outside, target_is_directory=True)
-    (root / "link2").symlink_to(outside, target_is_directory=True)
+    _touch(root, "shared/shared.md")
+    (root / "link1").symlink_to(root / "shared", target_is_directory=True)
+    (root / "link2").symlink_to(root / "shared", target_is_directory=True)
     result = scan_folders([root], IgnoreRules(), EXTENSIONS)
-    assert [f.path for f in result.files] == [root / "link1" / "shared.md"]
+    assert len(result.files) == 1 and result.files[0].path.name == "shared.md"
     assert result.problems == []
+
+
+@needs_symlinks
+def test_links_out_of_the_watched_folders_are_reported_not_followed(tmp_path: Path) -> None:
+    """A note folder holding `passwd.txt -> /etc/passwd` made /etc/passwd searchable, and a link
+    to /proc/self read the process environment (issue 9, item 5)."""
+    secret = tmp_path / "elsewhere"
+    _touch(secret, "private.md", "folder/inner.md")
+    root = tmp_path / "root"
+    _touch(root, "mine.md", "other/kept.md")
+    (root / "passwd.txt").symlink_to(secret / "private.md")
+    (root / "proc").symlink_to(secret / "folder", target_is_directory=True)
+    (root / "inside.md").symlink_to(root / "mine.md")  # inside the tree: fine
+    (root / "second").symlink_to(tmp_path / "second", target_is_directory=True)
+    _touch(tmp_path / "second", "also.md")  # another watched folder: fine
+    (root / "image.png").symlink_to(secret / "private.md")  # unsupported: silent
+    result = scan_folders([root, tmp_path / "second"], IgnoreRules(), EXTENSIONS)
+    names = sorted(f.path.relative_to(tmp_path).as_posix() for f in result.files)
+    assert names == ["root/inside.md", "root/mine.md", "root/other/kept.md", "root/second/also.md"]
+    problems = sorted((p.path.name, p.kind) for p in result.problems)
+    assert problems == [("passwd.txt", "outside_folders"), ("proc", "outside_folders")]
+    assert all(str(secret) in p.message for p in result.problems)
+
+
+@needs_symlinks
+def test_a_dangling_link_in_a_folder_named_loop_is_not_a_loop(tmp_path: Path) -> None:
+    """The loop check read the error text, and the text holds the path (issue 9, minor)."""
+    folder = tmp_path / "loop"
+    folder.mkdir()
+    (folder / "dangling.md").symlink_to(folder / "nowhere.md")
+    result = scan_folders([folder], IgnoreRules(), EXTENSIONS)
+    assert [(p.path.name, p.kind) for p in result.problems] == [("dangling.md", "unreadable")]
 
 
 @needs_symlinks

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from engine.api import Engine
 from engine.models import IndexSummary
 from engine.service.protocol import PROTOCOL_VERSION
 from engine.service.server import Service
@@ -152,7 +153,15 @@ def test_unknown_method_is_an_error_and_the_engine_keeps_running(
 
 @pytest.mark.parametrize(
     "line",
-    [b"this is not json\n", b"[1,2,3]\n", b'{"method": "ping"}\n', b"\xff\xfe\n", b'"text"\n'],
+    [
+        b"this is not json\n",
+        b"[1,2,3]\n",
+        b'{"method": "ping"}\n',
+        b"\xff\xfe\n",
+        b'"text"\n',
+        b"[" * 100_000 + b"\n",  # RecursionError in the decoder (issue 9, item 6)
+        b'{"id": 1, "method": "ping", "params": {"a": ' + b"[" * 100_000 + b"]}}\n",
+    ],
 )
 @pytest.mark.expect_log("malformed request line")
 def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_running(
@@ -162,6 +171,25 @@ def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_runni
     assert service.handle_line(line) is True
     error = output.wait_for(lambda m: m.get("type") == "error" and m.get("id") is None)
     assert error["error"]["kind"] == "bad_request"
+    send(service, 9, "ping")
+    assert output.final(9)["type"] == "result"
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("search", '{"query": "caf\\ud800"}'),
+        ("folders.add", '{"path": "/tmp/a\\u0000b"}'),
+        ("ask", '{"question": "why \\udfff?"}'),
+    ],
+)
+def test_text_no_file_or_search_can_hold_is_a_bad_request(
+    served: tuple[Service, Output], method: str, params: str
+) -> None:
+    """A lone surrogate or a NUL used to come back as `internal` (issue 9, minor)."""
+    service, output = served
+    service.handle_line(f'{{"id": 5, "method": "{method}", "params": {params}}}\n'.encode())
+    assert output.final(5)["error"]["kind"] == "bad_request"
     send(service, 9, "ping")
     assert output.final(9)["type"] == "result"
 
@@ -262,6 +290,19 @@ def test_engine_errors_cross_as_data(served: tuple[Service, Output]) -> None:
     snapshot = output.final(4)["result"]
     assert snapshot["values"]["model"] == "qwen2:1.5b"
     assert {f["name"] for f in snapshot["fields"]} == set(snapshot["values"])
+
+
+def test_settings_update_refuses_values_that_are_not_finite(needle_home: Path) -> None:
+    output = Output()
+    with Engine.open() as engine:
+        service = Service(engine, output, data_dir=str(needle_home), background=False)
+        assert handshake(service, output)["type"] == "result"
+        for request_id, change in enumerate(('"max_file_mb": NaN', '"max_file_mb": 1e400'), 2):
+            line = f'{{"id": {request_id}, "method": "settings.update", "params": '
+            service.handle_line(f'{line}{{"changes": {{{change}}}}}}}\n'.encode())
+            assert output.final(request_id)["error"]["kind"] == "invalid_settings"
+        assert engine.settings.max_file_mb == 64.0
+        service.close()
 
 
 def test_an_ignore_pattern_change_is_applied_by_a_pass_over_the_folders(
@@ -474,13 +515,23 @@ def test_end_of_input_shuts_the_service_down(fake: FakeEngine) -> None:
 # As a process
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ServedProcess:
     """An engine process driven line by line; a reader thread keeps every line it writes, so
     waiting never depends on pipe buffering, and notifications are kept for inspection."""
 
     def __init__(
-        self, args: list[str], stderr_path: Path, env: dict[str, str] | None = None
+        self,
+        args: list[str],
+        stderr_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        ignore_sigint: bool = False,
     ) -> None:
+        """`ignore_sigint`: start it with SIGINT ignored, as a background job inherits it."""
         self._stderr = stderr_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, *args],
@@ -489,6 +540,7 @@ class ServedProcess:
             stderr=self._stderr,
             cwd=REPO_ROOT,
             env={**os.environ, **(env or {})},
+            preexec_fn=_ignore_sigint if ignore_sigint else None,
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
@@ -580,9 +632,17 @@ def test_stray_prints_do_not_reach_the_protocol_stream(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_closes_the_engine_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    served = ServedProcess(["-m", "tests.helpers.service"], tmp_path / "stderr")
+@pytest.mark.parametrize(
+    ("stop_signal", "sigint_ignored"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+)
+def test_a_signal_closes_the_engine_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals, sigint_ignored: bool
+) -> None:
+    """The last case: SIGINT inherited as ignored (nohup, a background job; issue 9, item 12)."""
+    served = ServedProcess(
+        ["-m", "tests.helpers.service"], tmp_path / "stderr", ignore_sigint=sigint_ignored
+    )
     try:
         served.call("handshake", protocol=PROTOCOL_VERSION)
         served.send("ask", question="forever")

@@ -425,6 +425,11 @@
     </message>
     <message>
         <location filename="../errors.py" line="38"/>
+        <source>That folder belongs to the system</source>
+        <translation>该文件夹属于系统</translation>
+    </message>
+    <message>
+        <location filename="../errors.py" line="38"/>
         <source>No folders are watched yet</source>
         <translation>还没有监视任何文件夹</translation>
     </message>
@@ -577,6 +582,11 @@
         <location filename="../errors.py" line="70"/>
         <source>The link points at itself</source>
         <translation>链接指向自身</translation>
+    </message>
+    <message>
+        <location filename="../errors.py" line="72"/>
+        <source>The link points outside your folders</source>
+        <translation>链接指向您的文件夹之外</translation>
     </message>
     <message>
         <location filename="../errors.py" line="71"/>

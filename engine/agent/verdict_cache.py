@@ -23,6 +23,7 @@ from typing import Protocol
 
 from engine.errors import ErrorKind, NeedleError
 from engine.lang import SENTENCE_ENDS
+from engine.paths import make_database_private
 
 CACHE_FILE_NAME = "verdicts.sqlite3"
 MAX_ROWS = 200_000  # about 100 MB at worst; the oldest verdicts go first
@@ -116,6 +117,7 @@ class SqliteVerdictCache:
     def _open(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, check_same_thread=False, timeout=10.0)
         db.execute("PRAGMA journal_mode=WAL")
+        make_database_private(path)
         db.execute(
             "CREATE TABLE IF NOT EXISTS verdicts ("
             " key TEXT PRIMARY KEY, relevant INTEGER NOT NULL, quotes TEXT NOT NULL,"

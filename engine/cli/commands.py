@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from engine.api import Engine, diagnose
+from engine.api import Engine, diagnose, reset_settings
 from engine.cancel import CancelToken
 from engine.cli.console import EXIT_FAILURE, EXIT_OK, Console, cancel_on_interrupt, short_path
 from engine.cli.progress import ProgressPrinter, PullPrinter
@@ -157,11 +157,18 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
         )
     scope = engine.resolve_scope(args.scope) if args.scope else None
     # Only `ask` needs the agent's event types: other commands start without them.
-    from engine.agent.events import ErrorEvent
+    from engine.agent.events import Answer, ErrorEvent, Event
     from engine.cli.ask import AskPrinter, one_at_a_time
 
     printer = AskPrinter(console)
-    on_event = one_at_a_time((lambda e: console.json_line(e.to_dict())) if args.json else printer)
+    printed_final: list[str] = []  # the answer or error event, when the stream carried it
+
+    def print_json(event: Event) -> None:
+        if isinstance(event, Answer | ErrorEvent):
+            printed_final.append(event.type)
+        console.json_line(event.to_dict())
+
+    on_event = one_at_a_time(print_json if args.json else printer)
     with cancel_on_interrupt(console, "the answer") as cancel:
         try:
             answer = engine.ask(
@@ -177,12 +184,13 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
                 score_gap=args.score_gap,
             )
         except NeedleError as error:
-            if args.json:
+            if args.json and not printed_final:
                 console.json_line(ErrorEvent(error.kind, error.message, error.hint).to_dict())
             printer.clear_status()
             raise
     if args.json:
-        console.json_line(answer.to_dict())
+        if not printed_final:
+            console.json_line(answer.to_dict())
     else:
         printer.finish(answer)
     return EXIT_OK
@@ -209,6 +217,25 @@ def cmd_settings(engine: Engine, args: argparse.Namespace, console: Console) -> 
     else:
         for key, value in settings.items():
             console.print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def cmd_settings_reset(args: argparse.Namespace, console: Console) -> int:
+    """Runs without an open engine: a settings file that is not JSON stops the engine opening."""
+    if args.assignments:
+        raise NeedleError(
+            ErrorKind.INVALID_ARGUMENT,
+            "--reset takes no KEY=VALUE.",
+            "Reset first, then change settings with `needle settings KEY=VALUE`.",
+        )
+    done = reset_settings(args.data_dir)
+    if args.json:
+        console.json_line({"folders": list(done.folders), "backup": done.backup})
+        return EXIT_OK
+    kept = ", ".join(done.folders) if done.folders else "none"
+    console.print(f"Settings reset to their defaults; folders kept: {kept}.")
+    if done.backup:
+        console.print(f"The old settings file is kept as {done.backup}.")
     return EXIT_OK
 
 

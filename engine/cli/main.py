@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from engine.api import Engine
-from engine.cli.commands import cmd_doctor, cmd_serve
+from engine.cli.commands import cmd_doctor, cmd_serve, cmd_settings_reset
 from engine.cli.console import EXIT_CANCELLED, EXIT_OK, Console, exit_code_for, print_error
 from engine.cli.parser import build_parser, opens_read_only
 from engine.errors import NeedleError
@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "doctor":
         return cmd_doctor(args, console)
+    if args.command == "settings" and args.reset:
+        return cmd_settings_reset(args, console)
     handler: Callable[[Engine, argparse.Namespace, Console], int] = args.handler
     writer = not opens_read_only(args)
     with Engine.open(args.data_dir, writer=writer, holder=f"needle {args.command}") as engine:

@@ -192,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
     settings.add_argument("--json", action="store_true", help="print one JSON document")
+    settings.add_argument(
+        "--reset",
+        action="store_true",
+        help="every setting back to its default, keeping the folders (also for a damaged file)",
+    )
     settings.set_defaults(handler=cmd_settings, reader=False)
 
     serve = commands.add_parser("serve", help="run the engine as a JSON-lines service on stdio")

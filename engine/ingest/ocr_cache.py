@@ -12,6 +12,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from engine.paths import make_database_private
+
 log = logging.getLogger(__name__)
 
 # Past this many pages the least recently used are dropped (a page's text is ~2-4 KB).
@@ -45,6 +47,7 @@ class OcrCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
+            make_database_private(self.path)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(_SCHEMA)
         except (sqlite3.Error, OSError) as error:

@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.errors import ErrorKind, NeedleError
 from engine.models import FileRecord, FileState
+from engine.paths import make_database_private
 
 SCHEMA_VERSION = 2
 PROBLEM_STATES: tuple[FileState, ...] = ("error", "skipped")
@@ -142,6 +143,7 @@ class Catalog:
             # lose the last transactions, which the next reconcile redoes.
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
+            make_database_private(self.path)
         except sqlite3.DatabaseError as error:
             raise NeedleError(
                 ErrorKind.CATALOG_CORRUPT,

@@ -33,6 +33,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -54,6 +55,7 @@ HASH_BLOCK = 1 << 20
 # A worker silent this long is stuck in native code: the per-page limits (15 s for pypdf, 60 s
 # for OCR) have long passed, and a dense page takes ~30 s to recognise on a busy machine.
 STALL_SECONDS = 180.0
+PARENT_CHECK_SECONDS = 0.5  # how often a worker checks that the engine that started it lives
 # Heartbeats are written at most this often, except when OCR starts a page (always shown).
 HEARTBEAT_INTERVAL = 1.0
 POOL_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -295,12 +297,7 @@ class JobRunner:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self._pool_size(),
-                # spawn: the same on every OS, and safe in a process that runs threads (fork
-                # would copy held locks of the watcher and SQLite threads).
-                mp_context=multiprocessing.get_context("spawn"),
-            )
+            self._executor = new_pool(self._pool_size())
         return self._executor
 
     def _pool_size(self) -> int:
@@ -437,6 +434,34 @@ def _too_slow(job: ExtractJob, stall_seconds: float) -> ExtractOutcome:
         "It may be damaged or extremely complex; it is tried again when it changes."
     )
     return ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.TOO_SLOW, error=message)
+
+
+def new_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of extraction workers that end when this process does, however it ends."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        # spawn: the same on every OS, and safe in a process that runs threads (fork would copy
+        # held locks of the watcher and SQLite threads).
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker when its parent dies. A killed engine (`kill -9`, a
+    crash) never shuts its pool down, and a worker blocked on the job queue, or deep in a PDF,
+    would live on holding its memory. The parent's death shows as a new parent pid."""
+    watcher = threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True
+    )
+    watcher.start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _wait_some(futures: set[Future[ExtractOutcome]], timeout: float) -> set[Future[ExtractOutcome]]:

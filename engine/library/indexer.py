@@ -57,9 +57,12 @@ from engine.library.scanner import (
     ScanProblem,
     is_supported,
     normalize_extensions,
+    outside,
+    real_roots,
     scan_folders,
 )
 from engine.models import Chunk, FileRecord, FileState, IndexProgress, IndexSummary, SearchFilters
+from engine.paths import disk_path, stored_path
 from engine.settings import Settings
 from engine.throttle import Throttle
 
@@ -72,6 +75,7 @@ SKIPPED_KINDS = frozenset(
         ErrorKind.TOO_LARGE,
         ErrorKind.NO_TEXT,
         ErrorKind.SYMLINK_LOOP,
+        ErrorKind.OUTSIDE_FOLDERS,
         ErrorKind.UNSUPPORTED,
         ErrorKind.OCR_UNAVAILABLE,
     }
@@ -306,7 +310,7 @@ class Indexer:
     def remove_folder(self, folder: str | os.PathLike[str]) -> int:
         """Drop every file under `folder` from index and catalog; returns how many. Files also
         under another watched folder come back at the next reconcile with those folders."""
-        records = self.catalog.records_under(Path(folder).absolute())
+        records = self.catalog.records_under(stored_path(Path(folder).absolute()))
         batch = _Batch()
         for record in records:
             self._delete_into(batch, record)
@@ -321,8 +325,8 @@ class Indexer:
         dropped = 0
         for folder in folders:
             root = Path(folder).absolute()
-            for record in self.catalog.records_under(root):
-                if self.rules.ignored(Path(record.path), root):
+            for record in self.catalog.records_under(stored_path(root)):
+                if self.rules.ignored(Path(disk_path(record.path)), root):
                     self._delete_into(batch, record)
                     dropped += 1
         self._flush(batch)
@@ -342,9 +346,9 @@ class Indexer:
         # Recorded at once, so an interrupted repair (cancel, crash) is resumed next time.
         self.catalog.mark_pending(p for p in stale if known[p].state != "pending")
         self._rebuild_handled = True
-        kept_roots = [str(root) for root in missing_roots]
-        on_disk: dict[str, DiskFile] = {str(f.path): f for f in files}
-        problem_paths = {str(problem.path) for problem in problems}
+        kept_roots = [stored_path(root) for root in missing_roots]
+        on_disk: dict[str, DiskFile] = {stored_path(f.path): f for f in files}
+        problem_paths = {stored_path(problem.path) for problem in problems}
         new_files: list[DiskFile] = []
         for path, disk in on_disk.items():
             record = known.get(path)
@@ -357,7 +361,7 @@ class Indexer:
             else:
                 plan.unchanged += 1
         for problem in problems:
-            record = known.get(str(problem.path))
+            record = known.get(stored_path(problem.path))
             if record is not None and (record.error_kind, record.error) == (
                 problem.kind,
                 problem.message,
@@ -388,14 +392,14 @@ class Indexer:
         gone: dict[str, FileRecord] = {}
         candidates: dict[str, DiskFile] = {}
         for source, target in self._expand_folder_moves(moved):
-            source_path, target_path = str(Path(source).absolute()), Path(target).absolute()
+            source_path, target_path = stored_path(Path(source).absolute()), Path(target).absolute()
             record = self.catalog.get(source_path)
             if record is not None:
                 gone[source_path] = record
             self._consider(target_path, roots, candidates, gone)
         for path in deleted:
             # A deleted folder cannot be listed any more: its files are what the catalog has.
-            absolute = str(Path(path).absolute())
+            absolute = stored_path(Path(path).absolute())
             record = self.catalog.get(absolute)
             for gone_record in [record] if record else self.catalog.records_under(absolute):
                 gone[gone_record.path] = gone_record
@@ -421,10 +425,12 @@ class Indexer:
         expanded: list[tuple[Path, Path]] = []
         for source, target in moved:
             source_path, target_path = Path(source).absolute(), Path(target).absolute()
-            if self.catalog.get(str(source_path)) is None and target_path.is_dir():
-                for record in self.catalog.records_under(source_path):
-                    relative = Path(record.path).relative_to(source_path)
-                    expanded.append((Path(record.path), target_path / relative))
+            source_key = stored_path(source_path)
+            if self.catalog.get(source_key) is None and target_path.is_dir():
+                for record in self.catalog.records_under(source_key):
+                    relative = Path(record.path).relative_to(source_key)
+                    target_key = stored_path(target_path / relative)
+                    expanded.append((Path(disk_path(record.path)), Path(disk_path(target_key))))
             else:
                 expanded.append((source_path, target_path))
         return expanded
@@ -438,12 +444,13 @@ class Indexer:
     ) -> None:
         """A path the watcher says changed: on disk and wanted -> candidate, otherwise gone."""
         disk = self._disk_file(path, roots)
+        key = stored_path(path)
         if disk is not None:
-            candidates[str(path)] = disk
+            candidates[key] = disk
             return
-        record = self.catalog.get(str(path))
+        record = self.catalog.get(key)
         if record is not None:
-            gone[str(path)] = record
+            gone[key] = record
 
     def _disk_file(self, path: Path, roots: list[Path]) -> DiskFile | None:
         if not is_supported(path, self.extensions):
@@ -457,6 +464,8 @@ class Indexer:
             return None
         if not path.is_file():
             return None
+        if roots and outside(path, real_roots(roots)) is not None:
+            return None  # a link out of the watched folders: the next reconcile reports it
         return DiskFile(path, info.st_size, info.st_mtime)
 
     def _needs_work(self, record: FileRecord, disk: DiskFile) -> bool:
@@ -628,8 +637,8 @@ class Indexer:
 
     def _rename_into(self, batch: _Batch, record: FileRecord, disk: DiskFile) -> bool:
         """Queue a rename; False when the index holds no chunks to move."""
-        new_path = str(disk.path)
-        title = self._renamed_title(record, disk.path)
+        new_path = stored_path(disk.path)
+        title = self._renamed_title(record, Path(new_path))
         if self.index.rename_document(record.doc_id, new_path, title) == 0:
             return record.chunk_count == 0 and self._rename_empty(batch, record, disk)
         moved = replace(record, path=new_path, size=disk.size, mtime=disk.mtime)
@@ -644,7 +653,8 @@ class Indexer:
     def _rename_empty(batch: _Batch, record: FileRecord, disk: DiskFile) -> bool:
         """A file with no chunks (empty note) has nothing in the index to move."""
         batch.final_removed.append(record.path)
-        batch.final.append(replace(record, path=str(disk.path), size=disk.size, mtime=disk.mtime))
+        moved = replace(record, path=stored_path(disk.path), size=disk.size, mtime=disk.mtime)
+        batch.final.append(moved)
         batch.size += 1
         return True
 
@@ -678,7 +688,7 @@ class Indexer:
         record: FileRecord | None,
         summary: IndexSummary,
     ) -> None:
-        path = str(problem.path)
+        path = stored_path(problem.path)
         doc_id = record.doc_id if record else ""
         if record is not None and record.doc_id and record.state in ("indexed", "pending"):
             self.index.delete_document(record.doc_id)
@@ -691,7 +701,7 @@ class Indexer:
             content_hash="",
             state=_state_for(problem.kind),
             error_kind=problem.kind,
-            error=problem.message,
+            error=stored_path(problem.message),
             doc_id=doc_id,
             kind=_doc_kind(path),
         )
@@ -758,8 +768,8 @@ class Indexer:
         if outcome.chunks:
             self.index.add_document(
                 outcome.doc_id,
-                outcome.path,
-                outcome.title,
+                row.path,
+                stored_path(outcome.title),
                 outcome.chunks,
                 extension=_extension(outcome.path),
                 modified=disk.mtime,
@@ -787,13 +797,13 @@ class Indexer:
     @staticmethod
     def _indexed_row(outcome: ExtractOutcome, disk: DiskFile) -> FileRecord:
         return FileRecord(
-            path=outcome.path,
+            path=stored_path(outcome.path),
             size=disk.size,
             mtime=disk.mtime,
             content_hash=outcome.content_hash,
             state="indexed",
             error_kind=outcome.note_kind,
-            error=outcome.note,
+            error=stored_path(outcome.note),
             chunk_count=len(outcome.chunks),
             indexed_at=time.time(),
             doc_id=outcome.doc_id,
@@ -805,13 +815,13 @@ class Indexer:
     @staticmethod
     def _error_row(outcome: ExtractOutcome, disk: DiskFile) -> FileRecord:
         return FileRecord(
-            path=outcome.path,
+            path=stored_path(outcome.path),
             size=disk.size,
             mtime=disk.mtime,
             content_hash=outcome.content_hash,
             state=_state_for(outcome.error_kind),
             error_kind=outcome.error_kind,
-            error=outcome.error,
+            error=stored_path(outcome.error),
             indexed_at=time.time(),
             doc_id=outcome.doc_id,
             kind=_doc_kind(outcome.path),

@@ -5,7 +5,8 @@ limit), skips ignored entries and unsupported extensions, follows symbolic links
 a folder twice: folders are identified by (st_dev, st_ino), so a link pointing back at one of its
 own parent folders is reported as a `symlink_loop` instead of being followed forever, and a folder
 reachable twice (two links, or nested watched folders) is walked once. Unreadable folders and
-broken links are reported, never fatal.
+broken links are reported, never fatal. A link is followed only when its target resolves inside
+a watched folder: a link to `/etc/passwd` or `/proc/self` is reported as `outside_folders`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ from engine.library.ignore import IgnoreRules
 log = logging.getLogger(__name__)
 
 SCAN_PROBLEM_KINDS = frozenset(
-    {ErrorKind.SYMLINK_LOOP, ErrorKind.UNREADABLE, ErrorKind.FOLDER_MISSING}
+    {
+        ErrorKind.SYMLINK_LOOP,
+        ErrorKind.UNREADABLE,
+        ErrorKind.FOLDER_MISSING,
+        ErrorKind.OUTSIDE_FOLDERS,
+    }
 )
+OUTSIDE_MESSAGE = "This link points outside the watched folders ({target}); not followed."
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,19 @@ def is_supported(path: Path, extensions: frozenset[str]) -> bool:
     return path.suffix.lower() in extensions
 
 
+def real_roots(folders: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
+    """The watched folders with every link resolved: where a link may lead."""
+    return tuple(os.path.realpath(folder) for folder in folders)
+
+
+def outside(path: str | os.PathLike[str], roots: tuple[str, ...]) -> str | None:
+    """Where `path` really is when that is outside every folder of `roots`, else None."""
+    target = os.path.realpath(path)
+    if any(target == root or target.startswith(os.path.join(root, "")) for root in roots):
+        return None
+    return target
+
+
 @dataclass(frozen=True)
 class _Pending:
     folder: Path
@@ -82,7 +102,10 @@ class _Walk:
         visited: set[tuple[int, int]],
         result: ScanResult,
         progress: Callable[[int, Path], None] | None,
+        roots: tuple[str, ...] = (),
     ) -> None:
+        """`roots`: the real paths links may lead into (default: this folder's)."""
+        self.roots = roots or real_roots([root])
         self.root = root
         self.rules = rules
         self.extensions = extensions
@@ -138,6 +161,8 @@ class _Walk:
         except OSError as error:
             self._unstattable(entry, path, relative, error)
             return None
+        if entry.is_symlink() and self._leads_outside(path, relative, entry_stat):
+            return None
         if stat.S_ISDIR(entry_stat.st_mode):
             return self._folder(path, relative, entry_stat, parent)
         if not stat.S_ISREG(entry_stat.st_mode):
@@ -172,6 +197,18 @@ class _Walk:
         self.visited.add(key)
         return _Pending(path, relative, parent.ancestors | {key})
 
+    def _leads_outside(self, path: Path, relative: tuple[str, ...], target: os.stat_result) -> bool:
+        """A link whose target is outside the watched folders; reported when it would have been
+        indexed (a supported file, or any folder), never followed."""
+        where = outside(path, self.roots)
+        if where is None:
+            return False
+        is_dir = stat.S_ISDIR(target.st_mode)
+        wanted = is_dir or (stat.S_ISREG(target.st_mode) and is_supported(path, self.extensions))
+        if wanted and not self.rules.ignored_relative(relative, is_dir=is_dir, root=self.root):
+            self._problem(path, ErrorKind.OUTSIDE_FOLDERS, OUTSIDE_MESSAGE.format(target=where))
+        return True
+
     def _unstattable(
         self, entry: os.DirEntry[str], path: Path, relative: tuple[str, ...], error: OSError
     ) -> None:
@@ -180,7 +217,7 @@ class _Walk:
             return
         if not is_supported(path, self.extensions):
             return
-        if error.errno == getattr(os, "ELOOP", 40) or "loop" in str(error).lower():
+        if error.errno == getattr(os, "ELOOP", 40):
             self._problem(path, ErrorKind.SYMLINK_LOOP, "This link points at itself in a loop.")
         elif entry.is_symlink():
             self._problem(
@@ -215,6 +252,7 @@ def scan_folders(
     result = ScanResult()
     visited: set[tuple[int, int]] = set()
     normalized = normalize_extensions(extensions)
+    roots = real_roots(folders)
     for folder in folders:
-        _Walk(Path(folder), rules, normalized, visited, result, progress).run(cancel)
+        _Walk(Path(folder), rules, normalized, visited, result, progress, roots).run(cancel)
     return result

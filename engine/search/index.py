@@ -40,7 +40,7 @@ from engine.search.documents import (
 )
 from engine.search.highlight import HighlightTerms
 from engine.search.queries import QueryBuilder
-from engine.search.query import parse_query, typed_prefix
+from engine.search.query import check_query_size, parse_query, typed_prefix
 from engine.search.schema import (
     SCHEMA_VERSION,
     create_or_open,
@@ -317,6 +317,7 @@ class ChunkIndex:
         prefix: bool = False,
     ) -> SearchPage:
         """`search`, with how many chunks matched in all (the hits are the best `limit`)."""
+        check_query_size(query)
         # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
         parsed = parse_query(unicodedata.normalize("NFKC", storable(query)))
         if parsed.errors:

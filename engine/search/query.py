@@ -22,6 +22,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from engine.errors import ErrorKind, NeedleError
+
 FILTER_NAMES = ("ext", "in", "after", "before")
 # A token: optional '-', then either a quoted string (closing quote optional, so half-typed
 # queries still parse), or a filter with a quoted value, or a run of non-space characters.
@@ -137,6 +139,30 @@ def _filter_parts(match: re.Match[str]) -> tuple[str, str] | None:
         return None
     name, _, value = word.partition(":")
     return (name.lower(), value) if name.lower() in FILTER_NAMES else None
+
+
+# A search box holds a few words; a megabyte of query took a minute and gigabytes of memory.
+MAX_QUERY_BYTES = 4096
+MAX_QUERY_TERMS = 64
+
+
+def check_query_size(text: str) -> None:
+    """Raise bad_query when `text` is longer than a search (bytes) or has too many terms."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_QUERY_BYTES:
+        raise NeedleError(
+            ErrorKind.BAD_QUERY,
+            f"The search is {size} bytes long; at most {MAX_QUERY_BYTES} are allowed.",
+            "Search for a few words or a phrase; to ask about a long text, use `needle ask`.",
+        )
+    terms = sum(1 for _ in _TOKEN_RE.finditer(text))
+    if terms > MAX_QUERY_TERMS:
+        raise NeedleError(
+            ErrorKind.BAD_QUERY,
+            f"The search has {terms} words, phrases and filters; at most {MAX_QUERY_TERMS} "
+            "are allowed.",
+            "Leave out the words that matter least.",
+        )
 
 
 def parse_query(text: str) -> ParsedQuery:

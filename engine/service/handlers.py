@@ -124,11 +124,23 @@ def _bad_params(method: str, problem: str) -> NeedleError:
     )
 
 
+def _check_text(method: str, key: str, value: str) -> str:
+    """Text a peer sent that no file name or search can hold: a lone surrogate (JSON allows
+    "\\ud800", UTF-8 does not) or a NUL."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad_params(method, f"'{key}' holds a lone surrogate, which is not text.") from None
+    if "\0" in value:
+        raise _bad_params(method, f"'{key}' holds a NUL character.")
+    return value
+
+
 def text_param(method: str, params: dict[str, Any], key: str) -> str:
     value = params.get(key)
     if not isinstance(value, str) or not value.strip():
         raise _bad_params(method, f"'{key}' must be a non-empty string.")
-    return value
+    return _check_text(method, key, value)
 
 
 def _optional_text(method: str, params: dict[str, Any], key: str) -> str | None:
@@ -137,7 +149,7 @@ def _optional_text(method: str, params: dict[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _bad_params(method, f"'{key}' must be a string.")
-    return value
+    return _check_text(method, key, value)
 
 
 def _limit_param(method: str, params: dict[str, Any], default: int) -> int:
@@ -151,7 +163,7 @@ def _string_tuple(method: str, data: dict[str, Any], key: str) -> tuple[str, ...
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _bad_params(method, f"'{key}' must be a list of strings.")
-    return tuple(value)
+    return tuple(_check_text(method, key, v) for v in value)
 
 
 def _optional_time(method: str, data: dict[str, Any], key: str) -> float | None:

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from engine import __version__
 from engine.errors import NeedleError
+from engine.paths import PRIVATE_FOLDER, make_private
 from engine.service.handlers import ServedEngine
 from engine.service.output import BinaryOutput
 from engine.service.protocol import internal_error
@@ -39,15 +40,14 @@ def _setup_logging(log_dir: str | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_dir:
         try:
-            os.makedirs(log_dir, exist_ok=True)
+            os.makedirs(log_dir, mode=PRIVATE_FOLDER, exist_ok=True)
+            log_file = os.path.join(log_dir, "engine.log")
             handlers.append(
                 logging.handlers.RotatingFileHandler(
-                    os.path.join(log_dir, "engine.log"),
-                    maxBytes=2_000_000,
-                    backupCount=3,
-                    encoding="utf-8",
+                    log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
                 )
             )
+            make_private(log_file)
         except OSError as exc:
             print(f"needle serve: cannot write the log file: {exc}", file=sys.stderr)
     logging.basicConfig(
@@ -111,13 +111,16 @@ def run_stdio(
 
 def _stop_on_terminate() -> None:
     """SIGTERM (the client's "terminate", a logout) ends the reading loop like SIGINT does, so
-    the engine still stops watching, cancels work and closes its index before it exits."""
+    the engine still stops watching, cancels work and closes its index before it exits. SIGINT
+    is installed explicitly: Python leaves it ignored when the parent ignored it (a background
+    job, `nohup`, some CI runners), and then Ctrl-C would not stop the engine."""
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(EXIT_OK)
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

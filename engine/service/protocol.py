@@ -226,6 +226,8 @@ def _parse_object(line: bytes | str) -> dict[str, Any]:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise BadMessage(f"The line is not JSON ({exc.msg} at column {exc.colno}).") from None
+    except RecursionError:
+        raise BadMessage("The line nests arrays or objects too deeply to read.") from None
     if not isinstance(data, dict):
         raise BadMessage(f"The line is JSON but not an object (it is a {type(data).__name__}).")
     return data

@@ -198,12 +198,14 @@ def _script_predicate(rule: dict[str, Any]) -> Predicate:
 class Failure:
     """An injected failure for the next matching request. `mode`: "http" answers `status` with
     `{"error": message}`; "broken_json" streams a line that is not JSON; "empty_stream" answers
-    200 with no lines; "hang_up" closes the connection without answering."""
+    200 with no lines; "hang_up" closes the connection without answering; "trickle" streams
+    one byte of a line every 0.1 s for `seconds` and never finishes the line."""
 
     status: int = 500
     message: str = "injected failure"
     mode: str = "http"
     path: str = "/api/chat"
+    seconds: float = 10.0
 
 
 @dataclass
@@ -433,6 +435,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _end_stream(self) -> None:
         self._send_chunk(b"")  # the zero-length chunk ends a chunked body
 
+    def _trickle(self, seconds: float) -> None:
+        """Bytes keep arriving, so no read times out, but no NDJSON line ever completes."""
+        self._start_stream()
+        self._send_chunk(b'{"model": "x", "message": {"role": "assistant", "content": "')
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            self._send_chunk(b"a")
+            time.sleep(0.1)
+        self.close_connection = True
+
     def _apply_failure(self, path: str) -> bool:
         failure = self.server_fake._take_failure(path)
         if failure is None:
@@ -446,6 +458,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif failure.mode == "empty_stream":
             self._start_stream()
             self._end_stream()
+        elif failure.mode == "trickle":
+            self._trickle(failure.seconds)
         else:  # hang_up
             self.close_connection = True
             self.connection.shutdown(2)

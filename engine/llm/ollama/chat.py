@@ -22,7 +22,7 @@ from engine.errors import Cancelled, ErrorKind, OllamaError
 from engine.llm.budget import count_prompt_tokens
 from engine.llm.calibration import TokenCalibration
 from engine.llm.ollama.errors import Transient, translate
-from engine.llm.ollama.transport import CancellableClient, close_stream
+from engine.llm.ollama.transport import CancellableClient, InFlight, close_stream
 from engine.llm.tool_calls import TOOL_CALL_MARKUP, recover_tool_calls, tool_names
 from engine.llm.types import ChatResult, Message, ToolCall
 
@@ -195,7 +195,7 @@ class OllamaChatModel:
     ) -> ChatResult:
         deadline = time.monotonic() + self._timeout
         final: ollama.ChatResponse | None = None
-        with self._http.abortable(cancel):
+        with self._http.abortable(cancel) as inflight, _abort_at_deadline(inflight, self._timeout):
             try:
                 stream = self._http.client.chat(stream=True, **request)
                 try:
@@ -214,6 +214,8 @@ class OllamaChatModel:
             except Exception as exc:
                 if cancel.cancelled:  # a cancel shows up here as a broken read
                     raise Cancelled() from None
+                if inflight.aborted:  # so does the deadline, however the bytes were arriving
+                    raise self._deadline_error() from None
                 error = translate(exc, self._host, self._model)
                 if isinstance(error, Transient):
                     raise error from exc
@@ -257,3 +259,16 @@ class OllamaChatModel:
             f"The model did not finish its reply within {self._timeout:g} s.",
             "Try a smaller scope or a faster model, or raise the request timeout in Settings.",
         )
+
+
+@contextlib.contextmanager
+def _abort_at_deadline(inflight: InFlight, seconds: float) -> Iterator[None]:
+    """Abort the call's connection when `seconds` pass: the deadline checked between chunks
+    alone never fires while a server trickles bytes that never complete a line."""
+    timer = threading.Timer(seconds, inflight.abort)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

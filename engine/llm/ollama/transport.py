@@ -25,7 +25,7 @@ from engine.cancel import CancelToken
 CONNECT_TIMEOUT = 5.0
 
 
-class _InFlight:
+class InFlight:
     """The TCP socket of one call, so that another thread can abort the call's blocking read."""
 
     def __init__(self) -> None:
@@ -69,7 +69,7 @@ class CancellableClient:
         )
 
     def _install_trace(self, request: httpx.Request) -> None:
-        inflight: _InFlight | None = getattr(self._local, "inflight", None)
+        inflight: InFlight | None = getattr(self._local, "inflight", None)
         if inflight is None:
             return
 
@@ -83,9 +83,9 @@ class CancellableClient:
         request.extensions["trace"] = trace
 
     @contextlib.contextmanager
-    def abortable(self, cancel: CancelToken) -> Iterator[_InFlight]:
+    def abortable(self, cancel: CancelToken) -> Iterator[InFlight]:
         """Requests made by this thread inside the block are aborted when `cancel` fires."""
-        inflight = _InFlight()
+        inflight = InFlight()
         self._local.inflight = inflight
         remove = cancel.on_cancel(inflight.abort)
         try:

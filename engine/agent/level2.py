@@ -1,10 +1,11 @@
 """Level 2 — chunk-by-chunk reading of a scope.
 
-Every candidate chunk of the scope is read by the model, several at once (bounded by
-`settings.parallel_requests`), and judged: relevant or not, with the sentences that matter quoted
-verbatim. Quotes that do not occur in the chunk are dropped. When the scope holds more chunks than
-`settings.read_budget`, a broad BM25 query (question words + keywords) picks which to read, and
-the ScopeChosen event says "read N of M". Verdicts are cached, so asking again costs no reads.
+Every candidate chunk of the scope is read by the model (the reader model when one is set),
+several at once (as many as the reading model's servers take), and judged: relevant or not, with
+the sentences that matter quoted verbatim. Quotes that do not occur in the chunk are dropped.
+When the scope holds more chunks than `settings.read_budget`, a broad BM25 query (question words +
+keywords) picks which to read, and the ScopeChosen event says "read N of M". Verdicts are cached,
+so asking again costs no reads.
 
 The quoted sentences then become a BM25 re-query, and the final context holds the relevant chunks,
 the re-queried ones and, in an <evidence> section, the quotes themselves with their block ids."""
@@ -123,7 +124,7 @@ def read_candidates(
     results: list[ReadResult] = []
     to_read: deque[SearchHit] = deque()
     for hit in candidates:
-        cached = cache.get(verdict_key(hit.text, question, session.model.name))
+        cached = cache.get(verdict_key(hit.text, question, session.model_for("read").name))
         if cached is None:
             to_read.append(hit)
         else:
@@ -151,7 +152,7 @@ def _read_in_pool(
     results: list[ReadResult],
     total: int,
 ) -> None:
-    workers = max(1, session.settings.parallel_requests)
+    workers = session.read_concurrency
     running: dict[Future[Verdict], SearchHit] = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="needle-read")
     try:
@@ -165,7 +166,7 @@ def _read_in_pool(
             for future in finished:
                 hit = running.pop(future)
                 verdict = future.result()  # a failed read stops the whole reading
-                cache.put(verdict_key(hit.text, question, session.model.name), verdict)
+                cache.put(verdict_key(hit.text, question, session.model_for("read").name), verdict)
                 results.append(ReadResult(hit, verdict, cached=False))
                 _emit_verdict(session, results[-1], len(results), total)
     except BaseException:

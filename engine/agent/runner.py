@@ -47,9 +47,11 @@ def answer_question(
     verdict_cache: VerdictCache | None = None,
     parse_mode: str = "structured",
     compress_context: bool = False,
+    reader: ChatModel | None = None,
 ) -> Answer:
     """Answer `question` from the indexed documents. Raises NeedleError (after an ErrorEvent) on
-    failure, Cancelled when `cancel` is set."""
+    failure, Cancelled when `cancel` is set. `reader`, when given, takes Level 2's reads (a
+    smaller, faster model); the main `model` parses, plans and answers."""
     started = time.monotonic()
     problems = settings.problems()
     if problems:
@@ -62,7 +64,8 @@ def answer_question(
         index=index,
         model=model,
         settings=settings,
-        budget=budget_for(model, settings),
+        budget=budget_for(model, settings, reader),
+        reader=reader,
         on_event=on_event,
         cancel=cancel,
         options=AgentOptions(parse_mode=parse_mode, compress_context=compress_context),
@@ -98,11 +101,15 @@ def answer_question(
     return answer
 
 
-def budget_for(model: ChatModel, settings: Settings) -> PromptBudget:
-    """The one budget of a question: the model's window capped by the settings' window."""
-    return PromptBudget.for_model(
-        model, settings.answer_reserve, context_window=settings.context_window
-    )
+def budget_for(
+    model: ChatModel, settings: Settings, reader: ChatModel | None = None
+) -> PromptBudget:
+    """The one budget of a question: the model's window capped by the settings' window, and by
+    the reader's when a reader model takes Level 2's reads."""
+    window = settings.context_window
+    if reader is not None:
+        window = min(window, reader.context_window)
+    return PromptBudget.for_model(model, settings.answer_reserve, context_window=window)
 
 
 def _check_level(level: str | int) -> str:

@@ -161,13 +161,20 @@ class PooledChatModel:
                 untried = [m for m in self.members if id(m) not in tried]
                 if not untried:
                     raise self._exhausted()
-                ready = [m for m in untried if m.down_until <= now and not m.checking]
-                free = [m for m in ready if m.down_until == 0.0 and m.in_flight < m.endpoint.slots]
-                if free:
+                # A server whose rest is over is checked first, so it takes work again as
+                # soon as it is back.
+                recheck = next(
+                    (m for m in untried if 0.0 < m.down_until <= now and not m.checking), None
+                )
+                free = [
+                    m for m in untried if m.down_until == 0.0 and m.in_flight < m.endpoint.slots
+                ]
+                if recheck is None and free:
+                    # Ties go to the first server: sequential calls stay on one server, whose
+                    # prompt cache then still holds the shared prefix.
                     chosen = min(free, key=lambda m: (m.load, self.members.index(m)))
                     chosen.in_flight += 1
                     return chosen
-                recheck = next((m for m in ready if m.down_until > 0.0), None)
                 if recheck is None and all(m.down_until > 0.0 for m in untried):
                     # Every endpoint left is resting: check the one that rested longest now
                     # rather than fail a call that one of them may well serve.

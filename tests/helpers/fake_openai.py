@@ -342,7 +342,8 @@ class _Handler(BaseHTTPRequestHandler):
         max_tokens = body.get("max_tokens")
         if isinstance(max_tokens, int) and 0 <= max_tokens < len(pieces):
             pieces, finish = pieces[:max_tokens], "length"
-        cached = fake._cached(json.dumps(body.get("messages", []), ensure_ascii=False))
+        texts = (str(m.get("content") or "") for m in body.get("messages", []))
+        cached = fake._cached("\n".join(texts))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")

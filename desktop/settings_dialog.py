@@ -11,12 +11,14 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QCompleter,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -29,7 +31,41 @@ from desktop.errors import plain_error
 from desktop.theme import COLORS
 from engine.settings import SettingField, Settings, SettingsSnapshot
 
-Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QComboBox | QPlainTextEdit
+
+class SecretEditor(QWidget):
+    """A secret (the API key): the dialog never receives its value, only whether one is kept.
+    Typing replaces it; "Remove" deletes it; untouched, nothing is sent."""
+
+    def __init__(self, declared: SettingField) -> None:
+        super().__init__()
+        self.line = QLineEdit()
+        self.line.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remove = QCheckBox("Remove")
+        self.remove.toggled.connect(lambda checked: self.line.setEnabled(not checked))
+        self._placeholder = declared.placeholder
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.line, 1)
+        layout.addWidget(self.remove)
+        self.set_stored(False)
+
+    def set_stored(self, stored: bool) -> None:
+        self.line.clear()
+        self.remove.setChecked(False)
+        self.remove.setVisible(stored)
+        self.line.setPlaceholderText(
+            "kept in the keyring; type to replace" if stored else self._placeholder
+        )
+
+    def change(self) -> str | None:
+        """The new value, "" to remove it, or None when the user left it alone."""
+        if self.remove.isChecked():
+            return ""
+        text = self.line.text().strip()
+        return text or None
+
+
+Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QComboBox | QPlainTextEdit | SecretEditor
 
 
 def _editor(declared: SettingField) -> Editor:
@@ -58,16 +94,22 @@ def _editor(declared: SettingField) -> Editor:
         return combo
     if declared.kind == "text_list":
         lines = QPlainTextEdit()
-        lines.setPlaceholderText("One pattern per line, e.g.\n*.log\narchive/")
+        lines.setPlaceholderText(
+            declared.placeholder or "One pattern per line, e.g.\n*.log\narchive/"
+        )
         lines.setFixedHeight(96)
         return lines
+    if declared.kind == "secret":
+        return SecretEditor(declared)
     line = QLineEdit()
-    line.setPlaceholderText(str(declared.default))
+    line.setPlaceholderText(declared.placeholder or str(declared.default))
     return line
 
 
 def _set_value(editor: Editor, value: Any) -> None:
-    if isinstance(editor, QSpinBox):
+    if isinstance(editor, SecretEditor):
+        editor.set_stored(bool(value))
+    elif isinstance(editor, QSpinBox):
         editor.setValue(int(value))
     elif isinstance(editor, QDoubleSpinBox):
         editor.setValue(float(value))
@@ -80,6 +122,8 @@ def _set_value(editor: Editor, value: Any) -> None:
 
 
 def _value(editor: Editor) -> Any:
+    if isinstance(editor, SecretEditor):
+        return editor.change()
     if isinstance(editor, QSpinBox | QDoubleSpinBox):
         return editor.value()
     if isinstance(editor, QComboBox):
@@ -104,6 +148,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self._original = snapshot.values
+        self._secrets_set = set(snapshot.secrets_set)
         self.editors: dict[str, Editor] = {}
         form = QFormLayout()
         form.setSpacing(8)
@@ -143,14 +188,24 @@ class SettingsDialog(QDialog):
 
     def load(self, settings: Settings) -> None:
         for name, editor in self.editors.items():
-            _set_value(editor, getattr(settings, name))
+            if isinstance(editor, SecretEditor):
+                _set_value(editor, name in self._secrets_set)
+            else:
+                _set_value(editor, getattr(settings, name))
 
     def values(self) -> dict[str, Any]:
         return {name: _value(editor) for name, editor in self.editors.items()}
 
     def changes(self) -> dict[str, Any]:
         original = self._original.to_dict()
-        return {key: value for key, value in self.values().items() if original.get(key) != value}
+        changed = {}
+        for key, value in self.values().items():
+            if isinstance(self.editors[key], SecretEditor):
+                if value is not None:
+                    changed[key] = value
+            elif original.get(key) != value:
+                changed[key] = value
+        return changed
 
     def local_problems(self) -> list[str]:
         """The engine's own rules for each value (engine/settings.py), checked before a round
@@ -172,6 +227,7 @@ class SettingsDialog(QDialog):
     def saved(self, snapshot: SettingsSnapshot) -> None:
         """The engine accepted the changes."""
         self._original = snapshot.values
+        self._secrets_set = set(snapshot.secrets_set)
         self.buttons.setEnabled(True)
         self.accept()
 

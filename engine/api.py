@@ -833,6 +833,8 @@ def _apply_setting_changes(current: Settings, changes: dict[str, Any]) -> Settin
     updated = Settings.from_dict(data)
     if "ollama_host" in changes:
         updated.ollama_host = normalize_host(updated.ollama_host)
+    if "openai_url" in changes:
+        updated.openai_url = updated.openai_url.strip().rstrip("/")
     from engine.library.ignore import pattern_problems
 
     problems = updated.problems() + pattern_problems(updated.ignore_patterns)

@@ -293,7 +293,7 @@ class Settings:
 
     def problems(self) -> list[str]:
         """Plain-language problems with these values; empty when they are usable."""
-        found = [p for f in FIELDS if (p := f.problem(getattr(self, f.name))) is not None]
+        found = [p for f in VALUE_FIELDS if (p := f.problem(getattr(self, f.name))) is not None]
         if not found and self.answer_reserve >= self.context_window // 2:
             found.append("The answer reserve must be under half the context window.")
         if not found and not self.ollama_host.startswith(("http://", "https://")):
@@ -353,6 +353,7 @@ def _declared_fields() -> tuple[SettingField, ...]:
 # Every setting with its metadata, in the order the Settings dialog shows them.
 FIELDS: tuple[SettingField, ...] = _declared_fields()
 FIELDS_BY_NAME: dict[str, SettingField] = {f.name: f for f in FIELDS}
+VALUE_FIELDS = tuple(f for f in FIELDS if f.name not in SECRET_NAMES)  # fields of `Settings`
 INDEXER_SETTINGS = frozenset(f.name for f in FIELDS if f.rebuilds_indexer)
 
 

@@ -107,10 +107,12 @@ def test_a_schema_is_asked_for_as_json_schema(fake: FakeOpenAI) -> None:
     assert json.loads(result.content) == {"relevant": False, "quotes": []}
 
 
+@pytest.mark.parametrize("status", [422, 500])  # 500: what llama-cpp-python's server says
 def test_a_server_without_json_schema_gets_json_object_with_the_schema_from_then_on(
-    fake: FakeOpenAI,
+    fake: FakeOpenAI, status: int
 ) -> None:
     fake.schema_forms = {"json_object"}  # llama-cpp-python's server
+    fake.refusal_status = status
     model = make_model(fake)
     first = model.chat(ask("Is this relevant?"), json_schema=SCHEMA)
     model.chat(ask("And this?"), json_schema=SCHEMA)

@@ -107,6 +107,7 @@ class FakeOpenAI:
         self.schema_forms = {"json_schema", "json_object"}
         self.report_usage = True
         self.strict_options = False
+        self.refusal_status = 422  # FastAPI's; llama-cpp-python's server says 500
         self.latency = latency
         self.token_delay = 0.0
         self.cache_prefix = False
@@ -299,13 +300,13 @@ class _Handler(BaseHTTPRequestHandler):
         if model not in fake.models:
             return 404, _error(f"The model `{model}` does not exist.", "NotFoundError", 404)
         if fake.strict_options and "stream_options" in body:
-            return 422, {
+            return fake.refusal_status, {
                 "detail": [{"loc": ["body", "stream_options"], "msg": "Extra inputs are not "
                             "permitted", "type": "extra_forbidden"}]
             }
         wanted = (body.get("response_format") or {}).get("type")
         if wanted and wanted != "text" and wanted not in fake.schema_forms:
-            return 422, {
+            return fake.refusal_status, {
                 "detail": [{"loc": ["body", "response_format", "type"],
                             "msg": "Input should be 'text' or 'json_object'", "type": "literal"}]
             }

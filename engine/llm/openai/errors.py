@@ -151,13 +151,15 @@ def http_error(status: int, text: str, url: str, model: str) -> OllamaError | Tr
 
 
 def refuses_schema(status: int, text: str) -> bool:
-    """A 4xx about `response_format` or `json_schema`: the server does not take this form."""
+    """An error about `response_format` or `json_schema`: the server does not take this form.
+    Any status: llama-cpp-python's server answers its request validation errors with HTTP 500
+    ("loc: body.response_format.type … Input should be 'text' or 'json_object'")."""
     lowered = text.lower()
-    return 400 <= status < 500 and ("response_format" in lowered or "json_schema" in lowered)
+    return status >= 400 and ("response_format" in lowered or "json_schema" in lowered)
 
 
 def refuses_stream_options(status: int, text: str) -> bool:
-    return 400 <= status < 500 and "stream_options" in text.lower()
+    return status >= 400 and "stream_options" in text.lower()
 
 
 def _refuses_tools(lowered: str) -> bool:

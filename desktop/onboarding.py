@@ -65,8 +65,23 @@ class WelcomePanel(QFrame):
         layout.addStretch(1)
 
 
+def server_instructions(state: str, model: str, host: str, hint: str) -> str:
+    """What to do for an OpenAI-compatible server that is not ready (rich text): the engine's
+    own hint, which names the exact fix (start it, the URL, the models it serves, the key)."""
+    where = f"<code>{escape(host)}</code>"
+    lead = {
+        "not_running": f"<p>Answers come from a model server; none is answering at {where}.</p>",
+        "model_missing": f"<p>The server at {where} does not serve <b>{escape(model)}</b>.</p>",
+    }.get(state, f"<p>Needle could not use the model server at {where}.</p>")
+    return (
+        lead
+        + (f"<p>{escape(hint)}</p>" if hint else "")
+        + ("<p>Then click <b>Check again</b>. Search works without it.</p>")
+    )
+
+
 def ollama_instructions(state: str, model: str, host: str) -> str:
-    """What to do, step by step, for a model server that is not ready (rich text)."""
+    """What to do, step by step, for an Ollama that is not ready (rich text)."""
     model_html = escape(model)
     if state == "not_running":
         return (
@@ -114,6 +129,7 @@ class OllamaPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("banner")
         self.state = "unknown"
+        self.pullable = True  # Ollama pulls models; an OpenAI-compatible server does not
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 12pt; font-weight: 600;")
         self.body = QLabel()
@@ -155,17 +171,29 @@ class OllamaPanel(QFrame):
         """Update from an Ollama status; returns True when the panel should be shown."""
         view = ollama_view(data)
         self.state = view.state
-        titles = {
-            "not_running": "Start Ollama to get answers",
-            "model_missing": f"Download the model {model}",
-            "error": "Ollama is not responding properly",
-        }
-        self.title.setText(titles.get(view.state, "Checking Ollama…"))
-        self.body.setText(ollama_instructions(view.state, model, host))
+        ollama = (data or {}).get("backend", "ollama") != "openai"
+        self.pullable = ollama
+        if ollama:
+            titles = {
+                "not_running": "Start Ollama to get answers",
+                "model_missing": f"Download the model {model}",
+                "error": "Ollama is not responding properly",
+            }
+            self.title.setText(titles.get(view.state, "Checking Ollama…"))
+            self.body.setText(ollama_instructions(view.state, model, host))
+        else:  # an OpenAI-compatible server loads its models itself: nothing to pull
+            titles = {
+                "not_running": "Start the model server to get answers",
+                "model_missing": f"The server does not serve {model}",
+                "error": "The model server is not responding properly",
+            }
+            self.title.setText(titles.get(view.state, "Checking the model server…"))
+            hint = str((data or {}).get("hint", ""))
+            self.body.setText(server_instructions(view.state, model, host, hint))
         self.detail.setText(view.message)
         self.detail.setVisible(bool(view.message))
         pulling = self.cancel_button.isVisible()
-        self.pull_button.setVisible(view.state == "model_missing" and not pulling)
+        self.pull_button.setVisible(view.state == "model_missing" and not pulling and ollama)
         return view.state in titles
 
     def pull_started(self) -> None:
@@ -190,4 +218,4 @@ class OllamaPanel(QFrame):
         self.cancel_button.hide()
         self.progress.hide()
         self.progress_label.setText(message)
-        self.pull_button.setVisible(self.state == "model_missing")
+        self.pull_button.setVisible(self.state == "model_missing" and self.pullable)

@@ -40,13 +40,14 @@ def ollama_view(data: Mapping[str, Any] | None) -> OllamaView:
             str(error.get("hint", "")),
         )
     state = str(data.get("state", "unknown"))
+    server = "Model server" if data.get("backend") == "openai" else "Ollama"
     labels = {
-        "ready": ("Ollama connected", COLORS.good),
-        "not_running": ("Ollama not running", COLORS.bad),
+        "ready": (f"{server} connected", COLORS.good),
+        "not_running": (f"{server} not running", COLORS.bad),
         "model_missing": ("Model missing", COLORS.warn),
-        "error": ("Ollama: error", COLORS.bad),
+        "error": (f"{server}: error", COLORS.bad),
     }
-    label, color = labels.get(state, ("Ollama: checking…", COLORS.muted))
+    label, color = labels.get(state, (f"{server}: checking…", COLORS.muted))
     return OllamaView(state, label, color, str(data.get("message", "")), str(data.get("hint", "")))
 
 

@@ -13,6 +13,10 @@ at a time and spend `--latency` seconds on each: the scheduling alone. `--llama`
 llama-cpp-python OpenAI servers (`python -m llama_cpp.server`, the 0.5B GGUF, `--threads` each)
 from the evaluation venv (~/.cache/needle-eval/venv) on free ports, and stops them at the end.
 
+`prefix --offline` counts the same with the model's own tokenizer (llama-cpp-python's, vocab only,
+from the evaluation venv): the tokens a one-slot prompt cache computes per read, exactly and
+whatever the machine's load.
+
 `prefix` sends the reads of one question one after another to one server, twice: with the
 passage before the question (the old order) and with the question first and repeated after the
 passage (the order every read prompt now has), and prints the prompt tokens the server reports
@@ -53,17 +57,18 @@ READ_REPLY_TOKENS = 200
 CHUNK_CHARS = 1200
 
 
-def passages(count: int) -> list[str]:
+def passages(count: int, chunk_chars: int = 0) -> list[str]:
     """`count` passages of about CHUNK_CHARS characters, cut at paragraph ends, from the essays
     (or made-up text when the corpus is absent)."""
+    size = chunk_chars or CHUNK_CHARS
     found: list[str] = []
     files = sorted(CORPUS.glob("*.md")) + sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
     for path in files:
         current = ""
         for paragraph in path.read_text("utf-8", errors="replace").split("\n\n"):
             current = f"{current}\n\n{paragraph}".strip()
-            if len(current) >= CHUNK_CHARS:
-                found.append(current[: CHUNK_CHARS * 2])
+            if len(current) >= size:
+                found.append(current[: size * 2])
                 current = ""
                 if len(found) == count:
                     return found
@@ -245,6 +250,66 @@ def prefix(host: str, model_name: str, texts: list[str]) -> list[dict[str, objec
     return rows
 
 
+TOKENIZE = """
+import json, sys
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], vocab_only=True, verbose=False)
+for prompt in json.load(open(sys.argv[2])):
+    print(json.dumps(llm.tokenize(prompt.encode(), add_bos=False, special=True)))
+"""
+
+
+def chatml(messages: list[Message]) -> str:
+    """The prompt as Qwen2.5's chat template renders it (system and user turns, reply primer)."""
+    turns = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
+
+
+def prefix_offline(texts: list[str], gguf: Path) -> list[dict[str, object]]:
+    """What a server with a one-slot prompt cache (llama.cpp's, Ollama's runner, ollama-compat)
+    computes for each read: the prompt's tokens, in the model's own tokenizer, minus the prefix it
+    shares with the previous read's. Exact and independent of the machine's load."""
+    import tempfile
+
+    python = EVAL_HOME / "venv" / "bin" / "python"
+    rows = []
+    for label, build in (("passage first", document_first), ("question first", question_first)):
+        prompts_file = Path(tempfile.mkstemp(suffix=".json")[1])
+        prompts_file.write_text(json.dumps([chatml(build(text)) for text in texts]), "utf-8")
+        output = subprocess.run(
+            [str(python), "-c", TOKENIZE, str(gguf), str(prompts_file)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        prompts_file.unlink()
+        tokenized = [json.loads(line) for line in output.splitlines() if line.startswith("[")]
+        computed, totals, previous = [], [], []
+        for tokens in tokenized:
+            shared = 0
+            for a, b in zip(previous, tokens, strict=False):
+                if a != b:
+                    break
+                shared += 1
+            totals.append(len(tokens))
+            computed.append(len(tokens) - shared)
+            previous = tokens
+        later = computed[1:] or computed
+        row = {
+            "order": label,
+            "reads": len(tokenized),
+            "prompt_tokens": round(statistics.mean(totals), 1),
+            "computed_first_read": computed[0],
+            "computed_per_later_read": round(statistics.mean(later), 1),
+            "reused_per_later_read": round(
+                statistics.mean(totals[1:] or totals) - statistics.mean(later), 1
+            ),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,12 +322,18 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("--threads", type=int, default=1)
     scale.add_argument("--gguf", type=Path, default=EVAL_HOME / "qwen2.5-coder-0.5b-instruct.gguf")
     pre = sub.add_parser("prefix")
-    pre.add_argument("--host", required=True)
-    pre.add_argument("--model", required=True)
+    pre.add_argument("--host", help="a server to measure (else: --offline)")
+    pre.add_argument("--model")
     pre.add_argument("--reads", type=int, default=8)
+    pre.add_argument("--chunk-chars", type=int, default=CHUNK_CHARS)
+    pre.add_argument("--offline", action="store_true", help="count with the model's tokenizer")
+    pre.add_argument("--gguf", type=Path, default=EVAL_HOME / "qwen2.5-coder-0.5b-instruct.gguf")
     args = parser.parse_args(argv)
     if args.command == "prefix":
-        prefix(args.host, args.model, passages(args.reads))
+        if args.offline:
+            prefix_offline(passages(args.reads, args.chunk_chars), args.gguf)
+        else:
+            prefix(args.host, args.model, passages(args.reads, args.chunk_chars))
         return 0
     texts = passages(args.reads)
     if args.fake:

@@ -607,6 +607,13 @@ class Engine:
         from engine.llm.ollama.server import pull_model as ollama_pull_model
 
         settings = self.settings
+        if settings.backend == "openai":
+            raise NeedleError(
+                ErrorKind.INVALID_ARGUMENT,
+                "Only Ollama can download models; an OpenAI-compatible server loads its own.",
+                "Load the model in the server (llama.cpp: `llama-server -m MODEL.gguf`; LM Studio: "
+                "load it in the app; vLLM: `vllm serve MODEL`), or choose Ollama in Settings.",
+            )
 
         def report(update: PullProgress) -> None:
             if progress is not None:

@@ -116,3 +116,14 @@ def test_the_dialog_sends_the_key_only_when_it_was_typed_or_removed(qtbot: Any) 
     assert dialog.changes()["api_key"] == "sk-new"
     editor.remove.setChecked(True)
     assert dialog.changes()["api_key"] == "" and not editor.line.isEnabled()
+
+
+def test_pulling_with_an_openai_server_says_only_ollama_pulls(needle_home: Path) -> None:
+    from engine.errors import ErrorKind, NeedleError
+
+    with Engine.open() as engine:
+        engine.update_settings({"backend": "openai"})
+        with pytest.raises(NeedleError) as caught:
+            engine.pull_model("qwen2:7b-instruct")
+    assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
+    assert "Only Ollama can download models" in caught.value.message

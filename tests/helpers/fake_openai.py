@@ -281,8 +281,9 @@ class _Handler(BaseHTTPRequestHandler):
         if failure is not None and failure.mode in ("http", "hang_up"):
             self._fail(failure)
             return
-        fake.active += 1
-        fake.max_active = max(fake.max_active, fake.active)
+        with fake._lock:
+            fake.active += 1
+            fake.max_active = max(fake.max_active, fake.active)
         try:
             self._answer(body, record.prompt_tokens, failure)
         except _ClientGone:
@@ -290,7 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.disconnects += 1
             self.close_connection = True
         finally:
-            fake.active -= 1
+            with fake._lock:
+                fake.active -= 1
 
     def _refusal(self, body: dict[str, Any], record: RecordedRequest) -> tuple[int, Any] | None:
         fake = self.server_fake

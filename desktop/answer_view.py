@@ -37,7 +37,13 @@ def answer_summary(answer: Mapping[str, Any]) -> str:
     parts.append(f"{format_count(prompt)} prompt + {format_count(completion)} answer tokens")
     parts.append(format_seconds(float(answer.get("seconds", 0.0))))
     cited = len(answer.get("citations") or ())
-    if answer.get("citations_inferred") and cited:
+    if answer.get("chunks_read"):
+        parts.append(f"{format_count(int(answer['chunks_read']))} passages read")
+    if not answer.get("found", True):
+        closest = len(answer.get("candidates") or ())
+        if closest:
+            parts.append(f"{closest} closest passage{'s' if closest != 1 else ''}")
+    elif answer.get("citations_inferred") and cited:
         plural = "s" if cited != 1 else ""
         parts.append(f"{cited} probable source{plural}, not cited by the model")
     else:
@@ -161,18 +167,15 @@ class AnswerView(QWidget):
         if not self._render_timer.isActive():
             self._render_timer.start()
 
-    def drop_streamed_text(self, level: int) -> bool:
-        """A new level started: whatever the previous level streamed (typically "the passages do
-        not say") is not the answer, so it must not stay glued in front of the next level's text.
-        True when there was streamed text to drop."""
+    def drop_streamed_text(self, notice: str) -> bool:
+        """What was streamed so far is not the answer — a new level started, or the draft was
+        not supported by its passages — so it must not stay on screen as if it were. `notice`
+        says what happens instead. True when there was streamed text to drop."""
         if not self._running or not self._text:
             return False
         self._text = ""
         self._render_timer.stop()
-        self.browser.setHtml(
-            f'<p style="color:{COLORS.muted};">The previous level did not find the answer; '
-            f"Level {level} is looking further…</p>"
-        )
+        self.browser.setHtml(f'<p style="color:{COLORS.muted};">{escape(notice)}</p>')
         return True
 
     def finish(self, answer: Mapping[str, Any]) -> None:
@@ -184,8 +187,13 @@ class AnswerView(QWidget):
         self.stop_button.hide()
         self._render_timer.stop()
         found = answer.get("found", True)
-        status = "Answered" if found else "The documents do not seem to contain the answer."
-        if answer.get("citations_inferred"):
+        if found:
+            status = "Answered · checked against its sources"
+        elif answer.get("candidates"):
+            status = "Not supported by your documents · the closest passages are in Sources"
+        else:
+            status = "The documents do not seem to contain the answer."
+        if found and answer.get("citations_inferred"):
             status += " · probable sources: the model did not cite any explicitly"
         self.status_label.setText(status)
         self.summary_label.setText(answer_summary(answer))

@@ -429,15 +429,25 @@ class MainWindow(QMainWindow):
             self.answer_view.fail(event)
         else:
             if kind == "level":
-                self.answer_view.drop_streamed_text(int(event.get("level", 0)))
+                self.answer_view.drop_streamed_text(
+                    "The previous level did not find a supported answer; "
+                    f"Level {int(event.get('level', 0))} is looking further…"
+                )
+            elif kind == "grounding" and not event.get("grounded"):
+                self.answer_view.drop_streamed_text(
+                    "That draft was not supported by its passages; looking further…"
+                )
             self.answer_view.set_status(self.steps_panel.timeline.progress_text)
 
     def _show_answer(self, answer: Mapping[str, Any]) -> None:
         self._answer_done = True
         self.answer_view.finish(answer)
-        self.sources_panel.set_citations(
-            answer.get("citations") or [], bool(answer.get("citations_inferred"))
-        )
+        if answer.get("citations") or answer.get("found", True):
+            self.sources_panel.set_citations(
+                answer.get("citations") or [], bool(answer.get("citations_inferred"))
+            )
+        else:
+            self.sources_panel.set_closest(answer.get("candidates") or [])
         self.steps_panel.render_now()
         if answer.get("citations"):
             self.side_tabs.setCurrentIndex(SOURCES_TAB)

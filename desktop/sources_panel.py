@@ -77,13 +77,23 @@ def source_html(item: SourceItem, index: int, selected: bool) -> str:
     )
 
 
-def sources_html(items: Sequence[SourceItem], selected: int | None, inferred: bool = False) -> str:
-    note = (
-        f'<p style="color:{COLORS.warn};">Probable sources: the model did not cite these '
-        "explicitly; they are the passages that best match its answer.</p>"
-        if inferred and items
-        else ""
-    )
+def sources_html(
+    items: Sequence[SourceItem],
+    selected: int | None,
+    inferred: bool = False,
+    closest: bool = False,
+) -> str:
+    note = ""
+    if closest and items:
+        note = (
+            f'<p style="color:{COLORS.warn};">No answer: these are the passages that came '
+            "closest, but none of them states the answer.</p>"
+        )
+    elif inferred and items:
+        note = (
+            f'<p style="color:{COLORS.warn};">Probable sources: the model did not cite these '
+            "explicitly; they are the passages that best match its answer.</p>"
+        )
     if not items:
         body = (
             f'<p style="color:{COLORS.muted};">Sources appear here: the chunks an answer cites, '
@@ -109,6 +119,7 @@ class SourcesPanel(QTextBrowser):
         self._items: list[SourceItem] = []
         self._selected: int | None = None
         self._inferred = False
+        self._closest = False
         self._render()
 
     @property
@@ -120,7 +131,7 @@ class SourcesPanel(QTextBrowser):
         return self._items[self._selected] if self._selected is not None else None
 
     def clear_sources(self) -> None:
-        self._inferred = False
+        self._inferred = self._closest = False
         self._items = []
         self._selected = None
         self._render()
@@ -130,13 +141,23 @@ class SourcesPanel(QTextBrowser):
         ordered = sorted(citations, key=lambda c: int(c.get("number", 0)))
         self._items = [SourceItem.from_citation(c) for c in ordered]
         self._inferred = inferred
+        self._closest = False
+        self._selected = None
+        self._render()
+
+    def set_closest(self, candidates: Sequence[Mapping[str, Any]]) -> None:
+        """No answer was supported: show the passages that came closest, without [n] marks
+        (the answer claims nothing from them)."""
+        self._items = [SourceItem.from_citation({**c, "number": 0}) for c in candidates]
+        self._inferred = False
+        self._closest = True
         self._selected = None
         self._render()
 
     def show_hit(self, hit: Mapping[str, Any]) -> None:
         """A search result the user clicked: show its whole chunk on its own."""
         self._items = [SourceItem.from_hit(hit)]
-        self._inferred = False
+        self._inferred = self._closest = False
         self._selected = 0
         self._render()
 
@@ -152,7 +173,7 @@ class SourcesPanel(QTextBrowser):
         return False
 
     def _render(self) -> None:
-        self.setHtml(sources_html(self._items, self._selected, self._inferred))
+        self.setHtml(sources_html(self._items, self._selected, self._inferred, self._closest))
 
     def _on_anchor(self, url: QUrl) -> None:
         scheme, _, number = url.toString().partition(":")

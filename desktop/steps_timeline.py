@@ -33,6 +33,7 @@ class _Reading:
     done: int = 0
     total: int = 0
     relevant: int = 0
+    related: int = 0
     cached: int = 0
     quotes: list[str] = field(default_factory=list)
     calls: int = 0
@@ -80,7 +81,7 @@ class StepsTimeline:
         if self._level is not None:
             parts.append(f"Level {self._level}")
         if self._reading is not None and self._reading.done < self._reading.total:
-            parts.append(f"reading chunks {self._reading.done}/{self._reading.total}")
+            parts.append(f"reading passages {self._reading.done}/{self._reading.total}")
         elif self.steps and not self.steps[-1].title.startswith("Level "):
             parts.append(self.steps[-1].title[:60])
         else:
@@ -94,9 +95,13 @@ class StepsTimeline:
             "level": self._on_level,
             "query_parsed": self._on_query_parsed,
             "keywords": self._on_keywords,
+            "query_expanded": self._on_query_expanded,
             "hits": self._on_hits,
             "scope": self._on_scope,
             "chunk_verdict": self._on_verdict,
+            "wave": self._on_wave,
+            "evidence_picked": self._on_evidence_picked,
+            "grounding": self._on_grounding,
             "sub_question": self._on_sub_question,
             "sub_answer": self._on_sub_answer,
             "llm_call": self._on_llm_call,
@@ -135,6 +140,17 @@ class StepsTimeline:
             details.append(f"Search: {event['query']}")
         self._push(Step("#", "Keywords", details or ["(none)"]), elapsed)
 
+    def _on_query_expanded(self, event: Mapping[str, Any], elapsed: float) -> None:
+        """Level 2's prefilter also searches for a model-imagined answer sentence."""
+        details = [
+            f"{label}: {event[key]}"
+            for label, key in (("English", "sentence_en"), ("Chinese", "sentence_zh"))
+            if event.get(key)
+        ]
+        if event.get("synonyms"):
+            details.append("Other words: " + ", ".join(event["synonyms"]))
+        self._push(Step("#", "Search widened with an imagined answer", details), elapsed)
+
     def _on_hits(self, event: Mapping[str, Any], elapsed: float) -> None:
         hits = list(event.get("hits") or ())
         total = int(event.get("total", 0) or len(hits))
@@ -165,7 +181,7 @@ class StepsTimeline:
 
     def _ensure_reading(self, elapsed: float) -> _Reading:
         if self._reading is None:
-            step = self._push(Step("≡", "Reading chunks"), elapsed)
+            step = self._push(Step("≡", "Reading passages"), elapsed)
             self._reading = _Reading(step, total=self._scope_size)
         return self._reading
 
@@ -174,6 +190,7 @@ class StepsTimeline:
         reading.done = max(reading.done, int(event.get("done", 0)))
         reading.total = int(event.get("total", reading.total))
         reading.cached += 1 if event.get("cached") else 0
+        reading.related += 1 if event.get("grade") == "related" else 0
         if event.get("relevant"):
             reading.relevant += 1
             label = chunk_ref_label(event.get("chunk") or {})
@@ -183,8 +200,10 @@ class StepsTimeline:
         self._refresh_reading(reading)
 
     def _refresh_reading(self, reading: _Reading) -> None:
-        reading.step.title = f"Reading chunks {reading.done}/{reading.total}"
-        summary = f"{reading.relevant} relevant"
+        reading.step.title = f"Reading passages {reading.done}/{reading.total}"
+        summary = f"{reading.relevant} state the answer"
+        if reading.related:
+            summary += f", {reading.related} about its subject"
         if reading.cached:
             summary += f", {reading.cached} verdicts from cache"
         if reading.calls:
@@ -195,6 +214,45 @@ class StepsTimeline:
             quotes.append(f"… and {len(reading.quotes) - MAX_QUOTES_LISTED} more quotes")
         reading.step.details = [summary, *quotes]
         reading.step.tone = "good" if reading.relevant else "normal"
+
+    def _on_wave(self, event: Mapping[str, Any], elapsed: float) -> None:
+        """Level 2 reads in waves of growing size; each wave says why it runs."""
+        wave = int(event.get("wave", 1))
+        chunks = int(event.get("chunks", 0))
+        before = int(event.get("read_before", 0))
+        ceiling = int(event.get("ceiling", 0))
+        title = f"Wave {wave}: reading {format_count(chunks)} passages"
+        details = [str(event.get("reason", ""))]
+        if before:
+            details.append(f"{format_count(before)} read before, at most {format_count(ceiling)}")
+        self._push(Step("≋", title, [d for d in details if d]), elapsed)
+        self._reading = None
+        self._scope_size = ceiling
+
+    def _on_evidence_picked(self, event: Mapping[str, Any], elapsed: float) -> None:
+        """Several passages claimed to answer; a side-by-side look kept the convincing ones."""
+        kept = list(event.get("kept") or ())
+        claimed = int(event.get("claimed", 0))
+        title = f"Kept {len(kept)} of {claimed} passages that claimed to answer"
+        details = [chunk_ref_label(ref) for ref in kept[:MAX_HITS_LISTED]]
+        self._reading = None
+        self._push(Step("✓" if kept else "·", title, details), elapsed)
+
+    def _on_grounding(self, event: Mapping[str, Any], elapsed: float) -> None:
+        """The check of a drafted answer against its cited passages."""
+        grounded = bool(event.get("grounded"))
+        how = "a verification read" if event.get("method") == "verify" else "the text check"
+        if grounded:
+            title = "Answer checked: its passages support it"
+        else:
+            title = "Answer rejected: its passages do not support it"
+        details = [f"{str(event.get('reason', '')).capitalize()} ({how})."]
+        draft = str(event.get("answer", "")).strip()
+        if draft and not grounded:
+            details.append(f"Rejected draft: “{draft[:300]}”")
+        self._push(
+            Step("✓" if grounded else "✕", title, details, "good" if grounded else "bad"), elapsed
+        )
 
     def _on_sub_question(self, event: Mapping[str, Any], elapsed: float) -> None:
         self._reading = None
@@ -245,7 +303,14 @@ class StepsTimeline:
                 + ", ".join(f"{name} {format_seconds(float(s))}" for name, s in timings.items())
             )
         found = event.get("found", True)
-        title = "Answer ready" if found else "Answer ready: not found in the documents"
+        if event.get("chunks_read"):
+            details.append(f"Passages read one by one: {format_count(int(event['chunks_read']))}")
+        if found:
+            title = "Answer ready"
+        elif event.get("candidates"):
+            title = "No answer: the documents do not support one"
+        else:
+            title = "No answer: not found in the documents"
         self._push(Step("✓", title, details, "good" if found else "bad"), elapsed)
 
     def _on_error(self, event: Mapping[str, Any], elapsed: float) -> None:

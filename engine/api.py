@@ -635,6 +635,7 @@ class Engine:
         host: str | list[str] | None = None,
         parse_mode: str = "structured",
         compress_context: bool = False,
+        score_gap: bool = True,
         reader_model: str | None = None,
         reader_hosts: list[str] | None = None,
     ) -> Answer:
@@ -648,7 +649,8 @@ class Engine:
         that a server is running and has the model, raising OllamaError with the exact fix
         otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call"
         runs the reference design's separate split and keyword calls instead of one structured
-        call, and `compress_context` drops question-irrelevant sentences before packing: both
+        call, `compress_context` drops question-irrelevant sentences before packing, and
+        `score_gap=False` packs Level 1's top hits by quota instead of by score support: they
         exist so their effect can be measured (bench/qa_bench.py)."""
         from engine.agent.runner import answer_question
         from engine.llm.connect import ModelPlan, close_model
@@ -683,6 +685,7 @@ class Engine:
                 verdict_cache=self._verdicts(),
                 parse_mode=parse_mode,
                 compress_context=compress_context,
+                score_gap=score_gap,
             )
         finally:
             close_model(chat_model)

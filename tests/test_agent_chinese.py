@@ -16,6 +16,7 @@ from tests.helpers.scripted_model import (
     answer_from_document_containing,
     parse_json,
     verdict_quoting,
+    verify_by_words,
 )
 
 FILLER_ZH = "今天的会议讨论了花园的预算和种子的订单。有人建议在雨季开始前把栅栏漆成蓝色。"
@@ -91,6 +92,8 @@ def test_unmarked_chinese_not_found_escalates_to_level2_paraphrase(notes: Notes)
                 lambda r: r.is_answer,
                 answer_from_document_containing("自行车", template="一九八七年[{number}]。"),
             ),
+            # The note says 奶奶/自行车 where the question says 外婆/单车: a verification read.
+            Rule(lambda r: r.is_verify, verify_by_words()),
         ]
     )
     events = Recorder()

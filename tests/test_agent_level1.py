@@ -29,6 +29,7 @@ from tests.helpers.scripted_model import (
     ScriptedModel,
     answer_from_document_containing,
     parse_json,
+    verify_by_words,
 )
 
 NOTES = {
@@ -51,6 +52,8 @@ def seed_model(parse_reply: ReplySource | None = None) -> ScriptedModel:
         [
             Rule(lambda r: r.is_parse, parse),
             Rule(lambda r: r.is_answer, answer_from_document_containing("tomato")),
+            # A Chinese question about an English note is checked by a verification read.
+            Rule(lambda r: r.is_verify, verify_by_words()),
         ]
     )
 

@@ -14,10 +14,13 @@ from engine.agent.events import (
     Answer,
     ChunkVerdict,
     Event,
+    EvidencePicked,
     Hits,
     LevelStarted,
     LlmCall,
+    QueryExpanded,
     ScopeChosen,
+    WaveStarted,
 )
 from engine.agent.level2 import verdict_from_reply
 from engine.agent.runner import answer_question
@@ -37,8 +40,11 @@ from tests.helpers.scripted_model import (
     Rule,
     ScriptedModel,
     answer_from_document_containing,
+    expansion,
     parse_json,
+    pick_containing,
     verdict_quoting,
+    verify_by_words,
 )
 
 NEEDLE = "My grandmother's red two-wheeler vanished from the railway platform in 1987."
@@ -62,6 +68,8 @@ def reading_model(**options: object) -> ScriptedModel:
             Rule(lambda r: r.is_parse, parse_json(keywords_en=["granny", "bike", "stolen"])),
             Rule(lambda r: r.is_read, verdict_quoting("two-wheeler")),
             Rule(lambda r: r.is_answer, answer_from_document_containing("two-wheeler")),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+            Rule(lambda r: r.is_expand, expansion("Grandma's bicycle was stolen in 1987.")),
         ],
         **options,  # type: ignore[arg-type]
     )
@@ -151,6 +159,45 @@ def test_scope_larger_than_read_budget_is_prefiltered(tmp_path: Path) -> None:
     assert events.of(Hits)[0].purpose == "prefilter"
     assert len(model.calls_where(lambda r: r.is_read)) == scope.read_chunks
     assert any(v.relevant for v in events.of(ChunkVerdict))
+    (expanded,) = events.of(QueryExpanded)
+    assert expanded.sentence_en == "Grandma's bicycle was stolen in 1987."
+
+
+def test_an_imagined_answer_sentence_brings_a_paraphrase_into_the_prefilter(
+    tmp_path: Path,
+) -> None:
+    """The note says "kayak shed" and "hollow oak"; the question says neither. Only the model's
+    imagined answer sentence ("the spare kayak shed key is in the hollow oak") finds it among
+    forty notes that share the question's words."""
+    question = "Where is the extra way into the hut for rowing craft kept?"
+    needle = "The spare kayak shed key hangs inside the hollow oak."
+    noise = {
+        f"n{i}.md": f"Note {i}. The hut for rowing craft needs paint; the way in is muddy."
+        for i in range(40)
+    }
+    notes = build_index(tmp_path, noise | {"needle.md": needle})
+
+    def model(expanded: str) -> ScriptedModel:
+        return ScriptedModel(
+            [
+                Rule(lambda r: r.is_parse, parse_json(keywords_en=["hut", "rowing", "way"])),
+                Rule(lambda r: r.is_expand, expanded),
+                Rule(lambda r: r.is_read, verdict_quoting("hollow oak")),
+                Rule(lambda r: r.is_answer, answer_from_document_containing("hollow oak")),
+                Rule(lambda r: r.is_verify, verify_by_words()),
+            ]
+        )
+
+    settings = Settings(read_budget=10)
+    plain = model("{}")  # an unusable expansion adds nothing: the needle stays out of reach
+    assert not answer_question(
+        question, index=notes.index, model=plain, settings=settings, level="2"
+    ).found
+    widened = model(expansion("The spare kayak shed key is kept in the hollow oak.", "", "key"))
+    answer = answer_question(
+        question, index=notes.index, model=widened, settings=settings, level="2"
+    )
+    assert answer.found and "hollow oak" in answer.text
 
 
 def test_a_folder_scope_reads_only_that_folder(notes: Notes) -> None:
@@ -171,20 +218,38 @@ def test_a_folder_scope_reads_only_that_folder(notes: Notes) -> None:
     assert not answer.found
 
 
+def _read_reply(quotes: list[str], answer: str = "", verdict: str = "answers") -> str:
+    return json.dumps({"quotes": quotes, "answer": answer, "verdict": verdict})
+
+
 def test_invented_quotes_are_dropped() -> None:
     chunk = "The lease ends in June.\nRent is   paid on the first day of each month."
     verdict = verdict_from_reply(
-        json.dumps({"relevant": True, "quotes": ["Rent is paid on the first day of each month."]}),
-        chunk,
+        _read_reply(["Rent is paid on the first day of each month."], "the first day"), chunk
     )
-    assert verdict == Verdict(True, ("Rent is   paid on the first day of each month.",))
-    invented = verdict_from_reply('{"relevant": true, "quotes": ["The rent is 900 euros."]}', chunk)
-    assert invented == Verdict(False)
+    assert verdict == Verdict(
+        True, ("Rent is   paid on the first day of each month.",), "answers", "the first day"
+    )
+    # A passage graded "answers" on an invented quote is at best about the subject.
+    invented = verdict_from_reply(_read_reply(["The rent is 900 euros."], "900 euros"), chunk)
+    assert invented == Verdict(False, (), "related", "")
     assert verdict_from_reply("none", chunk) == Verdict(False)
-    no_quotes = verdict_from_reply('Answer: {"relevant": "yes", "quotes": []}', chunk)
-    assert no_quotes == Verdict(True)
-    slip = verdict_from_reply('{"relevant": true, "quotes": ["The lease ends in july."]}', chunk)
-    assert slip.quotes == ("The lease ends in June.",)
+    unbacked = verdict_from_reply('Answer: {"verdict": "answers", "quotes": []}', chunk)
+    assert not unbacked.relevant and unbacked.grade == "related"
+    slip = verdict_from_reply(_read_reply(["The lease ends in july."], "June"), chunk)
+    assert slip.relevant and slip.quotes == ("The lease ends in June.",)
+
+
+def test_a_short_answer_with_a_number_its_quote_lacks_is_not_trusted() -> None:
+    chunk = "The boiler was serviced in spring. The invoice came later."
+    verdict = verdict_from_reply(_read_reply(["The boiler was serviced in spring."], "1998"), chunk)
+    assert not verdict.relevant and verdict.grade == "related"
+
+
+def test_the_old_reply_shape_is_still_understood() -> None:
+    chunk = "Soup needs onions. Carrots go in later. Salt at the end. Serve hot."
+    old = json.dumps({"quotes": ["Salt at the end."], "relevant": True})
+    assert verdict_from_reply(old, chunk) == Verdict(True, ("Salt at the end.",), "answers", "")
 
 
 def test_cancelling_mid_reading_stops_quickly_with_no_further_calls(tmp_path: Path) -> None:
@@ -287,12 +352,13 @@ def test_everything_relevant_still_fits_the_window(tmp_path: Path) -> None:
 
     def everything_relevant(request: Request) -> str:
         sentences = request.documents[0].text.split(". ")
-        return json.dumps({"relevant": True, "quotes": [s + "." for s in sentences[:5]]})
+        return _read_reply([s + "." for s in sentences[:2]], "pressure readings")
 
     model = ScriptedModel(
         [
             Rule(lambda r: r.is_parse, parse_json(keywords_en=["boiler", "valve"])),
             Rule(lambda r: r.is_read, everything_relevant),
+            Rule(lambda r: r.is_pick, pick_containing("valve")),
             Rule(lambda r: r.is_answer, "Valve readings are listed [1][2]."),
         ]
     )
@@ -312,11 +378,187 @@ def test_everything_relevant_still_fits_the_window(tmp_path: Path) -> None:
     assert answer.found and len(answer.citations) == 2
 
 
-def test_a_quote_of_the_whole_passage_leaves_the_decision_to_the_flag() -> None:
+def test_a_quote_of_the_whole_passage_is_no_evidence() -> None:
     chunk = "Soup needs onions. Carrots go in later. Salt at the end. Serve hot."
-    lazy_yes = json.dumps({"quotes": [chunk], "relevant": True})
-    lazy_no = json.dumps({"quotes": [chunk], "relevant": False})
-    assert verdict_from_reply(lazy_yes, chunk) == Verdict(True)
-    assert verdict_from_reply(lazy_no, chunk) == Verdict(False)
-    precise = json.dumps({"quotes": ["Salt at the end."], "relevant": False})
-    assert verdict_from_reply(precise, chunk) == Verdict(True, ("Salt at the end.",))
+    lazy = verdict_from_reply(_read_reply([chunk], "onions"), chunk)
+    assert not lazy.relevant and lazy.grade == "related"
+    lazy_no = verdict_from_reply(_read_reply([chunk], "", "no"), chunk)
+    assert lazy_no == Verdict(False)
+    precise = verdict_from_reply(_read_reply(["Salt at the end."], "salt"), chunk)
+    assert precise == Verdict(True, ("Salt at the end.",), "answers", "salt")
+
+
+# ---------------------------------------------------------------- reading in waves
+
+
+def _many_notes(tmp_path: Path, needles: dict[int, str], count: int = 60) -> Notes:
+    """`count` one-chunk notes of filler (each its own text, so no verdict is shared through
+    the cache); note i holds needles[i] when given."""
+    return build_index(
+        tmp_path,
+        {f"n{i:03}.md": f"Note {i}. " + FILLER_EN + needles.get(i, "") for i in range(count)},
+        target_tokens=60,
+        max_tokens=80,
+    )
+
+
+def _wave_model(*needles: str) -> ScriptedModel:
+    return ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["garden", "fence"])),
+            Rule(lambda r: r.is_read, verdict_quoting(*needles)),
+            Rule(lambda r: r.is_answer, answer_from_document_containing(needles[0])),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+            Rule(lambda r: r.is_expand, expansion()),
+        ]
+    )
+
+
+def test_reading_stops_at_the_first_wave_with_a_grounded_answer(tmp_path: Path) -> None:
+    needle = "The spare key to the shed hangs behind the fence gate."
+    notes = _many_notes(tmp_path, {3: needle})
+    model = _wave_model("spare key")
+    events = Recorder()
+    answer = answer_question(
+        "Where is the spare key to the shed?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    assert answer.found and answer.grounded and "fence gate" in answer.text
+    waves = events.of(WaveStarted)
+    assert len(waves) == 1 and waves[0].chunks == 8
+    assert answer.chunks_read == 8 < notes.index.count()
+
+
+def test_waves_widen_until_the_evidence_is_found(tmp_path: Path) -> None:
+    """A needle that shares no word with the question ranks last: waves of 8, 24, 72 … reach
+    it, each wave saying why it runs."""
+    needle = "Mirela hid it inside the hollow oak beside the jetty."
+    notes = _many_notes(tmp_path, {59: needle})
+    model = _wave_model("hollow oak")
+    events = Recorder()
+    answer = answer_question(
+        "Where is the spare boathouse key?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    waves = events.of(WaveStarted)
+    assert [w.chunks for w in waves] == [8, 24, 28]
+    assert waves[1].reason == "no passage read so far states the answer"
+    assert answer.found and "hollow oak" in answer.text
+    assert answer.chunks_read == 60
+
+
+def test_a_reading_that_finds_nothing_gives_up_after_three_waves(tmp_path: Path) -> None:
+    notes = _many_notes(tmp_path, {}, count=150)
+    answer = answer_question(
+        "Where is the spare boathouse key?",
+        index=notes.index,
+        model=_wave_model("oak"),
+        settings=Settings(),
+        level="2",
+    )
+    assert not answer.found and not answer.citations
+    assert answer.chunks_read == 8 + 24 + 72 < 150
+
+
+def test_a_list_question_reads_until_a_wave_adds_nothing_new(tmp_path: Path) -> None:
+    cities = {2: "The tour opens in Lisbon.", 20: "Then it plays Tallinn.", 45: "It ends in Osaka."}
+    notes = _many_notes(tmp_path, cities, count=120)
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["tour", "garden"])),
+            Rule(lambda r: r.is_read, verdict_quoting("Lisbon", "Tallinn", "Osaka")),
+            Rule(lambda r: r.is_answer, "The tour plays Lisbon [1], Tallinn [2] and Osaka [3]."),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    events = Recorder()
+    answer = answer_question(
+        "Which cities are on the tour?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    assert answer.found and all(c in answer.text for c in ("Lisbon", "Tallinn", "Osaka"))
+    # 8 + 24 found more, 72 found Osaka, the next wave (from 104) found nothing: one answer.
+    assert [w.chunks for w in events.of(WaveStarted)] == [8, 24, 72, 16]
+    assert len(model.calls_where(lambda r: r.is_answer)) == 1
+
+
+def test_a_question_asking_for_everything_reads_the_whole_scope(tmp_path: Path) -> None:
+    notes = _many_notes(tmp_path, {1: "Fence paint: blue.", 50: "Fence paint: green."})
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["fence", "paint"])),
+            Rule(lambda r: r.is_read, verdict_quoting("Fence paint")),
+            Rule(lambda r: r.is_pick, pick_containing("Fence paint")),
+            Rule(lambda r: r.is_answer, "Blue [1] and green [2]."),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    answer = answer_question(
+        "Summarize everything my notes say about fence paint.",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+    )
+    assert answer.chunks_read == 60 and answer.found
+    assert len(model.calls_where(lambda r: r.is_answer)) == 1
+
+
+def test_every_reading_of_one_question_shares_the_read_budget(tmp_path: Path) -> None:
+    notes = _many_notes(tmp_path, {}, count=150)
+    answer = answer_question(
+        "Where is the spare boathouse key?",
+        index=notes.index,
+        model=_wave_model("oak"),
+        settings=Settings(read_budget=20),
+        level="2",
+    )
+    assert answer.chunks_read == 20 and not answer.found
+
+
+def test_of_many_claims_only_the_picked_ones_are_evidence(tmp_path: Path) -> None:
+    """A weak reader claims every passage answers; shown the claims side by side, the model
+    picks the real one, and only that one reaches the answer as evidence."""
+    needle = "Mirela hid the spare boathouse key inside the hollow oak beside the jetty."
+    notes = _many_notes(tmp_path, {5: needle}, count=8)
+
+    def claims_everything(request: Request) -> str:
+        sentence = request.documents[0].text.split(". ")[-1].strip()
+        return _read_reply([sentence], "somewhere")
+
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["Mirela", "shed"])),
+            Rule(lambda r: r.is_read, claims_everything),
+            Rule(lambda r: r.is_pick, pick_containing("Mirela")),
+            Rule(lambda r: r.is_answer, answer_from_document_containing("hollow oak")),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    events = Recorder()
+    answer = answer_question(
+        "Where did Mirela put the extra way into the shed for rowing boats?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="2",
+        on_event=events,
+    )
+    (picked,) = events.of(EvidencePicked)
+    assert picked.claimed == 8 and [ref.path.endswith("n005.md") for ref in picked.kept] == [True]
+    (answer_call,) = model.calls_where(lambda r: r.is_answer)
+    evidence = answer_call.user.split("<evidence>")[1]
+    assert "Mirela" in evidence and evidence.count("“") == 1
+    assert answer.found and "hollow oak" in answer.text

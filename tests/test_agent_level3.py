@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.agent import prompts
-from engine.agent.events import LevelStarted, LlmCall, SubAnswer, SubQuestion
+from engine.agent.events import Grounding, LevelStarted, LlmCall, SubAnswer, SubQuestion
 from engine.agent.runner import answer_question
 from engine.llm.types import ToolCall
 from engine.settings import Settings
@@ -23,6 +23,8 @@ from tests.helpers.scripted_model import (
     answer_from_document_containing,
     parse_json,
     verdict_quoting,
+    verdict_related,
+    verify_by_words,
 )
 
 QUESTION = "What was invented in the century the Fifth Symphony was composed?"
@@ -76,7 +78,7 @@ def single_hop_rules() -> list[Rule]:
         return "Fifth" in request.question and "invented" in request.question
 
     return [
-        Rule(lambda r: r.is_read and needs_both(r), verdict_quoting("a sentence about both")),
+        Rule(lambda r: r.is_read and needs_both(r), verdict_related("Fifth Symphony")),
         Rule(lambda r: r.is_read and "Fifth" in r.question, verdict_quoting("Fifth Symphony")),
         Rule(lambda r: r.is_read and "19th" in r.question, verdict_quoting("invented")),
         Rule(
@@ -93,6 +95,7 @@ def single_hop_rules() -> list[Rule]:
             lambda r: r.is_answer and "19th" in r.question,
             answer_from_document_containing("telegraph"),
         ),
+        Rule(lambda r: r.is_verify, verify_by_words()),
     ]
 
 
@@ -122,7 +125,7 @@ def test_two_hop_question_needs_level3(notes: Notes) -> None:
     levels = events.of(LevelStarted)
     assert [e.level for e in levels] == [1, 2, 3]
     assert levels[1].reason.startswith("Level 1's answer said")
-    assert levels[2].reason.startswith("Level 2 found no relevant passage")
+    assert levels[2].reason.startswith("Level 2 found passages about the question's subject")
     assert answer.level == 3 and answer.found
     assert "telegraph" in answer.text
     assert answer.text.count("[1]") == 1 and answer.text.count("[2]") == 1
@@ -314,3 +317,35 @@ def test_a_findings_source_shows_the_whole_sentence_around_a_keyword() -> None:
     )
     assert _source_line(citation, 200) == f"history/inventions.md, page 3: “{INVENTED}”"
     assert _source_line(citation, 0) == "history/inventions.md, page 3"
+
+
+def test_an_ungrounded_sub_answer_is_not_a_finding(notes: Notes) -> None:
+    """The reader invents a year for the first hop; the planner is told the hop found nothing,
+    so the invention never reaches the next sub-question or the final answer."""
+    model = two_hop_model(multi_hop=True)
+    # The first hop's writer invents a year its passage does not hold.
+    model.rules.insert(
+        0,
+        Rule(
+            lambda r: r.is_answer and "Fifth" in r.question and "invented" not in r.question,
+            "It was composed in 1790 [1].",
+        ),
+    )
+    tool_results: list[str] = []
+
+    def planner_seeing(request: Request) -> Reply:
+        tool_results[:] = request.tool_results
+        if not request.tool_results:
+            return asks(FIRST_HOP)
+        return Reply(f"{prompts.NOT_FOUND_MARKER}\nThe composition date was not found.")
+
+    model.rules.insert(0, Rule(lambda r: r.is_plan, planner_seeing))
+    events = Recorder()
+    answer = answer_question(
+        QUESTION, index=notes.index, model=model, settings=Settings(), on_event=events
+    )
+    (finding,) = tool_results
+    assert "1790" not in finding and prompts.NOT_FOUND_MARKER in finding
+    rejected = [g for g in events.of(Grounding) if not g.grounded]
+    assert rejected and "1790 occurs in none of the cited passages" in rejected[0].reason
+    assert not answer.found and "1790" not in answer.text

@@ -69,7 +69,7 @@ def test_level1_over_the_wire(tmp_path: Path, fake: FakeOllama, client: OllamaCh
     )
     assert answer.found and "May" in answer.text and len(answer.citations) == 1
     parse_body, answer_body = chat_bodies(fake)
-    assert parse_body["format"] == prompts.PARSE_SCHEMA
+    assert parse_body["format"] == prompts.parse_schema("When was the boiler serviced?")
     assert "format" not in answer_body
     assert all(b["options"]["num_ctx"] == 8192 for b in (parse_body, answer_body))
     assert len(deltas) > 1 and "".join(deltas).strip() == answer.text  # streamed in pieces

@@ -28,6 +28,31 @@ def test_json_is_found_around_text_fences_and_python_quotes() -> None:
     assert extract_json_object("[1, 2]") is None
 
 
+def test_the_malformed_reply_shapes_of_weak_models_are_repaired() -> None:
+    """The five shapes a weak model writes that were lost before (a raw newline in a string,
+    unquoted keys, a missing comma, a // comment, unescaped inner quotes), and a reply in
+    full-width punctuation."""
+    shapes = {
+        '{"quotes": ["line one\nline two"], "verdict": "answers"}': {
+            "quotes": ["line one\nline two"],
+            "verdict": "answers",
+        },
+        '{quotes: ["a"], verdict: "no"}': {"quotes": ["a"], "verdict": "no"},
+        '{"quotes": ["a"] "verdict": "no"}': {"quotes": ["a"], "verdict": "no"},
+        '{"quotes": ["a"], // the sentence\n "verdict": "no"}': {"quotes": ["a"], "verdict": "no"},
+        '{"answer": "He said "yes" then", "verdict": "answers"}': {
+            "answer": 'He said "yes" then',
+            "verdict": "answers",
+        },
+        "｛“quotes”：［“他说。”］，“verdict”：“answers”｝": {
+            "quotes": ["他说。"],
+            "verdict": "answers",
+        },
+    }
+    for reply, expected in shapes.items():
+        assert extract_json_object(reply) == expected, reply
+
+
 def test_a_reply_cut_off_by_the_token_limit_keeps_its_finished_values() -> None:
     cut = '{"information": "when", "keywords_en": ["boiler", "serv'
     assert extract_json_object(cut) == {"information": "when", "keywords_en": ["boiler"]}
@@ -182,3 +207,17 @@ def test_marker_gate_swallows_a_marker_split_across_stream_pieces() -> None:
         gate.feed(piece)
     gate.close()
     assert "".join(shown) == "文档没有日期。"
+
+
+def test_compression_keeps_the_passages_that_state_the_answer_whole() -> None:
+    """Level 2 compresses by what its readers quoted, but never the chunks they quoted from: a
+    paraphrased answer sentence sharing no word with the question must survive."""
+    evidence = hit("a", 0, "The weather was grey. Mirela hid the key in the hollow oak. Tea.")
+    other = hit("b", 0, "Boats need paint. The hollow oak is old. Nothing else happened here.")
+    words = ["Where is the key?", "Mirela hid the key in the hollow oak."]
+    packed = pack_context(
+        [evidence, other], 500, compress_for=words, keep_whole=frozenset({evidence.chunk_id})
+    )
+    texts = {block.first.chunk_id: block.text for block in packed.blocks}
+    assert texts[evidence.chunk_id] == evidence.text
+    assert "hollow oak" in texts[other.chunk_id] and "Boats need paint" not in texts[other.chunk_id]

@@ -247,7 +247,7 @@ def test_an_ignore_pattern_the_scanner_cannot_use_is_refused(
         assert reopened.settings.ignore_patterns == []
 
 
-@pytest.mark.expect_log('ignore pattern left out')
+@pytest.mark.expect_log("ignore pattern left out")
 def test_a_library_whose_settings_hold_a_bad_ignore_pattern_still_opens(
     needle_home: Path, notes: Path
 ) -> None:

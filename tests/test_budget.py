@@ -18,6 +18,7 @@ from engine.llm.budget import (
     count_prompt_tokens,
 )
 from engine.llm.calibration import MAX_RATIO, MIN_RATIO, TokenCalibration
+from engine.llm.qwen.tokenizer import count_qwen_tokens
 from engine.llm.types import Message, ToolCall
 from engine.tokens import estimate_tokens
 
@@ -148,9 +149,15 @@ def test_per_item_overhead_is_charged() -> None:
 
 
 class _CalibratedModel:
-    name = "qwen2:7b-instruct"
+    name = "llama3:8b"
     context_window = 4096
     token_ratio = 1.25
+
+
+class _QwenModel:
+    name = "qwen2:7b-instruct"
+    context_window = 8192
+    token_ratio = 1.25  # learned against the estimate: meaningless for exact counts
 
 
 class _PlainModel:
@@ -163,6 +170,17 @@ def test_budget_for_a_model_uses_its_window_and_learned_ratio() -> None:
     assert (calibrated.limit, calibrated.calibration) == (4096 - 512, 1.25)
     plain = PromptBudget.for_model(_PlainModel(), 1024)  # type: ignore[arg-type]
     assert (plain.limit, plain.calibration) == (8192 - 1024, 1.0)
+
+
+def test_a_qwen_model_is_counted_exactly() -> None:
+    budget = PromptBudget.for_model(_QwenModel(), 1024)  # type: ignore[arg-type]
+    assert budget.calibration == 1.0
+    # Markdown and code, which the estimate undercounted up to 0.69x, count exactly.
+    text = "```python\nfor i in range(10):\n    print(f'{i:>3}|')\n```\n- [x] **done**"
+    assert budget.tokens(text) == count_qwen_tokens(text)
+    assert count_qwen_tokens("Hello world") == 2
+    assert count_qwen_tokens("你好，世界") == 3
+    assert count_qwen_tokens("") == 0
 
 
 def test_a_reserve_as_large_as_the_window_is_refused() -> None:

@@ -453,7 +453,7 @@ def test_ask_printer_renders_a_recorded_level2_answer() -> None:
     relevant = sum(1 for e in events if isinstance(e, ChunkVerdict) and e.relevant)
     assert text.startswith(streamed)
     assert "[1] flat-lease-2023.pdf — page 3" in text
-    assert f"read 24 chunks: {relevant} relevant" in text
+    assert f"read 24 passages: {relevant} state the answer" in text
     assert "level 2: escalated" in text
     assert err.getvalue() == ""  # no status line when stderr is not a terminal
 

@@ -5,6 +5,7 @@ checks the answer, its citations and the steps panel. Saves a screenshot of the 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -41,6 +42,21 @@ def is_answer_call(request: dict[str, Any]) -> bool:
     return not wants_json(request) and "notice" in last_user_message(request).lower()
 
 
+def is_verify_call(request: dict[str, Any]) -> bool:
+    fmt = request.get("format")
+    return isinstance(fmt, dict) and "supported" in fmt.get("properties", {})
+
+
+def verify_reply(request: dict[str, Any]) -> Reply:
+    """A careful checker: quotes the cited sentence about the notice period."""
+    passages = last_user_message(request)
+    sentence = next(
+        (s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", passages) if "notice" in s.lower()),
+        "",
+    )
+    return Reply({"quote": sentence, "supported": bool(sentence)})
+
+
 @pytest.fixture
 def fake_ollama() -> Iterator[FakeOllama]:
     parsed = {
@@ -50,7 +66,13 @@ def fake_ollama() -> Iterator[FakeOllama]:
         "keywords_zh": ["通知", "租约"],
         "multi_hop": False,
     }
-    responder = RuleResponder([(is_parse_call, Reply(parsed)), (is_answer_call, Reply(ANSWER))])
+    responder = RuleResponder(
+        [
+            (is_parse_call, Reply(parsed)),
+            (is_verify_call, verify_reply),
+            (is_answer_call, Reply(ANSWER)),
+        ]
+    )
     with FakeOllama(responder=responder) as fake:
         yield fake
 

@@ -153,7 +153,7 @@ def test_ask_renders_answer_sources_and_steps(window: MainWindow, engine: Any) -
     assert [item.number for item in window.sources_panel.items] == [1, 2, 3]
     assert window.side_tabs.currentIndex() == SOURCES_TAB
     steps = window.steps_panel.toPlainText()
-    assert "Reading chunks 24/24" in steps and "Answer ready" in steps
+    assert "Reading passages 24/24" in steps and "Answer ready" in steps
     assert window.query_bar.go_button.isEnabled()
 
 
@@ -196,6 +196,71 @@ def test_an_escalation_drops_the_lower_levels_text_and_shows_the_final_answer(
     assert sources.startswith("Probable sources") and "did not cite these explicitly" in sources
     assert "2 probable sources, not cited by the model" in window.answer_view.summary_label.text()
     assert window.side_tabs.currentIndex() == SOURCES_TAB
+
+
+def test_an_unsupported_draft_is_withdrawn_and_the_closest_passages_are_shown(
+    qtbot: Any, window: MainWindow, engine: Any
+) -> None:
+    """A draft whose cited passage does not hold its year is taken off the screen the moment the
+    check says so; the final "not supported" answer lists the closest passages, unnumbered."""
+    window.set_mode("ask")
+    window.query_bar.set_level("1")
+    window.query_bar.edit.setText("When was the greenhouse finished?")
+    window.query_bar.submit()
+    request = engine.last("ask")
+    browser = window.answer_view.browser
+    request.event({"type": "level", "level": 1, "reason": "Level 1 was chosen"})
+    request.event({"type": "answer_delta", "text": "It was finished in 1902 [1]."})
+    qtbot.waitUntil(lambda: "1902" in browser.toPlainText(), timeout=2000)
+    reason = "the answer's year 1902 occurs in none of the cited passages"
+    request.event(
+        {
+            "type": "grounding",
+            "level": 1,
+            "grounded": False,
+            "reason": reason,
+            "method": "text",
+            "answer": "It was finished in 1902 [1].",
+        }
+    )
+    assert "1902" not in browser.toPlainText()
+    assert "not supported by its passages" in browser.toPlainText()
+    text = f"Not supported by your documents: {reason}. The passages that came closest are listed."
+    candidate = {
+        "number": 1,
+        "chunk_id": "c1",
+        "path": "/data/notes/garden/greenhouse.md",
+        "title": "greenhouse",
+        "text": "The Halvorsen greenhouse was finished after two wet summers.",
+        "highlights": [],
+        "page": None,
+        "heading": "",
+    }
+    answer = {
+        "type": "answer",
+        "text": text,
+        "citations": [],
+        "level": 1,
+        "llm_calls": 2,
+        "prompt_tokens": 900,
+        "completion_tokens": 30,
+        "seconds": 3.0,
+        "found": False,
+        "grounded": False,
+        "grounding": reason,
+        "candidates": [candidate],
+    }
+    request.event({"type": "answer_delta", "text": text})
+    request.event(answer)
+    request.result(answer)
+    assert browser.toPlainText().startswith("Not supported by your documents")
+    assert "Not supported by your documents" in window.answer_view.status_label.text()
+    sources = window.sources_panel.toPlainText()
+    assert sources.startswith("No answer: these are the passages that came closest")
+    assert [item.number for item in window.sources_panel.items] == [0]
+    assert "[1]" not in sources
+    steps = window.steps_panel.toPlainText()
+    assert "Answer rejected: its passages do not support it" in steps and "1902" in steps
 
 
 def test_clicking_a_citation_selects_its_source(window: MainWindow, engine: Any) -> None:
@@ -351,7 +416,7 @@ def test_engine_restart_shows_then_hides_a_banner(window: MainWindow, engine: An
     assert not window.banner.isVisible()
 
 
-@pytest.mark.expect_log('UI thread was blocked')
+@pytest.mark.expect_log("UI thread was blocked")
 def test_watchdog_logs_a_blocked_ui_thread(qtbot: Any, caplog: pytest.LogCaptureFixture) -> None:
     watchdog = UiWatchdog()
     watchdog.start()

@@ -36,12 +36,12 @@ def test_steps_timeline_tells_the_level2_story() -> None:
     assert titles[0] == "Level 1"
     assert "Keywords" in titles
     assert "3 of 37 hits (retrieval) in 12 ms" in titles
-    assert "Reading chunks 24/24" in titles
+    assert "Reading passages 24/24" in titles
     assert titles[-1] == "Answer ready"
-    reading = next(s for s in timeline.steps if s.title.startswith("Reading chunks"))
+    reading = next(s for s in timeline.steps if s.title.startswith("Reading passages"))
     # 24 read calls fold into the reading step instead of 24 rows.
     assert reading.details[0] == (
-        "4 relevant, 4 verdicts from cache · 24 model calls, 25,620 prompt tokens"
+        "4 state the answer, 4 verdicts from cache · 24 model calls, 25,620 prompt tokens"
     )
     assert any("two (2) full calendar months" in line for line in reading.details)
     assert sum(1 for s in timeline.steps if s.title.startswith("Model call")) == 3
@@ -57,7 +57,7 @@ def test_steps_panel_shows_sub_questions_in_chinese(qtbot: Any) -> None:
     assert "Step 1: 林黛玉进贾府时见到了哪些人？" in text
     assert "Step 2 answered" in text
     assert "第三回属于前八十回，一般认为是曹雪芹所写。" in text
-    assert "Reading chunks 4/4" in text
+    assert "Reading passages 4/4" in text
     assert "Chinese: 黛玉、贾母、王熙凤、拜见" in text
 
 
@@ -66,7 +66,7 @@ def test_steps_progress_line_while_reading() -> None:
     cut = next(i for i, e in enumerate(events) if e["type"] == "chunk_verdict" and e["done"] == 10)
     timeline = StepsTimeline(clock=lambda: 0.0)
     timeline.add_all(events[: cut + 1])
-    assert timeline.progress_text == "Level 2 · reading chunks 10/24"
+    assert timeline.progress_text == "Level 2 · reading passages 10/24"
     timeline.add({"type": "level", "level": 3, "reason": "two hops"})
     assert timeline.progress_text == "Level 3 · thinking…"
 
@@ -178,7 +178,7 @@ def test_plain_error_reads_like_a_person_wrote_it() -> None:
     assert plain_error(ValueError("boom")).message == "boom"
 
 
-@pytest.mark.expect_log('engine error (model_missing|cancelled)')
+@pytest.mark.expect_log("engine error (model_missing|cancelled)")
 def test_show_error_opens_one_box_and_skips_cancellation(qtbot: Any) -> None:
     box = show_error(
         {"kind": "model_missing", "message": "qwen2 is not pulled.", "hint": "Pull it."}
@@ -225,7 +225,7 @@ def test_a_new_level_drops_text_the_previous_level_streamed(qtbot: Any) -> None:
     view = AnswerView()
     qtbot.addWidget(view)
     view.start("Can I end the lease by e-mail?")
-    assert not view.drop_streamed_text(1)  # nothing streamed yet: nothing to drop
+    assert not view.drop_streamed_text("Level 1 …")  # nothing streamed yet: nothing to drop
     level1_text = ""
     for event in events:
         if event["type"] == "level" and event["level"] == 2:
@@ -234,7 +234,7 @@ def test_a_new_level_drops_text_the_previous_level_streamed(qtbot: Any) -> None:
             view.append_delta(event["text"])
             level1_text += event["text"]
     # The render is still pending: dropping must cancel it, not let it draw Level 1's text later.
-    assert view.drop_streamed_text(2)
+    assert view.drop_streamed_text("Level 2 is looking further…")
     assert view.text == ""
     qtbot.wait(3 * RENDER_INTERVAL_MS)
     assert level1_text[:20] not in view.browser.toPlainText()
@@ -242,7 +242,7 @@ def test_a_new_level_drops_text_the_previous_level_streamed(qtbot: Any) -> None:
     qtbot.waitUntil(lambda: view.browser.toPlainText().strip() == "Yes.", timeout=2000)
     view.finish(final_answer(events))
     assert view.text == final_answer(events)["text"]
-    assert not view.drop_streamed_text(3)  # a finished answer is never dropped
+    assert not view.drop_streamed_text("Level 3 …")  # a finished answer is never dropped
     assert view.text == final_answer(events)["text"]
 
 

@@ -129,7 +129,7 @@ def test_notifications_are_signals(qtbot: QtBot) -> None:
         engine_client.shutdown_blocking(3)
 
 
-@pytest.mark.expect_log('engine lost: The engine crashed')
+@pytest.mark.expect_log("engine lost: The engine crashed")
 @posix_only
 def test_a_killed_engine_is_restarted_and_in_flight_requests_fail_clearly(
     qtbot: QtBot, client: EngineClient
@@ -154,7 +154,7 @@ def test_a_killed_engine_is_restarted_and_in_flight_requests_fail_clearly(
     assert again.results and again.results[0]["count"] == 3
 
 
-@pytest.mark.expect_log('stopped responding', 'engine lost')
+@pytest.mark.expect_log("stopped responding", "engine lost")
 @posix_only
 def test_a_hung_engine_is_killed_and_restarted(qtbot: QtBot, client: EngineClient) -> None:
     pid = client.engine_pid
@@ -168,7 +168,7 @@ def test_a_hung_engine_is_killed_and_restarted(qtbot: QtBot, client: EngineClien
     assert client.state == ClientState.READY
 
 
-@pytest.mark.expect_log('stopped responding', 'engine lost')
+@pytest.mark.expect_log("stopped responding", "engine lost")
 def test_an_engine_that_never_answers_the_handshake_is_restarted(qtbot: QtBot) -> None:
     silent = [sys.executable, "-c", "import time; time.sleep(60)"]
     engine_client = make_client(silent, handshake_timeout_ms=500, max_restarts=1)
@@ -197,7 +197,7 @@ def test_a_cancelled_queued_request_is_never_sent(qtbot: QtBot) -> None:
         engine_client.shutdown_blocking(3)
 
 
-@pytest.mark.expect_log('engine lost: The engine exited unexpectedly')
+@pytest.mark.expect_log("engine lost: The engine exited unexpectedly")
 def test_restarts_are_bounded_then_engine_failed(qtbot: QtBot) -> None:
     dies_at_once = [sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(2)"]
     engine_client = make_client(dies_at_once, max_restarts=3)
@@ -219,7 +219,7 @@ def test_restarts_are_bounded_then_engine_failed(qtbot: QtBot) -> None:
     assert late.errors[0].kind == "engine_unavailable"
 
 
-@pytest.mark.expect_log('refused the handshake')
+@pytest.mark.expect_log("refused the handshake")
 def test_a_refused_handshake_is_not_retried(qtbot: QtBot) -> None:
     engine_client = make_client([*FAKE_ENGINE, "--fail-open"])
     losses: list[str] = []
@@ -231,7 +231,7 @@ def test_a_refused_handshake_is_not_retried(qtbot: QtBot) -> None:
     assert losses == []
 
 
-@pytest.mark.expect_log('refused the handshake')
+@pytest.mark.expect_log("refused the handshake")
 def test_protocol_mismatch_fails_with_the_engines_explanation(qtbot: QtBot) -> None:
     engine_client = make_client(FAKE_ENGINE, protocol_version=PROTOCOL_VERSION + 1)
     with qtbot.waitSignal(engine_client.engine_failed, timeout=10_000) as failed:
@@ -262,7 +262,7 @@ def test_shutdown_stops_the_child_without_blocking(qtbot: QtBot, client: EngineC
     assert not _process_exists(pid)
 
 
-@pytest.mark.expect_log('did not stop in time')
+@pytest.mark.expect_log("did not stop in time")
 @posix_only
 def test_shutdown_escalates_to_kill_when_the_engine_ignores_it(
     qtbot: QtBot, client: EngineClient

@@ -234,7 +234,7 @@ def test_bad_files_are_recorded_with_reasons_and_the_run_continues(tmp_path: Pat
         library.close()
 
 
-@pytest.mark.expect_log('unexpected failure while extracting')
+@pytest.mark.expect_log("unexpected failure while extracting")
 def test_an_unexpected_exception_in_one_file_is_recorded_as_internal(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -300,7 +300,7 @@ def _assert_recovered(library: Library) -> None:
     assert library.paths_matching("pelican") == {"added.md"}
 
 
-@pytest.mark.expect_log('index and catalog disagree')
+@pytest.mark.expect_log("index and catalog disagree")
 def test_crash_before_the_index_commit_is_repaired(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,7 +319,7 @@ def test_crash_before_the_index_commit_is_repaired(
     _assert_recovered(library)
 
 
-@pytest.mark.expect_log('index and catalog disagree')
+@pytest.mark.expect_log("index and catalog disagree")
 def test_crash_after_the_index_commit_before_the_catalog_is_repaired(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -344,7 +344,7 @@ def test_crash_after_the_index_commit_before_the_catalog_is_repaired(
     _assert_recovered(library)
 
 
-@pytest.mark.expect_log('index and catalog disagree')
+@pytest.mark.expect_log("index and catalog disagree")
 def test_crash_mid_rename_is_repaired(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
     library.write("old.md", "migrating caribou")
     library.reconcile()
@@ -363,7 +363,7 @@ def test_crash_mid_rename_is_repaired(library: Library, monkeypatch: pytest.Monk
     assert library.paths_matching("caribou") == {"new.md"}
 
 
-@pytest.mark.expect_log('index and catalog disagree')
+@pytest.mark.expect_log("index and catalog disagree")
 def test_deleted_index_is_rebuilt_from_the_catalog_and_disk(library: Library) -> None:
     library.write("a.md", "the marmot burrow")
     write_pdf(library.notes / "b.pdf", ["a marmot diagram"])
@@ -377,7 +377,7 @@ def test_deleted_index_is_rebuilt_from_the_catalog_and_disk(library: Library) ->
     library.assert_consistent()
 
 
-@pytest.mark.expect_log('index and catalog disagree')
+@pytest.mark.expect_log("index and catalog disagree")
 def test_index_missing_a_document_is_detected_and_repaired(library: Library) -> None:
     library.write("a.md", "the lonely ibex")
     library.write("b.md", "another ibex")
@@ -577,7 +577,7 @@ def test_apply_changes_indexes_a_new_pdf(library: Library) -> None:
     assert (Path(hit.path).name, hit.page) == ("new.pdf", 2)
 
 
-@pytest.mark.expect_log('index and catalog disagree')
+@pytest.mark.expect_log("index and catalog disagree")
 def test_interrupted_rebuild_resumes_without_redoing_finished_files(library: Library) -> None:
     for n in range(6):
         library.write(f"n{n}.md", f"note {n} on the resumable tortoise")
@@ -604,7 +604,7 @@ def test_interrupted_rebuild_resumes_without_redoing_finished_files(library: Lib
     library.assert_consistent()
 
 
-@pytest.mark.expect_log('an extraction worker died')
+@pytest.mark.expect_log("an extraction worker died")
 def test_a_worker_killed_mid_run_is_replaced_and_its_files_retried(
     library: Library, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -644,7 +644,7 @@ class _AlwaysBrokenPool:
         pass
 
 
-@pytest.mark.expect_log('an extraction worker died', 'extraction pool failed')
+@pytest.mark.expect_log("an extraction worker died", "extraction pool failed")
 def test_when_worker_processes_cannot_run_files_are_extracted_in_process(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -154,7 +154,7 @@ def test_unknown_method_is_an_error_and_the_engine_keeps_running(
     "line",
     [b"this is not json\n", b"[1,2,3]\n", b'{"method": "ping"}\n', b"\xff\xfe\n", b'"text"\n'],
 )
-@pytest.mark.expect_log('malformed request line')
+@pytest.mark.expect_log("malformed request line")
 def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_running(
     served: tuple[Service, Output], line: bytes
 ) -> None:
@@ -166,7 +166,7 @@ def test_malformed_lines_get_bad_request_with_null_id_and_the_engine_keeps_runni
     assert output.final(9)["type"] == "result"
 
 
-@pytest.mark.expect_log('malformed request line')
+@pytest.mark.expect_log("malformed request line")
 def test_a_request_without_method_names_its_id(served: tuple[Service, Output]) -> None:
     service, output = served
     service.handle_line(b'{"id": 12}\n')
@@ -204,7 +204,7 @@ def test_bad_search_params_are_explained(
     assert problem in error["message"]
 
 
-@pytest.mark.expect_log('request \\d+ \\(search\\) failed')
+@pytest.mark.expect_log("request \\d+ \\(search\\) failed")
 def test_an_engine_bug_becomes_an_internal_error_not_a_dead_engine(
     served: tuple[Service, Output],
 ) -> None:
@@ -217,7 +217,7 @@ def test_an_engine_bug_becomes_an_internal_error_not_a_dead_engine(
     assert output.final(3)["type"] == "result"
 
 
-@pytest.mark.expect_log('dispatching request \\d+ \\(cancel\\) failed')
+@pytest.mark.expect_log("dispatching request \\d+ \\(cancel\\) failed")
 def test_a_bug_on_the_reading_thread_is_reported_and_the_engine_keeps_reading(
     served: tuple[Service, Output], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -234,7 +234,7 @@ def test_a_bug_on_the_reading_thread_is_reported_and_the_engine_keeps_reading(
     assert output.final(3)["type"] == "result"
 
 
-@pytest.mark.expect_log('cannot encode a reply')
+@pytest.mark.expect_log("cannot encode a reply")
 def test_a_result_that_cannot_be_sent_is_an_internal_error(
     served: tuple[Service, Output], fake: FakeEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

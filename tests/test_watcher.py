@@ -230,7 +230,7 @@ def test_folder_move_and_delete_expand_to_their_files(watched: Watched) -> None:
     assert wait_until(lambda: watched.catalog.records_under(watched.notes) == [])
 
 
-@pytest.mark.expect_log('the OS refused to watch')
+@pytest.mark.expect_log("the OS refused to watch")
 def test_refused_watch_falls_back_to_polling(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,7 +248,7 @@ def test_refused_watch_falls_back_to_polling(
         setup.close()
 
 
-@pytest.mark.expect_log('event watching of .* stopped; polling')
+@pytest.mark.expect_log("event watching of .* stopped; polling")
 def test_a_watch_that_dies_later_switches_to_polling(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,11 @@ def cited_numbers(text: str) -> list[int]:
     for match in _MARK_RE.finditer(text):
         numbers.extend(int(n) for n in re.findall(r"\d+", match.group(1)))
     return numbers
+
+
+def strip_marks(text: str) -> str:
+    """`text` without its citation marks."""
+    return _MARK_RE.sub("", text)
 
 
 def renumber_marks(text: str, valid: set[int]) -> tuple[str, list[int]]:
@@ -128,15 +134,18 @@ def citation_for_hit(hit: SearchHit, number: int, spans: tuple[Span, ...]) -> Ci
 
 
 def _normalized_with_map(text: str) -> tuple[str, list[int]]:
-    """`text` lower-cased, quotes straightened, whitespace removed; and for each kept character
-    its index in `text`. Whitespace is dropped entirely so PDF line breaks and CJK spacing never
-    stop a quote from matching."""
+    """`text` width-folded (NFKC: "，" matches ","), lower-cased, quotes straightened,
+    whitespace removed; and for each kept character its index in `text`, so the span found is
+    the file's own characters. Whitespace is dropped entirely so PDF line breaks and CJK
+    spacing never stop a quote from matching."""
     chars: list[str] = []
     positions: list[int] = []
-    for index, char in enumerate(text.translate(_QUOTE_CHARS).lower()):
-        if not char.isspace():
-            chars.append(char)
-            positions.append(index)
+    for index, original in enumerate(text.translate(_QUOTE_CHARS)):
+        folded = unicodedata.normalize("NFKC", original) if ord(original) > 127 else original
+        for char in folded.translate(_QUOTE_CHARS).lower():
+            if not char.isspace():
+                chars.append(char)
+                positions.append(index)
     return "".join(chars), positions
 
 

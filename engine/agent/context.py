@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -77,10 +77,17 @@ def pack_context(
     *,
     compress_for: Sequence[str] = (),
     first_number: int = 1,
+    count: Callable[[str], int] = estimate_tokens,
+    keep_whole: frozenset[str] = frozenset(),
 ) -> PackResult:
     """Choose hits best-first until `budget_tokens` is spent, merge neighbours, order by
-    position. `compress_for` (question words and keywords) turns sentence compression on."""
-    texts = {h.chunk_id: _chunk_text(h, compress_for) for h in _unique(ranked_hits)}
+    position. `compress_for` (question words and keywords) turns sentence compression on;
+    `count` is the budget's token counter (PromptBudget.tokens); chunks in `keep_whole` (Level
+    2's evidence) are never compressed."""
+    texts = {
+        h.chunk_id: h.text if h.chunk_id in keep_whole else _chunk_text(h, compress_for)
+        for h in _unique(ranked_hits)
+    }
     chosen: list[SearchHit] = []
     spent = 0
     dropped: list[str] = []
@@ -88,7 +95,7 @@ def pack_context(
         if budget_tokens - spent < MIN_USEFUL_TOKENS:
             dropped.append(hit.chunk_id)
             continue
-        cost = _block_cost(hit, texts[hit.chunk_id])
+        cost = _block_cost(hit, texts[hit.chunk_id], count)
         if spent + cost > budget_tokens:
             dropped.append(hit.chunk_id)
             continue
@@ -96,12 +103,12 @@ def pack_context(
         spent += cost
     blocks = _blocks(chosen, texts, first_number)
     # Merging only removes block overhead, but an estimate is not perfectly additive: verify.
-    while blocks and rendered_tokens(blocks) > budget_tokens:
+    while blocks and rendered_tokens(blocks, count) > budget_tokens:
         dropped.append(chosen.pop().chunk_id)
         blocks = _blocks(chosen, texts, first_number)
     return PackResult(
         blocks=blocks,
-        tokens=rendered_tokens(blocks),
+        tokens=rendered_tokens(blocks, count),
         considered=len(texts),
         packed_chunks=len(chosen),
         compressed=bool(compress_for),
@@ -109,8 +116,10 @@ def pack_context(
     )
 
 
-def rendered_tokens(blocks: Iterable[ContextBlock]) -> int:
-    return sum(estimate_tokens(render_document(b.document())) + 1 for b in blocks)
+def rendered_tokens(
+    blocks: Iterable[ContextBlock], count: Callable[[str], int] = estimate_tokens
+) -> int:
+    return sum(count(render_document(b.document())) + 1 for b in blocks)
 
 
 def _unique(hits: Sequence[SearchHit]) -> list[SearchHit]:
@@ -123,9 +132,9 @@ def _unique(hits: Sequence[SearchHit]) -> list[SearchHit]:
     return unique
 
 
-def _block_cost(hit: SearchHit, text: str) -> int:
+def _block_cost(hit: SearchHit, text: str, count: Callable[[str], int]) -> int:
     single = ContextBlock(number=99, hits=(hit,), text=text)
-    return estimate_tokens(render_document(single.document())) + 1
+    return count(render_document(single.document())) + 1
 
 
 def _blocks(

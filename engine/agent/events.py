@@ -55,6 +55,8 @@ class QueryParsed(Event):
     instruction: str
     method: str  # structured | two_call | fallback
     note: str = ""  # e.g. why the fallback was used
+    kind: str = "fact"  # fact | list | all: how much Level 2 reads (engine/agent/parse.py)
+    multi_hop: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,17 @@ class Keywords(Event):
     english: tuple[str, ...]
     chinese: tuple[str, ...]
     query: str = ""  # the BM25 query built from them
+
+
+@dataclass(frozen=True)
+class QueryExpanded(Event):
+    """Words a model imagined in the sentence that answers, added to Level 2's prefilter: a note
+    rarely uses the question's own words."""
+
+    type: ClassVar[str] = "query_expanded"
+    sentence_en: str
+    sentence_zh: str
+    synonyms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,41 @@ class ChunkVerdict(Event):
     done: int
     total: int
     cached: bool = False
+    grade: str = ""  # answers | related | no (engine/agent/prompts.py VERDICT_GRADES)
+    answer: str = ""  # the short answer the quoted sentences give, in the question's language
+
+
+@dataclass(frozen=True)
+class EvidencePicked(Event):
+    """Of the passages a wave's readers claimed answer, the ones a side-by-side look kept."""
+
+    type: ClassVar[str] = "evidence_picked"
+    claimed: int
+    kept: tuple[ChunkRef, ...]
+
+
+@dataclass(frozen=True)
+class WaveStarted(Event):
+    """Level 2 reads its candidates in ranked waves and stops when the evidence answers."""
+
+    type: ClassVar[str] = "wave"
+    wave: int  # 1, 2, …
+    chunks: int  # how many this wave reads
+    read_before: int  # chunks read by earlier waves
+    ceiling: int  # the most this reading may read (the read budget, or the scope if smaller)
+    reason: str = ""  # why this wave runs
+
+
+@dataclass(frozen=True)
+class Grounding(Event):
+    """The check of a drafted answer against its cited passages (engine/agent/grounding.py)."""
+
+    type: ClassVar[str] = "grounding"
+    level: int
+    grounded: bool
+    reason: str  # "the answer's year 1902 occurs in none of the cited passages"
+    method: str  # text | verify: free text checks, or a verification read by the model
+    answer: str = ""  # the draft that was checked (an ungrounded one is never shown as found)
 
 
 @dataclass(frozen=True)
@@ -139,6 +187,13 @@ class Answer(Event):
     found: bool = True  # False when the documents did not contain the answer
     # True when the model cited nothing and the sources were inferred (shown as "probable").
     citations_inferred: bool = False
+    # True only for a found answer whose cited passages support it (engine/agent/grounding.py).
+    grounded: bool = False
+    grounding: str = ""  # why it is (not) grounded, in words
+    # When no grounded answer was found: the passages that came closest, best first. They are
+    # not citations: the answer claims nothing from them.
+    candidates: tuple[Citation, ...] = ()
+    chunks_read: int = 0  # passages the model read one by one (Levels 2 and 3)
 
 
 @dataclass(frozen=True)
@@ -155,9 +210,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
         LevelStarted,
         QueryParsed,
         Keywords,
+        QueryExpanded,
         Hits,
         ScopeChosen,
         ChunkVerdict,
+        EvidencePicked,
+        WaveStarted,
+        Grounding,
         SubQuestion,
         SubAnswer,
         LlmCall,
@@ -176,11 +235,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if f.name not in data:
             continue
         value = data[f.name]
-        if f.name in ("hits",):
+        if f.name in ("hits", "kept"):
             value = tuple(ChunkRef(**h) for h in value)
         elif f.name == "chunk":
             value = ChunkRef(**value)
-        elif f.name == "citations":
+        elif f.name in ("citations", "candidates"):
             value = tuple(
                 Citation(**{**c, "highlights": tuple(tuple(s) for s in c.get("highlights", ()))})
                 for c in value

@@ -1,8 +1,10 @@
 """Getting one JSON object out of a small model's reply, however it was wrapped.
 
 Structured output (`format` = schema) usually yields clean JSON, but weak models and servers
-without grammar support add prose, code fences, trailing commas or Python-style quotes. Each
-repair below is tried in turn; `None` means the reply held no usable object."""
+without grammar support add prose, code fences, trailing commas, Python-style quotes, raw
+newlines inside strings, unquoted keys, missing commas, `//` comments, unescaped inner quotes,
+or write the whole object in full-width punctuation. Each repair below is tried in turn, the
+general-purpose `json_repair` last; `None` means the reply held no usable object."""
 
 from __future__ import annotations
 
@@ -15,6 +17,22 @@ _FENCE_RE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
 _LITERAL_WORDS = {"true": "True", "false": "False", "null": "None"}
 _LITERAL_RE = re.compile(r"\b(true|false|null)\b")
+# A reply written in full-width punctuation (some models switch to it after Chinese text):
+# its structure becomes ASCII when nothing else parses. String contents may change too (a
+# full-width comma in a quote); quotes are located in their chunk width-insensitively.
+_FULL_WIDTH_SYNTAX = str.maketrans(
+    {
+        "｛": "{",
+        "｝": "}",
+        "［": "[",
+        "］": "]",
+        "：": ":",
+        "，": ",",
+        "“": '"',
+        "”": '"',
+        "＂": '"',
+    }
+)
 
 
 def extract_json_object(reply: str) -> dict[str, Any] | None:
@@ -27,9 +45,12 @@ def extract_json_object(reply: str) -> dict[str, Any] | None:
 
 
 def _candidates(reply: str) -> list[str]:
-    """Texts that may hold the object: fenced blocks first, then balanced {...} spans."""
+    """Texts that may hold the object: fenced blocks first, then balanced {...} spans, then the
+    same in ASCII punctuation when the reply used full-width syntax."""
     texts = [m.group(1) for m in _FENCE_RE.finditer(reply)]
     texts.append(reply)
+    if "{" not in reply and "｛" in reply:
+        texts.append(reply.translate(_FULL_WIDTH_SYNTAX))
     found: list[str] = []
     for text in texts:
         found.extend(_balanced_objects(text))
@@ -94,7 +115,7 @@ def _close_truncated(text: str, open_quote: str) -> str:
 
 def _parse_leniently(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)  # strict=False: raw newlines inside strings
     except ValueError:
         pass
     without_commas = _TRAILING_COMMA_RE.sub(r"\1", text)
@@ -107,7 +128,19 @@ def _parse_leniently(text: str) -> Any:
     try:
         return ast.literal_eval(pythonic)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
+        pass
+    return _repaired(text)
+
+
+def _repaired(text: str) -> Any:
+    """The last resort for unquoted keys, missing commas, comments and unescaped quotes."""
+    import json_repair  # pure Python, only loaded for the rare reply that needs it
+
+    try:
+        repaired = json_repair.loads(text)
+    except (ValueError, RecursionError):
         return None
+    return repaired if isinstance(repaired, dict) and repaired else None
 
 
 def string_list(value: Any) -> list[str]:

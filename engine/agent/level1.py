@@ -1,16 +1,23 @@
-"""Level 1 — keyword RAG: keywords in both languages -> BM25 -> best chunks packed into the
-window -> one streamed answer with citations."""
+"""Level 1 — keyword RAG: keywords in both languages -> BM25 -> the hits the scores support packed
+into the window -> one streamed answer with citations, checked against the cited passages.
+
+A small model answers from whatever is in front of it, so the context holds only what the
+scores support: hits far below the best one, or holding none of the query's terms, would only
+dilute it (with the 0.5B model a keyword needle scored 116 against 5.5 for the next hit, and a
+dozen such padding chunks made it answer NOT_FOUND)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from engine.agent.answering import context_room, write_answer
 from engine.agent.citations import cite_blocks
-from engine.agent.context import pack_context
+from engine.agent.context import pack_context, query_terms
 from engine.agent.events import Hits
+from engine.agent.grounding import ground_answer
 from engine.agent.keywords import is_chinese, text_keywords
-from engine.agent.outcome import LevelOutcome, hit_refs, keyword_spans
+from engine.agent.outcome import LevelOutcome, closest, hit_refs, keyword_spans
 from engine.agent.parse import ParsedQuestion
 from engine.agent.prompts import no_documents_reply
 from engine.agent.session import Session
@@ -18,6 +25,9 @@ from engine.models import SearchFilters, SearchHit
 
 RETRIEVAL_LIMIT = 40  # more than fit in an 8k window (about 13 chunks): packing picks from these
 COMPRESSED_RETRIEVAL_FACTOR = 3  # compressed chunks are ~4x smaller, so offer more of them
+SCORE_FLOOR = 0.2  # a hit scoring below this share of the best one does not enter the context
+MIN_CONTEXT_HITS = 3  # … unless it is among the first few, which still clear the lower floor
+LOW_SCORE_FLOOR = 0.08
 
 
 def search_terms(parsed: ParsedQuestion) -> list[str]:
@@ -39,6 +49,23 @@ def retrieve(
     return hits
 
 
+def supported_hits(hits: Sequence[SearchHit], terms: Sequence[str]) -> list[SearchHit]:
+    """The hits worth a small model's attention: close enough to the best score and holding at
+    least one of the query's terms. The best hit always stays."""
+    if not hits:
+        return []
+    best = max(float(hits[0].score), 1e-9)
+    wanted = query_terms(terms)
+    kept: list[SearchHit] = []
+    for rank, hit in enumerate(hits):
+        share = float(hit.score) / best
+        floor = LOW_SCORE_FLOOR if rank < MIN_CONTEXT_HITS else SCORE_FLOOR
+        if rank > 0 and (share < floor or not (wanted & query_terms([hit.text]))):
+            continue
+        kept.append(hit)
+    return kept
+
+
 def run_level1(
     session: Session, parsed: ParsedQuestion, filters: SearchFilters | None
 ) -> LevelOutcome:
@@ -48,14 +75,43 @@ def run_level1(
     hits = retrieve(session, terms, filters, limit, "retrieval")
     if not hits:
         reply = no_documents_reply(is_chinese(parsed.question))
-        return LevelOutcome(1, reply, (), found=False, nothing_matched=True)
+        return LevelOutcome(
+            1, reply, (), found=False, nothing_matched=True, grounding="nothing matched the search"
+        )
+    offered = supported_hits(hits, terms) if session.options.score_gap else hits
     room = context_room(session, parsed.information, parsed.instruction)
     compress_for = [parsed.information, *terms] if compress else []
-    packed = pack_context(hits, room, compress_for=compress_for)
+    packed = pack_context(offered, room, compress_for=compress_for, count=session.budget.tokens)
     context_hits = [h for block in packed.blocks for h in block.hits]
     session.emit(Hits("context", hit_refs(context_hits, len(context_hits)), total=len(hits)))
+    candidates = closest(context_hits, terms)
     draft = write_answer(session, packed.blocks, parsed.information, parsed.instruction)
     if not draft.found:
-        return LevelOutcome(1, draft.text, (), found=False)
+        return LevelOutcome(
+            1,
+            draft.text,
+            (),
+            found=False,
+            grounding="the answer said the retrieved passages do not contain the answer",
+            candidates=candidates,
+            context=tuple(context_hits),
+        )
     cited = cite_blocks(draft.text, packed.blocks, lambda hit: keyword_spans(hit.text, terms))
-    return LevelOutcome(1, cited.text, cited.citations, True, cited.inferred)
+    grounding = ground_answer(
+        session,
+        level=1,
+        question=parsed.information,
+        answer=cited.text,
+        citations=cited.citations,
+    )
+    return LevelOutcome(
+        1,
+        cited.text,
+        cited.citations,
+        True,
+        cited.inferred,
+        grounded=grounding.grounded,
+        grounding=grounding.reason,
+        candidates=candidates,
+        context=tuple(context_hits),
+    )

@@ -21,11 +21,12 @@ from engine.agent.answering import says_not_found, strip_marker
 from engine.agent.citations import remap_marks, renumber_marks
 from engine.agent.context import short_source
 from engine.agent.events import AnswerDelta, Citation, SubAnswer, SubQuestion
+from engine.agent.grounding import ground_answer
 from engine.agent.jsonreply import extract_json_object
 from engine.agent.keywords import is_chinese, text_keywords
-from engine.agent.level2 import run_level2
-from engine.agent.outcome import LevelOutcome
-from engine.agent.parse import ParsedQuestion
+from engine.agent.level2 import Question, run_level2
+from engine.agent.outcome import CLOSEST_SHOWN, LevelOutcome
+from engine.agent.parse import ParsedQuestion, answer_kind
 from engine.agent.scope import Scope
 from engine.agent.session import Session
 from engine.agent.verdict_cache import VerdictCache, normalize_question
@@ -34,6 +35,9 @@ from engine.lang import SENTENCE_ENDS
 from engine.llm.types import ChatResult, Message, ToolCall
 
 MAX_REPEATS = 2  # identical sub-questions tolerated before the loop stops
+# A sub-question is simple and names what it looks for, so its passage ranks high: two waves
+# in a row without evidence (8 + 24 reads) are enough to call it not found.
+SUB_QUESTION_PATIENCE = 2
 SOURCE_CHARS = (200, 90, 0)  # source excerpt length at each compaction level
 ANSWER_CHARS = (2000, 600, 240)
 _SENTENCE_MARKS = (*SENTENCE_ENDS, "\n")
@@ -125,6 +129,16 @@ def run_level3(
     return _outcome(session, parsed, memory, final)
 
 
+def _not_found_finding(outcome: LevelOutcome) -> str:
+    """What the planner hears of a sub-question without a grounded answer. The rejected draft's
+    facts stay out: a weak planner would build on them."""
+    if outcome.found:
+        return (
+            f"{prompts.NOT_FOUND_MARKER} (an answer was drafted, but its passages do not state it)"
+        )
+    return prompts.NOT_FOUND_MARKER
+
+
 def _nudge(step: int) -> Finding:
     return Finding(step, "", prompts.READ_FIRST_NOTE, (), False)
 
@@ -134,11 +148,19 @@ def _read_step(
 ) -> None:
     session.emit(SubQuestion(step, question))
     english, chinese = text_keywords(question)
-    outcome = run_level2(session, question, "", english + chinese, scope, cache, stream=False)
-    mapping = memory.register(outcome.citations)
-    answer = remap_marks(outcome.text, mapping)
+    sub = Question(question, "", tuple(english + chinese), answer_kind(question))
+    # A sub-question names what it looks for: no imagined sentence, and less patience.
+    outcome = run_level2(
+        session, sub, scope, cache, stream=False, patience=SUB_QUESTION_PATIENCE, expand=False
+    )
+    # Only a grounded sub-answer is a fact the planner may build on; an ungrounded one is
+    # reported as not found, so the planner does not carry an invention into the next hop.
+    found = outcome.found and outcome.grounded
+    citations = outcome.citations if found else ()
+    mapping = memory.register(citations)
+    answer = remap_marks(outcome.text, mapping) if found else _not_found_finding(outcome)
     numbers = tuple(dict.fromkeys(mapping.values()))
-    memory.findings.append(Finding(step, question, answer, numbers, outcome.found))
+    memory.findings.append(Finding(step, question, answer, numbers, found))
     chunk_ids = tuple(memory.registry[n].chunk_id for n in numbers)
     session.emit(SubAnswer(step, question, answer, chunk_ids))
 
@@ -318,7 +340,7 @@ def _outcome(
     if not found:
         text = text or prompts.no_documents_reply(is_chinese(parsed.question))
         session.emit(AnswerDelta(text))
-        return LevelOutcome(3, text, (), found=False)
+        return LevelOutcome(3, text, (), found=False, candidates=_candidates(memory))
     text, order = renumber_marks(text, set(memory.registry))
     inferred = False
     if not order:
@@ -331,4 +353,39 @@ def _outcome(
         replace(memory.registry[old], number=new) for new, old in enumerate(order, start=1)
     )
     session.emit(AnswerDelta(text))
-    return LevelOutcome(3, text, citations, True, inferred)
+    grounding = ground_answer(
+        session,
+        level=3,
+        question=parsed.information,
+        answer=text,
+        citations=citations,
+        notes=_finding_notes(memory),
+    )
+    return LevelOutcome(
+        3,
+        text,
+        citations,
+        True,
+        inferred,
+        grounded=grounding.grounded,
+        grounding=grounding.reason,
+        candidates=_candidates(memory),
+    )
+
+
+def _finding_notes(memory: Memory) -> dict[str, str]:
+    """Each cited chunk's grounded sub-answer: what the reader found in it, in the question's
+    language, which the final answer may restate."""
+    notes: dict[str, str] = {}
+    for finding in memory.findings:
+        if not finding.found:
+            continue
+        for number in finding.numbers:
+            chunk_id = memory.registry[number].chunk_id
+            notes[chunk_id] = " ".join(filter(None, (notes.get(chunk_id), finding.answer)))
+    return notes
+
+
+def _candidates(memory: Memory) -> tuple[Citation, ...]:
+    found = list(memory.registry.values())[:CLOSEST_SHOWN]
+    return tuple(replace(c, number=n) for n, c in enumerate(found, start=1))

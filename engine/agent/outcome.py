@@ -21,6 +21,11 @@ class LevelOutcome:
     found: bool
     citations_inferred: bool = False
     nothing_matched: bool = False  # not found because the search or reading found no candidate
+    grounded: bool = False  # a found answer whose cited passages support it
+    grounding: str = ""  # why it is (not) grounded
+    # The closest passages, when nothing grounded was found (numbered 1.., no claim attached).
+    candidates: tuple[Citation, ...] = ()
+    context: tuple[SearchHit, ...] = ()  # Level 1's context, ranked: auto's Level 2 reads it first
 
 
 def hit_ref(hit: SearchHit) -> ChunkRef:
@@ -36,6 +41,19 @@ def hit_ref(hit: SearchHit) -> ChunkRef:
 
 def hit_refs(hits: Sequence[SearchHit], limit: int = HITS_SHOWN) -> tuple[ChunkRef, ...]:
     return tuple(hit_ref(h) for h in hits[:limit])
+
+
+CLOSEST_SHOWN = 5
+
+
+def closest(hits: Sequence[SearchHit], keywords: Sequence[str] = ()) -> tuple[Citation, ...]:
+    """The passages that came closest to answering, as numbered citations without a claim."""
+    from engine.agent.citations import citation_for_hit
+
+    return tuple(
+        citation_for_hit(hit, number, keyword_spans(hit.text, keywords))
+        for number, hit in enumerate(hits[:CLOSEST_SHOWN], start=1)
+    )
 
 
 def keyword_spans(text: str, keywords: Sequence[str]) -> tuple[Span, ...]:

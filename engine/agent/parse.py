@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal
 
 from engine.agent import prompts
@@ -25,7 +26,7 @@ from engine.tokens import estimate_tokens
 
 ParseMode = Literal["structured", "two_call"]
 
-MAX_KEYWORDS_PER_LANGUAGE = 8
+MAX_KEYWORDS_PER_LANGUAGE = prompts.MAX_KEYWORDS
 MIN_PART_CHARS = 80
 MIN_SHARED_SHARE = 0.5
 # Words that say how to answer; an instruction naming one is plausible even when translated.
@@ -37,7 +38,30 @@ _FORM_WORDS = re.compile(
     re.IGNORECASE,
 )
 MAX_QUESTION_TOKENS = 1500  # a question longer than this is a document, not a question
-PARSE_REPLY_TOKENS = 240  # a full reply is ~120 tokens; weak models that ramble are cut early
+PARSE_REPLY_TOKENS = 200  # a full bounded reply is ~60-120 tokens; a rambling one is cut here
+
+
+class AnswerKind(Enum):
+    """How much of the scope a question needs read (Level 2 stops early only for FACT)."""
+
+    FACT = "fact"  # one thing: stop at the first grounded answer
+    LIST = "list"  # several things: stop when a wave adds nothing new
+    ALL = "all"  # everything on a subject ("list all", "summarize"): read the whole scope
+
+
+# "All" makes Level 2 read its whole ceiling, so the question's own words must ask for it; a weak
+# model's "all" alone is not enough.
+_EVERYTHING_RE = re.compile(
+    r"\b(?:list|name|show|give|find)\s+(?:me\s+)?(?:all|every)\b|\ball\s+(?:the\s+)?\w+\s+"
+    r"(?:i|that|which|mentioned|in)\b|\bevery\b|\bsummar(?:y|ize|ise)\b|\boverview\b|"
+    r"总结|概括|综述|列出所有|所有的|全部|每一|每个|哪些都",
+    re.IGNORECASE,
+)
+_SEVERAL_RE = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+)?\w+s\s+(?:are|were|did|do|have)\b|\blist\b|"
+    r"\bname\s+(?:the|some)\b|哪些|有几|列出|分别",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,7 @@ class ParsedQuestion:
     multi_hop: bool
     method: str  # structured | two_call | fallback
     note: str = ""
+    kind: AnswerKind = AnswerKind.FACT
 
     @property
     def keywords(self) -> tuple[str, ...]:
@@ -88,7 +113,16 @@ def parse_question(session: Session, question: str, mode: str = "structured") ->
     else:
         parsed = _parse_one_call(session, question)
     session.add_time("parse", time.monotonic() - started)
-    session.emit(QueryParsed(parsed.information, parsed.instruction, parsed.method, parsed.note))
+    session.emit(
+        QueryParsed(
+            parsed.information,
+            parsed.instruction,
+            parsed.method,
+            parsed.note,
+            parsed.kind.value,
+            parsed.multi_hop,
+        )
+    )
     session.emit(Keywords(parsed.keywords_en, parsed.keywords_zh, " ".join(parsed.keywords)))
     return parsed
 
@@ -97,7 +131,7 @@ def _parse_one_call(session: Session, question: str) -> ParsedQuestion:
     reply = session.chat(
         prompts.request_messages(prompts.PARSE_SYSTEM, question),
         purpose="parse",
-        json_schema=prompts.PARSE_SCHEMA,
+        json_schema=prompts.parse_schema(question),
         max_tokens=PARSE_REPLY_TOKENS,
     )
     data = extract_json_object(reply.content)
@@ -110,7 +144,7 @@ def _parse_two_calls(session: Session, question: str) -> ParsedQuestion:
     split_reply = session.chat(
         prompts.request_messages(prompts.SPLIT_SYSTEM, question),
         purpose="parse",
-        json_schema=prompts.SPLIT_SCHEMA,
+        json_schema=prompts.split_schema(question),
         max_tokens=PARSE_REPLY_TOKENS,
     )
     split = extract_json_object(split_reply.content)
@@ -152,7 +186,20 @@ def _from_fields(
         multi_hop=boolean(split.get("multi_hop"), default=False),
         method=method,
         note="; ".join(notes),
+        kind=answer_kind(question, split.get("kind")),
     )
+
+
+def answer_kind(question: str, offered: object = None) -> AnswerKind:
+    """FACT, LIST or ALL: ALL only when the question's words ask for everything; LIST when the
+    words or the model say several things are asked for."""
+    if _EVERYTHING_RE.search(question):
+        return AnswerKind.ALL
+    if _SEVERAL_RE.search(question) or (
+        isinstance(offered, str) and offered.lower() in ("list", "all")
+    ):
+        return AnswerKind.LIST
+    return AnswerKind.FACT
 
 
 def _plausible_parts(
@@ -207,6 +254,7 @@ def fallback_query(question: str, reason: str) -> ParsedQuestion:
         multi_hop=False,
         method="fallback",
         note=f"{reason}; keywords were taken from the question itself",
+        kind=answer_kind(question),
     )
 
 

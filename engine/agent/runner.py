@@ -2,32 +2,44 @@
 failures into an ErrorEvent plus a raised NeedleError, and reports one final Answer whose usage is
 summed over every level that ran.
 
-Auto level:
+An answer is accepted only when it is grounded (engine/agent/grounding.py): it answers what was
+asked and its cited passages support it. Auto level:
 1. The parse step flags multi-hop questions -> Level 3 directly.
-2. Otherwise Level 1; when its answer says the documents do not contain the answer (NOT_FOUND
-   marker, or an uncited "not found" statement in English or Chinese) -> Level 2.
-3. When Level 2 finds nothing relevant or still cannot answer -> Level 3.
+2. Otherwise Level 1; unless its answer is grounded -> Level 2, which reads Level 1's own passages
+   first, then widens in waves.
+3. When Level 2 found evidence or related passages but no grounded answer -> Level 3.
+4. Nothing grounded at the end: the answer says the documents do not support one, with the
+   passages that came closest. At a forced level an ungrounded answer ends the same way.
 Every level that starts emits LevelStarted with the reason."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
-from engine.agent.events import Answer, ErrorEvent, Event, LevelStarted
+from engine.agent import prompts
+from engine.agent.events import Answer, AnswerDelta, Citation, ErrorEvent, Event, LevelStarted
+from engine.agent.keywords import is_chinese
 from engine.agent.level1 import run_level1
-from engine.agent.level2 import run_level2
+from engine.agent.level2 import Question, run_level2
 from engine.agent.level3 import run_level3
-from engine.agent.outcome import LevelOutcome
+from engine.agent.outcome import CLOSEST_SHOWN, LevelOutcome
 from engine.agent.parse import ParsedQuestion, check_question, parse_question
 from engine.agent.scope import Scope, ScopeSpec, resolve_scope
 from engine.agent.session import AgentIndex, AgentOptions, Session
 from engine.agent.verdict_cache import MemoryVerdictCache, VerdictCache
 from engine.cancel import NEVER, CancelToken
 from engine.errors import Cancelled, ErrorKind, NeedleError
-from engine.llm.budget import PromptBudget
+from engine.llm.budget import PromptBudget, counter_for_model
 from engine.llm.types import ChatModel
+from engine.models import SearchHit
 from engine.settings import LEVELS, PARSE_MODES, Settings
+from engine.tokens import estimate_tokens
+
+FIRST_WAVE_FROM_LEVEL1 = (
+    8  # auto's first Level-2 wave: Level 1's own best passages, read one by one
+)
 
 
 def _ignore(event: Event) -> None:
@@ -47,6 +59,7 @@ def answer_question(
     verdict_cache: VerdictCache | None = None,
     parse_mode: str = "structured",
     compress_context: bool = False,
+    score_gap: bool = True,
     reader: ChatModel | None = None,
 ) -> Answer:
     """Answer `question` from the indexed documents. Raises NeedleError (after an ErrorEvent) on
@@ -68,7 +81,9 @@ def answer_question(
         reader=reader,
         on_event=on_event,
         cancel=cancel,
-        options=AgentOptions(parse_mode=parse_mode, compress_context=compress_context),
+        options=AgentOptions(
+            parse_mode=parse_mode, compress_context=compress_context, score_gap=score_gap
+        ),
     )
     try:
         chosen = _check_level(level)
@@ -105,11 +120,17 @@ def budget_for(
     model: ChatModel, settings: Settings, reader: ChatModel | None = None
 ) -> PromptBudget:
     """The one budget of a question: the model's window capped by the settings' window, and by
-    the reader's when a reader model takes Level 2's reads."""
+    the reader's when a reader model takes Level 2's reads. Prompts are counted the models' way:
+    exactly for Qwen models (engine/llm/qwen), whichever backend serves them. When the reader
+    counts differently from the main model (one Qwen, one not), both are sized by the calibrated
+    estimate of the one that is not Qwen: an exact Qwen count would misjudge the other's."""
     window = settings.context_window
+    sizer = model
     if reader is not None:
-        window = min(window, reader.context_window)
-    return PromptBudget.for_model(model, settings.answer_reserve, context_window=window)
+        window = min(window, model.context_window, reader.context_window)
+        if counter_for_model(reader.name) is not counter_for_model(model.name):
+            sizer = model if counter_for_model(model.name) is estimate_tokens else reader
+    return PromptBudget.for_model(sizer, settings.answer_reserve, context_window=window)
 
 
 def _check_level(level: str | int) -> str:
@@ -126,17 +147,18 @@ def _check_level(level: str | int) -> str:
 def _run(
     session: Session, question: str, level: str, scope: Scope, cache: VerdictCache
 ) -> LevelOutcome:
+    if level == "auto":
+        return _auto(session, question, scope, cache)
     if level == "1":
         session.emit(LevelStarted(1, "Level 1 was chosen"))
-        return run_level1(session, _parse(session, question), scope.filters)
-    if level == "2":
+        outcome = run_level1(session, _parse(session, question), scope.filters)
+    elif level == "2":
         session.emit(LevelStarted(2, f"Level 2 was chosen: reading {scope.description}"))
-        parsed = _parse(session, question)
-        return _level2(session, parsed, scope, cache)
-    if level == "3":
+        outcome = _level2(session, _parse(session, question), scope, cache)
+    else:
         session.emit(LevelStarted(3, "Level 3 was chosen"))
-        return run_level3(session, _parse(session, question), scope, cache)
-    return _auto(session, question, scope, cache)
+        outcome = run_level3(session, _parse(session, question), scope, cache)
+    return _settled(session, question, [outcome])
 
 
 def _auto(session: Session, question: str, scope: Scope, cache: VerdictCache) -> LevelOutcome:
@@ -146,26 +168,77 @@ def _auto(session: Session, question: str, scope: Scope, cache: VerdictCache) ->
         session.emit(
             LevelStarted(3, "The question needs facts looked up one after another (multi-hop)")
         )
-        return run_level3(session, parsed, scope, cache)
+        return _settled(session, question, [run_level3(session, parsed, scope, cache)])
     first = run_level1(session, parsed, scope.filters)
-    if first.found:
+    if _accepted(first):
         return first
-    why = (
-        "Level 1's keyword search matched nothing"
-        if first.nothing_matched
-        else "Level 1's answer said the retrieved passages do not contain the answer"
+    session.emit(
+        LevelStarted(
+            2,
+            f"{_why_not(first)}; reading {scope.description} chunk by chunk, "
+            "Level 1's passages first",
+        )
     )
-    session.emit(LevelStarted(2, f"{why}; reading {scope.description} chunk by chunk"))
-    second = _level2(session, parsed, scope, cache)
-    if second.found:
+    second = _level2(session, parsed, scope, cache, first=first.context)
+    if _accepted(second):
         return second
-    why = (
-        "Level 2 found no relevant passage"
-        if second.nothing_matched
-        else "Level 2's answer said the relevant passages do not answer the question"
+    if second.nothing_matched and not second.candidates:
+        return _settled(session, question, [first, second])
+    session.emit(LevelStarted(3, f"{_why_not(second)}; breaking the question into sub-questions"))
+    third = run_level3(session, parsed, scope, cache)
+    return _settled(session, question, [first, second, third])
+
+
+def _accepted(outcome: LevelOutcome) -> bool:
+    return outcome.found and outcome.grounded
+
+
+def _why_not(outcome: LevelOutcome) -> str:
+    """Why a level's answer was not accepted, for the next level's LevelStarted reason."""
+    name = f"Level {outcome.level}"
+    if outcome.found:
+        return f"{name}'s answer is not grounded: {outcome.grounding}"
+    if outcome.nothing_matched and outcome.level == 1:
+        return f"{name}'s keyword search matched nothing"
+    if outcome.nothing_matched and outcome.candidates:
+        return f"{name} found passages about the question's subject, but none states the answer"
+    if outcome.nothing_matched:
+        return f"{name} found no passage that states the answer"
+    return f"{name}'s answer said the passages do not contain the answer"
+
+
+def _settled(session: Session, question: str, outcomes: list[LevelOutcome]) -> LevelOutcome:
+    """The last outcome when it is a grounded answer or an honest "not found"; an ungrounded
+    answer becomes "not supported by your documents" with the closest passages of every level.
+    The steps keep the rejected draft (Grounding event)."""
+    last = outcomes[-1]
+    if _accepted(last):
+        return last
+    candidates = _merged_candidates(outcomes)
+    if not last.found:
+        return replace(last, candidates=candidates)
+    text = prompts.unsupported_reply(is_chinese(question), last.grounding)
+    session.emit(AnswerDelta(text))
+    return LevelOutcome(
+        last.level,
+        text,
+        (),
+        found=False,
+        grounding=last.grounding,
+        candidates=candidates,
     )
-    session.emit(LevelStarted(3, f"{why}; breaking the question into sub-questions"))
-    return run_level3(session, parsed, scope, cache)
+
+
+def _merged_candidates(outcomes: list[LevelOutcome]) -> tuple[Citation, ...]:
+    """Closest passages, the deepest level's first, each chunk once, numbered 1.."""
+    seen: set[str] = set()
+    merged: list[Citation] = []
+    for outcome in reversed(outcomes):
+        for candidate in outcome.candidates:
+            if candidate.chunk_id not in seen:
+                seen.add(candidate.chunk_id)
+                merged.append(replace(candidate, number=len(merged) + 1))
+    return tuple(merged[:CLOSEST_SHOWN])
 
 
 def _parse(session: Session, question: str) -> ParsedQuestion:
@@ -173,11 +246,14 @@ def _parse(session: Session, question: str) -> ParsedQuestion:
 
 
 def _level2(
-    session: Session, parsed: ParsedQuestion, scope: Scope, cache: VerdictCache
+    session: Session,
+    parsed: ParsedQuestion,
+    scope: Scope,
+    cache: VerdictCache,
+    first: tuple[SearchHit, ...] = (),
 ) -> LevelOutcome:
-    return run_level2(
-        session, parsed.information, parsed.instruction, parsed.keywords, scope, cache
-    )
+    question = Question(parsed.information, parsed.instruction, parsed.keywords, parsed.kind)
+    return run_level2(session, question, scope, cache, first=first[:FIRST_WAVE_FROM_LEVEL1])
 
 
 def _final_event(session: Session, outcome: LevelOutcome, seconds: float) -> Answer:
@@ -195,4 +271,8 @@ def _final_event(session: Session, outcome: LevelOutcome, seconds: float) -> Ans
         timings=timings,
         found=outcome.found,
         citations_inferred=outcome.citations_inferred,
+        grounded=outcome.found and outcome.grounded,
+        chunks_read=session.reads,
+        grounding=outcome.grounding,
+        candidates=outcome.candidates,
     )

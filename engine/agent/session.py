@@ -44,6 +44,7 @@ class AgentOptions:
 
     parse_mode: str = "structured"  # structured | two_call
     compress_context: bool = False  # drop sentences that share nothing with the question
+    score_gap: bool = True  # Level 1 packs only the hits the BM25 scores support
 
 
 @dataclass
@@ -114,6 +115,12 @@ class Session:
             self.usage.add(result, purpose)
         self.emit(LlmCall(purpose, result.prompt_tokens, result.completion_tokens, seconds))
         return result
+
+    @property
+    def reads(self) -> int:
+        """Chunks the model has read for this question so far (cached verdicts cost nothing)."""
+        with self._lock:
+            return self.usage.by_purpose.get(READ_PURPOSE, 0)
 
     def add_time(self, name: str, seconds: float) -> None:
         with self._lock:

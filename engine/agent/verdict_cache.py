@@ -28,10 +28,24 @@ CACHE_FILE_NAME = "verdicts.sqlite3"
 MAX_ROWS = 200_000  # about 100 MB at worst; the oldest verdicts go first
 
 
+# Part of every key: verdicts written for an earlier read prompt are never reused.
+READ_PROMPT_VERSION = 2
+
+
 @dataclass(frozen=True)
 class Verdict:
+    """One chunk read for one question. `relevant` is what the reading trusts: the passage gives
+    the answer (grade "answers") with quoted sentences that really are in it."""
+
     relevant: bool
     quotes: tuple[str, ...] = ()
+    grade: str = "no"  # answers | related | no
+    answer: str = ""  # the short answer the quotes give, in the question's language
+
+    @property
+    def related(self) -> bool:
+        """About the question's subject without giving the answer: context, not evidence."""
+        return self.grade == "related"
 
 
 class VerdictCache(Protocol):
@@ -49,7 +63,7 @@ def normalize_question(question: str) -> str:
 
 def verdict_key(chunk_text: str, question: str, model: str) -> str:
     content = hashlib.sha1(chunk_text.encode("utf-8", "surrogatepass")).hexdigest()
-    material = "\x1f".join((content, normalize_question(question), model))
+    material = "\x1f".join((content, normalize_question(question), model, str(READ_PROMPT_VERSION)))
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -126,13 +140,24 @@ class SqliteVerdictCache:
         if row is None:
             return None
         try:
-            quotes = json.loads(row[1])
+            stored = json.loads(row[1])
         except ValueError:
             return None
-        return Verdict(bool(row[0]), tuple(str(q) for q in quotes))
+        if not isinstance(stored, dict):
+            return None  # written by an older version: the key cannot match, but be safe
+        quotes = stored.get("quotes", [])
+        return Verdict(
+            bool(row[0]),
+            tuple(str(q) for q in quotes) if isinstance(quotes, list) else (),
+            str(stored.get("grade", "no")),
+            str(stored.get("answer", "")),
+        )
 
     def put(self, key: str, verdict: Verdict) -> None:
-        payload = json.dumps(list(verdict.quotes), ensure_ascii=False)
+        payload = json.dumps(
+            {"quotes": list(verdict.quotes), "grade": verdict.grade, "answer": verdict.answer},
+            ensure_ascii=False,
+        )
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO verdicts (key, relevant, quotes, stored) VALUES (?,?,?,?)",

@@ -14,14 +14,18 @@ from engine.agent.events import (
     Citation,
     ErrorEvent,
     Event,
+    EvidencePicked,
+    Grounding,
     Hits,
     Keywords,
     LevelStarted,
     LlmCall,
+    QueryExpanded,
     QueryParsed,
     ScopeChosen,
     SubAnswer,
     SubQuestion,
+    WaveStarted,
 )
 from engine.cli.console import Console, fit_width, one_line, short_path, terminal_columns
 from engine.cli.render import location_of
@@ -43,6 +47,8 @@ class AskPrinter:
     at_line_start: bool = True
     status_visible: bool = False
     verdicts_relevant: int = 0
+    verdicts_related: int = 0
+    verdicts_read: int = 0
     verdicts_total: int = 0
     verdicts_cached: int = 0
 
@@ -50,15 +56,17 @@ class AskPrinter:
         if isinstance(event, AnswerDelta):
             self._stream(event.text)
             return
-        if isinstance(event, LevelStarted) and self.streamed:
-            # Auto mode escalated after an answer was already streamed: mark the boundary.
-            self._stream_break(f"[level {event.level}: {event.reason or 'escalating'}]")
+        if isinstance(event, Grounding) and not event.grounded and self.streamed:
+            # The text above was a draft its passages do not support: say so where it stands.
+            self._stream_break(f"[not grounded, withdrawn: {event.reason}]")
         step = describe_event(event)
         if isinstance(event, ChunkVerdict):
             self.verdicts_total = event.total
+            self.verdicts_read += 1
             self.verdicts_relevant += int(event.relevant)
+            self.verdicts_related += int(event.grade == "related")
             self.verdicts_cached += int(event.cached)
-            self._status(f"reading {event.done}/{event.total} chunks…")
+            self._status(f"reading {event.done}/{event.total} passages…")
             return
         if step:
             # A new step closes the reading tally; model-call events in between do not.
@@ -79,25 +87,34 @@ class AskPrinter:
             out.print(out.bold("Sources"))
             for citation in answer.citations:
                 render_citation(out, citation)
+        if answer.candidates and not answer.found:
+            out.print()
+            out.print(out.bold("Closest passages (they do not state the answer)"))
+            for candidate in answer.candidates:
+                render_citation(out, candidate)
         out.print()
         out.print(out.bold("Steps"))
         for step in self.steps:
             out.print(f"  - {step}")
+        read = f", {answer.chunks_read} passages read" if answer.chunks_read else ""
         out.print(
-            f"  - level {answer.level}: {answer.llm_calls} model calls, "
+            f"  - level {answer.level}: {answer.llm_calls} model calls{read}, "
             f"{answer.prompt_tokens} prompt + {answer.completion_tokens} completion tokens, "
             f"{answer.seconds:.1f} s"
         )
         out.out.flush()
 
     def _flush_verdicts(self) -> None:
-        if not self.verdicts_total:
+        if not self.verdicts_read:
             return
         cached = f", {self.verdicts_cached} from cache" if self.verdicts_cached else ""
+        related = f", {self.verdicts_related} related" if self.verdicts_related else ""
         self.steps.append(
-            f"read {self.verdicts_total} chunks: {self.verdicts_relevant} relevant{cached}"
+            f"read {self.verdicts_read} passages: {self.verdicts_relevant} state the answer"
+            f"{related}{cached}"
         )
-        self.verdicts_total = self.verdicts_relevant = self.verdicts_cached = 0
+        self.verdicts_read = self.verdicts_total = self.verdicts_relevant = 0
+        self.verdicts_related = self.verdicts_cached = 0
 
     def _stream(self, text: str) -> None:
         if not text:
@@ -138,6 +155,9 @@ def describe_event(event: Event) -> str:
     if isinstance(event, Keywords):
         words = [*event.english, *event.chinese]
         return "keywords: " + (", ".join(words) if words else "(none)")
+    if isinstance(event, QueryExpanded):
+        words = [event.sentence_en, event.sentence_zh, *event.synonyms]
+        return "search widened with: " + "; ".join(w for w in words if w)
     if isinstance(event, Hits):
         ms = event.seconds * 1000
         return f"{event.purpose}: {len(event.hits)} of {event.total} chunks in {ms:.0f} ms"
@@ -145,6 +165,20 @@ def describe_event(event: Event) -> str:
         pre = " after a BM25 prefilter" if event.prefiltered else ""
         read = f"reading {event.read_chunks} of {event.total_chunks} chunks{pre}"
         return f"scope: {event.description}; {read}"
+    if isinstance(event, WaveStarted):
+        return (
+            f"wave {event.wave}: reading {event.chunks} more passages "
+            f"({event.read_before} read, at most {event.ceiling}): {event.reason}"
+        )
+    if isinstance(event, EvidencePicked):
+        return (
+            f"{event.claimed} passages claimed to answer; {len(event.kept)} kept after a "
+            "side-by-side look"
+        )
+    if isinstance(event, Grounding):
+        how = "checked by a verification read" if event.method == "verify" else "text check"
+        verdict = "grounded" if event.grounded else "NOT grounded"
+        return f"answer check ({how}): {verdict}: {event.reason}"
     if isinstance(event, SubQuestion):
         return f"step {event.step}: {one_line(event.question)}"
     if isinstance(event, SubAnswer):

@@ -178,6 +178,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
                 reader_hosts=args.reader_host,
                 parse_mode=args.parse_mode,
                 compress_context=args.compress,
+                score_gap=args.score_gap,
             )
         except NeedleError as error:
             if args.json:

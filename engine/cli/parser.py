@@ -189,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="drop sentences unrelated to the question before packing the context",
     )
+    ask.add_argument(
+        "--pack-all",
+        dest="score_gap",
+        action="store_false",
+        help="Level 1 packs its top hits up to the window, also those far below the best score "
+        "(the old rule, kept to measure the score-gap rule against)",
+    )
     ask.set_defaults(handler=cmd_ask, reader=True)
 
     pull = commands.add_parser("pull", help="download the model into Ollama, with progress")

@@ -9,23 +9,28 @@ How the agent uses it, for every model call:
     budget.check(messages)   # raises NeedleError("prompt_too_large") rather than overflow
     model.chat(messages, max_tokens=budget.answer_reserve)
 
-Counts are `engine.tokens.estimate_tokens` plus the Qwen2 chat template's own tokens (ChatML markers
-around every message, the tool instructions when tools are offered), multiplied by a calibration
-ratio learned from the server's `prompt_eval_count` (see engine/llm/calibration.py)."""
+Counts are the model's own tokens plus the Qwen2 chat template's (ChatML markers around every
+message, the tool instructions when tools are offered). For Qwen models the text is counted
+exactly with the Qwen vocabulary (engine/llm/qwen/tokenizer.py); for other models with
+`engine.tokens.estimate_tokens`, multiplied by a calibration ratio learned from the server's
+`prompt_eval_count` (see engine/llm/calibration.py)."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ErrorKind, NeedleError
 from engine.lang import sentence_breaks
 from engine.llm.calibration import MAX_RATIO, MIN_RATIO
+from engine.llm.qwen.tokenizer import count_qwen_tokens, is_qwen_model
 from engine.llm.types import ChatModel, Message, ToolCall
 from engine.tokens import estimate_tokens
+
+TokenCounter = Callable[[str], int]
 
 # "<|im_start|>" + role + "\n" before the content and "<|im_end|>" + "\n" after it.
 MESSAGE_OVERHEAD = 5
@@ -47,40 +52,49 @@ DEFAULT_SAFETY_MARGIN = 64
 MIN_PARTIAL_TOKENS = 48  # a truncated item shorter than this carries too little to be worth it
 
 
-def count_message_tokens(message: Message) -> int:
+def counter_for_model(name: str) -> TokenCounter:
+    """Exact counts for Qwen models, the calibrated estimate for every other model."""
+    return count_qwen_tokens if is_qwen_model(name) else estimate_tokens
+
+
+def count_message_tokens(message: Message, counter: TokenCounter = estimate_tokens) -> int:
     """Raw (uncalibrated) tokens of one message as the Qwen2 template renders it."""
-    tokens = MESSAGE_OVERHEAD + estimate_tokens(message.content)
+    tokens = MESSAGE_OVERHEAD + counter(message.content)
     if message.role == "tool":
         tokens += TOOL_RESPONSE_WRAP
     for call in message.tool_calls:
-        tokens += TOOL_CALL_WRAP + _tool_call_tokens(call)
+        tokens += TOOL_CALL_WRAP + _tool_call_tokens(call, counter)
     return tokens
 
 
-def count_tools_tokens(tools: Sequence[dict[str, Any]] | None) -> int:
+def count_tools_tokens(
+    tools: Sequence[dict[str, Any]] | None, counter: TokenCounter = estimate_tokens
+) -> int:
     """Raw tokens the offered tools add to the system turn (0 when no tools are offered)."""
     if not tools:
         return 0
-    listed = sum(estimate_tokens(json.dumps(tool, ensure_ascii=False)) for tool in tools)
+    listed = sum(counter(json.dumps(tool, ensure_ascii=False)) for tool in tools)
     return TOOLS_PREAMBLE + listed
 
 
 def count_prompt_tokens(
-    messages: Sequence[Message], tools: Sequence[dict[str, Any]] | None = None
+    messages: Sequence[Message],
+    tools: Sequence[dict[str, Any]] | None = None,
+    counter: TokenCounter = estimate_tokens,
 ) -> int:
     """Raw tokens of a whole prompt: every message, the tools, the reply primer, and the default
     system prompt the template adds when the messages have none. The fake server and the
     calibration use this same count, so all three agree on what "a token" is."""
-    tokens = REPLY_PRIMER + count_tools_tokens(tools)
-    tokens += sum(count_message_tokens(message) for message in messages)
+    tokens = REPLY_PRIMER + count_tools_tokens(tools, counter)
+    tokens += sum(count_message_tokens(message, counter) for message in messages)
     if not any(message.role == "system" for message in messages):
         tokens += DEFAULT_SYSTEM_PROMPT + (0 if tools else MESSAGE_OVERHEAD)
     return tokens
 
 
-def _tool_call_tokens(call: ToolCall) -> int:
+def _tool_call_tokens(call: ToolCall, counter: TokenCounter) -> int:
     rendered = json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
-    return estimate_tokens(rendered)
+    return counter(rendered)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,7 @@ class PromptBudget:
     - `calibration`: the server-measured ratio of real to estimated tokens (>= 0.5); every count
       here is `ceil(raw_estimate * calibration)`.
     - `safety_margin`: tokens left unused on top of the reserve, for estimate error.
+    - `counter`: how text is counted: exactly for Qwen models, else the estimate.
 
     A prompt fits when its calibrated count is at most `limit`."""
 
@@ -112,6 +127,7 @@ class PromptBudget:
     answer_reserve: int
     calibration: float = 1.0
     safety_margin: int = DEFAULT_SAFETY_MARGIN
+    counter: TokenCounter = field(default=estimate_tokens, compare=False)
 
     @classmethod
     def for_model(
@@ -123,15 +139,19 @@ class PromptBudget:
         safety_margin: int = DEFAULT_SAFETY_MARGIN,
     ) -> PromptBudget:
         """The budget for `model`'s window (capped by `context_window`, the user's setting, when
-        that is smaller), calibrated by the model's learned token ratio when it has one
+        that is smaller). A Qwen model's prompts are counted exactly; any other model's are
+        estimated and calibrated by its learned token ratio when it has one
         (OllamaChatModel.token_ratio; test doubles without it count 1:1), kept within the
         calibration's sane range."""
-        ratio = getattr(model, "token_ratio", 1.0)
-        calibration = float(ratio) if isinstance(ratio, int | float) else 1.0
-        calibration = min(max(calibration, MIN_RATIO), MAX_RATIO)
         window = model.context_window
         if context_window is not None:
             window = min(window, context_window)
+        counter = counter_for_model(model.name)
+        if counter is not estimate_tokens:
+            return cls(window, answer_reserve, 1.0, safety_margin, counter)
+        ratio = getattr(model, "token_ratio", 1.0)
+        calibration = float(ratio) if isinstance(ratio, int | float) else 1.0
+        calibration = min(max(calibration, MIN_RATIO), MAX_RATIO)
         return cls(window, answer_reserve, calibration, safety_margin)
 
     def __post_init__(self) -> None:
@@ -153,13 +173,13 @@ class PromptBudget:
 
     def tokens(self, text: str) -> int:
         """Calibrated tokens of a piece of text (without any message overhead)."""
-        return self.calibrated(estimate_tokens(text))
+        return self.calibrated(self.counter(text))
 
     def prompt_tokens(
         self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] | None = None
     ) -> int:
         """Calibrated tokens of a whole prompt, template overhead included."""
-        return self.calibrated(count_prompt_tokens(messages, tools))
+        return self.calibrated(count_prompt_tokens(messages, tools, self.counter))
 
     def available_for_context(
         self,

@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as a script: make `engine` importable from 
 
 import pytest
 
-from engine.llm.budget import count_prompt_tokens
+from engine.llm.budget import count_prompt_tokens, counter_for_model
 from engine.llm.types import Message, ToolCall
 from engine.tokens import estimate_tokens
 
@@ -215,9 +215,11 @@ class RecordedRequest:
 
 
 def count_request_tokens(body: dict[str, Any]) -> int:
-    """The raw prompt tokens of a chat request, counted exactly like PromptBudget counts them."""
+    """The raw prompt tokens of a chat request, counted as the served model's tokenizer would:
+    exactly for Qwen models (as a real server does), else like PromptBudget estimates them."""
     messages = [_message_from_json(m) for m in body.get("messages", [])]
-    return count_prompt_tokens(messages, body.get("tools") or None)
+    counter = counter_for_model(str(body.get("model") or ""))
+    return count_prompt_tokens(messages, body.get("tools") or None, counter)
 
 
 def _message_from_json(data: dict[str, Any]) -> Message:

@@ -24,6 +24,7 @@ from engine.tokens import estimate_tokens
 _DOCUMENT_RE = re.compile(r'<document id="(\d+)"([^>]*)>\n(.*?)\n</document>', re.DOTALL)
 _QUESTION_RE = re.compile(r"<question>\n(.*?)\n</question>", re.DOTALL)
 _REQUEST_RE = re.compile(r"<request>\n(.*?)\n</request>", re.DOTALL)
+_ANSWER_RE = re.compile(r"<answer>\n(.*?)\n</answer>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,29 @@ class Request:
     @property
     def is_answer(self) -> bool:
         return self.system == prompts.ANSWER_SYSTEM
+
+    @property
+    def is_pick(self) -> bool:
+        return self.system == prompts.PICK_SYSTEM
+
+    @property
+    def claims(self) -> list[str]:
+        """The numbered sentences a pick call shows, in order."""
+        return re.findall(r"^\[\d+\] (.*)$", self.user, re.MULTILINE)
+
+    @property
+    def is_expand(self) -> bool:
+        return self.system == prompts.EXPAND_SYSTEM
+
+    @property
+    def is_verify(self) -> bool:
+        return self.system == prompts.VERIFY_SYSTEM
+
+    @property
+    def proposed_answer(self) -> str:
+        """The answer a verification read checks (inside <answer>)."""
+        match = _ANSWER_RE.search(self.user)
+        return match.group(1) if match else ""
 
     @property
     def is_plan(self) -> bool:
@@ -247,16 +271,95 @@ def answer_from_document_containing(
     return reply
 
 
-def verdict_quoting(*needles: str) -> Callable[[Request], str]:
-    """A Level-2 reader: relevant when the passage contains any of `needles`, quoting the
-    sentences that contain them."""
+def verdict_quoting(*needles: str, answer: str = "") -> Callable[[Request], str]:
+    """A Level-2 reader: the passage answers when it contains any of `needles`, quoting the
+    sentences that contain them (at most two); the short answer is `answer` or the first needle
+    found."""
     import json
 
     def reply(request: Request) -> str:
         doc = request.documents[0]
         sentences = re.split(r"(?<=[.!?。！？])\s*", doc.text)
         quotes = [s.strip() for s in sentences if any(n.lower() in s.lower() for n in needles)]
-        return json.dumps({"relevant": bool(quotes), "quotes": quotes}, ensure_ascii=False)
+        found = next((n for n in needles if n.lower() in doc.text.lower()), "")
+        return json.dumps(
+            {
+                "quotes": quotes[:2],
+                "answer": (answer or found) if quotes else "",
+                "verdict": "answers" if quotes else "no",
+            },
+            ensure_ascii=False,
+        )
+
+    return reply
+
+
+def pick_containing(*needles: str) -> Callable[[Request], str]:
+    """A picker that keeps the claimed sentences holding any of `needles`."""
+    import json
+
+    def reply(request: Request) -> str:
+        numbers = [
+            n
+            for n, claim in enumerate(request.claims, start=1)
+            if any(needle.lower() in claim.lower() for needle in needles)
+        ]
+        return json.dumps({"answering": numbers})
+
+    return reply
+
+
+def expansion(sentence_en: str = "", sentence_zh: str = "", *synonyms: str) -> str:
+    """A Level-2 prefilter expansion reply: the imagined answer sentence and synonyms."""
+    import json
+
+    return json.dumps(
+        {"sentence_en": sentence_en, "sentence_zh": sentence_zh, "synonyms": list(synonyms)},
+        ensure_ascii=False,
+    )
+
+
+def verdict_related(*needles: str) -> Callable[[Request], str]:
+    """A Level-2 reader that finds the passages holding `needles` about the question's subject
+    but not answering it (a two-hop question read on its first hop's passage)."""
+    import json
+
+    def reply(request: Request) -> str:
+        text = request.documents[0].text.lower()
+        related = any(n.lower() in text for n in needles)
+        return json.dumps({"quotes": [], "answer": "", "verdict": "related" if related else "no"})
+
+    return reply
+
+
+def verify_by_words() -> Callable[[Request], str]:
+    """A verification reader that supports an answer when the passages hold most of the
+    answer's words (a careful model), quoting the sentence that holds the most of them."""
+    import json
+
+    common = {"the", "and", "was", "were", "are", "for", "with", "from", "that", "this"}
+
+    def words(text: str) -> set[str]:
+        latin = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+        han = {
+            run[i : i + 2]
+            for run in re.findall(r"[\u4e00-\u9fff]+", text)
+            for i in range(max(1, len(run) - 1))
+        }
+        return (latin - common) | han
+
+    def reply(request: Request) -> str:
+        wanted = words(re.sub(r"\[\d+\]", "", request.proposed_answer))
+        everything = words(" ".join(doc.text for doc in request.documents))
+        supported = len(everything & wanted) >= 0.5 * max(1, len(wanted))
+        sentences = [
+            s.strip()
+            for doc in request.documents
+            for s in re.split(r"(?<=[.!?。！？])\s*", doc.text)
+            if s.strip()
+        ]
+        best = max(sentences, key=lambda s: len(words(s) & wanted), default="")
+        return json.dumps({"quote": best if supported else "", "supported": supported})
 
     return reply
 

@@ -1,0 +1,1 @@
+"""Exact token counts for Qwen models, from the Qwen BPE vocabulary shipped in this folder."""

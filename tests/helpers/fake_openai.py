@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # run as a script: make `engine` and `tests` impo
 
 import pytest
 
-from engine.llm.budget import count_prompt_tokens
+from engine.llm.budget import count_prompt_tokens, counter_for_model
 from engine.tokens import estimate_tokens
 from tests.helpers.fake_ollama import (
     _PIECE,
@@ -71,7 +71,8 @@ class Failure:
 
 
 def count_openai_tokens(body: dict[str, Any]) -> int:
-    """The raw prompt tokens of a chat request, counted like the budgeter counts them."""
+    """The raw prompt tokens of a chat request, counted as the served model's tokenizer would:
+    exactly for Qwen models (as a real server does), else like PromptBudget estimates them."""
     messages = []
     for data in body.get("messages", []):
         calls = [
@@ -79,7 +80,8 @@ def count_openai_tokens(body: dict[str, Any]) -> int:
             for c in data.get("tool_calls") or ()
         ]
         messages.append(_message_from_json({**data, "tool_calls": calls}))
-    return count_prompt_tokens(messages, body.get("tools") or None)
+    counter = counter_for_model(str(body.get("model") or ""))
+    return count_prompt_tokens(messages, body.get("tools") or None, counter)
 
 
 def _loads(call: dict[str, Any]) -> dict[str, Any]:

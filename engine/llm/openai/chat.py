@@ -18,7 +18,7 @@ import httpx
 
 from engine.cancel import NEVER, CancelToken
 from engine.errors import Cancelled, ErrorKind, OllamaError
-from engine.llm.budget import count_prompt_tokens
+from engine.llm.budget import count_prompt_tokens, counter_for_model
 from engine.llm.calibration import TokenCalibration
 from engine.llm.openai.errors import (
     OptionRefused,
@@ -153,7 +153,7 @@ class OpenAIChatModel:
         return ChatResult(
             content=result.content,
             tool_calls=result.tool_calls,
-            prompt_tokens=result.prompt_tokens or self._local_count(estimated),
+            prompt_tokens=result.prompt_tokens or self._local_count(messages, tools, estimated),
             completion_tokens=result.completion_tokens or estimate_tokens(result.content),
             seconds=time.monotonic() - started,
             done_reason=result.done_reason,
@@ -161,7 +161,14 @@ class OpenAIChatModel:
             endpoint=self._base_url,
         )
 
-    def _local_count(self, estimated: int) -> int:
+    def _local_count(
+        self, messages: list[Message], tools: list[dict[str, Any]] | None, estimated: int
+    ) -> int:
+        """Prompt tokens when the server reports no usage: exact for a Qwen model (the name
+        decides, as for PromptBudget), else the estimate times the learned ratio."""
+        counter = counter_for_model(self._model)
+        if counter is not estimate_tokens:
+            return count_prompt_tokens(messages, tools, counter)
         return round(estimated * self.token_ratio)
 
     def _negotiated(

@@ -59,9 +59,25 @@ def server() -> Iterator[tuple[str, str]]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [str(PYTHON), "-m", "llama_cpp.server", "--model", str(GGUF), "--model_alias", ALIAS,
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "1",
-         "--verbose", "False"],
+        [
+            str(PYTHON),
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(GGUF),
+            "--model_alias",
+            ALIAS,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "1",
+            "--verbose",
+            "False",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

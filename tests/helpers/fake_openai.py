@@ -305,14 +305,24 @@ class _Handler(BaseHTTPRequestHandler):
             return 404, _error(f"The model `{model}` does not exist.", "NotFoundError", 404)
         if fake.strict_options and "stream_options" in body:
             return fake.refusal_status, {
-                "detail": [{"loc": ["body", "stream_options"], "msg": "Extra inputs are not "
-                            "permitted", "type": "extra_forbidden"}]
+                "detail": [
+                    {
+                        "loc": ["body", "stream_options"],
+                        "msg": "Extra inputs are not permitted",
+                        "type": "extra_forbidden",
+                    }
+                ]
             }
         wanted = (body.get("response_format") or {}).get("type")
         if wanted and wanted != "text" and wanted not in fake.schema_forms:
             return fake.refusal_status, {
-                "detail": [{"loc": ["body", "response_format", "type"],
-                            "msg": "Input should be 'text' or 'json_object'", "type": "literal"}]
+                "detail": [
+                    {
+                        "loc": ["body", "response_format", "type"],
+                        "msg": "Input should be 'text' or 'json_object'",
+                        "type": "literal",
+                    }
+                ]
             }
         record.prompt_tokens = count_openai_tokens(body)
         limit = fake.window - int(body.get("max_tokens") or 0)
@@ -373,8 +383,12 @@ class _Handler(BaseHTTPRequestHandler):
         for index, call in enumerate(reply.tool_calls):
             arguments = json.dumps(call.get("arguments", {}))
             half = len(arguments) // 2
-            first = {"index": index, "id": f"call_{index}", "type": "function",
-                     "function": {"name": call["name"], "arguments": arguments[:half]}}
+            first = {
+                "index": index,
+                "id": f"call_{index}",
+                "type": "function",
+                "function": {"name": call["name"], "arguments": arguments[:half]},
+            }
             self._event(_chunk(model, {"tool_calls": [first]}))
             rest = {"index": index, "function": {"arguments": arguments[half:]}}
             self._event(_chunk(model, {"tool_calls": [rest]}))
@@ -390,8 +404,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "total_tokens": prompt_tokens + completion,
                 "prompt_tokens_details": {"cached_tokens": min(cached, prompt_tokens)},
             }
-            self._event({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
-                         "model": model, "choices": [], "usage": usage})
+            self._event(
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
+            )
         self._event("[DONE]")
         self._send_chunk(b"")
 

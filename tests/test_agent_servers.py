@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from engine.agent import prompts
-from engine.agent.runner import answer_question
+from engine.agent.runner import answer_question, budget_for
 from engine.api import Engine
 from engine.endpoints import Endpoint
 from engine.llm.connect import check_endpoints, open_chat_model
 from engine.llm.openai.chat import OpenAIChatModel
+from engine.llm.qwen.tokenizer import count_qwen_tokens
 from engine.settings import Settings
+from engine.tokens import estimate_tokens
 from tests import test_agent_level2 as level2_case
 from tests import test_agent_level3 as level3_case
 from tests.helpers.agent import build_index
@@ -34,11 +36,14 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 def reads(fake: FakeOpenAI) -> list[dict[str, Any]]:
+    return with_schema(fake, prompts.VERDICT_SCHEMA)
+
+
+def with_schema(fake: FakeOpenAI, schema: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         r.body
         for r in fake.chat_requests()
-        if (r.body.get("response_format") or {}).get("json_schema", {}).get("schema")
-        == prompts.VERDICT_SCHEMA
+        if (r.body.get("response_format") or {}).get("json_schema", {}).get("schema") == schema
     ]
 
 
@@ -113,8 +118,31 @@ def test_a_reader_model_takes_the_reads_and_the_main_model_the_rest(
         assert len(reads(reader_server)) == 3 and reads(fake) == []
         assert {r.body["model"] for r in reader_server.chat_requests()} == {READER}
         assert fake.chat_requests() and {r.body["model"] for r in fake.chat_requests()} == {MODEL}
+        # The grounding check's verification read is the main model's, never the reader's.
+        assert with_schema(fake, prompts.VERIFY_SCHEMA)
+        assert with_schema(reader_server, prompts.VERIFY_SCHEMA) == []
+        assert answer.chunks_read == 3  # the reader's reads count against the read budget
         # One budget for both: the reader's smaller window bounds every prompt.
         assert all(r.prompt_tokens <= 4096 for r in fake.chat_requests())
+
+
+class _Named:
+    def __init__(self, name: str, context_window: int = 8192) -> None:
+        self.name = name
+        self.context_window = context_window
+        self.token_ratio = 1.25
+
+
+def test_the_budget_counts_qwen_exactly_and_a_mixed_pair_by_the_estimate() -> None:
+    settings = Settings()
+    qwen, llama = _Named(MODEL), _Named("llama3:8b", context_window=4096)
+    assert budget_for(qwen, settings).counter is count_qwen_tokens  # type: ignore[arg-type]
+    same = budget_for(qwen, settings, _Named(READER))  # type: ignore[arg-type]
+    assert same.counter is count_qwen_tokens and same.calibration == 1.0
+    mixed = budget_for(qwen, settings, llama)  # type: ignore[arg-type]
+    assert mixed.counter is estimate_tokens and mixed.calibration == 1.25
+    assert mixed.context_window == 4096
+    assert budget_for(llama, settings, qwen).counter is estimate_tokens  # type: ignore[arg-type]
 
 
 def test_needle_ask_with_a_v1_host_uses_the_openai_server(

@@ -51,6 +51,7 @@ from tests.helpers.fake_ollama import (
     Responder,
     _message_from_json,
     default_responder,
+    warm_tokenizer,
 )
 
 DEFAULT_MODELS = ("qwen2.5-7b-instruct",)
@@ -134,6 +135,7 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> FakeOpenAI:
+        warm_tokenizer(self.models)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )

@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
             return
         settings = self.engine_settings
         model = settings.model if settings is not None else ""
-        host = settings.ollama_host if settings is not None else ""
+        host = settings.server_url if settings is not None else ""
         needs_help = self.ollama_panel.set_status(self.ollama_state, model, host)
         self.ollama_panel.setVisible(needs_help)
 

@@ -88,6 +88,26 @@ class WelcomePanel(QFrame):
         theme_events().changed.connect(lambda: self.steps.setText(welcome_html()))
 
 
+def server_instructions(state: str, model: str, host: str, hint: str) -> str:
+    """What to do for an OpenAI-compatible server that is not ready (rich text): the engine's
+    own hint, which names the exact fix (start it, the URL, the models it serves, the key)."""
+    where = f"<code>{escape(host)}</code>"
+    leads = {
+        "not_running": tr("Answers come from a model server; none is answering at {host}."),
+        "model_missing": tr("The server at {host} does not serve {model}."),
+    }
+    lead = leads.get(state, tr("Needle could not use the model server at {host}."))
+    return (
+        "<p>"
+        + lead.format(host=where, model=f"<b>{escape(model)}</b>")
+        + "</p>"
+        + (f"<p>{escape(hint)}</p>" if hint else "")
+        + "<p>"
+        + tr("Then click <b>Check again</b>. Search works without it.")
+        + "</p>"
+    )
+
+
 def ollama_instructions(state: str, model: str, host: str, installed: Sequence[str] = ()) -> str:
     """What to do, step by step, for a model server that is not ready (rich text)."""
     model_html = f"<b>{escape(model)}</b>"
@@ -166,6 +186,7 @@ class OllamaPanel(QFrame):
         self.setObjectName("banner")
         self.state = "unknown"
         self._last: tuple[Mapping[str, Any] | None, str, str] = (None, "", "")
+        self.pullable = True  # Ollama pulls models; an OpenAI-compatible server does not
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 12pt; font-weight: 600;")
         self.body = QLabel()
@@ -224,14 +245,28 @@ class OllamaPanel(QFrame):
         self._last = (data, model, host)
         view = ollama_view(data)
         self.state = view.state
-        installed = [str(m) for m in (data or {}).get("models") or () if str(m)]
-        titles = {
-            "not_running": tr("Start Ollama to get answers"),
-            "model_missing": tr("The model {model} is not on this computer").format(model=model),
-            "error": tr("Ollama is not responding properly"),
-        }
-        self.title.setText(titles.get(view.state, tr("Checking Ollama…")))
-        self.body.setText(ollama_instructions(view.state, model, host, installed))
+        ollama = (data or {}).get("backend", "ollama") != "openai"
+        self.pullable = ollama
+        installed = [str(m) for m in (data or {}).get("models") or () if str(m)] if ollama else []
+        if ollama:
+            titles = {
+                "not_running": tr("Start Ollama to get answers"),
+                "model_missing": tr("The model {model} is not on this computer").format(
+                    model=model
+                ),
+                "error": tr("Ollama is not responding properly"),
+            }
+            self.title.setText(titles.get(view.state, tr("Checking Ollama…")))
+            self.body.setText(ollama_instructions(view.state, model, host, installed))
+        else:  # an OpenAI-compatible server loads its models itself: nothing to pull
+            titles = {
+                "not_running": tr("Start the model server to get answers"),
+                "model_missing": tr("The server does not serve {model}").format(model=model),
+                "error": tr("The model server is not responding properly"),
+            }
+            self.title.setText(titles.get(view.state, tr("Checking the model server…")))
+            hint = str((data or {}).get("hint", ""))
+            self.body.setText(server_instructions(view.state, model, host, hint))
         self.detail.setText(view.message)
         self.detail.setVisible(bool(view.message))
         offer_installed = view.state == "model_missing" and bool(installed) and not self.pulling
@@ -242,7 +277,7 @@ class OllamaPanel(QFrame):
             self.installed_combo.setCurrentText(current)
         self.installed_combo.setVisible(offer_installed)
         self.use_button.setVisible(offer_installed)
-        self.pull_button.setVisible(view.state == "model_missing" and not self.pulling)
+        self.pull_button.setVisible(view.state == "model_missing" and not self.pulling and ollama)
         # With a model to use right away, the download is the second choice.
         self.pull_button.setObjectName("" if offer_installed else "primary")
         self.pull_button.style().unpolish(self.pull_button)
@@ -273,4 +308,4 @@ class OllamaPanel(QFrame):
         self.cancel_button.hide()
         self.progress.hide()
         self.progress_label.setText(message)
-        self.pull_button.setVisible(self.state == "model_missing")
+        self.pull_button.setVisible(self.state == "model_missing" and self.pullable)

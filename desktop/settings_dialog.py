@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -37,7 +38,41 @@ from desktop.preferences import Preferences
 from desktop.theme import APPEARANCES
 from engine.settings import SettingField, Settings, SettingsSnapshot, normalize_host
 
-Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QComboBox | QPlainTextEdit
+
+class SecretEditor(QWidget):
+    """A secret (the API key): the dialog never receives its value, only whether one is kept.
+    Typing replaces it; "Remove" deletes it; untouched, nothing is sent."""
+
+    def __init__(self, declared: SettingField) -> None:
+        super().__init__()
+        self.line = QLineEdit()
+        self.line.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remove = QCheckBox(tr("Remove"))
+        self.remove.toggled.connect(lambda checked: self.line.setEnabled(not checked))
+        self._placeholder = declared.placeholder
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.line, 1)
+        layout.addWidget(self.remove)
+        self.set_stored(False)
+
+    def set_stored(self, stored: bool) -> None:
+        self.line.clear()
+        self.remove.setChecked(False)
+        self.remove.setVisible(stored)
+        self.line.setPlaceholderText(
+            tr("kept in the keyring; type to replace") if stored else self._placeholder
+        )
+
+    def change(self) -> str | None:
+        """The new value, "" to remove it, or None when the user left it alone."""
+        if self.remove.isChecked():
+            return ""
+        text = self.line.text().strip()
+        return text or None
+
+
+Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QComboBox | QPlainTextEdit | SecretEditor
 HOST_CHECK_DELAY_MS = 600
 MODEL_FIELD, HOST_FIELD = "model", "ollama_host"
 
@@ -74,16 +109,22 @@ def _editor(declared: SettingField) -> Editor:
         return combo
     if declared.kind == "text_list":
         lines = QPlainTextEdit()
-        lines.setPlaceholderText(tr("One pattern per line, e.g.\n*.log\narchive/"))
+        lines.setPlaceholderText(
+            declared.placeholder or tr("One pattern per line, e.g.\n*.log\narchive/")
+        )
         lines.setFixedHeight(96)
         return lines
+    if declared.kind == "secret":
+        return SecretEditor(declared)
     line = QLineEdit()
-    line.setPlaceholderText(str(declared.default))
+    line.setPlaceholderText(declared.placeholder or str(declared.default))
     return line
 
 
 def _set_value(editor: Editor, value: Any) -> None:
-    if isinstance(editor, QSpinBox):
+    if isinstance(editor, SecretEditor):
+        editor.set_stored(bool(value))
+    elif isinstance(editor, QSpinBox):
         editor.setValue(int(value))
     elif isinstance(editor, QDoubleSpinBox):
         editor.setValue(float(value))
@@ -98,6 +139,8 @@ def _set_value(editor: Editor, value: Any) -> None:
 
 
 def _value(name: str, editor: Editor) -> Any:
+    if isinstance(editor, SecretEditor):
+        return editor.change()
     if isinstance(editor, QSpinBox | QDoubleSpinBox):
         return editor.value()
     if isinstance(editor, QComboBox) and editor.isEditable():
@@ -133,6 +176,7 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(560)
         self._original = snapshot.values
         self._preferences = preferences or Preferences()
+        self._secrets_set = set(snapshot.secrets_set)
         self.editors: dict[str, Editor] = {}
         engine_box = QGroupBox(tr("Search and answers"))
         form = QFormLayout(engine_box)
@@ -229,14 +273,24 @@ class SettingsDialog(QDialog):
 
     def load(self, settings: Settings) -> None:
         for name, editor in self.editors.items():
-            _set_value(editor, getattr(settings, name))
+            if isinstance(editor, SecretEditor):
+                _set_value(editor, name in self._secrets_set)
+            else:
+                _set_value(editor, getattr(settings, name))
 
     def values(self) -> dict[str, Any]:
         return {name: _value(name, editor) for name, editor in self.editors.items()}
 
     def changes(self) -> dict[str, Any]:
         original = self._original.to_dict()
-        return {key: value for key, value in self.values().items() if original.get(key) != value}
+        changed = {}
+        for key, value in self.values().items():
+            if isinstance(self.editors[key], SecretEditor):
+                if value is not None:
+                    changed[key] = value
+            elif original.get(key) != value:
+                changed[key] = value
+        return changed
 
     def preferences(self) -> Preferences:
         return Preferences(
@@ -315,6 +369,7 @@ class SettingsDialog(QDialog):
     def saved(self, snapshot: SettingsSnapshot) -> None:
         """The engine accepted the changes."""
         self._original = snapshot.values
+        self._secrets_set = set(snapshot.secrets_set)
         self.buttons.setEnabled(True)
         self.accept()
 

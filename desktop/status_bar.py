@@ -45,13 +45,18 @@ def ollama_view(data: Mapping[str, Any] | None) -> OllamaView:
             str(error.get("hint", "")),
         )
     state = str(data.get("state", "unknown"))
+    openai = data.get("backend") == "openai"
     labels = {
-        "ready": (tr("Ollama connected"), c.good),
-        "not_running": (tr("Ollama not running"), c.bad),
+        "ready": (tr("Model server connected") if openai else tr("Ollama connected"), c.good),
+        "not_running": (
+            tr("Model server not running") if openai else tr("Ollama not running"),
+            c.bad,
+        ),
         "model_missing": (tr("Model missing"), c.warn),
-        "error": (tr("Ollama: error"), c.bad),
+        "error": (tr("Model server: error") if openai else tr("Ollama: error"), c.bad),
     }
-    label, color = labels.get(state, (tr("Ollama: checking…"), c.muted))
+    checking = tr("Model server: checking…") if openai else tr("Ollama: checking…")
+    label, color = labels.get(state, (checking, c.muted))
     return OllamaView(state, label, color, str(data.get("message", "")), str(data.get("hint", "")))
 
 

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from engine.cancel import NEVER, CancelToken
-from engine.errors import ErrorKind, NeedleError, OllamaError
+from engine.errors import ErrorKind, NeedleError
 from engine.jsonfile import write_json_atomic
 from engine.library.catalog import Catalog
 from engine.library.lock import WriterLock, read_owner_pid
@@ -49,11 +49,14 @@ from engine.models import (
 )
 from engine.paths import AppPaths, resolve_paths
 from engine.search.index import ChunkIndex
+from engine.secrets import SecretStore
 from engine.settings import (
     FIELDS,
     FIELDS_BY_NAME,
     INDEXER_SETTINGS,
+    SECRET_NAMES,
     Settings,
+    SettingsSnapshot,
     load_settings,
     normalize_host,
     salvage_folders,
@@ -70,7 +73,10 @@ if TYPE_CHECKING:
     from engine.library.indexer import Indexer
     from engine.library.watcher import ChangeBatch, FolderWatcher
     from engine.llm.calibration import TokenCalibration
-    from engine.llm.ollama.server import OllamaStatus, PullProgress
+    from engine.llm.connect import ModelPlan
+    from engine.llm.ollama.server import PullProgress
+    from engine.llm.status import ServerStatus
+    from engine.llm.types import ChatModel
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +208,7 @@ class Engine:
         self._indexing = False
         self._verdict_cache: SqliteVerdictCache | None = None
         self._calibration: TokenCalibration | None = None
+        self.secrets = SecretStore(paths.config)
         self._closed = False
 
     # -- opening and closing ---------------------------------------------------------------
@@ -296,8 +303,13 @@ class Engine:
         Unknown names and invalid values raise NeedleError("invalid_settings") and change nothing.
         Folders are changed with `add_folder`/`remove_folder`, not here."""
         self._require_writer("change settings")
+        secrets = {name: changes[name] for name in SECRET_NAMES & changes.keys()}
+        changes = {name: value for name, value in changes.items() if name not in secrets}
         with self._settings_lock:
             updated = _apply_setting_changes(self._settings, changes)
+            _check_secrets(secrets)
+            for name, value in secrets.items():
+                self.secrets.set(name, value.strip())
             save_settings(self.paths.settings_file, updated)
             self._settings = updated
             if INDEXER_SETTINGS & changes.keys() and self._index is not None:
@@ -312,6 +324,11 @@ class Engine:
             if self._watcher is not None:
                 self._restart_watcher()
         return self.settings
+
+    def settings_snapshot(self) -> SettingsSnapshot:
+        """The settings with their declarations and which secrets are set (never their values),
+        as `settings.get` sends them."""
+        return SettingsSnapshot(self.settings, secrets_set=tuple(self.secrets.stored()))
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -658,14 +675,15 @@ class Engine:
 
     # -- the model ---------------------------------------------------------------------------
 
-    def ollama_status(self, host: str | None = None, model: str | None = None) -> OllamaStatus:
-        """Is Ollama reachable, and is the model pulled? Never raises; takes up to ~3 s."""
-        from engine.llm.ollama.server import probe
+    def ollama_status(self, host: str | None = None, model: str | None = None) -> ServerStatus:
+        """Is the main model server reachable, and does it have the model? Never raises; takes up
+        to ~3 s. Ollama or OpenAI-compatible as the settings (or a `host` ending in /v1) say."""
+        from engine.llm.connect import ModelPlan, probe_endpoint
 
-        settings = self.settings
-        return probe(
-            normalize_host(host) if host else settings.ollama_host, model or settings.model
-        )
+        plan = ModelPlan.from_settings(self.settings, hosts=[host] if host else (), model=model)
+        endpoint = plan.endpoints[0]
+        api_key = self.secrets.get("api_key") if endpoint.backend == "openai" else ""
+        return probe_endpoint(endpoint, plan.model, api_key)
 
     def pull_model(
         self,
@@ -678,6 +696,13 @@ class Engine:
         from engine.llm.ollama.server import pull_model as ollama_pull_model
 
         settings = self.settings
+        if settings.backend == "openai":
+            raise NeedleError(
+                ErrorKind.INVALID_ARGUMENT,
+                "Only Ollama can download models; an OpenAI-compatible server loads its own.",
+                "Load the model in the server (llama.cpp: `llama-server -m MODEL.gguf`; LM Studio: "
+                "load it in the app; vLLM: `vllm serve MODEL`), or choose Ollama in Settings.",
+            )
 
         def report(update: PullProgress) -> None:
             if progress is not None:
@@ -696,52 +721,51 @@ class Engine:
         on_event: Callable[[Event], None] | None = None,
         cancel: CancelToken = NEVER,
         model: str | None = None,
-        host: str | None = None,
+        host: str | list[str] | None = None,
         parse_mode: str = "structured",
         compress_context: bool = False,
         score_gap: bool = True,
+        reader_model: str | None = None,
+        reader_hosts: list[str] | None = None,
     ) -> Answer:
         """Answer `question` from the indexed documents with the local model.
 
         `level` is "auto", "1", "2" or "3"; `scope` limits reading to a file, a folder (a path)
         or ready-made filters; `on_event` receives every step as it happens (see
-        engine/agent/events.py); `model`/`host` override the settings for this question. Checks
-        first that Ollama is running and has the model, raising OllamaError with the exact fix
+        engine/agent/events.py); `model`/`host` override the settings for this question (`host`
+        may be a list of servers, each "URL" or "URL xN"; a URL ending in /v1 is
+        OpenAI-compatible), and `reader_model`/`reader_hosts` the reader of Level 2. Checks first
+        that a server is running and has the model, raising OllamaError with the exact fix
         otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call"
         runs the reference design's separate split and keyword calls instead of one structured
         call, `compress_context` drops question-irrelevant sentences before packing, and
         `score_gap=False` packs Level 1's top hits by quota instead of by score support: they
         exist so their effect can be measured (bench/qa_bench.py)."""
         from engine.agent.runner import answer_question
-        from engine.llm.ollama.chat import OllamaChatModel
-        from engine.llm.ollama.server import probe
+        from engine.llm.connect import ModelPlan, close_model
 
         settings = self.settings
-        chosen_host = normalize_host(host) if host else settings.ollama_host
-        chosen_model = model or settings.model
-        status = probe(chosen_host, chosen_model)
-        if not status.ready:
-            raise _ollama_error(status)
-        index = self._search_index()
-        if index is None:
-            raise NeedleError(
-                ErrorKind.INDEX_MISSING,
-                "Nothing is indexed yet, so there is nothing to answer from.",
-                "Add a folder with `needle folders add PATH` and run `needle index`.",
-            )
-        chat_model = OllamaChatModel(
-            chosen_host,
-            chosen_model,
-            context_window=settings.context_window,
-            timeout=settings.request_timeout,
-            max_concurrency=settings.parallel_requests,
-            calibration=self._token_calibration(),
+        plan = ModelPlan.from_settings(
+            settings,
+            hosts=[host] if isinstance(host, str) else (host or ()),
+            model=model,
+            reader_model=reader_model,
+            reader_hosts=reader_hosts or (),
         )
+        chat_model, reader = self._open_models(plan)
         try:
+            index = self._search_index()
+            if index is None:
+                raise NeedleError(
+                    ErrorKind.INDEX_MISSING,
+                    "Nothing is indexed yet, so there is nothing to answer from.",
+                    "Add a folder with `needle folders add PATH` and run `needle index`.",
+                )
             return answer_question(
                 question,
                 index=index,
                 model=chat_model,
+                reader=reader,
                 settings=settings,
                 level=level,
                 scope=scope,
@@ -753,7 +777,43 @@ class Engine:
                 score_gap=score_gap,
             )
         finally:
-            chat_model.close()
+            close_model(chat_model)
+            if reader is not None:
+                close_model(reader)
+
+    def _open_models(self, plan: ModelPlan) -> tuple[ChatModel, ChatModel | None]:
+        """The main model and the reader (None when there is none), after checking every server
+        at once; raises OllamaError with the exact fix when no server of either is ready."""
+        from engine.llm.connect import check_endpoints, close_model, open_chat_model
+
+        settings = self.settings
+        api_key = self.secrets.get("api_key") if plan.uses_openai else ""
+        calibration = self._token_calibration()
+        statuses = check_endpoints(plan.endpoints, plan.model, api_key)
+        main = open_chat_model(
+            plan.model,
+            plan.endpoints,
+            statuses,
+            settings=settings,
+            api_key=api_key,
+            calibration=calibration,
+        )
+        if not plan.reader_model:
+            return main, None
+        try:
+            reader_statuses = check_endpoints(plan.reader_endpoints, plan.reader_model, api_key)
+            reader = open_chat_model(
+                plan.reader_model,
+                plan.reader_endpoints,
+                reader_statuses,
+                settings=settings,
+                api_key=api_key,
+                calibration=calibration,
+            )
+        except BaseException:
+            close_model(main)
+            raise
+        return main, reader
 
     def _verdicts(self) -> SqliteVerdictCache:
         from engine.agent.verdict_cache import SqliteVerdictCache
@@ -898,6 +958,8 @@ def _apply_setting_changes(current: Settings, changes: dict[str, Any]) -> Settin
     updated = Settings.from_dict(data)
     if "ollama_host" in changes:
         updated.ollama_host = normalize_host(updated.ollama_host)
+    if "openai_url" in changes:
+        updated.openai_url = updated.openai_url.strip().rstrip("/")
     from engine.library.ignore import pattern_problems
 
     problems = updated.problems() + pattern_problems(updated.ignore_patterns)
@@ -978,9 +1040,7 @@ def _check_new_folder(folder: Path, existing: list[Path]) -> None:
             )
 
 
-def _ollama_error(status: OllamaStatus) -> OllamaError:
-    kind = {
-        "not_running": ErrorKind.OLLAMA_UNREACHABLE,
-        "model_missing": ErrorKind.MODEL_MISSING,
-    }.get(status.state, ErrorKind.OLLAMA_ERROR)
-    return OllamaError(kind, status.message, status.hint)
+def _check_secrets(secrets: dict[str, Any]) -> None:
+    problems = [p for n, v in secrets.items() if (p := FIELDS_BY_NAME[n].problem(v)) is not None]
+    if problems:
+        raise _invalid_settings(problems)

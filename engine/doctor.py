@@ -21,7 +21,8 @@ from engine.paths import AppPaths
 from engine.settings import Settings, read_settings
 
 if TYPE_CHECKING:
-    from engine.llm.ollama.server import OllamaStatus
+    from engine.endpoints import Endpoint
+    from engine.llm.status import ServerStatus
 
 
 def library_checks(
@@ -47,11 +48,38 @@ def library_checks(
         checks.append(
             Check("folders", "warn", "No folders are indexed.", "Run `needle folders add PATH`.")
         )
-    from engine.llm.ollama.server import probe  # the HTTP client loads only when a check needs it
-
-    host, model = settings.ollama_host, settings.model
-    checks.append(guarded("ollama", lambda: check_ollama(probe(host, model), host, model)))
+    checks += server_checks(settings, paths)
     return checks
+
+
+def server_checks(settings: Settings, paths: AppPaths) -> list[Check]:
+    """One check per model server, all probed at once: the main model's servers, then the
+    reader's. A single Ollama is named "ollama", as before there could be several."""
+    # The HTTP clients load only when a check needs them.
+    from engine.llm.connect import ModelPlan, check_endpoints
+    from engine.secrets import SecretStore
+
+    try:
+        plan = ModelPlan.from_settings(settings)
+    except (NeedleError, ValueError) as error:  # the settings check already names the line
+        return [Check("model servers", "fail", str(error), "Correct the server list in Settings.")]
+    api_key = SecretStore(paths.config).get("api_key") if plan.uses_openai else ""
+    groups = [("", plan.model, plan.endpoints)]
+    if plan.reader_model:
+        groups.append(("reader ", plan.reader_model, plan.reader_endpoints))
+    several = len(plan.endpoints) + len(plan.reader_endpoints) > 1
+    checks = []
+    for prefix, model, endpoints in groups:
+        statuses = check_endpoints(endpoints, model, api_key)
+        for endpoint, status in zip(endpoints, statuses, strict=True):
+            name = prefix + _server_name(endpoint, several)
+            checks.append(guarded(name, partial(check_server, name, status, endpoint, model)))
+    return checks
+
+
+def _server_name(endpoint: Endpoint, several: bool) -> str:
+    name = "ollama" if endpoint.backend == "ollama" else "openai server"
+    return f"{name} {endpoint.url}" if several else name
 
 
 def guarded(name: str, check: Callable[[], Check]) -> Check:
@@ -207,18 +235,19 @@ def check_folder(folder: str) -> Check:
     return Check(name, "ok", "Exists and is readable.")
 
 
-def check_ollama(status: OllamaStatus, host: str, model: str) -> Check:
-    name = "ollama"
+def check_server(name: str, status: ServerStatus, endpoint: Endpoint, model: str) -> Check:
     if status.ready:
         return Check(name, "ok", status.message)
     if status.state == "not_running":
-        hint = status.hint or "Start it with `ollama serve`."
-        return Check(name, "fail", status.message or f"Ollama is not reachable at {host}.", hint)
-    if status.state == "model_missing":
+        hint = status.hint or "Start the server, or correct its URL in Settings."
+        return Check(name, "fail", status.message or f"Nothing answers at {endpoint.url}.", hint)
+    if status.state == "model_missing" and endpoint.backend == "ollama":
         return Check(
             name, "fail", status.message, f"Run `ollama pull {model}` or `needle pull {model}`."
         )
-    return Check(name, "fail", status.message, status.hint or f"Check the server at {host}.")
+    return Check(
+        name, "fail", status.message, status.hint or f"Check the server at {endpoint.url}."
+    )
 
 
 def _quoted(path: str) -> str:

@@ -71,6 +71,7 @@ class ErrorKind(StrEnum):
     # -- The model server --------------------------------------------------------------------
     OLLAMA_UNREACHABLE = "ollama_unreachable"
     MODEL_MISSING = "model_missing"
+    AUTH_FAILED = "auth_failed"  # the server wants an API key, or another one
     TOOLS_UNSUPPORTED = "tools_unsupported"  # the server or model refuses tool calls
     TIMEOUT = "timeout"
     CONNECTION_LOST = "connection_lost"

@@ -17,16 +17,18 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.endpoints import BACKEND_LABELS, endpoint_problems, url_problem
 from engine.jsonfile import write_json_atomic
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_OPENAI_URL = "http://127.0.0.1:8000/v1"
 DEFAULT_MODEL = "qwen2:7b-instruct"
 LEVELS = ("auto", "1", "2", "3")
 PARSE_MODES: tuple[str, ...] = ("structured", "two_call")  # how Level 1 reads the question
 
-FieldKind = Literal["int", "float", "text", "choice", "text_list"]
+FieldKind = Literal["int", "float", "text", "choice", "text_list", "secret"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,10 @@ class SettingField:
     `minimum`/`maximum` bound a number (inclusive, unless `above` says the minimum itself is not
     allowed); `choices` are (value, label) pairs; `editable` is False for settings changed
     elsewhere (folders); `rebuilds_indexer` means a change takes a new indexer and is applied to
-    the files already indexed.
+    the files already indexed; `optional` lets a text be empty; `placeholder` is what an empty
+    editor shows. A "secret" (the API key) is not a field of `Settings`: its value is kept by
+    engine/secrets.py, never in settings.json, and `SettingsSnapshot.secrets_set` says whether
+    it is set.
     """
 
     name: str
@@ -52,6 +57,8 @@ class SettingField:
     choices: tuple[tuple[str, str], ...] = ()
     editable: bool = True
     rebuilds_indexer: bool = False
+    optional: bool = False
+    placeholder: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,12 +96,12 @@ class SettingField:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return f"{self.name} must be a list of text."
             return None
-        if self.kind in ("text", "choice"):
+        if self.kind in ("text", "choice", "secret"):
             if not isinstance(value, str):
                 return f"{self.name} must be text, not {value!r}."
             if self.choices and value not in {v for v, _ in self.choices}:
                 return f"{self.name} must be one of {self.bounds_text()}, not {value!r}."
-            if not value.strip():
+            if not value.strip() and not (self.optional or self.kind == "secret"):
                 return f"{self.name} must not be empty."
             return None
         return self._number_problem(value)
@@ -131,19 +138,62 @@ def setting(default: Any, **meta: Any) -> Any:
     return field(default=default, metadata={"setting": meta})
 
 
+ENDPOINT_PLACEHOLDER = "One server per line, e.g.\nhttp://gpu-box:8000/v1 x8\nhttp://laptop:11434"
+
+
 @dataclass
 class Settings:
+    backend: str = setting(
+        "ollama",
+        kind="choice",
+        label="Model server",
+        doc="What serves the model: Ollama, or a server with the OpenAI API (llama.cpp's "
+        "llama-server, LM Studio, vLLM, SGLang, LocalAI).",
+        choices=tuple(BACKEND_LABELS.items()),
+    )
     ollama_host: str = setting(
         DEFAULT_HOST,
         kind="text",
         label="Ollama host",
         doc="URL of the Ollama server ($OLLAMA_HOST when this is left at the default).",
     )
+    openai_url: str = setting(
+        DEFAULT_OPENAI_URL,
+        kind="text",
+        label="OpenAI-compatible URL",
+        doc="Base URL of the OpenAI-compatible server, usually ending in /v1.",
+    )
     model: str = setting(
         DEFAULT_MODEL,
         kind="text",
         label="Model",
-        doc="The Ollama model that answers, e.g. qwen2:7b-instruct.",
+        doc="The model that plans and answers, as the server names it, e.g. qwen2:7b-instruct.",
+    )
+    endpoints: list[str] = setting(
+        [],
+        kind="text_list",
+        label="More servers",
+        doc="Other servers with the same model that share the work (Level 2 spreads its reads "
+        "over all of them), one per line: a URL, then xN for N requests at once (default: "
+        "Parallel requests). A URL ending in /v1 is OpenAI-compatible, any other an Ollama.",
+        placeholder=ENDPOINT_PLACEHOLDER,
+    )
+    reader_model: str = setting(
+        "",
+        kind="text",
+        label="Reader model (Level 2)",
+        doc="A smaller, faster model for Level 2's passage-by-passage reading, e.g. "
+        "qwen2.5:1.5b; empty: the main model reads too.",
+        optional=True,
+        placeholder="the main model",
+    )
+    reader_endpoints: list[str] = setting(
+        [],
+        kind="text_list",
+        label="Reader servers",
+        doc="Where the reader model runs, one per line as for More servers; empty: the same "
+        "servers as the main model.",
+        placeholder=ENDPOINT_PLACEHOLDER,
     )
     context_window: int = setting(
         8192,
@@ -169,7 +219,7 @@ class Settings:
         4,
         kind="int",
         label="Parallel requests",
-        doc="Model calls Level 2 runs at once.",
+        doc="Model calls the main server takes at once (Level 2 reads in parallel).",
         minimum=1,
         maximum=32,
         step=1,
@@ -246,12 +296,21 @@ class Settings:
 
     def problems(self) -> list[str]:
         """Plain-language problems with these values; empty when they are usable."""
-        found = [p for f in FIELDS if (p := f.problem(getattr(self, f.name))) is not None]
+        found = [p for f in VALUE_FIELDS if (p := f.problem(getattr(self, f.name))) is not None]
         if not found and self.answer_reserve >= self.context_window // 2:
             found.append("The answer reserve must be under half the context window.")
         if not found and not self.ollama_host.startswith(("http://", "https://")):
             found.append("The Ollama host must start with http:// or https://.")
+        if not found and (problem := url_problem(self.openai_url)) is not None:
+            found.append(f"The OpenAI-compatible URL: {problem}")
+        if not found:
+            found += endpoint_problems(self.endpoints) + endpoint_problems(self.reader_endpoints)
         return found
+
+    @property
+    def server_url(self) -> str:
+        """The URL of the main model server, whichever backend is chosen."""
+        return self.openai_url if self.backend == "openai" else self.ollama_host
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -263,6 +322,25 @@ class Settings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+# Settings whose values live outside settings.json (engine/secrets.py), each shown after the
+# setting named beside it.
+SECRET_FIELDS: tuple[tuple[str, SettingField], ...] = (
+    (
+        "openai_url",
+        SettingField(
+            name="api_key",
+            kind="secret",
+            label="API key",
+            doc="Sent as a Bearer token to OpenAI-compatible servers that want one; kept in the "
+            "system keyring (or a file only you can read), never in settings.json. Empty: none.",
+            default="",
+            placeholder="none",
+        ),
+    ),
+)
+SECRET_NAMES = frozenset(declared.name for _, declared in SECRET_FIELDS)
+
+
 def _declared_fields() -> tuple[SettingField, ...]:
     declared = []
     for item in fields(Settings):
@@ -271,29 +349,38 @@ def _declared_fields() -> tuple[SettingField, ...]:
         else:
             default = item.default
         declared.append(SettingField(name=item.name, default=default, **item.metadata["setting"]))
+        declared += [secret for after, secret in SECRET_FIELDS if after == item.name]
     return tuple(declared)
 
 
 # Every setting with its metadata, in the order the Settings dialog shows them.
 FIELDS: tuple[SettingField, ...] = _declared_fields()
 FIELDS_BY_NAME: dict[str, SettingField] = {f.name: f for f in FIELDS}
+VALUE_FIELDS = tuple(f for f in FIELDS if f.name not in SECRET_NAMES)  # fields of `Settings`
 INDEXER_SETTINGS = frozenset(f.name for f in FIELDS if f.rebuilds_indexer)
 
 
 @dataclass(frozen=True)
 class SettingsSnapshot:
-    """The `settings.get` reply: the values and, with them, what each setting is."""
+    """The `settings.get` reply: the values and, with them, what each setting is, and which
+    secrets are set (never their values)."""
 
     values: Settings
     fields: tuple[SettingField, ...] = FIELDS
+    secrets_set: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"values": self.values.to_dict(), "fields": [f.to_dict() for f in self.fields]}
+        return {
+            "values": self.values.to_dict(),
+            "fields": [f.to_dict() for f in self.fields],
+            "secrets_set": list(self.secrets_set),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SettingsSnapshot:
         declared = tuple(SettingField.from_dict(f) for f in data.get("fields", ()))
-        return cls(Settings.from_dict(dict(data.get("values", {}))), declared or FIELDS)
+        secrets = tuple(str(name) for name in data.get("secrets_set", ()))
+        return cls(Settings.from_dict(dict(data.get("values", {}))), declared or FIELDS, secrets)
 
 
 def read_settings(path: Path) -> tuple[Settings, list[str]]:

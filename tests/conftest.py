@@ -18,6 +18,9 @@ _SCRATCH_HOME = Path(tempfile.mkdtemp(prefix="needle-tests-xdg-"))
 for _variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
     os.environ[_variable] = str(_SCRATCH_HOME / _variable.lower())
 
+# No test may reach the user's real keyring: secrets go to the library's private file.
+os.environ["NEEDLE_SECRET_STORE"] = "file"
+
 # A warning or error logged during a test fails it unless the test declares it.
 pytest_plugins = ["tests.helpers.log_guard"]
 

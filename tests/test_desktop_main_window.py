@@ -305,10 +305,10 @@ def test_ask_error_is_shown_in_plain_words(window: MainWindow, engine: Any) -> N
         "ollama_unreachable", "Nothing answers at 127.0.0.1:11434.", "Start it with `ollama serve`."
     )
     text = window.answer_view.browser.toPlainText()
-    assert "Ollama is not running" in text and "Start Ollama" in text
+    assert "The model server is not running" in text and "Start Ollama" in text
     assert "ollama serve" not in text and "`" not in text
     steps = window.steps_panel.toPlainText()
-    assert steps.count("Ollama is not running") == 1 and "ollama_unreachable" not in steps
+    assert steps.count("The model server is not running") == 1 and "ollama_unreachable" not in steps
 
 
 def test_missing_model_panel_pulls_with_progress(window: MainWindow, engine: Any) -> None:
@@ -336,7 +336,7 @@ def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> Non
     dialog = window.settings_dialog
     assert isinstance(dialog, SettingsDialog)
     editable = {k: v for k, v in SETTINGS["values"].items() if k != "folders"}
-    assert dialog.values() == editable
+    assert dialog.values() == {**editable, "api_key": None}  # a secret untyped: nothing to send
     dialog.editor("model").setCurrentText("qwen2:1.5b-instruct")
     dialog.editor("read_budget").setValue(120)
     dialog.editor("ignore_patterns").setPlainText("*.log\n\narchive/\n")

@@ -179,7 +179,7 @@ def test_plain_error_reads_like_a_person_wrote_it() -> None:
             "hint": "Run `ollama serve`.",
         }
     )
-    assert plain.title == "Ollama is not running"
+    assert plain.title == "The model server is not running"
     # The app's own advice, not the command line's.
     assert "What to do: Start Ollama" in plain.as_text()
     assert "`" not in plain.as_text() and "ollama serve" not in plain.as_text()
@@ -258,3 +258,25 @@ def test_a_new_level_drops_text_the_previous_level_streamed(qtbot: Any) -> None:
     assert view.text == final_answer(events)["text"]
     assert not view.drop_streamed_text("Level 3 …")  # a finished answer is never dropped
     assert view.text == final_answer(events)["text"]
+
+
+def test_the_server_panel_for_an_openai_server_gives_its_fix_and_offers_no_pull(
+    qtbot: Any,
+) -> None:
+    from desktop.onboarding import OllamaPanel
+
+    panel = OllamaPanel()
+    qtbot.addWidget(panel)
+    status = {
+        "state": "model_missing",
+        "backend": "openai",
+        "message": "Model qwen2:7b is not served at http://gpu:8000/v1.",
+        "hint": "It serves qwen2.5-7b. Choose one with `needle settings model=qwen2.5-7b`.",
+    }
+    assert panel.set_status(status, "qwen2:7b", "http://gpu:8000/v1")
+    assert panel.title.text() == "The server does not serve qwen2:7b"
+    assert "needle settings model=qwen2.5-7b" in panel.body.text()
+    assert not panel.pull_button.isVisibleTo(panel)
+    ollama = {**status, "backend": "ollama"}
+    panel.set_status(ollama, "qwen2:7b", "http://127.0.0.1:11434")
+    assert panel.pull_button.isVisibleTo(panel)

@@ -289,7 +289,10 @@ def test_engine_errors_cross_as_data(served: tuple[Service, Output]) -> None:
     send(service, 4, "settings.get")
     snapshot = output.final(4)["result"]
     assert snapshot["values"]["model"] == "qwen2:1.5b"
-    assert {f["name"] for f in snapshot["fields"]} == set(snapshot["values"])
+    # Every field has a value, except secrets (the API key): declared, never sent.
+    secrets = {f["name"] for f in snapshot["fields"] if f["kind"] == "secret"}
+    assert secrets == {"api_key"} and "api_key" not in snapshot["values"]
+    assert {f["name"] for f in snapshot["fields"]} - secrets == set(snapshot["values"])
 
 
 def test_settings_update_refuses_values_that_are_not_finite(needle_home: Path) -> None:

@@ -13,14 +13,14 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
 from desktop.settings_dialog import SettingsDialog
 from engine.cli.render import settings_table
-from engine.settings import FIELDS, FIELDS_BY_NAME, Settings, SettingsSnapshot
+from engine.settings import FIELDS, FIELDS_BY_NAME, VALUE_FIELDS, Settings, SettingsSnapshot
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_every_field_of_settings_is_declared_with_a_label_and_a_doc() -> None:
-    assert [f.name for f in FIELDS] == list(Settings().to_dict())
-    for declared in FIELDS:
+    assert [f.name for f in VALUE_FIELDS] == list(Settings().to_dict())
+    for declared in VALUE_FIELDS:
         assert declared.label and declared.doc.endswith(".")
         assert declared.default == Settings().to_dict()[declared.name]
         assert declared.problem(declared.default) is None

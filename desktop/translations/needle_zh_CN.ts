@@ -2261,5 +2261,85 @@ archive/</translation>
         <source>Watching your folders</source>
         <translation>正在监视你的文件夹</translation>
     </message>
+    <message>
+        <location filename="../errors.py" line="1"/>
+        <source>The model server is not running</source>
+        <translation>模型服务器未运行</translation>
+    </message>
+    <message>
+        <location filename="../errors.py" line="1"/>
+        <source>The model server refused the API key</source>
+        <translation>模型服务器拒绝了 API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../errors.py" line="1"/>
+        <source>The connection to the model server was lost</source>
+        <translation>与模型服务器的连接已断开</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>Answers come from a model server; none is answering at {host}.</source>
+        <translation>回答来自模型服务器；{host} 上没有服务器响应。</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>The server at {host} does not serve {model}.</source>
+        <translation>{host} 上的服务器不提供 {model}。</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>Needle could not use the model server at {host}.</source>
+        <translation>Needle 无法使用 {host} 上的模型服务器。</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>Then click &lt;b&gt;Check again&lt;/b&gt;. Search works without it.</source>
+        <translation>然后点击&lt;b&gt;再次检查&lt;/b&gt;。没有它也可以搜索。</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>Start the model server to get answers</source>
+        <translation>启动模型服务器以获得回答</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>The model server is not responding properly</source>
+        <translation>模型服务器没有正常响应</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>Checking the model server…</source>
+        <translation>正在检查模型服务器…</translation>
+    </message>
+    <message>
+        <location filename="../onboarding.py" line="1"/>
+        <source>The server does not serve {model}</source>
+        <translation>服务器不提供 {model}</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="1"/>
+        <source>kept in the keyring; type to replace</source>
+        <translation>已保存在密钥环中；输入以替换</translation>
+    </message>
+    <message>
+        <location filename="../status_bar.py" line="1"/>
+        <source>Model server: checking…</source>
+        <translation>模型服务器：正在检查…</translation>
+    </message>
+    <message>
+        <location filename="../status_bar.py" line="1"/>
+        <source>Model server connected</source>
+        <translation>模型服务器已连接</translation>
+    </message>
+    <message>
+        <location filename="../status_bar.py" line="1"/>
+        <source>Model server not running</source>
+        <translation>模型服务器未运行</translation>
+    </message>
+    <message>
+        <location filename="../status_bar.py" line="1"/>
+        <source>Model server: error</source>
+        <translation>模型服务器：出错</translation>
+    </message>
 </context>
 </TS>

@@ -49,7 +49,7 @@ from engine.agent.level1 import retrieve
 from engine.agent.outcome import LevelOutcome, closest, hit_ref, hit_refs, keyword_spans
 from engine.agent.parse import AnswerKind
 from engine.agent.scope import Scope
-from engine.agent.session import Session
+from engine.agent.session import READ_PURPOSE, Session
 from engine.agent.verdict_cache import Verdict, VerdictCache, verdict_key
 from engine.cancel import CancelToken
 from engine.errors import Cancelled
@@ -300,8 +300,9 @@ def read_candidates(
     and the ones in flight are aborted through a child token."""
     before = reading.read
     to_read: deque[SearchHit] = deque()
+    reader = session.model_for(READ_PURPOSE).name  # verdicts are the reading model's
     for hit in wave:
-        cached = cache.get(verdict_key(hit.text, question, session.model.name))
+        cached = cache.get(verdict_key(hit.text, question, reader))
         if cached is None:
             to_read.append(hit)
         else:
@@ -326,7 +327,8 @@ def _read_in_pool(
     reads: CancelToken,
     reading: Reading,
 ) -> None:
-    workers = max(1, session.settings.parallel_requests)
+    workers = session.read_concurrency
+    reader = session.model_for(READ_PURPOSE).name
     running: dict[Future[Verdict], SearchHit] = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="needle-read")
     try:
@@ -340,7 +342,7 @@ def _read_in_pool(
             for future in finished:
                 hit = running.pop(future)
                 verdict = future.result()  # a failed read stops the whole reading
-                cache.put(verdict_key(hit.text, question, session.model.name), verdict)
+                cache.put(verdict_key(hit.text, question, reader), verdict)
                 _record(session, reading, ReadResult(hit, verdict, cached=False))
     except BaseException:
         reads.cancel()  # abort the reads still in flight
@@ -375,7 +377,7 @@ def read_chunk(session: Session, hit: SearchHit, question: str, cancel: CancelTo
     )
     reply = session.chat(
         prompts.read_messages(block, question),
-        purpose="read",
+        purpose=READ_PURPOSE,
         json_schema=prompts.VERDICT_SCHEMA,
         max_tokens=READ_REPLY_TOKENS,
         cancel=cancel,

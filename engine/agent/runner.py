@@ -31,10 +31,11 @@ from engine.agent.session import AgentIndex, AgentOptions, Session
 from engine.agent.verdict_cache import MemoryVerdictCache, VerdictCache
 from engine.cancel import NEVER, CancelToken
 from engine.errors import Cancelled, ErrorKind, NeedleError
-from engine.llm.budget import PromptBudget
+from engine.llm.budget import PromptBudget, counter_for_model
 from engine.llm.types import ChatModel
 from engine.models import SearchHit
 from engine.settings import LEVELS, PARSE_MODES, Settings
+from engine.tokens import estimate_tokens
 
 FIRST_WAVE_FROM_LEVEL1 = (
     8  # auto's first Level-2 wave: Level 1's own best passages, read one by one
@@ -59,9 +60,11 @@ def answer_question(
     parse_mode: str = "structured",
     compress_context: bool = False,
     score_gap: bool = True,
+    reader: ChatModel | None = None,
 ) -> Answer:
     """Answer `question` from the indexed documents. Raises NeedleError (after an ErrorEvent) on
-    failure, Cancelled when `cancel` is set."""
+    failure, Cancelled when `cancel` is set. `reader`, when given, takes Level 2's reads (a
+    smaller, faster model); the main `model` parses, plans and answers."""
     started = time.monotonic()
     problems = settings.problems()
     if problems:
@@ -74,7 +77,8 @@ def answer_question(
         index=index,
         model=model,
         settings=settings,
-        budget=budget_for(model, settings),
+        budget=budget_for(model, settings, reader),
+        reader=reader,
         on_event=on_event,
         cancel=cancel,
         options=AgentOptions(
@@ -112,11 +116,21 @@ def answer_question(
     return answer
 
 
-def budget_for(model: ChatModel, settings: Settings) -> PromptBudget:
-    """The one budget of a question: the model's window capped by the settings' window."""
-    return PromptBudget.for_model(
-        model, settings.answer_reserve, context_window=settings.context_window
-    )
+def budget_for(
+    model: ChatModel, settings: Settings, reader: ChatModel | None = None
+) -> PromptBudget:
+    """The one budget of a question: the model's window capped by the settings' window, and by
+    the reader's when a reader model takes Level 2's reads. Prompts are counted the models' way:
+    exactly for Qwen models (engine/llm/qwen), whichever backend serves them. When the reader
+    counts differently from the main model (one Qwen, one not), both are sized by the calibrated
+    estimate of the one that is not Qwen: an exact Qwen count would misjudge the other's."""
+    window = settings.context_window
+    sizer = model
+    if reader is not None:
+        window = min(window, model.context_window, reader.context_window)
+        if counter_for_model(reader.name) is not counter_for_model(model.name):
+            sizer = model if counter_for_model(model.name) is estimate_tokens else reader
+    return PromptBudget.for_model(sizer, settings.answer_reserve, context_window=window)
 
 
 def _check_level(level: str | int) -> str:

@@ -1,6 +1,7 @@
 """One question's shared state: the index and model it uses, the event sink, cancellation, and
 the usage totals. Every model call of every level goes through `Session.chat`, so the budget check,
-the LlmCall event and the usage sums happen in exactly one place."""
+the LlmCall event, the usage sums and the choice of model (the reader model for Level 2's reads,
+when one is set) happen in exactly one place."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from engine.models import SearchFilters, SearchHit
 from engine.settings import Settings
 
 EventSink = Callable[[Event], None]
+READ_PURPOSE = "read"  # Level 2's one-passage reads: the calls a reader model takes over
 
 
 class AgentIndex(Protocol):
@@ -58,6 +60,8 @@ class Session:
     options: AgentOptions = field(default_factory=AgentOptions)
     usage: Usage = field(default_factory=Usage)
     timings: dict[str, float] = field(default_factory=dict)
+    reader: ChatModel | None = None  # a separate model for Level 2's reads
+
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _emit_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -65,6 +69,21 @@ class Session:
         # Level 2's reader threads emit too; a sink never sees two events at once.
         with self._emit_lock:
             self.on_event(event)
+
+    def model_for(self, purpose: str) -> ChatModel:
+        """The reader model for reads when one is set; the main model for everything else."""
+        if purpose == READ_PURPOSE and self.reader is not None:
+            return self.reader
+        return self.model
+
+    @property
+    def read_concurrency(self) -> int:
+        """Reads at once: what the reading model takes (the sum over its servers when it is a
+        pool), else the setting."""
+        slots = getattr(self.model_for(READ_PURPOSE), "max_concurrency", None)
+        if isinstance(slots, int) and slots > 0:
+            return slots
+        return max(1, self.settings.parallel_requests)
 
     def chat(
         self,
@@ -83,7 +102,7 @@ class Session:
         token.raise_if_cancelled()
         self.budget.check(messages, tools)
         started = time.monotonic()
-        result = self.model.chat(
+        result = self.model_for(purpose).chat(
             messages,
             json_schema=json_schema,
             tools=tools,
@@ -101,7 +120,7 @@ class Session:
     def reads(self) -> int:
         """Chunks the model has read for this question so far (cached verdicts cost nothing)."""
         with self._lock:
-            return self.usage.by_purpose.get("read", 0)
+            return self.usage.by_purpose.get(READ_PURPOSE, 0)
 
     def add_time(self, name: str, seconds: float) -> None:
         with self._lock:

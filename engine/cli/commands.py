@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from engine.api import Engine, diagnose, reset_settings
@@ -20,6 +21,7 @@ from engine.cli.render import (
 )
 from engine.errors import Cancelled, ErrorKind, NeedleError
 from engine.models import IndexSummary, SearchFilters
+from engine.settings import FIELDS_BY_NAME, SECRET_NAMES
 
 
 def cmd_folders_add(engine: Engine, args: argparse.Namespace, console: Console) -> int:
@@ -179,6 +181,8 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
                 cancel=cancel,
                 model=args.model,
                 host=args.host,
+                reader_model=args.reader_model,
+                reader_hosts=args.reader_host,
                 parse_mode=args.parse_mode,
                 compress_context=args.compress,
                 score_gap=args.score_gap,
@@ -210,8 +214,14 @@ def cmd_pull(engine: Engine, args: argparse.Namespace, console: Console) -> int:
 def cmd_settings(engine: Engine, args: argparse.Namespace, console: Console) -> int:
     if args.assignments:
         changes = dict(parse_assignment(item) for item in args.assignments)
+        for name in SECRET_NAMES & changes.keys():
+            if changes[name] == "-":
+                changes[name] = read_secret(console, FIELDS_BY_NAME[name].label)
         engine.update_settings(changes)
-    settings = engine.settings.to_dict()
+    snapshot = engine.settings_snapshot()
+    settings = snapshot.values.to_dict()
+    for name in sorted(SECRET_NAMES):  # whether it is set and where; never the value
+        settings[name] = secret_note(engine.secrets.where(name))
     if args.json:
         console.json_line(settings)
     else:
@@ -237,6 +247,24 @@ def cmd_settings_reset(args: argparse.Namespace, console: Console) -> int:
     if done.backup:
         console.print(f"The old settings file is kept as {done.backup}.")
     return EXIT_OK
+
+
+def read_secret(console: Console, label: str) -> str:
+    """A secret typed at a hidden prompt (or piped in), so it is not left in the shell's
+    history: `needle settings api_key=-`."""
+    import getpass
+
+    if sys.stdin.isatty():
+        return getpass.getpass(f"{label} (hidden; empty removes it): ").strip()
+    return sys.stdin.readline().strip()
+
+
+def secret_note(place: str | None) -> str:
+    if place == "keyring":
+        return "(set, in the system keyring)"
+    if place == "file":
+        return "(set, in a file only you can read)"
+    return "(not set)"
 
 
 def parse_assignment(item: str) -> tuple[str, Any]:

@@ -155,9 +155,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--scope", metavar="PATH", help="only this file or folder")
     ask.add_argument("--json", action="store_true", help="print one JSON event per line")
-    ask.add_argument("--model", metavar="M", help="Ollama model tag (default: from settings)")
     ask.add_argument(
-        "--host", metavar="URL", help="Ollama URL (default: from settings or $OLLAMA_HOST)"
+        "--model", metavar="M", help="model name as the server knows it (default: from settings)"
+    )
+    ask.add_argument(
+        "--host",
+        metavar="URL",
+        action="append",
+        help="model server: an Ollama URL, or an OpenAI-compatible one ending in /v1 (e.g. "
+        "http://127.0.0.1:8000/v1); repeat it to spread the work over several, 'URL xN' for N "
+        "requests at once (default: from settings or $OLLAMA_HOST)",
+    )
+    ask.add_argument(
+        "--reader-model",
+        metavar="M",
+        help="a smaller model for Level 2's reads (default: from settings; none: the main model)",
+    )
+    ask.add_argument(
+        "--reader-host",
+        metavar="URL",
+        action="append",
+        help="where the reader model runs, like --host (default: the main model's servers)",
     )
     ask.add_argument(
         "--parse",

@@ -195,7 +195,11 @@ def settings_help() -> str:
 
 
 def _allowed(declared: SettingField) -> str:
-    kinds = {"text": "text", "text_list": "a list of text"}
+    kinds = {
+        "text": "text",
+        "text_list": "a list of text",
+        "secret": "text, kept outside settings.json (`-` reads it from the terminal)",
+    }
     return declared.bounds_text() or kinds.get(declared.kind, declared.kind)
 
 

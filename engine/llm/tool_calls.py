@@ -19,6 +19,19 @@ _FENCED_JSON = re.compile(r"```(?:json)?\s*(\{.*?)(?:```|$)", re.S)
 _CLOSERS = {"{": "}", "[": "]"}
 
 
+def settle_tool_calls(
+    content: str, native: tuple[ToolCall, ...], tools: list[dict[str, Any]] | None
+) -> tuple[tuple[ToolCall, ...], str]:
+    """The calls and text of a finished reply: native calls with any `<tool_call>` markup the
+    server also streamed as text dropped, else the calls the model wrote as text (when tools were
+    offered)."""
+    if native:
+        return native, TOOL_CALL_MARKUP.sub("", content).strip()
+    if tools:
+        return recover_tool_calls(content, tool_names(tools))
+    return (), content
+
+
 def recover_tool_calls(text: str, tool_names: set[str]) -> tuple[tuple[ToolCall, ...], str]:
     """Tool calls a model wrote as text instead of native calls — `<tool_call>{…}</tool_call>`
     blocks, a ```json block, or a reply that starts with a JSON object — whose "name" is one of

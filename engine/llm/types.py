@@ -1,5 +1,6 @@
-"""The chat interface the agent talks to. OllamaChatModel implements it for real; tests use a
-scripted implementation. Nothing else in the agent knows about HTTP."""
+"""The chat interface the agent talks to. OllamaChatModel and OpenAIChatModel implement it for one
+server, PooledChatModel spreads calls over several; tests use a scripted implementation. Nothing
+else in the agent knows about HTTP."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ class ChatResult:
     completion_tokens: int = 0  # Ollama's eval_count
     seconds: float = 0.0
     done_reason: str = ""
+    # Prompt tokens the server took from its cache of an earlier prompt's prefix instead of
+    # computing them (0 when it does not say).
+    cached_tokens: int = 0
+    endpoint: str = ""  # the server that answered
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Usage:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
     seconds: float = 0.0
     by_purpose: dict[str, int] = field(default_factory=dict)
 
@@ -60,6 +66,7 @@ class Usage:
         self.calls += 1
         self.prompt_tokens += result.prompt_tokens
         self.completion_tokens += result.completion_tokens
+        self.cached_tokens += result.cached_tokens
         self.seconds += result.seconds
         self.by_purpose[purpose] = self.by_purpose.get(purpose, 0) + 1
 
@@ -85,5 +92,6 @@ class ChatModel(Protocol):
     ) -> ChatResult:
         """One call. `json_schema` asks for structured output (Ollama `format`); `tools` offers
         native tool calls; `on_delta` receives streamed text as it arrives; `max_tokens` caps the
-        reply (Ollama `num_predict`). Raises engine.errors.OllamaError or Cancelled."""
+        reply (Ollama `num_predict`, OpenAI `max_tokens`). Raises engine.errors.OllamaError (the
+        model server's errors, whichever the backend) or Cancelled."""
         ...

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from engine.agent.events import Answer, Event
 from engine.cancel import CancelToken
+from engine.endpoints import backend_for_url
 from engine.errors import ErrorKind, NeedleError
 from engine.models import (
     DoctorReport,
@@ -35,6 +36,8 @@ class ServedEngine(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    def settings_snapshot(self) -> SettingsSnapshot: ...
 
     def update_settings(self, changes: dict[str, Any]) -> Any: ...
 
@@ -195,7 +198,7 @@ def filters_from_params(method: str, data: Any) -> SearchFilters | None:
 
 
 def handle_settings_get(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
-    return SettingsSnapshot(engine.settings).to_dict()
+    return engine.settings_snapshot().to_dict()
 
 
 def handle_settings_update(
@@ -205,7 +208,7 @@ def handle_settings_update(
     if not isinstance(changes, dict) or not changes:
         raise _bad_params(Method.SETTINGS_UPDATE, "'changes' must be a non-empty object.")
     engine.update_settings(changes)
-    return SettingsSnapshot(engine.settings).to_dict()
+    return engine.settings_snapshot().to_dict()
 
 
 def handle_folders_list(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
@@ -256,8 +259,9 @@ def ollama_state(engine: ServedEngine, host: str | None = None, model: str | Non
     settings = engine.settings
     state = to_jsonable(engine.ollama_status(host, model))
     if isinstance(state, dict):
-        state.setdefault("host", host or settings.ollama_host)
+        state.setdefault("host", host or settings.server_url)
         state.setdefault("model", model or settings.model)
+        state.setdefault("backend", settings.backend if not host else backend_for_url(host))
     return state
 
 

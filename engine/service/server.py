@@ -380,7 +380,7 @@ class Service:
     ) -> Any:
         result = handle_settings_update(engine, params, ctx)
         changed = set(params["changes"])
-        if {"ollama_host", "model"} & changed:
+        if {"backend", "ollama_host", "openai_url", "api_key", "model"} & changed:
             self._ollama_wakeup.set()  # the status bar should not wait 30 s to show the new model
         if INDEXER_SETTINGS & changed:
             # The engine already dropped what a new ignore pattern excludes; a pass in the

@@ -46,7 +46,7 @@ if __package__ in (None, ""):  # run as a script: make `engine` importable from 
 import pytest
 
 from engine.llm.budget import count_prompt_tokens, counter_for_model
-from engine.llm.qwen.tokenizer import count_qwen_tokens
+from engine.llm.qwen.tokenizer import count_qwen_tokens, is_qwen_model
 from engine.llm.types import Message, ToolCall
 from engine.tokens import estimate_tokens
 
@@ -217,6 +217,14 @@ class RecordedRequest:
     status: int = 200
 
 
+def warm_tokenizer(models: Sequence[str]) -> None:
+    """Load the Qwen vocabulary now, on the caller's thread, when a served model is Qwen. Loaded
+    on a server thread at the first request instead, it holds the GIL for up to seconds on a busy
+    machine, and the desktop tests' watchdog sees the UI thread (same process) as blocked."""
+    if any(is_qwen_model(model) for model in models):
+        count_qwen_tokens("warm")
+
+
 def count_request_tokens(body: dict[str, Any]) -> int:
     """The raw prompt tokens of a chat request, counted as the served model's tokenizer would:
     exactly for Qwen models (as a real server does), else like PromptBudget estimates them."""
@@ -284,10 +292,7 @@ class FakeOllama:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeOllama:
-        # Loading the Qwen vocabulary takes ~0.5 s with the GIL held: done here, before a test's
-        # window starts timing its UI thread, as a real server has its tokenizer loaded before
-        # anyone connects (loaded on the first request, it froze the window it was serving).
-        count_qwen_tokens("warm up")
+        warm_tokenizer(self.models)
         # A short poll interval makes stop() quick: every test starts and stops a server.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

@@ -389,8 +389,10 @@ def wire_responder(model: ScriptedModel) -> Callable[[dict[str, Any]], Any]:
 
 
 def _message_from_wire(data: dict[str, Any]) -> Message:
+    """A message of either wire format: Ollama's arguments are an object, OpenAI's a JSON
+    string."""
     calls = tuple(
-        ToolCall(c["function"]["name"], dict(c["function"].get("arguments") or {}))
+        ToolCall(c["function"]["name"], dict(_wire_arguments(c["function"].get("arguments"))))
         for c in data.get("tool_calls") or ()
     )
     return Message(
@@ -399,3 +401,11 @@ def _message_from_wire(data: dict[str, Any]) -> Message:
         calls,
         str(data.get("tool_name") or ""),
     )
+
+
+def _wire_arguments(value: Any) -> dict[str, Any]:
+    import json
+
+    if isinstance(value, str):
+        value = json.loads(value or "{}")
+    return value if isinstance(value, dict) else {}

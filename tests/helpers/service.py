@@ -28,7 +28,7 @@ from engine.models import (
     SearchHit,
     SearchResult,
 )
-from engine.settings import Settings
+from engine.settings import Settings, SettingsSnapshot
 
 
 @dataclass
@@ -49,6 +49,9 @@ class FakeEngine:
     @property
     def settings(self) -> Settings:
         return self.settings_value
+
+    def settings_snapshot(self) -> SettingsSnapshot:
+        return SettingsSnapshot(self.settings_value)
 
     def update_settings(self, changes: dict[str, Any]) -> Settings:
         updated = Settings.from_dict({**self.settings_value.to_dict(), **changes})

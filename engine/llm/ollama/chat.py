@@ -1,18 +1,14 @@
 """ChatModel on a real Ollama server, through the official `ollama` Python client.
 
 Every call streams (`stream=True`), so text reaches `on_delta` as it is generated and a cancelled
-call can be stopped mid-flight (engine/llm/ollama/transport.py says how). Calls are retried with
-backoff on transient failures until text has reached the caller.
+call can be stopped mid-flight (engine/llm/transport.py says how). Calls are retried with backoff
+on transient failures until text has reached the caller (engine/llm/retry.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import random
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import ollama
@@ -21,24 +17,12 @@ from engine.cancel import NEVER, CancelToken
 from engine.errors import Cancelled, ErrorKind, OllamaError
 from engine.llm.budget import count_prompt_tokens
 from engine.llm.calibration import TokenCalibration
-from engine.llm.ollama.errors import Transient, translate
-from engine.llm.ollama.transport import CancellableClient, InFlight, close_stream
-from engine.llm.tool_calls import TOOL_CALL_MARKUP, recover_tool_calls, tool_names
+from engine.llm.ollama.errors import translate
+from engine.llm.ollama.transport import CancellableClient
+from engine.llm.retry import Attempt, RetryPolicy, Slots, Transient
+from engine.llm.tool_calls import settle_tool_calls
+from engine.llm.transport import close_stream
 from engine.llm.types import ChatResult, Message, ToolCall
-
-BACKOFF_CAP = 8.0  # seconds; the longest wait between two attempts
-BACKOFF_JITTER = 0.25  # up to this fraction of the wait is added at random, so parallel readers
-# that failed together do not all retry in the same instant
-
-
-@dataclass
-class _Attempt:
-    """What one streamed attempt produced so far; `emitted` forbids retrying (the caller has
-    already shown text that a second attempt would repeat)."""
-
-    parts: list[str] = field(default_factory=list)
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    emitted: bool = False
 
 
 class OllamaChatModel:
@@ -64,16 +48,13 @@ class OllamaChatModel:
         calibration: TokenCalibration | None = None,
         backoff: float = 0.5,
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
         self._host = host.rstrip("/")
         self._model = model
         self._context_window = context_window
         self._timeout = timeout
-        self._retries = max(0, retries)
         self._temperature = temperature
-        self._backoff = backoff
-        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._retry = RetryPolicy(max(0, retries), backoff)
+        self._slots = Slots(max_concurrency)
         self._http = CancellableClient(self._host, timeout)
         self.calibration = calibration if calibration is not None else TokenCalibration()
 
@@ -88,6 +69,11 @@ class OllamaChatModel:
     @property
     def context_window(self) -> int:
         return self._context_window
+
+    @property
+    def max_concurrency(self) -> int:
+        """Calls this model runs at once; Level 2 reads with as many threads."""
+        return self._slots.size
 
     @property
     def token_ratio(self) -> float:
@@ -110,9 +96,11 @@ class OllamaChatModel:
         """One streamed call; see the class docstring. Raises OllamaError or Cancelled."""
         cancel.raise_if_cancelled()
         request = self._request(messages, json_schema, tools, max_tokens)
-        with self._slot(cancel):
+        with self._slots.hold(cancel):
             started = time.monotonic()
-            result = self._with_retries(request, on_delta, cancel)
+            result = self._retry.run(
+                lambda attempt: self._stream_once(request, cancel, attempt), on_delta, cancel
+            )
         seconds = time.monotonic() - started
         self.calibration.observe(
             self._model,
@@ -127,6 +115,8 @@ class OllamaChatModel:
             completion_tokens=result.completion_tokens,
             seconds=seconds,
             done_reason=result.done_reason,
+            cached_tokens=result.cached_tokens,
+            endpoint=self._host,
         )
 
     def _request(
@@ -153,55 +143,18 @@ class OllamaChatModel:
             request["tools"] = tools
         return request
 
-    @contextlib.contextmanager
-    def _slot(self, cancel: CancelToken) -> Iterator[None]:
-        """One of `max_concurrency` places; waiting for it can be cancelled."""
-        while not self._slots.acquire(timeout=0.05):
-            cancel.raise_if_cancelled()
-        try:
-            yield
-        finally:
-            self._slots.release()
-
-    def _with_retries(
-        self,
-        request: dict[str, Any],
-        on_delta: Callable[[str], None] | None,
-        cancel: CancelToken,
-    ) -> ChatResult:
-        attempt_number = 0
-        while True:
-            attempt = _Attempt()
-            try:
-                return self._stream_once(request, on_delta, cancel, attempt)
-            except Transient as transient:
-                if attempt.emitted or attempt_number >= self._retries:
-                    raise transient.error from None
-            self._sleep_before_retry(attempt_number, cancel)
-            attempt_number += 1
-
-    def _sleep_before_retry(self, attempt_number: int, cancel: CancelToken) -> None:
-        delay = min(BACKOFF_CAP, self._backoff * 2**attempt_number)
-        delay += random.uniform(0.0, BACKOFF_JITTER * delay)
-        if cancel.wait(delay):
-            raise Cancelled()
-
     def _stream_once(
-        self,
-        request: dict[str, Any],
-        on_delta: Callable[[str], None] | None,
-        cancel: CancelToken,
-        attempt: _Attempt,
+        self, request: dict[str, Any], cancel: CancelToken, attempt: Attempt
     ) -> ChatResult:
         deadline = time.monotonic() + self._timeout
         final: ollama.ChatResponse | None = None
-        with self._http.abortable(cancel) as inflight, _abort_at_deadline(inflight, self._timeout):
+        with self._http.abortable(cancel, self._timeout) as inflight:
             try:
                 stream = self._http.client.chat(stream=True, **request)
                 try:
                     for chunk in stream:
                         cancel.raise_if_cancelled()
-                        self._take_chunk(chunk, on_delta, attempt)
+                        self._take_chunk(chunk, attempt)
                         if chunk.done:
                             final = chunk
                             break
@@ -226,30 +179,22 @@ class OllamaChatModel:
                 f"Ollama at {self._host} ended the reply without its final chunk.",
                 "The server may have crashed mid-reply; check the Ollama log and try again.",
             )
-        content = "".join(attempt.parts)
-        tool_calls = tuple(attempt.tool_calls)
-        if tool_calls:
-            content = TOOL_CALL_MARKUP.sub("", content).strip()
-        elif request.get("tools"):
-            tool_calls, content = recover_tool_calls(content, tool_names(request["tools"]))
+        tool_calls, content = settle_tool_calls(
+            attempt.content, tuple(attempt.tool_calls), request.get("tools")
+        )
         return ChatResult(
             content=content,
             tool_calls=tool_calls,
             prompt_tokens=final.prompt_eval_count or 0,
             completion_tokens=final.eval_count or 0,
             done_reason=final.done_reason or "",
+            cached_tokens=_reused_tokens(final),
         )
 
     @staticmethod
-    def _take_chunk(
-        chunk: ollama.ChatResponse, on_delta: Callable[[str], None] | None, attempt: _Attempt
-    ) -> None:
+    def _take_chunk(chunk: ollama.ChatResponse, attempt: Attempt) -> None:
         message = chunk.message
-        if message.content:
-            attempt.parts.append(message.content)
-            attempt.emitted = True
-            if on_delta is not None:
-                on_delta(message.content)
+        attempt.text(message.content or "")
         for call in message.tool_calls or ():
             attempt.tool_calls.append(ToolCall(call.function.name, dict(call.function.arguments)))
 
@@ -261,14 +206,9 @@ class OllamaChatModel:
         )
 
 
-@contextlib.contextmanager
-def _abort_at_deadline(inflight: InFlight, seconds: float) -> Iterator[None]:
-    """Abort the call's connection when `seconds` pass: the deadline checked between chunks
-    alone never fires while a server trickles bytes that never complete a line."""
-    timer = threading.Timer(seconds, inflight.abort)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
+def _reused_tokens(final: ollama.ChatResponse) -> int:
+    """Ollama itself does not report a reused prompt prefix (its prompt_eval_count just drops);
+    the ollama-compat evaluation server adds `x_prompt_tokens_reused`, kept here when present."""
+    extra = final.model_extra or {}
+    value = extra.get("x_prompt_tokens_reused", 0)
+    return value if isinstance(value, int) else 0

@@ -10,8 +10,7 @@ import ollama
 import pydantic
 
 from engine.errors import ErrorKind, OllamaError
-
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+from engine.llm.retry import TRANSIENT_STATUS, Transient
 
 
 def unreachable_error(host: str, detail: str = "") -> OllamaError:
@@ -30,14 +29,6 @@ def model_missing_error(model: str) -> OllamaError:
         f"Model {model} is not pulled.",
         f"Run `ollama pull {model}` or pull it from the app.",
     )
-
-
-class Transient(Exception):
-    """Wraps an OllamaError that is worth retrying (connection reset, 5xx, 429, connect timeout)."""
-
-    def __init__(self, error: OllamaError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 def translate(exc: BaseException, host: str, model: str) -> OllamaError | Transient:

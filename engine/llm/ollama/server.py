@@ -3,47 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
 import httpx
 import ollama
 
 from engine.cancel import NEVER, CancelToken
 from engine.errors import Cancelled, ErrorKind, OllamaError
-from engine.llm.ollama.errors import Transient, model_missing_error, translate
-from engine.llm.ollama.transport import CancellableClient, close_stream
+from engine.llm.ollama.errors import model_missing_error, translate
+from engine.llm.ollama.transport import CancellableClient
+from engine.llm.retry import Transient
+from engine.llm.status import ServerStatus
+from engine.llm.transport import close_stream
 
 DEFAULT_REGISTRY = "registry.ollama.ai/"
 DEFAULT_NAMESPACE = "library/"
-
-
-StatusState = Literal["ready", "not_running", "model_missing", "error"]
-
-
-@dataclass(frozen=True)
-class OllamaStatus:
-    """What `probe` found. `models` are the pulled model names; `version` the server's version
-    ("" when unknown)."""
-
-    state: StatusState
-    message: str
-    hint: str = ""
-    models: list[str] = field(default_factory=list)
-    version: str = ""
-
-    @property
-    def ready(self) -> bool:
-        return self.state == "ready"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "message": self.message,
-            "hint": self.hint,
-            "models": list(self.models),
-            "version": self.version,
-        }
 
 
 @dataclass(frozen=True)
@@ -78,7 +52,7 @@ def same_model(a: str, b: str) -> bool:
     return canonical_model_name(a) == canonical_model_name(b)
 
 
-def probe(host: str, model: str, *, timeout: float = 3.0) -> OllamaStatus:
+def probe(host: str, model: str, *, timeout: float = 3.0) -> ServerStatus:
     """Is Ollama reachable at `host`, and is `model` pulled? Never raises."""
     host = host.rstrip("/")
     client = ollama.Client(host=host, timeout=httpx.Timeout(timeout))
@@ -92,9 +66,9 @@ def probe(host: str, model: str, *, timeout: float = 3.0) -> OllamaStatus:
         client.close()  # type: ignore[no-untyped-call]
     if not any(same_model(name, model) for name in names):
         error = model_missing_error(model)
-        return OllamaStatus("model_missing", error.message, error.hint, names, version)
+        return ServerStatus("model_missing", error.message, error.hint, names, version)
     server = f"Ollama {version}" if version else "Ollama"
-    return OllamaStatus("ready", f"{server} is ready with {model}.", "", names, version)
+    return ServerStatus("ready", f"{server} is ready with {model}.", "", names, version)
 
 
 def _server_version(client: ollama.Client) -> str:
@@ -107,15 +81,15 @@ def _server_version(client: ollama.Client) -> str:
         return ""
 
 
-def _status_from_error(exc: Exception, host: str, model: str) -> OllamaStatus:
+def _status_from_error(exc: Exception, host: str, model: str) -> ServerStatus:
     try:
         translated = translate(exc, host, model)
     except Exception as unknown:
-        return OllamaStatus("error", f"Checking Ollama at {host} failed: {unknown}.")
+        return ServerStatus("error", f"Checking Ollama at {host} failed: {unknown}.")
     error = translated.error if isinstance(translated, Transient) else translated
     if error.kind == ErrorKind.OLLAMA_UNREACHABLE:
-        return OllamaStatus("not_running", error.message, error.hint)
-    return OllamaStatus("error", error.message, error.hint)
+        return ServerStatus("not_running", error.message, error.hint)
+    return ServerStatus("error", error.message, error.hint)
 
 
 def pull_model(

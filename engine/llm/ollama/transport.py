@@ -1,58 +1,14 @@
-"""Cancellable HTTP to Ollama.
-
-Cancelling works below the ollama client, which hides its httpx response inside a generator that
-another thread cannot close while it is blocked reading: an httpx `request` event hook installs an
-httpcore `trace` callback on each request; when httpcore reports `connection.connect_tcp.complete`
-the callback keeps the new TCP socket for the call. On cancel, `socket.shutdown(SHUT_RDWR)` wakes
-the blocked read at once (whether the server is still evaluating the prompt or streaming tokens),
-the read fails, and the call raises Cancelled; the server sees the connection close. Keep-alive is
-off so every call opens its own connection and the trace always fires (one TCP connect to a local
-server costs well under a millisecond)."""
+"""The ollama client with abortable requests (engine/llm/transport.py says how)."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import ollama
 
 from engine.cancel import CancelToken
-
-CONNECT_TIMEOUT = 5.0
-
-
-class InFlight:
-    """The TCP socket of one call, so that another thread can abort the call's blocking read."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.aborted = False
-
-    def attach(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            aborted = self.aborted
-        if aborted:  # cancelled while connecting: close the new connection at once
-            _shutdown(sock)
-
-    def abort(self) -> None:
-        with self._lock:
-            self.aborted = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shutdown(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # shutdown (unlike close) wakes a recv() blocked in another thread; the socket may already be
-    # closed by httpcore, which is fine.
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+from engine.llm.transport import InFlight, SocketAborter
 
 
 class CancellableClient:
@@ -60,47 +16,15 @@ class CancellableClient:
 
     def __init__(self, host: str, read_timeout: float) -> None:
         self.host = host
-        self._local = threading.local()
-        self.client = ollama.Client(
-            host=host,
-            timeout=httpx.Timeout(read_timeout, connect=min(CONNECT_TIMEOUT, read_timeout)),
-            limits=httpx.Limits(max_keepalive_connections=0),
-            event_hooks={"request": [self._install_trace]},
-        )
-
-    def _install_trace(self, request: httpx.Request) -> None:
-        inflight: InFlight | None = getattr(self._local, "inflight", None)
-        if inflight is None:
-            return
-
-        def trace(event: str, info: dict[str, Any]) -> None:
-            if event == "connection.connect_tcp.complete":
-                stream = info.get("return_value")
-                sock = stream.get_extra_info("socket") if stream is not None else None
-                if isinstance(sock, socket.socket):
-                    inflight.attach(sock)
-
-        request.extensions["trace"] = trace
+        self._aborter = SocketAborter()
+        self.client = ollama.Client(host=host, **self._aborter.client_options(read_timeout))
 
     @contextlib.contextmanager
-    def abortable(self, cancel: CancelToken) -> Iterator[InFlight]:
-        """Requests made by this thread inside the block are aborted when `cancel` fires."""
-        inflight = InFlight()
-        self._local.inflight = inflight
-        remove = cancel.on_cancel(inflight.abort)
-        try:
+    def abortable(self, cancel: CancelToken, deadline: float | None = None) -> Iterator[InFlight]:
+        """Requests made by this thread inside the block are aborted when `cancel` fires or the
+        `deadline` (seconds) passes."""
+        with self._aborter.abortable(cancel, deadline) as inflight:
             yield inflight
-        finally:
-            remove()
-            self._local.inflight = None
 
     def close(self) -> None:
         self.client.close()  # type: ignore[no-untyped-call]
-
-
-def close_stream(stream: object) -> None:
-    """Close the client's response generator: that leaves its `with` block and so releases the
-    HTTP response (typed as a plain Iterator by the client, it is really a generator)."""
-    close = getattr(stream, "close", None)
-    if callable(close):
-        close()

@@ -235,3 +235,39 @@ def test_an_unanswerable_question_ends_not_found_without_citations(notes: Notes)
     )
     assert not answer.found and not answer.citations
     assert not answer.grounded
+
+
+def test_an_answer_citing_the_wrong_passage_is_grounded_by_the_one_that_states_it(
+    notes: Notes,
+) -> None:
+    """Small models often cite the wrong one of the passages they read. The year is in another
+    passage of the answer's context: the verification read finds the sentence there, the answer
+    stands, and that passage is cited too, so the reader sees what the answer rests on."""
+
+    def cite_the_barn(request: Request) -> str:
+        barn = next(doc.number for doc in request.documents if "Miller barn" in doc.text)
+        return f"It was finished in 1931 [{barn}]."
+
+    model = ScriptedModel(
+        [
+            Rule(lambda r: r.is_parse, parse_json(keywords_en=["Halvorsen", "greenhouse", "barn"])),
+            Rule(lambda r: r.is_answer, cite_the_barn),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    events = Recorder()
+    answer = answer_question(
+        QUESTION,
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="1",
+        score_gap=False,
+        on_event=events,
+    )
+    (grounding,) = events.of(Grounding)
+    assert grounding.grounded and grounding.method == "verify" and grounding.support_chunk_id
+    assert answer.found and answer.grounded
+    assert [Path(c.path).name for c in answer.citations] == ["barn.md", "greenhouse.md"]
+    assert answer.text == "It was finished in 1931 [1]. [2]"
+    assert GREENHOUSE in answer.citations[1].text

@@ -16,7 +16,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.agent.context import ContextBlock, query_terms
 from engine.agent.events import Citation
@@ -208,3 +208,31 @@ def remap_marks(text: str, mapping: dict[int, int]) -> str:
         return lead + "".join(f"[{n}]" for n in dict.fromkeys(kept))
 
     return _MARK_RE.sub(replace, text)
+
+
+def uncited_blocks(
+    blocks: Sequence[ContextBlock], cited: CitedAnswer, highlighter: Highlighter
+) -> tuple[Citation, ...]:
+    """A citation (unnumbered) for each block the answer was written from but does not cite."""
+    cited_ids = {c.chunk_id for c in cited.citations}
+    return tuple(
+        citation_for_block(block, 0, highlighter)
+        for block in blocks
+        if not cited_ids & {hit.chunk_id for hit in block.hits}
+    )
+
+
+def cite_support(cited: CitedAnswer, uncited: Sequence[Citation], chunk_id: str) -> CitedAnswer:
+    """`cited`, also citing the chunk that the check found stating the answer when the model
+    cited other passages: the reader then sees the sentence the answer rests on."""
+    if not chunk_id or any(c.chunk_id == chunk_id for c in cited.citations):
+        return cited
+    support = next((c for c in uncited if c.chunk_id == chunk_id), None)
+    if support is None:
+        return cited
+    number = len(cited.citations) + 1
+    return CitedAnswer(
+        f"{cited.text.rstrip()} [{number}]",
+        (*cited.citations, replace(support, number=number)),
+        cited.inferred,
+    )

@@ -142,6 +142,7 @@ class Grounding(Event):
     reason: str  # "the answer's year 1902 occurs in none of the cited passages"
     method: str  # text | verify: free text checks, or a verification read by the model
     answer: str = ""  # the draft that was checked (an ungrounded one is never shown as found)
+    support_chunk_id: str = ""  # an uncited chunk that states the answer (it is then cited)
 
 
 @dataclass(frozen=True)

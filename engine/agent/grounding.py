@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cache
 
@@ -398,16 +398,33 @@ def ground_answer(
     answer: str,
     citations: Sequence[Citation],
     notes: Mapping[str, str] | None = None,
+    uncited: Sequence[Citation] = (),
 ) -> Grounding:
     """Check `answer` against the chunks it cites; emits and returns the Grounding event.
     `notes` are what a Level-2 read of a cited chunk said it answers (chunk id -> short answer, in
-    the question's language): they bridge an answer and a passage in different languages."""
+    the question's language): they bridge an answer and a passage in different languages.
+    `uncited` are the other chunks the answer was written from. A small model often cites the
+    wrong one of them; when the cited passages do not carry the answer but these do, the
+    verification read looks at them too, and a sentence found there grounds the answer with that
+    chunk as its support (`Grounding.support_chunk_id`: the caller cites it)."""
     passages = [c.text for c in citations]
     readings = [notes[c.chunk_id] for c in citations if notes and notes.get(c.chunk_id)]
     check = text_check(question, answer, passages + readings)
-    if check.verdict is TextVerdict.UNDECIDED and passages:
-        verification = _verify(session, question, answer, passages, check.missing)
-        event = Grounding(level, verification.grounded, verification.reason, "verify", answer)
+    candidates = list(citations)
+    if check.verdict is not TextVerdict.GROUNDED and uncited:
+        wider = text_check(question, answer, passages + readings + [c.text for c in uncited])
+        if wider.verdict is not TextVerdict.NOT_GROUNDED:
+            check = TextCheck(TextVerdict.UNDECIDED, check.reason, wider.missing)
+            candidates += uncited
+    if check.verdict is TextVerdict.UNDECIDED and candidates:
+        texts = [c.text for c in candidates]
+        verification = _verify(session, question, answer, texts, check.missing)
+        support = ""
+        if verification.grounded and verification.passage >= len(citations):
+            support = candidates[verification.passage].chunk_id
+        event = Grounding(
+            level, verification.grounded, verification.reason, "verify", answer, support
+        )
     else:
         grounded = check.verdict is TextVerdict.GROUNDED
         event = Grounding(level, grounded, check.reason, "text", answer)
@@ -425,21 +442,27 @@ def _verify(
     """One short model call over the cited passages (as many as fit, best first). Words of the
     question the passages never mention are pointed out: a passage about a similar thing (the
     greenhouse's code, asked for the boathouse's) is the commonest wrong support."""
-    kept = _fitting(session, question, answer, list(passages[:MAX_VERIFY_PASSAGES]))
+    kept, positions = _fitting(session, question, answer, list(passages[:MAX_VERIFY_PASSAGES]))
     reply = session.chat(
         verify_messages(question, answer, kept, missing),
         purpose="verify",
         json_schema=prompts.VERIFY_SCHEMA,
         max_tokens=VERIFY_REPLY_TOKENS,
     )
-    return verification_from_reply(reply.content, question, answer, kept)
+    verification = verification_from_reply(reply.content, question, answer, kept)
+    if verification.passage >= 0:  # an index into `passages`, not into what fitted
+        verification = replace(verification, passage=positions[verification.passage])
+    return verification
 
 
-def _fitting(session: Session, question: str, answer: str, passages: list[str]) -> list[str]:
+def _fitting(
+    session: Session, question: str, answer: str, passages: list[str]
+) -> tuple[list[str], list[int]]:
+    """The passages that fit the verification prompt, and where each stood in `passages`."""
     empty = session.budget.prompt_tokens(verify_messages(question, answer, [], ["x" * 40]))
     room = session.budget.limit - empty
     fitted = session.budget.fit(passages, room, per_item_overhead=16)
-    return fitted.texts
+    return fitted.texts, list(fitted.indices)
 
 
 def verify_messages(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from engine.agent.answering import context_room, write_answer
-from engine.agent.citations import cite_blocks
+from engine.agent.citations import Span, cite_blocks, cite_support, uncited_blocks
 from engine.agent.context import pack_context, query_terms
 from engine.agent.events import Hits
 from engine.agent.grounding import ground_answer
@@ -96,14 +96,21 @@ def run_level1(
             candidates=candidates,
             context=tuple(context_hits),
         )
-    cited = cite_blocks(draft.text, packed.blocks, lambda hit: keyword_spans(hit.text, terms))
+
+    def highlighter(hit: SearchHit) -> tuple[Span, ...]:
+        return keyword_spans(hit.text, terms)
+
+    cited = cite_blocks(draft.text, packed.blocks, highlighter)
+    uncited = uncited_blocks(packed.blocks, cited, highlighter)
     grounding = ground_answer(
         session,
         level=1,
         question=parsed.information,
         answer=cited.text,
         citations=cited.citations,
+        uncited=uncited,
     )
+    cited = cite_support(cited, uncited, grounding.support_chunk_id)
     return LevelOutcome(
         1,
         cited.text,

@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 
 from engine.agent import prompts
 from engine.agent.answering import context_room, write_answer
-from engine.agent.citations import cite_blocks, locate_quote, quote_highlighter
+from engine.agent.citations import (
+    cite_blocks,
+    cite_support,
+    locate_quote,
+    quote_highlighter,
+    uncited_blocks,
+)
 from engine.agent.context import (
     ContextBlock,
     PackResult,
@@ -530,6 +536,7 @@ def _answer(
     terms = list(question.keywords) or [question.text]
     highlighter = quote_highlighter(quotes_by_chunk, lambda hit: keyword_spans(hit.text, terms))
     cited = cite_blocks(draft.text, blocks, highlighter)
+    uncited = uncited_blocks(blocks, cited, highlighter)
     grounding: Grounding = ground_answer(
         session,
         level=2,
@@ -537,7 +544,9 @@ def _answer(
         answer=cited.text,
         citations=cited.citations,
         notes=short_answers,
+        uncited=uncited,
     )
+    cited = cite_support(cited, uncited, grounding.support_chunk_id)
     return LevelOutcome(
         2,
         cited.text,

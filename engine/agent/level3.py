@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.agent import prompts
 from engine.agent.answering import says_not_found, strip_marker
-from engine.agent.citations import remap_marks, renumber_marks
+from engine.agent.citations import CitedAnswer, cite_support, remap_marks, renumber_marks
 from engine.agent.context import short_source
 from engine.agent.events import AnswerDelta, Citation, SubAnswer, SubQuestion
 from engine.agent.grounding import ground_answer
@@ -353,6 +353,8 @@ def _outcome(
         replace(memory.registry[old], number=new) for new, old in enumerate(order, start=1)
     )
     session.emit(AnswerDelta(text))
+    cited_ids = {c.chunk_id for c in citations}
+    uncited = tuple(c for c in memory.registry.values() if c.chunk_id not in cited_ids)
     grounding = ground_answer(
         session,
         level=3,
@@ -360,7 +362,10 @@ def _outcome(
         answer=text,
         citations=citations,
         notes=_finding_notes(memory),
+        uncited=uncited,
     )
+    supported = cite_support(CitedAnswer(text, citations), uncited, grounding.support_chunk_id)
+    text, citations = supported.text, supported.citations
     return LevelOutcome(
         3,
         text,

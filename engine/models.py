@@ -148,6 +148,11 @@ class SearchResult:
     total: int = 0
     warnings: tuple[QueryWarning, ...] = ()
 
+    def __post_init__(self) -> None:
+        # At least the hits matched, however the result was made (a caller that knows no total).
+        if self.total < len(self.hits):
+            object.__setattr__(self, "total", len(self.hits))
+
     @property
     def count(self) -> int:
         return len(self.hits)
@@ -161,7 +166,7 @@ class SearchResult:
         return {
             "query": self.query,
             "count": self.count,
-            "total": max(self.total, self.count),
+            "total": self.total,
             "seconds": round(self.seconds, 4),
             "warnings": [warning.to_dict() for warning in self.warnings],
             "hits": [hit.to_dict() for hit in self.hits],

@@ -142,7 +142,7 @@ def test_search_human_output_shows_file_page_and_chinese(
 
     needle(data_dir, "search", "notice")
     out = capsys.readouterr().out
-    assert "lease.pdf — page 2" in out and "1 results" in out
+    assert "lease.pdf — page 2" in out and "1 result in" in out
 
 
 def test_search_nothing_found_says_so(library: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -158,10 +158,10 @@ def test_an_error_is_shown_once_in_words(window: MainWindow, engine: Any) -> Non
     request.event(error)
     request.error(error["kind"], error["message"], error["hint"])
     steps = window.steps_panel.toPlainText()
-    assert steps.count("Ollama is not running\n") == 1  # the title, once
+    assert steps.count("The model server is not running\n") == 1  # the title, once
     assert "ollama_unreachable" not in steps and "`" not in steps
     answer = window.answer_view.browser.toPlainText()
-    assert answer.count("Ollama is not running\n") == 1
+    assert answer.count("The model server is not running\n") == 1
     assert "ollama serve" not in answer
 
 

@@ -68,7 +68,7 @@ def test_errors_in_the_steps_are_words_not_kinds_and_a_stop_is_not_an_error() ->
     timeline.add(error)
     timeline.add(dict(error))  # the same failure again, as the request's reply: shown once
     titles = [step.title for step in timeline.steps]
-    assert titles == ["Ollama is not running"]
+    assert titles == ["The model server is not running"]
     assert all("ollama_unreachable" not in line for line in timeline.steps[0].details)
     assert all("`" not in line and "ollama serve" not in line for line in timeline.steps[0].details)
     timeline.add({"type": "error", "kind": "cancelled", "message": "Cancelled."})

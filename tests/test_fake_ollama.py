@@ -11,7 +11,7 @@ from typing import Any
 import ollama
 import pytest
 
-from engine.llm.budget import count_prompt_tokens
+from engine.llm.budget import count_prompt_tokens, counter_for_model
 from engine.llm.types import Message
 from tests.helpers.fake_ollama import (
     Failure,
@@ -136,7 +136,7 @@ def test_tool_calls_come_back_as_message_tool_calls(fake_ollama: FakeOllama) -> 
 
 def test_prompt_over_num_ctx_is_rejected_and_recorded(fake_ollama: FakeOllama) -> None:
     messages = [Message("user", "alpha " * 100)]
-    needed = count_prompt_tokens(messages)
+    needed = count_prompt_tokens(messages, None, counter_for_model(MODEL))  # as the server counts
     body = [m.to_ollama() for m in messages]
     talk = client(fake_ollama)
     talk.chat(MODEL, body, options={"num_ctx": needed})  # exactly at the window: accepted

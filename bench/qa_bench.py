@@ -631,6 +631,14 @@ def oracle_responder(cases: tuple[Case, ...]) -> Callable[[dict[str, Any]], Any]
                 return Reply(read)
             if "supported" in properties:  # the verification read of an answer
                 quotes = planted_in(prompt, facts)
+                proposed = prompt.partition("<answer>")[2].partition("</answer>")[0]
+                said = set(words.findall(proposed.lower())) | set(re.findall(r"\d+", proposed))
+                # The sentence that carries most of the proposed answer, as a careful model picks.
+                quotes.sort(
+                    key=lambda q: (
+                        -len(said & (set(words.findall(q.lower())) | set(re.findall(r"\d+", q))))
+                    )
+                )
                 return Reply({"quote": quotes[0] if quotes else "", "supported": bool(quotes)})
             if "answering" in properties:  # picking the sentences that answer
                 listed = re.findall(r"^\[(\d+)\] (.*)$", prompt, flags=re.M)

@@ -633,10 +633,13 @@ def oracle_responder(cases: tuple[Case, ...]) -> Callable[[dict[str, Any]], Any]
                 quotes = planted_in(prompt, facts)
                 proposed = prompt.partition("<answer>")[2].partition("</answer>")[0]
                 said = set(words.findall(proposed.lower())) | set(re.findall(r"\d+", proposed))
-                # The sentence that carries most of the proposed answer, as a careful model picks.
+                numbers = set(re.findall(r"\d+", proposed))
+                # The sentence that carries the proposed answer's numbers and most of its words,
+                # as a careful model picks.
                 quotes.sort(
                     key=lambda q: (
-                        -len(said & (set(words.findall(q.lower())) | set(re.findall(r"\d+", q))))
+                        -len(numbers & set(re.findall(r"\d+", q))),
+                        -len(said & (set(words.findall(q.lower())) | set(re.findall(r"\d+", q)))),
                     )
                 )
                 return Reply({"quote": quotes[0] if quotes else "", "supported": bool(quotes)})

@@ -349,3 +349,50 @@ def test_an_ungrounded_sub_answer_is_not_a_finding(notes: Notes) -> None:
     rejected = [g for g in events.of(Grounding) if not g.grounded]
     assert rejected and "1790 occurs in none of the cited passages" in rejected[0].reason
     assert not answer.found and "1790" not in answer.text
+
+
+def test_an_english_sub_question_reaches_a_fact_written_only_in_chinese(tmp_path: Path) -> None:
+    """Nothing translates a sub-question's words; the question's Chinese keywords from the parse
+    go with it, so the reading finds the Chinese note."""
+    pump = "宋嘉禾温室里灌溉水泵的启动密码是7391。"
+    notes = build_index(
+        tmp_path,
+        {
+            "温室/水泵.md": "温室的日常记录。" * 20 + pump + "其他事项。" * 20,
+            # More passages than a sub-question's two waves read when its words match nothing.
+            **{f"garden/plan{n}.md": FILLER_EN * 3 for n in range(60)},
+        },
+    )
+    asked = "What is the start-up password of the irrigation pump?"
+
+    def plan(request: Request) -> Reply:
+        if not request.tool_results:
+            return asks(asked)
+        return Reply("灌溉水泵的启动密码是7391 [1]。")
+
+    model = ScriptedModel(
+        [
+            Rule(
+                lambda r: r.is_parse,
+                parse_json(
+                    keywords_en=["irrigation", "pump"], keywords_zh=["灌溉", "水泵", "密码"]
+                ),
+            ),
+            Rule(lambda r: r.is_plan, plan),
+            Rule(lambda r: r.is_read, verdict_quoting("7391", answer="7391")),
+            Rule(lambda r: r.is_answer, answer_from_document_containing("7391")),
+            Rule(lambda r: r.is_verify, verify_by_words()),
+        ]
+    )
+    events = Recorder()
+    answer = answer_question(
+        "What is the start-up password of the irrigation pump in Song Jiahe's greenhouse?",
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="3",
+        on_event=events,
+    )
+    (sub_answer,) = events.of(SubAnswer)
+    assert "7391" in sub_answer.answer and sub_answer.chunk_ids
+    assert answer.found and "7391" in answer.text

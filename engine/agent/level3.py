@@ -123,7 +123,7 @@ def run_level3(
                 break
             continue
         memory.asked.add(key)
-        _read_step(session, memory, step, decision.question, scope, cache)
+        _read_step(session, memory, step, decision.question, scope, cache, parsed)
     if final is None:
         final = _final_answer(session, parsed, memory, mode)
     return _outcome(session, parsed, memory, final)
@@ -144,10 +144,23 @@ def _nudge(step: int) -> Finding:
 
 
 def _read_step(
-    session: Session, memory: Memory, step: int, question: str, scope: Scope, cache: VerdictCache
+    session: Session,
+    memory: Memory,
+    step: int,
+    question: str,
+    scope: Scope,
+    cache: VerdictCache,
+    parsed: ParsedQuestion,
 ) -> None:
     session.emit(SubQuestion(step, question))
     english, chinese = text_keywords(question)
+    # A sub-question's own words are in one language, and nothing translates them; the parse
+    # wrote the question's keywords in both. Without the other language's, a fact written only
+    # in it is out of the sub-question's reach (an English sub-question about a Chinese note).
+    if not chinese:
+        chinese = list(parsed.keywords_zh)
+    if not english:
+        english = list(parsed.keywords_en)
     sub = Question(question, "", tuple(english + chinese), answer_kind(question))
     # A sub-question names what it looks for: no imagined sentence, and less patience.
     outcome = run_level2(

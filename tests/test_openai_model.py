@@ -363,3 +363,16 @@ def test_probe_with_a_wrong_key_says_so(fake: FakeOpenAI) -> None:
     status = probe(fake.url, MODEL, api_key="wrong")
     assert status.state == "error" and "HTTP 401" in status.message
     assert probe(fake.url, MODEL, api_key="right").ready
+
+
+def test_a_server_trickling_bytes_without_finishing_an_event_still_times_out(
+    fake: FakeOpenAI,
+) -> None:
+    """Bytes keep arriving (no read ever times out) but no server-sent event completes: the
+    whole-call deadline holds on this backend too (issue 9, item 7)."""
+    fake.fail_next(Failure(mode="trickle", seconds=8.0))
+    started = time.monotonic()
+    with pytest.raises(OllamaError) as caught:
+        make_model(fake, timeout=1.0, retries=0).chat(ask("capital?"))
+    assert caught.value.kind == ErrorKind.TIMEOUT
+    assert time.monotonic() - started < 3.0

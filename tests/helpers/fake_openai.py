@@ -64,11 +64,13 @@ class Failure:
     """An injected failure for the next chat request. `mode`: "http" answers `status` with an
     OpenAI error object; "broken_json" streams an event that is not JSON; "cut" streams one
     token and closes the connection without finishing; "hang_up" closes at once;
-    "error_event" streams an error object mid-reply."""
+    "error_event" streams an error object mid-reply; "trickle" sends a byte every 0.1 s for
+    `seconds` without ever finishing an event."""
 
     status: int = 500
     message: str = "injected failure"
     mode: str = "http"
+    seconds: float = 0.0
 
 
 def count_openai_tokens(body: dict[str, Any]) -> int:
@@ -425,6 +427,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif failure.mode == "error_event":
             self._event(_error(failure.message, "server_error", 500))
             self._send_chunk(b"")
+        elif failure.mode == "trickle":  # no read ever times out, no event ever completes
+            self._send_chunk(b'data: {"choices": [{"delta": {"content": "')
+            stop = time.monotonic() + failure.seconds
+            while time.monotonic() < stop:
+                self._send_chunk(b"a")
+                time.sleep(0.1)
+            self.close_connection = True
         else:  # cut
             self.close_connection = True
             self.connection.shutdown(2)

@@ -249,7 +249,13 @@ def test_refused_watch_falls_back_to_polling(
         setup.close()
 
 
-@pytest.mark.expect_log("event watching of .* stopped; polling")
+# Stopping the emitter from outside, as this test does, races with inotify events already
+# queued for it: watchdog then logs "queue_events() called when the thread is inactive" (seen in
+# a clean-clone CI run). That record is the simulated death itself, not a fault of the watcher.
+@pytest.mark.expect_log(
+    "event watching of .* stopped; polling",
+    r"watchdog\.observers\.inotify: .*called when the thread is inactive",
+)
 def test_a_watch_that_dies_later_switches_to_polling(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

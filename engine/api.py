@@ -661,7 +661,10 @@ class Engine:
         integrity, index chunk count equal to the catalog's, folders readable, Ollama and model."""
         from engine.doctor import library_checks
 
-        return DoctorReport(tuple(library_checks(self.paths, self.settings, self._check_index)))
+        checks = library_checks(
+            self.paths, self.settings, self._check_index, files_check=self._check_files
+        )
+        return DoctorReport(tuple(checks))
 
     def _check_index(self) -> Check:
         from engine.doctor import check_index_consistency
@@ -672,6 +675,12 @@ class Engine:
             return Check("index", "fail", error.message, error.hint)
         counted = index.count() if index is not None else None
         return check_index_consistency(counted, self._catalog.total_chunks(), self.paths.index_dir)
+
+    def _check_files(self) -> Check:
+        from engine.doctor import check_files_present
+
+        stored = [record.path for record in self._catalog.all_records()]
+        return check_files_present(stored, self.settings.folders)
 
     # -- the model ---------------------------------------------------------------------------
 

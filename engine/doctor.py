@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from engine.errors import NeedleError
 from engine.library.ignore import pattern_problems
 from engine.models import Check
-from engine.paths import AppPaths
+from engine.paths import AppPaths, disk_path
 from engine.settings import Settings, read_settings
 
 if TYPE_CHECKING:
@@ -31,10 +31,11 @@ def library_checks(
     index_check: Callable[[], Check],
     *,
     settings_error: NeedleError | None = None,
+    files_check: Callable[[], Check] | None = None,
 ) -> list[Check]:
-    """Every check in order: data folder, settings, catalog, index, each folder, Ollama.
-    `index_check` is supplied by the caller (it needs an open index, or explains why there is
-    none); `settings_error` replaces the settings check when the file could not be read."""
+    """Every check in order: data folder, settings, catalog, index, indexed files, each folder,
+    Ollama. `index_check` and `files_check` are supplied by the caller (they need the open
+    library); `settings_error` replaces the settings check when the file could not be read."""
     checks = [guarded("data folder", partial(check_data_dir, paths.data))]
     if settings_error is not None:
         checks.append(Check("settings", "fail", settings_error.message, settings_error.hint))
@@ -42,6 +43,8 @@ def library_checks(
         checks.append(guarded("settings", partial(check_settings, paths.settings_file, settings)))
     checks.append(guarded("catalog", partial(check_catalog, paths.catalog_file)))
     checks.append(guarded("index", index_check))
+    if files_check is not None:
+        checks.append(guarded("files", files_check))
     checks.append(guarded("ocr", check_ocr))
     checks += [guarded(f"folder {f}", partial(check_folder, f)) for f in settings.folders]
     if not settings.folders and settings_error is None:
@@ -203,6 +206,26 @@ def check_index_consistency(
     return Check(
         name, "ok", f"The index opens and holds the {index_chunks} chunks the catalog lists."
     )
+
+
+def check_files_present(stored: Sequence[str], folders: Sequence[str]) -> Check:
+    """Catalog rows whose file is gone while its folder is there: search would show a file that no
+    longer exists (a delete or rename the watcher missed). Files of a folder that is itself
+    missing (an unmounted drive) are the folder check's business, not counted here."""
+    name = "files"
+    present = [folder.rstrip(os.sep) + os.sep for folder in folders if Path(folder).is_dir()]
+    checked = [path for path in stored if path.startswith(tuple(present))]
+    gone = [path for path in checked if not os.path.lexists(disk_path(path))]
+    if gone:
+        more = f" and {len(gone) - 1} more" if len(gone) > 1 else ""
+        return Check(
+            name,
+            "warn",
+            f"{len(gone)} indexed files no longer exist ({gone[0]}{more}); search still shows "
+            "them.",
+            "Run `needle index`: it removes them from the index.",
+        )
+    return Check(name, "ok", f"All {len(checked)} indexed files exist.")
 
 
 def check_folder(folder: str) -> Check:

@@ -465,6 +465,23 @@ def test_doctor_finds_index_and_catalog_disagreeing(needle_home: Path, notes: Pa
     assert index_check.status == "fail" and "needle index" in index_check.hint
 
 
+def test_doctor_finds_indexed_files_that_are_gone(needle_home: Path, notes: Path) -> None:
+    """A delete the watcher missed leaves a file searchable that no longer exists (issue 9):
+    doctor says so, and `needle index` is the fix. Files of a missing folder are not counted."""
+    with Engine.open() as engine:
+        engine.add_folder(notes)
+        engine.index()
+        healthy = next(c for c in engine.doctor().checks if c.name == "files")
+        victim = next(p for p in sorted(notes.rglob("*")) if p.is_file())
+        victim.unlink()  # no watcher is running: the catalog still lists it
+        gone = next(c for c in engine.doctor().checks if c.name == "files")
+        engine.index()
+        fixed = next(c for c in engine.doctor().checks if c.name == "files")
+    assert healthy.status == "ok"
+    assert gone.status == "warn" and str(victim) in gone.message and "needle index" in gone.hint
+    assert fixed.status == "ok"
+
+
 def test_catalog_check_detects_a_damaged_file(tmp_path: Path) -> None:
     damaged = tmp_path / "catalog.sqlite3"
     damaged.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)

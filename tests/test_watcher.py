@@ -64,6 +64,24 @@ def test_rename_chain_is_one_move_and_move_back_is_a_change() -> None:
     assert pending.take() == ChangeBatch(changed=(A,))
 
 
+def test_a_rename_reported_again_keeps_the_chains_origin() -> None:
+    """A folder renamed twice ~50 ms apart: the second folder move is followed by watchdog's own
+    report of each file's move. The repeat once replaced the origin, so the first path stayed in
+    the index beside the new one (issue 9, item 2: every file found twice)."""
+    first, middle, last = Path("/w/a/n.md"), Path("/w/b/n.md"), Path("/w/c/n.md")
+    pending = _Coalescer()
+    pending.move(first, middle)  # the folder a -> b
+    pending.move(middle, last)  # the folder b -> c
+    pending.move(middle, last)  # the file b/n.md -> c/n.md, reported again
+    assert pending.take() == ChangeBatch(moved=((first, last),))
+    # Moved away and back, then away again: each is a real rename, none a repeat (the move
+    # back counts as a possible edit, as it always has).
+    pending.move(A, B)
+    pending.move(B, A)
+    pending.move(A, B)
+    assert pending.take() == ChangeBatch(changed=(B,), moved=((A, B),))
+
+
 def test_created_then_deleted_is_nothing_and_deleted_then_recreated_is_a_change() -> None:
     pending = _Coalescer()
     pending.change(A, created=True)

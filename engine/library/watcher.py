@@ -113,11 +113,17 @@ class _Coalescer:
         self.moved_from: dict[Path, Path] = {}  # destination -> original source
         self.created: set[Path] = set()  # did not exist before this burst
         self.rules_changed: set[Path] = set()
+        # source -> destination of each rename recorded in this burst. watchdog reports a folder's
+        # rename, then may report each file's rename inside it again; a repeat must not replace
+        # the chain's origin (a folder renamed twice ~50 ms apart left every file searchable at a
+        # path that no longer existed, beside its real one).
+        self.passed: dict[Path, Path] = {}
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.deleted or self.moved_from or self.rules_changed)
 
     def change(self, path: Path, *, created: bool = False) -> None:
+        self.passed.pop(path, None)  # a file at this path again: a later rename from it is new
         if path in self.deleted:
             self.deleted.discard(path)  # deleted then recreated: a change of the same path
         elif created and path not in self.moved_from:
@@ -134,6 +140,10 @@ class _Coalescer:
 
     def move(self, source: Path, destination: Path) -> None:
         """`source` renamed to `destination` (both wanted paths)."""
+        if self.passed.get(source) == destination:
+            return  # the same rename reported again
+        self.passed.pop(destination, None)
+        self.passed[source] = destination
         if source in self.created:
             # A file born in this burst (a temp file renamed into place): the destination just
             # has new content. Not marked "created": it may have existed before.
@@ -163,7 +173,7 @@ class _Coalescer:
             rules_changed=tuple(sorted(self.rules_changed)),
         )
         self.changed, self.deleted, self.moved_from, self.created = set(), set(), {}, set()
-        self.rules_changed = set()
+        self.rules_changed, self.passed = set(), {}
         return batch
 
 

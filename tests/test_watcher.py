@@ -364,3 +364,27 @@ def test_polling_does_not_walk_ignored_folders(tmp_path: Path) -> None:
     watcher = FolderWatcher([tmp_path], IgnoreRules(), lambda batch: None)
     listed = sorted(entry.name for entry in watcher._polled_listing(str(tmp_path)))
     assert listed == ["a.md", "notes"]
+
+
+def test_a_folder_renamed_twice_quickly_is_one_move_from_its_first_name(tmp_path: Path) -> None:
+    """The real watcher, as the fault campaign found it: `a` renamed to `b`, then 50 ms later to
+    `c`. Every file must arrive as moved from `a/` (reported from `b/`, the catalog kept each
+    file at `a/` as a ghost beside its new path: 3 of 3 runs before the fix)."""
+    notes = tmp_path / "notes"
+    (notes / "a").mkdir(parents=True)
+    for number in range(10):
+        (notes / "a" / f"n{number}.md").write_text(f"note {number}", "utf-8")
+    batches: list[ChangeBatch] = []
+    watcher = FolderWatcher([notes], IgnoreRules(), batches.append, debounce_seconds=0.3)
+    with watcher:
+        time.sleep(0.3)
+        (notes / "a").rename(notes / "b")
+        time.sleep(0.05)
+        (notes / "b").rename(notes / "c")
+        assert wait_until(lambda: sum(len(b.moved) for b in batches) >= 10)
+        time.sleep(0.5)  # nothing else may follow
+    moves = [move for batch in batches for move in batch.moved]
+    assert sorted(moves) == [
+        (notes / "a" / f"n{n}.md", notes / "c" / f"n{n}.md") for n in range(10)
+    ]
+    assert not any(batch.deleted or batch.changed for batch in batches)

@@ -26,7 +26,15 @@ from enum import Enum
 from functools import cache
 
 from engine.agent import prompts
-from engine.agent.citations import locate_quote, strip_marks
+from engine.agent.citations import (
+    CitedAnswer,
+    Highlighter,
+    cite_support,
+    locate_quote,
+    strip_marks,
+    uncited_blocks,
+)
+from engine.agent.context import ContextBlock
 from engine.agent.events import Citation, Grounding
 from engine.agent.jsonreply import boolean, extract_json_object
 from engine.agent.keywords import text_keywords
@@ -430,6 +438,31 @@ def ground_answer(
         event = Grounding(level, grounded, check.reason, "text", answer)
     session.emit(event)
     return event
+
+
+def ground_cited(
+    session: Session,
+    *,
+    level: int,
+    question: str,
+    cited: CitedAnswer,
+    blocks: Sequence[ContextBlock],
+    highlighter: Highlighter,
+    notes: Mapping[str, str] | None = None,
+) -> tuple[CitedAnswer, Grounding]:
+    """`ground_answer` for an answer written from `blocks`: the blocks it does not cite are the
+    other passages it may rest on, and one found stating it is cited too."""
+    uncited = uncited_blocks(blocks, cited, highlighter)
+    grounding = ground_answer(
+        session,
+        level=level,
+        question=question,
+        answer=cited.text,
+        citations=cited.citations,
+        notes=notes,
+        uncited=uncited,
+    )
+    return cite_support(cited, uncited, grounding.support_chunk_id), grounding
 
 
 def _verify(

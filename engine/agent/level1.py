@@ -12,10 +12,10 @@ import time
 from collections.abc import Sequence
 
 from engine.agent.answering import context_room, write_answer
-from engine.agent.citations import Span, cite_blocks, cite_support, uncited_blocks
+from engine.agent.citations import Span, cite_blocks
 from engine.agent.context import pack_context, query_terms
 from engine.agent.events import Hits
-from engine.agent.grounding import ground_answer
+from engine.agent.grounding import ground_cited
 from engine.agent.keywords import is_chinese, text_keywords
 from engine.agent.outcome import LevelOutcome, closest, hit_refs, keyword_spans
 from engine.agent.parse import ParsedQuestion
@@ -100,17 +100,14 @@ def run_level1(
     def highlighter(hit: SearchHit) -> tuple[Span, ...]:
         return keyword_spans(hit.text, terms)
 
-    cited = cite_blocks(draft.text, packed.blocks, highlighter)
-    uncited = uncited_blocks(packed.blocks, cited, highlighter)
-    grounding = ground_answer(
+    cited, grounding = ground_cited(
         session,
         level=1,
         question=parsed.information,
-        answer=cited.text,
-        citations=cited.citations,
-        uncited=uncited,
+        cited=cite_blocks(draft.text, packed.blocks, highlighter),
+        blocks=packed.blocks,
+        highlighter=highlighter,
     )
-    cited = cite_support(cited, uncited, grounding.support_chunk_id)
     return LevelOutcome(
         1,
         cited.text,

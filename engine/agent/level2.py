@@ -28,10 +28,8 @@ from engine.agent import prompts
 from engine.agent.answering import context_room, write_answer
 from engine.agent.citations import (
     cite_blocks,
-    cite_support,
     locate_quote,
     quote_highlighter,
-    uncited_blocks,
 )
 from engine.agent.context import (
     ContextBlock,
@@ -42,13 +40,12 @@ from engine.agent.context import (
 from engine.agent.events import (
     ChunkVerdict,
     EvidencePicked,
-    Grounding,
     Hits,
     QueryExpanded,
     ScopeChosen,
     WaveStarted,
 )
-from engine.agent.grounding import ground_answer, numbers_missing
+from engine.agent.grounding import ground_cited, numbers_missing
 from engine.agent.jsonreply import extract_json_object, string_list
 from engine.agent.keywords import is_chinese, text_keywords
 from engine.agent.level1 import retrieve
@@ -535,18 +532,15 @@ def _answer(
         )
     terms = list(question.keywords) or [question.text]
     highlighter = quote_highlighter(quotes_by_chunk, lambda hit: keyword_spans(hit.text, terms))
-    cited = cite_blocks(draft.text, blocks, highlighter)
-    uncited = uncited_blocks(blocks, cited, highlighter)
-    grounding: Grounding = ground_answer(
+    cited, grounding = ground_cited(
         session,
         level=2,
         question=question.text,
-        answer=cited.text,
-        citations=cited.citations,
+        cited=cite_blocks(draft.text, blocks, highlighter),
+        blocks=blocks,
+        highlighter=highlighter,
         notes=short_answers,
-        uncited=uncited,
     )
-    cited = cite_support(cited, uncited, grounding.support_chunk_id)
     return LevelOutcome(
         2,
         cited.text,

@@ -81,6 +81,13 @@ class _Pages:
     def ocr_pages(self) -> int:
         return sum(1 for text in self.ocr_texts if text)
 
+    def give_up_from(self, index: int) -> None:
+        """The document's time ran out before page `index` (0-based): it and every later page
+        are failed, with no text."""
+        self.failed.extend(range(index + 1, self.count + 1))
+        self.texts.extend("" for _ in range(index, self.count))
+        self.out_of_time = True
+
 
 def extract_pdf(
     path: Path, data: bytes, *, ocr: OcrSession | None, on_page: PageCallback | None = None
@@ -274,9 +281,7 @@ def _read_text_layer(document: PdfDocument, pages: _Pages, on_page: PageCallback
     deadline = time.monotonic() + PDF_DOCUMENT_SECONDS
     for index in range(pages.count):
         if time.monotonic() > deadline:
-            pages.failed.extend(range(index + 1, pages.count + 1))
-            pages.texts.extend("" for _ in range(index, pages.count))
-            pages.out_of_time = True
+            pages.give_up_from(index)
             break
         if on_page is not None:
             on_page()
@@ -439,9 +444,7 @@ def _read_pypdf_pages(reader: PdfReader, pages: _Pages, on_page: PageCallback | 
     deadline = time.monotonic() + PDF_DOCUMENT_SECONDS
     for index in range(pages.count):
         if time.monotonic() > deadline:
-            pages.failed.extend(range(index + 1, pages.count + 1))
-            pages.texts.extend("" for _ in range(index, pages.count))
-            pages.out_of_time = True
+            pages.give_up_from(index)
             break
         if on_page is not None:
             on_page()

@@ -679,8 +679,9 @@ class Engine:
     def _check_files(self) -> Check:
         from engine.doctor import check_files_present
 
-        stored = [record.path for record in self._catalog.all_records()]
-        return check_files_present(stored, self.settings.folders)
+        present = [folder for folder in self.settings.folders if Path(folder).is_dir()]
+        stored = [r.path for folder in present for r in self._catalog.records_under(folder)]
+        return check_files_present(stored)
 
     # -- the model ---------------------------------------------------------------------------
 

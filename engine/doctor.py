@@ -208,13 +208,12 @@ def check_index_consistency(
     )
 
 
-def check_files_present(stored: Sequence[str], folders: Sequence[str]) -> Check:
-    """Catalog rows whose file is gone while its folder is there: search would show a file that no
-    longer exists (a delete or rename the watcher missed). Files of a folder that is itself
-    missing (an unmounted drive) are the folder check's business, not counted here."""
+def check_files_present(stored: Sequence[str]) -> Check:
+    """Catalog rows whose file is gone: search would show a file that no longer exists (a delete
+    or rename the watcher missed). `stored` are the rows of folders that are there: the files of
+    a missing folder (an unmounted drive) are the folder check's business."""
     name = "files"
-    present = [folder.rstrip(os.sep) + os.sep for folder in folders if Path(folder).is_dir()]
-    checked = [path for path in stored if path.startswith(tuple(present))]
+    checked = list(stored)
     gone = [path for path in checked if not os.path.lexists(disk_path(path))]
     if gone:
         more = f" and {len(gone) - 1} more" if len(gone) > 1 else ""

@@ -179,7 +179,7 @@ class SearchResult:
             str(data.get("query", "")),
             hits,
             float(data.get("seconds", 0.0)),
-            int(data.get("total", len(hits)) or len(hits)),
+            int(data.get("total", 0)),  # at least the hits' count: see __post_init__
             tuple(QueryWarning.from_dict(w) for w in data.get("warnings", ())),
         )
 

@@ -19,13 +19,14 @@ from engine.llm.budget import count_prompt_tokens
 from engine.llm.calibration import TokenCalibration
 from engine.llm.ollama.errors import translate
 from engine.llm.ollama.transport import CancellableClient
-from engine.llm.retry import Attempt, RetryPolicy, Slots, Transient
+from engine.llm.retry import Attempt, Transient
+from engine.llm.served import ServedModel
 from engine.llm.tool_calls import settle_tool_calls
 from engine.llm.transport import close_stream
 from engine.llm.types import ChatResult, Message, ToolCall
 
 
-class OllamaChatModel:
+class OllamaChatModel(ServedModel):
     """`ChatModel` on an Ollama server. Safe to share between threads: at most `max_concurrency`
     calls run at once (others wait, still cancellable). Each call sends
     `options={"num_ctx": context_window, "temperature": temperature, "num_predict": max_tokens}`,
@@ -48,37 +49,18 @@ class OllamaChatModel:
         calibration: TokenCalibration | None = None,
         backoff: float = 0.5,
     ) -> None:
-        self._host = host.rstrip("/")
-        self._model = model
-        self._context_window = context_window
-        self._timeout = timeout
-        self._temperature = temperature
-        self._retry = RetryPolicy(max(0, retries), backoff)
-        self._slots = Slots(max_concurrency)
-        self._http = CancellableClient(self._host, timeout)
-        self.calibration = calibration if calibration is not None else TokenCalibration()
-
-    @property
-    def name(self) -> str:
-        return self._model
-
-    @property
-    def host(self) -> str:
-        return self._host
-
-    @property
-    def context_window(self) -> int:
-        return self._context_window
-
-    @property
-    def max_concurrency(self) -> int:
-        """Calls this model runs at once; Level 2 reads with as many threads."""
-        return self._slots.size
-
-    @property
-    def token_ratio(self) -> float:
-        """Server tokens per estimated token for this model; give it to PromptBudget."""
-        return self.calibration.ratio(self._model)
+        super().__init__(
+            host,
+            model,
+            context_window=context_window,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            retries=retries,
+            temperature=temperature,
+            calibration=calibration,
+            backoff=backoff,
+        )
+        self._http = CancellableClient(self._url, timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -116,7 +98,7 @@ class OllamaChatModel:
             seconds=seconds,
             done_reason=result.done_reason,
             cached_tokens=result.cached_tokens,
-            endpoint=self._host,
+            endpoint=self._url,
         )
 
     def _request(
@@ -165,18 +147,12 @@ class OllamaChatModel:
             except (Cancelled, OllamaError):
                 raise
             except Exception as exc:
-                if cancel.cancelled:  # a cancel shows up here as a broken read
-                    raise Cancelled() from None
-                if inflight.aborted:  # so does the deadline, however the bytes were arriving
-                    raise self._deadline_error() from None
-                error = translate(exc, self._host, self._model)
-                if isinstance(error, Transient):
-                    raise error from exc
-                raise error from exc
+                failure = self._failure(exc, cancel, inflight)
+                raise failure from (None if isinstance(failure, Cancelled) else exc)
         if final is None:
             raise OllamaError(
                 ErrorKind.BAD_REPLY,
-                f"Ollama at {self._host} ended the reply without its final chunk.",
+                f"Ollama at {self._url} ended the reply without its final chunk.",
                 "The server may have crashed mid-reply; check the Ollama log and try again.",
             )
         tool_calls, content = settle_tool_calls(
@@ -198,12 +174,8 @@ class OllamaChatModel:
         for call in message.tool_calls or ():
             attempt.tool_calls.append(ToolCall(call.function.name, dict(call.function.arguments)))
 
-    def _deadline_error(self) -> OllamaError:
-        return OllamaError(
-            ErrorKind.TIMEOUT,
-            f"The model did not finish its reply within {self._timeout:g} s.",
-            "Try a smaller scope or a faster model, or raise the request timeout in Settings.",
-        )
+    def _translate(self, exc: Exception) -> OllamaError | Transient:
+        return translate(exc, self._url, self._model)
 
 
 def _reused_tokens(final: ollama.ChatResponse) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import ollama
 import pydantic
 
 from engine.errors import ErrorKind, OllamaError
+from engine.llm.failures import ServerWords, network_failure, other_http_failure
 from engine.llm.retry import TRANSIENT_STATUS, Transient
 
 
@@ -35,35 +35,28 @@ def translate(exc: BaseException, host: str, model: str) -> OllamaError | Transi
     """Map what the ollama client and httpx raise to a user-facing error; transient ones wrapped."""
     if isinstance(exc, ollama.ResponseError):
         return _translate_response_error(exc, model)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return Transient(unreachable_error(host, "no answer within the connect timeout"))
-    if isinstance(exc, httpx.ConnectError | ConnectionError):
-        # Refused or unresolvable: retrying cannot help, say so at once.
-        return unreachable_error(host)
-    if isinstance(exc, httpx.TimeoutException):
-        return OllamaError(
-            ErrorKind.TIMEOUT,
-            f"Ollama at {host} stopped answering (no data within the read timeout).",
-            "The model may be overloaded or too large for this machine; try again, or raise the "
-            "request timeout in Settings.",
-        )
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return Transient(
-            OllamaError(
-                ErrorKind.CONNECTION_LOST,
-                f"The connection to Ollama at {host} broke during the request ({exc}).",
-                "Check that Ollama is still running; the request can be repeated.",
-            )
-        )
+    server = server_words(host)
+    failure = network_failure(exc, server)
+    if failure is not None:
+        return failure
     if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError):
         return OllamaError(
             ErrorKind.BAD_REPLY,
             f"Ollama at {host} sent a reply that is not valid NDJSON ({_first_line(exc)}).",
             "Check that the host really is an Ollama server and that it is up to date.",
         )
-    if isinstance(exc, httpx.HTTPError):
-        return OllamaError(ErrorKind.OLLAMA_ERROR, f"Talking to Ollama at {host} failed: {exc}.")
+    other = other_http_failure(exc, server)
+    if other is not None:
+        return other
     raise exc
+
+
+def server_words(host: str) -> ServerWords:
+    return ServerWords(
+        name=f"Ollama at {host}",
+        unreachable=lambda detail: unreachable_error(host, detail),
+        still_running="Check that Ollama is still running; the request can be repeated.",
+    )
 
 
 def _translate_response_error(exc: ollama.ResponseError, model: str) -> OllamaError | Transient:

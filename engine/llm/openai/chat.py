@@ -30,7 +30,8 @@ from engine.llm.openai.errors import (
     translate,
 )
 from engine.llm.openai.wire import DONE, StreamState, sse_data, to_openai_messages
-from engine.llm.retry import Attempt, RetryPolicy, Slots, Transient
+from engine.llm.retry import Attempt, Transient
+from engine.llm.served import ServedModel
 from engine.llm.tool_calls import settle_tool_calls
 from engine.llm.transport import SocketAborter
 from engine.llm.types import ChatResult, Message
@@ -56,7 +57,7 @@ def response_format(form: str, schema: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-class OpenAIChatModel:
+class OpenAIChatModel(ServedModel):
     """`ChatModel` on an OpenAI-compatible server at `base_url` (".../v1"). Safe to share between
     threads: at most `max_concurrency` calls run at once. `context_window` is the server's window
     when it reported one (engine/llm/openai/server.py), else the user's setting. Usage comes from
@@ -78,40 +79,23 @@ class OpenAIChatModel:
         calibration: TokenCalibration | None = None,
         backoff: float = 0.5,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._model = model
-        self._context_window = context_window
-        self._timeout = timeout
-        self._temperature = temperature
-        self._retry = RetryPolicy(max(0, retries), backoff)
-        self._slots = Slots(max_concurrency)
+        super().__init__(
+            base_url,
+            model,
+            context_window=context_window,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            retries=retries,
+            temperature=temperature,
+            calibration=calibration,
+            backoff=backoff,
+        )
         self._aborter = SocketAborter()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(headers=headers, **self._aborter.client_options(timeout))
         self._lock = threading.Lock()
         self._form = 0  # index into STRUCTURED_FORMS: the most precise form the server took
         self._usage_option = True  # ask for usage in the stream until the server refuses it
-        self.calibration = calibration if calibration is not None else TokenCalibration()
-
-    @property
-    def name(self) -> str:
-        return self._model
-
-    @property
-    def host(self) -> str:
-        return self._base_url
-
-    @property
-    def context_window(self) -> int:
-        return self._context_window
-
-    @property
-    def max_concurrency(self) -> int:
-        return self._slots.size
-
-    @property
-    def token_ratio(self) -> float:
-        return self.calibration.ratio(self._model)
 
     @property
     def structured_form(self) -> str:
@@ -158,7 +142,7 @@ class OpenAIChatModel:
             seconds=time.monotonic() - started,
             done_reason=result.done_reason,
             cached_tokens=result.cached_tokens,
-            endpoint=self._base_url,
+            endpoint=self._url,
         )
 
     def _local_count(
@@ -227,7 +211,7 @@ class OpenAIChatModel:
     ) -> ChatResult:
         deadline = time.monotonic() + self._timeout
         state = StreamState()
-        url = f"{self._base_url}/chat/completions"
+        url = f"{self._url}/chat/completions"
         with self._aborter.abortable(cancel, self._timeout) as inflight:
             try:
                 with self._http.stream("POST", url, json=request) as response:
@@ -246,15 +230,12 @@ class OpenAIChatModel:
                     raise Cancelled() from None
                 raise
             except Exception as exc:
-                if cancel.cancelled:  # a cancel shows up here as a broken read
-                    raise Cancelled() from None
-                if inflight.aborted:  # so does the deadline, however the bytes were arriving
-                    raise self._deadline_error() from None
-                raise translate(exc, self._base_url) from exc
+                failure = self._failure(exc, cancel, inflight)
+                raise failure from (None if isinstance(failure, Cancelled) else exc)
         if not state.finished:
             raise OllamaError(
                 ErrorKind.BAD_REPLY,
-                f"The model server at {self._base_url} ended the reply before finishing it.",
+                f"The model server at {self._url} ended the reply before finishing it.",
                 "The server may have crashed mid-reply; check its log and try again.",
             )
         tool_calls, content = settle_tool_calls(
@@ -274,7 +255,7 @@ class OpenAIChatModel:
             raise SchemaRefused(text)
         if "stream_options" in request and refuses_stream_options(status, text):
             raise OptionRefused(text)
-        error = http_error(status, text, self._base_url, self._model)
+        error = http_error(status, text, self._url, self._model)
         raise error
 
     def _chunk(self, data: str) -> dict[str, Any]:
@@ -283,28 +264,23 @@ class OpenAIChatModel:
         except ValueError:
             raise OllamaError(
                 ErrorKind.BAD_REPLY,
-                f"The model server at {self._base_url} sent an event that is not JSON "
-                f"({data[:80]!r}).",
+                f"The model server at {self._url} sent an event that is not JSON ({data[:80]!r}).",
                 "Check that the URL points at an OpenAI-compatible server.",
             ) from None
         if not isinstance(chunk, dict):
             raise OllamaError(
                 ErrorKind.BAD_REPLY,
-                f"The model server at {self._base_url} sent an event that is not an object.",
+                f"The model server at {self._url} sent an event that is not an object.",
                 "Check that the URL points at an OpenAI-compatible server.",
             )
         if "error" in chunk:  # an error after the stream started (vLLM, llama.cpp)
             text = error_text(json.dumps(chunk).encode())
             raise OllamaError(
                 ErrorKind.OLLAMA_ERROR,
-                f"The model server at {self._base_url} failed mid-reply: {text}",
+                f"The model server at {self._url} failed mid-reply: {text}",
                 "See the server's log for details.",
             )
         return chunk
 
-    def _deadline_error(self) -> OllamaError:
-        return OllamaError(
-            ErrorKind.TIMEOUT,
-            f"The model did not finish its reply within {self._timeout:g} s.",
-            "Try a smaller scope or a faster model, or raise the request timeout in Settings.",
-        )
+    def _translate(self, exc: Exception) -> OllamaError | Transient:
+        return translate(exc, self._url)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from engine.errors import ErrorKind, OllamaError
+from engine.llm.failures import ServerWords, network_failure, other_http_failure
 from engine.llm.retry import TRANSIENT_STATUS, Transient
 
 START_HINT = (
@@ -54,30 +53,19 @@ def model_missing_error(model: str, url: str, served: list[str] | None = None) -
 
 def translate(exc: BaseException, url: str) -> OllamaError | Transient:
     """Map what httpx raises to a user-facing error; transient ones wrapped."""
-    if isinstance(exc, httpx.ConnectTimeout):
-        return Transient(unreachable_error(url, "no answer within the connect timeout"))
-    if isinstance(exc, httpx.ConnectError | ConnectionError):
-        return unreachable_error(url)  # refused or unresolvable: retrying cannot help
-    if isinstance(exc, httpx.TimeoutException):
-        return OllamaError(
-            ErrorKind.TIMEOUT,
-            f"The model server at {url} stopped answering (no data within the read timeout).",
-            "The model may be overloaded or too large for this machine; try again, or raise the "
-            "request timeout in Settings.",
-        )
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return Transient(
-            OllamaError(
-                ErrorKind.CONNECTION_LOST,
-                f"The connection to the model server at {url} broke during the request ({exc}).",
-                "Check that the server is still running; the request can be repeated.",
-            )
-        )
-    if isinstance(exc, httpx.HTTPError):
-        return OllamaError(
-            ErrorKind.OLLAMA_ERROR, f"Talking to the model server at {url} failed: {exc}."
-        )
-    raise exc
+    server = server_words(url)
+    failure = network_failure(exc, server) or other_http_failure(exc, server)
+    if failure is None:
+        raise exc
+    return failure
+
+
+def server_words(url: str) -> ServerWords:
+    return ServerWords(
+        name=f"the model server at {url}",
+        unreachable=lambda detail: unreachable_error(url, detail),
+        still_running="Check that the server is still running; the request can be repeated.",
+    )
 
 
 def error_text(body: bytes) -> str:

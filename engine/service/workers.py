@@ -71,6 +71,11 @@ class Workers(Generic[Key]):
             running.token.cancel()
         return running is not None
 
+    def threads(self) -> list[threading.Thread]:
+        """The threads of the running requests."""
+        with self._lock:
+            return [item.thread for item in self._running.values()]
+
     def cancel_all(self) -> list[threading.Thread]:
         """Cancel every running request; returns their threads, to wait for with `join_all`."""
         with self._lock:
@@ -80,11 +85,11 @@ class Workers(Generic[Key]):
         return [item.thread for item in running]
 
 
-def join_all(threads: list[threading.Thread], grace: float) -> None:
-    """Wait up to `grace` seconds in all for the threads to end; one that does not is logged and
-    left behind (they are daemons: it cannot keep the process alive)."""
+def join_all(threads: list[threading.Thread], grace: float, *, warn: bool = True) -> None:
+    """Wait up to `grace` seconds in all for the threads to end; one that does not is left
+    behind (they are daemons: it cannot keep the process alive), and logged when `warn`."""
     deadline = time.monotonic() + grace
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
+        if warn and thread.is_alive():
             log.warning("%s did not stop within the grace period", thread.name)

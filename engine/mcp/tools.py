@@ -305,6 +305,7 @@ def run_search(engine: Engine, arguments: dict[str, Any], ctx: ToolContext) -> T
     structured = {
         "query": query,
         "total": result.total,
+        "seconds": round(result.seconds, 4),
         "hits": hits,
         "warnings": [note.message for note in result.warnings],
     }
@@ -361,7 +362,8 @@ def run_ask(engine: Engine, arguments: dict[str, Any], ctx: ToolContext) -> Tool
 
 def _answer_result(answer: Answer) -> ToolResult:
     citations = [_citation_data(c) for c in answer.citations]
-    candidates = [_citation_data(c) for c in answer.candidates]
+    # Only an answer that was not found offers the closest passages instead.
+    candidates = [] if answer.found else [_citation_data(c) for c in answer.candidates]
     lines = [answer.text.strip() or "(no answer)"]
     if citations:
         lines += ["", "Sources:"]
@@ -370,7 +372,7 @@ def _answer_result(answer: Answer) -> ToolResult:
                 f"[{cited['number']}] {_where(cited['path'], cited['page'], cited['heading'])}"
             )
             lines.append(f"    {_excerpt(cited['text'])}")
-    if not answer.found and candidates:
+    if candidates:
         lines += ["", "The documents do not state it; the passages that came closest:"]
         for near in candidates:
             lines.append(f"- {_where(near['path'], near['page'], near['heading'])}")
@@ -399,7 +401,10 @@ def progress_message(event: Event) -> str:
     """What a step of the reading agent means to someone waiting for the answer; "" for steps
     not worth a line."""
     if isinstance(event, LevelStarted):
-        return f"Level {event.level}" + (f": {event.reason}" if event.reason else "")
+        named = f"Level {event.level}"
+        if event.reason.startswith(named):
+            return event.reason
+        return f"{named}: {event.reason}" if event.reason else named
     if isinstance(event, Keywords):
         words = ", ".join((*event.english, *event.chinese))
         return f"Searching for {words}" if words else ""
@@ -548,6 +553,7 @@ SEARCH = Tool(
         "properties": {
             "query": {"type": "string"},
             "total": {"type": "integer", "description": "passages that matched in all"},
+            "seconds": {"type": "number", "description": "how long the search took"},
             "hits": {
                 "type": "array",
                 "items": {

@@ -410,6 +410,14 @@ def test_a_cancelled_ask_stops_reading_and_gets_no_answer(mcp: McpProcess, libra
                 and m["params"]["message"] == "Writing the answer"
             )
         )
+        duplicate = json.dumps(
+            {"jsonrpc": "2.0", "id": ask_id, "method": "tools/call", "params": {"name": "status"}}
+        )
+        mcp.write(duplicate)  # the same id while the ask runs
+        refused = mcp.wait_for(lambda m: m.get("id") == ask_id)
+        assert (
+            refused["error"]["code"] == -32600 and "already running" in refused["error"]["message"]
+        )
         started = time.monotonic()
         mcp.notify("notifications/cancelled", {"requestId": ask_id, "reason": "user stopped"})
         assert ollama.wait_for_disconnects(1, timeout=5), "the model call itself was abandoned"
@@ -417,7 +425,7 @@ def test_a_cancelled_ask_stops_reading_and_gets_no_answer(mcp: McpProcess, libra
         assert mcp.call("ping") == {}  # the server reads on
         time.sleep(0.3)
         assert mcp.call("ping") == {}
-        assert [m for m in mcp.seen if m.get("id") == ask_id] == [], "no answer after a cancel"
+        assert [m for m in mcp.seen if m.get("id") == ask_id] == [refused], "no answer to a cancel"
         seen = len(mcp.seen)
         assert mcp.tool("search", query="valve")["structuredContent"]["hits"]
         late = [m for m in mcp.seen[seen:] if m.get("method") == "notifications/progress"]

@@ -436,7 +436,9 @@ def test_a_cancelled_ask_stops_reading_and_gets_no_answer(mcp: McpProcess, libra
     assert mcp.close() == 0
 
 
-def test_a_library_that_cannot_open_still_answers_with_the_reason(tmp_path: Path) -> None:
+def test_a_library_that_cannot_open_answers_with_the_reason_until_it_is_fixed(
+    tmp_path: Path,
+) -> None:
     home = tmp_path / "home"
     with Engine.open(home) as engine:
         settings_file = engine.paths.settings_file
@@ -448,6 +450,8 @@ def test_a_library_that_cannot_open_still_answers_with_the_reason(tmp_path: Path
         assert result["isError"] is True
         assert result["structuredContent"]["kind"] == "settings_corrupt"
         assert "needle settings --reset" in text_of(result)
+        settings_file.write_text("{}", "utf-8")  # the user fixed it (or ran the reset)
+        assert server.tool("status")["structuredContent"]["folders"] == []
     finally:
         server.kill()
 
@@ -542,7 +546,9 @@ def fuzz_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @given(line=lines)
 def test_arbitrary_lines_never_kill_the_server(fuzz_library: Path, line: str | bytes) -> None:
     output = Lines()
-    server = McpServer(Engine.open(fuzz_library, writer=False), output, progress_interval=0.0)
+    server = McpServer(
+        lambda: Engine.open(fuzz_library, writer=False), output, progress_interval=0.0
+    )
     try:
         server.handle_line(
             '{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"x"}}'

@@ -13,13 +13,9 @@ import sys
 import time
 
 from engine import __version__
-from engine.errors import NeedleError
 from engine.service.main import enable_crash_log, protect_stdout, setup_logging, stop_on_terminate
-from engine.service.protocol import internal_error
 
 log = logging.getLogger("needle.mcp")
-
-MCP_HOLDER = "needle mcp"
 
 
 def main(data_dir: str | None) -> int:
@@ -35,18 +31,12 @@ def main(data_dir: str | None) -> int:
     setup_logging(str(paths.logs), "mcp.log")
     enable_crash_log(str(paths.logs), "mcp")
     log.info("needle mcp %s starting, data in %s", __version__, paths.data)
-    engine: Engine | None = None
-    startup_error: NeedleError | None = None
-    try:
-        engine = Engine.open(data_dir, writer=False, holder=MCP_HOLDER)
-    except NeedleError as exc:
-        log.error("the library could not open: %s", exc)
-        startup_error = exc
-    except Exception as exc:
-        log.exception("the library could not open")
-        startup_error = internal_error("open the library", exc).to_error()
+
+    def open_library() -> Engine:
+        return Engine.open(data_dir, writer=False)
+
+    server = McpServer(open_library, output)
     log.info("ready in %.0f ms", (time.perf_counter() - started) * 1000)
-    server = McpServer(engine, output, startup_error=startup_error)
     stop_on_terminate()
     try:
         code = server.serve(sys.stdin.buffer)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, BinaryIO, Final
 
 from engine import __version__
@@ -58,22 +59,26 @@ INSTRUCTIONS: Final = (
 
 
 class McpServer:
-    """Serves one MCP client on a line stream. `engine` is None when the library could not be
-    opened: the server still starts, and every tool call answers with `startup_error`, so the
-    user sees why in their chat client instead of a server that vanished."""
+    """Serves one MCP client on a line stream, on the library `open_library` opens (read-only).
+
+    When the library cannot be opened (a damaged settings file, an index from a newer Needle),
+    the server still starts and every tool call answers with the reason and its fix, so the user
+    sees why in their chat client instead of a server that vanished; each call tries to open it
+    again, so fixing the cause (`needle settings --reset`, the app rebuilding the index) is
+    enough, without restarting the assistant."""
 
     def __init__(
         self,
-        engine: Engine | None,
+        open_library: Callable[[], Engine],
         output: BinaryOutput,
         *,
-        startup_error: NeedleError | None = None,
         progress_interval: float = PROGRESS_INTERVAL,
         shutdown_grace: float = SHUTDOWN_GRACE,
         drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
-        self._engine = engine
-        self._startup_error = startup_error
+        self._open_library = open_library
+        self._engine: Engine | None = None
+        self._open_lock = threading.Lock()
         self._writer = LineWriter(output)
         self._progress_interval = progress_interval
         self._shutdown_grace = shutdown_grace
@@ -81,7 +86,26 @@ class McpServer:
         self._workers: Workers[RequestId] = Workers()
         self._version: str | None = None  # negotiated by `initialize`
         self._closed = False
-        self._close_lock = threading.Lock()
+        try:
+            self._library()
+        except NeedleError as error:
+            log.error("the library could not open: %s", error.message)
+
+    def _library(self) -> Engine:
+        """The open library, opening it now if it is not; raises NeedleError saying why not."""
+        with self._open_lock:
+            if self._engine is not None:
+                return self._engine
+            if self._closed:
+                raise NeedleError(ErrorKind.ENGINE_CLOSED, "The server is shutting down.", "")
+            try:
+                self._engine = self._open_library()
+            except NeedleError:
+                raise
+            except Exception as exc:
+                log.exception("the library could not open")
+                raise internal_error("open the library", exc).to_error() from None
+            return self._engine
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -243,13 +267,10 @@ class McpServer:
         return lambda: self._writer.write_line(line)
 
     def _call(self, name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        if self._engine is None:
-            return ToolResult.from_error(
-                self._startup_error
-                or NeedleError(ErrorKind.ENGINE_CLOSED, "The library is not open.", "")
-            )
         try:
-            return call_tool(self._engine, name, arguments, ctx)
+            return call_tool(self._library(), name, arguments, ctx)
+        except NeedleError as error:
+            return ToolResult.from_error(error)
         except Exception as exc:
             log.exception("the %s tool failed", name)
             return ToolResult.from_error(internal_error(f"run the {name} tool", exc).to_error())
@@ -265,19 +286,21 @@ class McpServer:
     # -- shutdown --------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Cancel running calls, give them a moment, close the engine. Idempotent."""
-        with self._close_lock:
+        """Cancel running calls, give them a moment, close the library. Idempotent."""
+        with self._open_lock:
             if self._closed:
                 return
             self._closed = True
         # A client that closed stdin right after its last call still gets a quick answer.
         join_all(self._workers.threads(), self._drain_seconds, warn=False)
         join_all(self._workers.cancel_all(), self._shutdown_grace)
-        if self._engine is not None:
+        with self._open_lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
             try:
-                self._engine.close()
+                engine.close()
             except Exception:
-                log.exception("closing the engine failed")
+                log.exception("closing the library failed")
 
 
 def _nothing() -> None:

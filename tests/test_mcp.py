@@ -269,7 +269,7 @@ def test_bad_tool_arguments_are_tool_errors_the_model_can_read(mcp: McpProcess) 
         result = mcp.tool("search", **arguments)
         assert result["isError"] is True, arguments
         assert problem in text_of(result)
-        assert result["structuredContent"]["kind"] == "invalid_argument"
+        assert result["_meta"]["needle/errorKind"] == "invalid_argument"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -315,7 +315,7 @@ def test_nothing_from_outside_the_watched_folders_comes_back(
     assert refused["isError"] is True and "not inside any indexed folder" in text_of(refused)
     assert str(library.parent / "notes") in text_of(refused)  # where it may search instead
     asked = mcp.tool("ask", question="What is in my diary?", scope="/etc")
-    assert asked["isError"] is True and asked["structuredContent"]["kind"] == "scope_missing"
+    assert asked["isError"] is True and asked["_meta"]["needle/errorKind"] == "scope_missing"
 
 
 def test_get_chunks_gives_the_whole_passage_and_refuses_unknown_ids(mcp: McpProcess) -> None:
@@ -448,7 +448,7 @@ def test_a_library_that_cannot_open_answers_with_the_reason_until_it_is_fixed(
         server.initialize()
         result = server.tool("status")
         assert result["isError"] is True
-        assert result["structuredContent"]["kind"] == "settings_corrupt"
+        assert result["_meta"]["needle/errorKind"] == "settings_corrupt"
         assert "needle settings --reset" in text_of(result)
         settings_file.write_text("{}", "utf-8")  # the user fixed it (or ran the reset)
         assert server.tool("status")["structuredContent"]["folders"] == []

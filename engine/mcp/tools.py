@@ -52,29 +52,32 @@ class ToolContext:
     report: Callable[[str], None]
 
 
+ERROR_KIND_META = "needle/errorKind"  # a failed call's stable kind (engine/errors.py), in _meta
+
+
 @dataclass(frozen=True)
 class ToolResult:
-    """A `tools/call` result: `text` for the model, `structured` for programs, `is_error` when
-    the tool failed (the text then says why and what to do)."""
+    """A `tools/call` result: `text` for the model, `structured` for programs (it matches the
+    tool's outputSchema), or, when the tool failed, the error's message and hint as text and its
+    kind in `_meta` (an error has no structured result: it would not match the schema)."""
 
     text: str
     structured: dict[str, Any] | None = None
-    is_error: bool = False
+    error_kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"content": [{"type": "text", "text": self.text}]}
         if self.structured is not None:
             data["structuredContent"] = self.structured
-        if self.is_error:
+        if self.error_kind:
             data["isError"] = True
+            data["_meta"] = {ERROR_KIND_META: self.error_kind}
         return data
 
     @classmethod
     def from_error(cls, error: NeedleError) -> ToolResult:
         text = error.message + (f"\nHint: {error.hint}" if error.hint else "")
-        return cls(
-            text, {"kind": str(error.kind), "message": error.message, "hint": error.hint}, True
-        )
+        return cls(text, error_kind=str(error.kind))
 
 
 Run = Callable[[Engine, dict[str, Any], ToolContext], ToolResult]

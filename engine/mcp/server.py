@@ -120,8 +120,8 @@ class McpServer:
         return 0
 
     def handle_line(self, line: bytes | str) -> None:
-        """Handle one input line. Never raises: a bad line gets an error reply (when it has an
-        id to answer) and the server reads on."""
+        """Handle one input line. Never raises: a bad line gets a JSON-RPC error (with its id
+        when that could be read, else null) and the server reads on."""
         if not line.strip():
             return
         try:
@@ -196,7 +196,10 @@ class McpServer:
         }
 
     def _structured(self) -> bool:
-        return self._version is not None and self._version >= STRUCTURED_SINCE
+        """Does the negotiated version know outputSchema and structuredContent?"""
+        if self._version is None:
+            return False
+        return PROTOCOL_VERSIONS.index(self._version) >= PROTOCOL_VERSIONS.index(STRUCTURED_SINCE)
 
     def _tool_data(self, data: dict[str, Any]) -> dict[str, Any]:
         if not self._structured():

@@ -43,6 +43,7 @@ from engine.models import (
     IndexSummary,
     QueryWarning,
     SearchFilters,
+    SearchHit,
     SearchResult,
     StatusReport,
     WatchMode,
@@ -114,6 +115,21 @@ def normalize_folder_path(path: str | os.PathLike[str]) -> Path:
             ErrorKind.INVALID_ARGUMENT, "The folder path is empty.", "Give a folder path."
         )
     return Path(text).expanduser().resolve()
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """Which file is there (an atomic save replaces it), when it was written and how big it is;
+    None when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _under_any(path: str, folders: Sequence[str]) -> bool:
+    """Is `path` (as the index stores it) inside one of the watched `folders`?"""
+    return any(Path(path).is_relative_to(folder) for folder in folders)
 
 
 def _dir_size(folder: Path) -> int:
@@ -209,6 +225,9 @@ class Engine:
         self._verdict_cache: SqliteVerdictCache | None = None
         self._calibration: TokenCalibration | None = None
         self.secrets = SecretStore(paths.config)
+        # A reader lives as long as its process (`needle mcp`): it follows the settings the
+        # writer saves (folders added or removed in the app, another model) by this stamp.
+        self._settings_stamp = _file_stamp(paths.settings_file)
         self._closed = False
 
     # -- opening and closing ---------------------------------------------------------------
@@ -294,9 +313,27 @@ class Engine:
 
     @property
     def settings(self) -> Settings:
-        """The current settings (a copy: change them with `update_settings`)."""
+        """The current settings (a copy: change them with `update_settings`). A reader sees what
+        the writer last saved."""
+        if self._lock is None:
+            self._follow_settings_file()
         with self._settings_lock:
             return Settings.from_dict(self._settings.to_dict())
+
+    def _follow_settings_file(self) -> None:
+        """Read the settings again when the file changed since they were read. The writer saves
+        atomically, so a changed file is whole; one that cannot be read keeps the last settings."""
+        stamp = _file_stamp(self.paths.settings_file)
+        if stamp == self._settings_stamp:
+            return
+        with self._settings_lock:
+            if stamp == self._settings_stamp:
+                return
+            try:
+                self._settings = _load_settings(self.paths)
+            except NeedleError as error:
+                log.info("keeping the settings read before: %s", error.message)
+            self._settings_stamp = stamp
 
     def update_settings(self, changes: dict[str, Any]) -> Settings:
         """Apply `changes` (setting name -> value), validate, save, and return the new settings.
@@ -601,6 +638,16 @@ class Engine:
         elapsed = time.perf_counter() - started
         warnings = query_warnings(query)
         return SearchResult(query, tuple(hits), elapsed, total, warnings)
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[SearchHit]:
+        """The indexed chunks with these ids (as search hits and citations name them), in the
+        order asked. Ids that are unknown, or whose file is no longer under a watched folder, are
+        left out: the caller compares what came back with what it asked for."""
+        index = self._search_index()
+        if index is None or not chunk_ids:
+            return []
+        folders = self.settings.folders
+        return [hit for hit in index.get_chunks(chunk_ids) if _under_any(hit.path, folders)]
 
     def _search_index(self) -> ChunkIndex | None:
         """The index, refreshed for readers so they see the writer's latest commit. A reader

@@ -400,6 +400,25 @@ def test_second_writer_is_refused_and_a_reader_sees_the_writers_commits(
             assert refused.value.kind == "read_only"
 
 
+def test_a_long_lived_reader_follows_the_settings_the_writer_saves(
+    needle_home: Path, notes: Path
+) -> None:
+    """`needle mcp` reads for hours beside the app: a folder added or removed there, or another
+    model, is what it uses next, and a chunk whose folder was removed is no longer given out."""
+    with Engine.open(writer=False) as reader, Engine.open() as writer:
+        assert reader.settings.folders == []
+        writer.add_folder(notes)
+        writer.index()
+        writer.update_settings({"model": "llama3:8b"})
+        assert reader.settings.folders == [str(notes.resolve())]
+        assert reader.settings.model == "llama3:8b"
+        hit = reader.search("tomatoes").hits[0]
+        assert [c.chunk_id for c in reader.get_chunks([hit.chunk_id, "unknown"])] == [hit.chunk_id]
+        writer.remove_folder(notes)
+        assert reader.settings.folders == []
+        assert reader.get_chunks([hit.chunk_id]) == []
+
+
 def test_reader_opens_a_library_that_was_never_indexed(needle_home: Path) -> None:
     with Engine.open(writer=False) as reader:
         assert reader.search("anything").hits == ()

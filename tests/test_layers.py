@@ -27,8 +27,10 @@ ALLOWED: dict[str, set[str]] = {
     "agent": {"foundation", "search", "llm", "agent"},
     "facade": BELOW_FACADE | {"facade"},
     # `needle serve` is a command of the CLI, so the CLI may start the service; not the reverse.
-    "cli": BELOW_FACADE | {"facade", "cli", "service"},
+    "cli": BELOW_FACADE | {"facade", "cli", "service", "mcp"},
     "service": BELOW_FACADE | {"facade", "service"},
+    # `needle mcp` runs its tool calls on the service's workers and writes through its writer.
+    "mcp": BELOW_FACADE | {"facade", "service", "mcp"},
     "entry": {"cli"},
 }
 # What the desktop may import from the engine: the protocol and plain data types, never the work.

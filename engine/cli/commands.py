@@ -289,3 +289,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     result = service_main.main(["--data-dir", args.data_dir] if args.data_dir else [])
     return int(result or 0)
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    # Imported here, like the service: no other command needs the MCP server.
+    from engine.mcp import main as mcp_main
+
+    return mcp_main.main(args.data_dir)

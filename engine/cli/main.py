@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from engine.api import Engine
-from engine.cli.commands import cmd_doctor, cmd_serve, cmd_settings_reset
+from engine.cli.commands import cmd_doctor, cmd_mcp, cmd_serve, cmd_settings_reset
 from engine.cli.console import EXIT_CANCELLED, EXIT_OK, Console, exit_code_for, print_error
 from engine.cli.parser import build_parser, opens_read_only
 from engine.errors import NeedleError
@@ -26,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console.from_std()
     if args.command == "serve":
         return cmd_serve(args)
+    if args.command == "mcp":
+        return cmd_mcp(args)
     try:
         return dispatch(args, console)
     except NeedleError as error:

@@ -219,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the engine as a JSON-lines service on stdio")
     serve.set_defaults(handler=None)
+
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve your library to AI assistants (Claude Desktop, Cherry Studio …) over MCP on "
+        "stdio, read-only",
+    )
+    mcp.set_defaults(handler=None)
     _accept_data_dir_after_command(parser)
     return parser
 

@@ -27,7 +27,7 @@ from engine.service.server import EXIT_OK, Service
 log = logging.getLogger("needle.service")
 
 
-def _protect_stdout() -> BinaryIO:
+def protect_stdout() -> BinaryIO:
     """Return a private stream onto the real stdout, and point fd 1 and sys.stdout at stderr,
     so a stray print() in any library (or a child process) can never corrupt the protocol."""
     protocol_fd = os.dup(1)
@@ -36,12 +36,13 @@ def _protect_stdout() -> BinaryIO:
     return os.fdopen(protocol_fd, "wb", buffering=0)
 
 
-def _setup_logging(log_dir: str | None) -> None:
+def setup_logging(log_dir: str | None, file_name: str = "engine.log") -> None:
+    """Log to stderr and to `file_name` in `log_dir` (rotated), never to stdout."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_dir:
         try:
             os.makedirs(log_dir, mode=PRIVATE_FOLDER, exist_ok=True)
-            log_file = os.path.join(log_dir, "engine.log")
+            log_file = os.path.join(log_dir, file_name)
             handlers.append(
                 logging.handlers.RotatingFileHandler(
                     log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
@@ -49,7 +50,7 @@ def _setup_logging(log_dir: str | None) -> None:
             )
             make_private(log_file)
         except OSError as exc:
-            print(f"needle serve: cannot write the log file: {exc}", file=sys.stderr)
+            print(f"needle: cannot write the log file: {exc}", file=sys.stderr)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s",
@@ -61,13 +62,13 @@ def _setup_logging(log_dir: str | None) -> None:
 _crash_file: Any = None  # kept open: when a hard crash comes there is no opening a file
 
 
-def _enable_crash_log(log_dir: str) -> None:
+def enable_crash_log(log_dir: str, command: str = "serve") -> None:
     """A hard crash (a segfault in a native library, an abort) writes every thread's stack to
     engine-crash.log beside engine.log, not only to a stderr nobody keeps."""
     global _crash_file
     try:
         _crash_file = open(os.path.join(log_dir, "engine-crash.log"), "a", encoding="utf-8")  # noqa: SIM115
-        _crash_file.write(f"--- needle serve {__version__} started (pid {os.getpid()}) ---\n")
+        _crash_file.write(f"--- needle {command} {__version__} started (pid {os.getpid()}) ---\n")
         _crash_file.flush()
         faulthandler.enable(file=_crash_file, all_threads=True)
     except OSError as exc:
@@ -86,7 +87,7 @@ def run_stdio(
     holds the writer lock, say) are reported in reply to the handshake, then the process ends.
     `output` is the protocol stream when the caller already protected stdout."""
     if output is None:
-        output = _protect_stdout()
+        output = protect_stdout()
     engine: ServedEngine | None = None
     startup_error: NeedleError | None = None
     try:
@@ -100,7 +101,7 @@ def run_stdio(
     service = Service(
         engine, output, data_dir=data_dir, startup_error=startup_error, **service_options
     )
-    _stop_on_terminate()
+    stop_on_terminate()
     try:
         return service.serve(sys.stdin.buffer)
     except (KeyboardInterrupt, SystemExit):
@@ -109,7 +110,7 @@ def run_stdio(
         return EXIT_OK
 
 
-def _stop_on_terminate() -> None:
+def stop_on_terminate() -> None:
     """SIGTERM (the client's "terminate", a logout) ends the reading loop like SIGINT does, so
     the engine still stops watching, cancels work and closes its index before it exits. SIGINT
     is installed explicitly: Python leaves it ignored when the parent ignored it (a background
@@ -128,15 +129,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="needle serve", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="keep the index, settings and cache here")
     args = parser.parse_args(argv)
-    output = _protect_stdout()  # before the heavy imports, in case one of them prints
+    output = protect_stdout()  # before the heavy imports, in case one of them prints
 
     from engine.api import Engine
     from engine.library.lock import APP_HOLDER
     from engine.paths import resolve_paths
 
     paths = resolve_paths(args.data_dir)
-    _setup_logging(str(paths.logs))
-    _enable_crash_log(str(paths.logs))
+    setup_logging(str(paths.logs))
+    enable_crash_log(str(paths.logs))
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack: why is it stuck?
         faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     log.info("needle serve %s starting, data in %s", __version__, paths.data)

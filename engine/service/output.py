@@ -46,6 +46,10 @@ class LineWriter:
             log.exception("cannot encode a reply")
             request_id = getattr(message, "id", None)
             line = encode(ErrorReply(request_id, internal_error("encode the reply", exc)))
+        self.write_line(line)
+
+    def write_line(self, line: bytes) -> None:
+        """Write one already encoded line (`needle mcp` encodes JSON-RPC itself)."""
         with self._lock:
             if self.broken:
                 return

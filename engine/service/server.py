@@ -15,9 +15,7 @@ import logging
 import logging.handlers
 import os
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from engine import __version__
@@ -64,6 +62,7 @@ from engine.service.protocol import (
     internal_error,
     to_jsonable,
 )
+from engine.service.workers import Finish, Workers, join_all
 from engine.settings import INDEXER_SETTINGS
 from engine.throttle import Throttle
 
@@ -75,12 +74,6 @@ SHUTDOWN_GRACE = 5.0  # seconds workers get to notice cancellation before the en
 
 EXIT_OK = 0
 EXIT_REFUSED = 3  # handshake refused: protocol mismatch or the engine could not open
-
-
-@dataclass
-class _Running:
-    token: CancelToken
-    thread: threading.Thread
 
 
 class Service:
@@ -107,8 +100,7 @@ class Service:
         self._ollama_poll_seconds = ollama_poll_seconds
         self._background_enabled = background
         self._shutdown_grace = shutdown_grace
-        self._lock = threading.Lock()
-        self._running: dict[int, _Running] = {}
+        self._workers: Workers[int] = Workers()
         self._background: list[threading.Thread] = []
         self._background_token = CancelToken()
         self._ollama_wakeup = threading.Event()  # set: probe Ollama now instead of at the next poll
@@ -186,7 +178,7 @@ class Service:
             self._reply(request, {"shutting_down": True})
             return False
         if method == Method.PING:
-            self._reply(request, {"pong": True, "running": len(self._running)})
+            self._reply(request, {"pong": True, "running": len(self._workers)})
             return True
         if not self._handshaken:
             self._refuse(
@@ -264,40 +256,25 @@ class Service:
                 "Bad parameters for 'cancel': 'request' must be the id to cancel.",
             )
             return
-        with self._lock:
-            running = self._running.get(target)
-        if running is not None:
-            running.token.cancel()
         # False means it already finished (or never existed): its final reply is sent or coming.
-        self._reply(request, {"cancelled": running is not None})
+        self._reply(request, {"cancelled": self._workers.cancel(target)})
 
     # -- workers ---------------------------------------------------------------------------
 
     def _start_worker(self, request: Request, handler: Handler) -> None:
-        with self._lock:
-            if request.id in self._running:
-                duplicate = True
-            else:
-                duplicate = False
-                token = CancelToken()
-                thread = threading.Thread(
-                    target=self._run_request,
-                    args=(request, handler, token),
-                    name=f"request-{request.id}-{request.method}",
-                    daemon=True,
-                )
-                self._running[request.id] = _Running(token, thread)
-        if duplicate:
+        def work(token: CancelToken) -> Finish:
+            return self._run_request(request, handler, token)
+
+        name = f"request-{request.id}-{request.method}"
+        if not self._workers.start(request.id, name, work):
             self._refuse(
                 request,
                 ErrorKind.BAD_REQUEST,
                 f"Request id {request.id} is already running.",
                 "Use a new id for every request.",
             )
-            return
-        thread.start()
 
-    def _run_request(self, request: Request, handler: Handler, token: CancelToken) -> None:
+    def _run_request(self, request: Request, handler: Handler, token: CancelToken) -> Finish:
         rid = request.id
 
         def send_progress(progress: dict[str, Any]) -> None:
@@ -326,12 +303,14 @@ class Service:
         if token.cancelled:
             # Whatever the work did after the cancel, the client asked for it to stop.
             final = ErrorReply(rid, ErrorInfo(ErrorKind.CANCELLED, "Cancelled."))
-        with self._lock:
-            self._running.pop(rid, None)
-        self._writer.send(final)
-        if isinstance(final, ResultReply):
-            for action in context.after_success:
-                _log_failure("a follow-up notification", action)
+
+        def finish() -> None:
+            self._writer.send(final)
+            if isinstance(final, ResultReply):
+                for action in context.after_success:
+                    _log_failure("a follow-up notification", action)
+
+        return finish
 
     def _handle_index_run(
         self, engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
@@ -497,19 +476,12 @@ class Service:
         self._closed = True
         engine = self._engine
         self._background_token.cancel()
-        with self._lock:
-            running = list(self._running.values())
+        running = self._workers.cancel_all()
         with self._watch_lock:
             watching, self._watching = self._watching, False
-        for item in running:
-            item.token.cancel()
         if engine is not None and watching:
             _log_failure("stopping the watcher", engine.stop_watching)
-        deadline = time.monotonic() + self._shutdown_grace
-        for thread in [r.thread for r in running] + self._background:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                log.warning("%s did not stop within the grace period", thread.name)
+        join_all(running + self._background, self._shutdown_grace)
         if engine is not None:
             _log_failure("closing the engine", engine.close)
 

@@ -1,0 +1,1 @@
+"""`needle mcp`: the library as a Model Context Protocol server on stdio (docs/mcp.md)."""

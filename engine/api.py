@@ -150,11 +150,10 @@ def _ignore_event(event: Event) -> None:
 def query_warnings(query: str) -> tuple[QueryWarning, ...]:
     """What the user should know about a search-box query: `ext:` types that are never indexed
     (a filter only the query text can hold; the filters a frontend builds use known types)."""
-    import unicodedata
-
     from engine.search.query import UNINDEXED_TYPE, parse_query, unindexed_types
+    from engine.textforms import match_form
 
-    parsed = parse_query(unicodedata.normalize("NFKC", query))
+    parsed = parse_query(match_form(query))
     if not parsed.extensions:
         return ()
     from engine.ingest.extract import SUPPORTED_EXTENSIONS

@@ -174,6 +174,15 @@ def test_quotes_are_located_despite_whitespace_case_and_quote_marks() -> None:
     assert locate_quote(text, "The boiler exploded in June.") is None
 
 
+def test_a_quote_in_either_punctuation_width_marks_the_files_own_characters() -> None:
+    text = "年报。本公司的收入，主要由软件授权（约六成）构成。其他: 服务(四成)。"
+    span = locate_quote(text, "本公司的收入,主要由软件授权(约六成)构成。")
+    assert span is not None
+    assert text[span[0] : span[1]] == "本公司的收入，主要由软件授权（约六成）构成。"
+    span = locate_quote(text, "其他：服务（四成）。")
+    assert span is not None and text[span[0] : span[1]] == "其他: 服务(四成)。"
+
+
 # ---------------------------------------------------------------- the not-found signal
 
 

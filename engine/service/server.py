@@ -81,6 +81,7 @@ EXIT_REFUSED = 3  # handshake refused: protocol mismatch or the engine could not
 class _Running:
     token: CancelToken
     thread: threading.Thread
+    stop_reading: CancelToken
 
 
 class Service:
@@ -199,6 +200,9 @@ class Service:
         if method == Method.CANCEL:
             self._cancel(request)
             return True
+        if method == Method.ASK_STOP_READING:
+            self._stop_reading(request)
+            return True
         assert method not in CONTROL_METHODS
         self._start_worker(request, self._handlers[method])
         return True
@@ -271,6 +275,22 @@ class Service:
         # False means it already finished (or never existed): its final reply is sent or coming.
         self._reply(request, {"cancelled": running is not None})
 
+    def _stop_reading(self, request: Request) -> None:
+        target = request.params.get("request")
+        if isinstance(target, bool) or not isinstance(target, int):
+            self._refuse(
+                request,
+                ErrorKind.BAD_REQUEST,
+                "Bad parameters for 'ask.stop_reading': 'request' must be the id of an ask.",
+            )
+            return
+        with self._lock:
+            running = self._running.get(target)
+        if running is not None:
+            running.stop_reading.cancel()
+        # False: that ask already finished; its answer is sent or coming.
+        self._reply(request, {"stopping": running is not None})
+
     # -- workers ---------------------------------------------------------------------------
 
     def _start_worker(self, request: Request, handler: Handler) -> None:
@@ -279,14 +299,14 @@ class Service:
                 duplicate = True
             else:
                 duplicate = False
-                token = CancelToken()
+                token, stop_reading = CancelToken(), CancelToken()
                 thread = threading.Thread(
                     target=self._run_request,
-                    args=(request, handler, token),
+                    args=(request, handler, token, stop_reading),
                     name=f"request-{request.id}-{request.method}",
                     daemon=True,
                 )
-                self._running[request.id] = _Running(token, thread)
+                self._running[request.id] = _Running(token, thread, stop_reading)
         if duplicate:
             self._refuse(
                 request,
@@ -297,7 +317,9 @@ class Service:
             return
         thread.start()
 
-    def _run_request(self, request: Request, handler: Handler, token: CancelToken) -> None:
+    def _run_request(
+        self, request: Request, handler: Handler, token: CancelToken, stop_reading: CancelToken
+    ) -> None:
         rid = request.id
 
         def send_progress(progress: dict[str, Any]) -> None:
@@ -310,7 +332,7 @@ class Service:
                 self._writer.send(EventReply(rid, data))
 
         throttle = progress_throttle(send_progress, self._progress_interval)
-        context = RequestContext(rid, token, send_event, throttle.push)
+        context = RequestContext(rid, token, stop_reading, send_event, throttle.push)
         final: Reply
         try:
             assert self._engine is not None  # workers start only after a successful handshake

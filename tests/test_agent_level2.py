@@ -567,12 +567,15 @@ def test_of_many_claims_only_the_picked_ones_are_evidence(tmp_path: Path) -> Non
 
 
 def _stopped_reading(
-    tmp_path: Path, note: str, stop_at: Callable[[ChunkVerdict], bool]
+    tmp_path: Path, stop_at: Callable[[ChunkVerdict], bool], *, needle: str = "two-wheeler"
 ) -> tuple[Answer, ScriptedModel, Recorder, int]:
-    """An auto run over a long note that the user stops with "answer from what was found so
-    far" at the first verdict `stop_at` accepts."""
+    """An auto run over a long note (the needle in its first passage) that the user stops with
+    "answer from what was found so far" at the first verdict `stop_at` accepts. The readers
+    find passages containing `needle`."""
+    note = NEEDLE + " " + (FILLER_EN * 40)
     notes = build_index(tmp_path, {"long.md": note}, target_tokens=30, max_tokens=40)
     model = reading_model(delay=0.2)
+    model.rules[1] = Rule(lambda r: r.is_read, verdict_quoting(needle))
     stop = CancelToken()
     events = Recorder()
 
@@ -593,8 +596,7 @@ def _stopped_reading(
 
 
 def test_stop_reading_answers_from_the_quotes_found_so_far(tmp_path: Path) -> None:
-    note = NEEDLE + " " + (FILLER_EN * 40)
-    answer, model, events, total = _stopped_reading(tmp_path, note, lambda v: v.relevant)
+    answer, model, events, total = _stopped_reading(tmp_path, lambda verdict: verdict.relevant)
     assert answer.partial and answer.found and answer.grounded and answer.level == 2
     assert "1987" in answer.text
     (citation,) = answer.citations
@@ -609,8 +611,10 @@ def test_stop_reading_answers_from_the_quotes_found_so_far(tmp_path: Path) -> No
 
 
 def test_stop_reading_before_anything_answers_says_so(tmp_path: Path) -> None:
-    note = (FILLER_EN * 40) + NEEDLE
-    answer, model, events, total = _stopped_reading(tmp_path, note, lambda v: not v.relevant)
+    # The readers recognise nothing: no passage states the answer when the user stops.
+    answer, model, events, total = _stopped_reading(
+        tmp_path, lambda verdict: verdict.done == 3, needle="zeppelin"
+    )
     assert answer.partial and not answer.found and answer.chunks_read < total
     assert "stopped" in answer.grounding
     assert not model.calls_where(lambda r: r.is_answer and "<evidence>" in r.user)

@@ -565,7 +565,6 @@ def test_of_many_claims_only_the_picked_ones_are_evidence(tmp_path: Path) -> Non
     assert answer.found and "hollow oak" in answer.text
 
 
-
 def _stopped_reading(
     tmp_path: Path, stop_at: Callable[[ChunkVerdict], bool], *, needle: str = "two-wheeler"
 ) -> tuple[Answer, ScriptedModel, Recorder, int]:

@@ -290,6 +290,63 @@ def test_escape_stops_the_question(qtbot: Any, window: MainWindow, engine: Any) 
     assert window.answer_view.status_label.text() == "Stopped."
 
 
+def _verdict(number: int, relevant: bool) -> dict[str, Any]:
+    chunk = {"chunk_id": f"c{number}", "path": "/data/notes/a.md", "title": "a", "score": 1.0}
+    return {
+        "type": "chunk_verdict",
+        "chunk": chunk,
+        "relevant": relevant,
+        "quotes": ["The valve is red."] if relevant else [],
+        "done": number,
+        "total": 40,
+        "grade": "answers" if relevant else "no",
+    }
+
+
+def test_answer_from_what_was_found_is_offered_once_a_passage_answers(
+    qtbot: Any, window: MainWindow, engine: Any
+) -> None:
+    window.set_mode("ask")
+    window.query_bar.edit.setText("What colour is the valve?")
+    window.query_bar.submit()
+    request = engine.last("ask")
+    request.event({"type": "level", "level": 2, "reason": "reading"})
+    request.event({"type": "scope", "description": "everything", "read_chunks": 40})
+    request.event(_verdict(1, relevant=False))
+    button = window.answer_view.answer_now_button
+    assert not button.isVisible()
+    request.event(_verdict(2, relevant=True))
+    assert button.isVisible() and "1" in button.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert request.stopped_reading and not request.cancelled
+    assert not button.isVisible() and window.answer_view.running
+    assert "Answering from what was found so far" in window.answer_view.status_label.text()
+    request.event(_verdict(3, relevant=False))  # a read that was already in flight
+    assert not button.isVisible()
+    answer = {
+        "type": "answer",
+        "text": "It is red [1].",
+        "citations": [
+            {"number": 1, "chunk_id": "c2", "path": "/data/notes/a.md", "title": "a",
+             "text": "The valve is red.", "highlights": [[0, 17]]}
+        ],
+        "level": 2,
+        "llm_calls": 4,
+        "prompt_tokens": 900,
+        "completion_tokens": 20,
+        "seconds": 9.0,
+        "found": True,
+        "grounded": True,
+        "chunks_read": 3,
+        "partial": True,
+    }  # fmt: skip
+    request.event(answer)
+    request.result(answer)
+    status = window.answer_view.status_label.text()
+    assert "partial reading: you stopped it after 3 passages" in status
+    assert not window.answer_view.running and not button.isVisible()
+
+
 def test_ctrl_k_focuses_the_query(qtbot: Any, window: MainWindow) -> None:
     window.activateWindow()
     window.side_tabs.setFocus()

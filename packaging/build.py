@@ -117,6 +117,14 @@ def lay_out_share(share: Path, exec_path: str) -> None:
     lay_out_icons_and_metainfo(share)
 
 
+def write_bundle_licences() -> None:
+    """LICENSE and THIRD-PARTY-LICENSES.txt into the bundle's _internal/ folder, beside its
+    resources/, where the About dialog finds them (desktop/about.py licence_file)."""
+    from licences import write_licences  # packaging/licences.py; build.py runs from packaging/
+
+    write_licences(BUNDLE / "_internal")
+
+
 def build_tarball(version: str) -> Path:
     name = f"needle-{version}-linux-{machine_arch()}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,6 +137,8 @@ def build_tarball(version: str) -> Path:
         # the template with the path the app was installed to.
         lay_out_icons_and_metainfo(stage / "share")
         shutil.copy2(DESKTOP_TEMPLATE, stage / DESKTOP_TEMPLATE.name)
+        for licence in ("LICENSE", "THIRD-PARTY-LICENSES.txt"):
+            shutil.copy2(BUNDLE / "_internal" / licence, stage / licence)
         (stage / "VERSION").write_text(version + "\n", "utf-8")
         archive = DIST / f"{name}.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
@@ -151,6 +161,7 @@ def build_deb(version: str) -> Path | None:
         for exe in ("needle", "needle-desktop"):
             (bin_dir / exe).symlink_to(f"/opt/needle/{exe}")
         lay_out_share(root / "usr" / "share", "/opt/needle/needle-desktop")
+        write_debian_copyright(root / "usr" / "share" / "doc" / "needle")
         installed_kb = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) // 1024
         control = root / "DEBIAN" / "control"
         control.parent.mkdir()
@@ -173,6 +184,15 @@ def build_deb(version: str) -> Path | None:
             stdout=subprocess.DEVNULL,
         )
     return deb
+
+
+def write_debian_copyright(doc: Path) -> None:
+    """/usr/share/doc/needle/copyright, in Debian's machine-readable format."""
+    from licences import bundled_components, debian_copyright
+
+    doc.mkdir(parents=True, exist_ok=True)
+    own = (ROOT / "LICENSE").read_text("utf-8")
+    (doc / "copyright").write_text(debian_copyright(bundled_components(), own), "utf-8")
 
 
 def folder_size(path: Path) -> int:
@@ -253,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     version = project_version()
     run_pyinstaller()
+    write_bundle_licences()
     check_bundled_version(version)
     print(f"bundle: {BUNDLE} ({folder_size(BUNDLE) / 2**20:.1f} MiB)")
     for name, size in largest_parts(BUNDLE):

@@ -161,6 +161,11 @@ def test_archive_holds_the_bundle_scripts_and_icons(unpacked: Path) -> None:
            (REPO_ROOT / "resources" / "icons").glob("needle-*.png")), "scalable"]
     )  # fmt: skip
     assert (unpacked / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    # The licences, at the top and inside the bundle where the About dialog links them.
+    for folder in (unpacked, unpacked / "needle" / "_internal"):
+        assert (folder / "LICENSE").read_text("utf-8").startswith("MIT License")
+        third_party = (folder / "THIRD-PARTY-LICENSES.txt").read_text("utf-8")
+        assert "PySide6_Essentials" in third_party and "GNU LESSER GENERAL PUBLIC" in third_party
 
 
 @needs_tarball
@@ -324,6 +329,7 @@ def test_deb_installs_opt_bundle_commands_menu_entry_and_icons(tmp_path: Path) -
         f"/usr/share/icons/hicolor/256x256/apps/{APP_ID}.png",
         f"/usr/share/icons/hicolor/scalable/apps/{APP_ID}.svg",
         f"/usr/share/metainfo/{APP_ID}.metainfo.xml",
+        "/usr/share/doc/needle/copyright",
     ):
         assert expected in paths, expected
     assert "/usr/bin/needle -> /opt/needle/needle" in listing.replace("./usr", "/usr")
@@ -332,6 +338,9 @@ def test_deb_installs_opt_bundle_commands_menu_entry_and_icons(tmp_path: Path) -
 
     unpacked = tmp_path / "deb"
     subprocess.run(["dpkg-deb", "--extract", str(deb), str(unpacked)], check=True)
+    copyright_file = (unpacked / "usr/share/doc/needle/copyright").read_text("utf-8")
+    assert copyright_file.startswith("Format: https://www.debian.org/doc/packaging-manuals/")
+    assert "opt/needle/_internal/PySide6/*" in copyright_file
     entry = unpacked / "usr/share/applications" / f"{APP_ID}.desktop"
     assert_valid_desktop_entry(entry)
     assert read_desktop_entry(entry)["Exec"] == "/opt/needle/needle-desktop"

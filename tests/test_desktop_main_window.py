@@ -415,6 +415,26 @@ def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> Non
     assert window.status.model_label.text() == "qwen2:1.5b-instruct"
 
 
+def test_the_interface_language_is_chosen_in_settings_for_the_next_start(
+    window: MainWindow, engine: Any, store: QSettings
+) -> None:
+    window.open_settings()
+    engine.last("settings.get").result(SETTINGS)
+    dialog = window.settings_dialog
+    assert isinstance(dialog, SettingsDialog)
+    combo = dialog.language_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["system", "en", "zh_CN"]
+    assert combo.itemText(2) == "简体中文"
+    assert not dialog.language_note.isVisibleTo(dialog)
+    combo.setCurrentIndex(combo.findData("zh_CN"))
+    assert dialog.language_note.isVisibleTo(dialog)
+    assert "next time Needle starts" in dialog.language_note.text()
+    dialog.save()  # only the app's own preferences changed: nothing is sent to the engine
+    assert "settings.update" not in engine.methods()
+    assert window.preferences.language == "zh_CN"
+    assert store.value("interface/language") == "zh_CN"
+
+
 def test_settings_dialog_catches_a_bad_host_before_sending(qtbot: Any) -> None:
     dialog = SettingsDialog(SettingsSnapshot.from_dict(SETTINGS))
     qtbot.addWidget(dialog)

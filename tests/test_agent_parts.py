@@ -129,6 +129,12 @@ def test_packing_stops_at_the_budget_keeping_the_best_first() -> None:
     assert packed.tokens <= 400
 
 
+def test_compression_keeps_a_sentence_written_in_full_width_letters() -> None:
+    text = "公司成立于北京。总部后来迁往上海。２０２３年ＣＥＯ换人。员工约五百人。"
+    kept = compress_text(text, ["CEO 2023"], keep_at_least=1)
+    assert "２０２３年ＣＥＯ换人。" in kept and "员工约五百人" not in kept
+
+
 def test_compression_fits_more_evidence_and_measures_it() -> None:
     ranked = [
         hit("d", i, sentences(12, "weather") + f" The boiler part {i} was replaced.")

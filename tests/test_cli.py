@@ -462,6 +462,15 @@ def test_ask_printer_renders_a_recorded_level2_answer() -> None:
     assert err.getvalue() == ""  # no status line when stderr is not a terminal
 
 
+def test_ask_printer_marks_an_answer_from_a_partial_reading() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    printer = AskPrinter(Console(out, err, out_is_tty=False, err_is_tty=False, color=False))
+    answer = Answer("It is red [1].", (), 2, 3, 900, 20, 4.0, chunks_read=7, partial=True)
+    printer.finish(answer)
+    text = " ".join(out.getvalue().split())
+    assert "Partial reading: answered from the 7 passages read before you stopped" in text
+
+
 def test_pull_downloads_the_model_then_doctor_is_happy_about_ollama(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

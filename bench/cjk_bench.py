@@ -23,7 +23,6 @@ import random
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -35,6 +34,7 @@ from engine.ingest.extract import SUPPORTED_EXTENSIONS, extract_file
 from engine.models import Chunk, SearchHit
 from engine.search.analysis import DEFAULT_SEGMENTATION, SEGMENTATIONS, Segmentation, cjk_field_text
 from engine.search.index import ChunkIndex
+from engine.textforms import match_form
 
 DEFAULT_CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 CHINESE_CORPORA = ("weekly", "novels-zh")
@@ -247,10 +247,11 @@ def _build(corpus: Corpus, index_dir: Path, segmentation: Segmentation) -> tuple
 
 
 def _rank(hits: list[SearchHit], doc_id: str, sentence: str) -> int | None:
-    """Rank of the chunk holding the needle (the index holds NFKC-normalized text)."""
-    opening = unicodedata.normalize("NFKC", sentence)[:8]
+    """Rank of the chunk holding the needle, compared in the matched form (the index shows the
+    file's own punctuation; the needle may be written either way)."""
+    opening = match_form(sentence)[:8]
     for rank, hit in enumerate(hits, start=1):
-        if hit.doc_id == doc_id and opening in hit.text:
+        if hit.doc_id == doc_id and opening in match_form(hit.text):
             return rank
     return None
 

@@ -20,7 +20,7 @@ from desktop.theme import colors
 APP_NAME = "Needle"
 ORGANIZATION = "Needle"
 # The reverse-DNS id: the desktop entry, the icon, the AppStream component and Wayland's app id.
-APP_ID = "app.needle.Needle"
+APP_ID = "io.github.needle.Needle"
 DESCRIPTION = QT_TR_NOOP("Ask questions of your own notes and PDFs, offline, with a local model.")
 LICENSE_FILE = "LICENSE"
 THIRD_PARTY_FILE = "THIRD-PARTY-LICENSES.txt"

@@ -90,6 +90,7 @@ class AnswerView(QWidget):
     citation_clicked = Signal(int)
     stop_requested = Signal()
     retry_requested = Signal()
+    answer_now_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +99,7 @@ class AnswerView(QWidget):
         self._error: PlainError | None = None
         self._notice = ""  # shown instead of streamed text that was dropped
         self._running = False
+        self._answering_now = False  # the user asked for the answer from what was found so far
         self._known: set[int] | None = None  # citation numbers with a passage behind them
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
@@ -132,9 +134,15 @@ class AnswerView(QWidget):
         self.retry_button.setToolTip(tr("Ask the same question again"))
         self.retry_button.clicked.connect(self.retry_requested)
         self.retry_button.hide()
+        # Reading a scope with a slow model takes minutes: once some passage states the answer,
+        # the user may take the answer from what was found instead of waiting for the rest.
+        self.answer_now_button = QPushButton(tr("Answer from what was found"))
+        self.answer_now_button.clicked.connect(self.answer_now_requested)
+        self.answer_now_button.hide()
         header = QHBoxLayout()
         header.addWidget(self.status_label, 1)
         header.addWidget(self.retry_button)
+        header.addWidget(self.answer_now_button)
         header.addWidget(self.stop_button)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
@@ -209,6 +217,7 @@ class AnswerView(QWidget):
         self._error = None
         self._known = None
         self._running = True
+        self._answering_now = False
         self.question_label.setText(question)
         self.question_label.show()
         self._started = time.monotonic()
@@ -223,12 +232,34 @@ class AnswerView(QWidget):
         if not self._running:
             return
         self._status = status
+        self._show_answer_now(status.answering)
         if status.reading:
             self.progress.setRange(0, status.total)
             self.progress.setValue(status.done)
         else:
             self.progress.setRange(0, 0)  # busy: work goes on, with no count to show
         self.progress.show()
+        self._show_status()
+
+    def _show_answer_now(self, answering: int) -> None:
+        offered = self._running and not self._answering_now and answering > 0
+        if offered:
+            self.answer_now_button.setToolTip(
+                tr(
+                    "Stop reading and answer from the passages found so far ({n} state the "
+                    "answer); the answer is marked as coming from a partial reading"
+                ).format(n=format_count(answering))
+            )
+        self.answer_now_button.setVisible(offered)
+
+    def answering_now(self) -> None:
+        """The engine was asked to stop reading and answer from what it found."""
+        if not self._running:
+            return
+        self._answering_now = True
+        self.answer_now_button.hide()
+        self._status = AskStatus(tr("Answering from what was found so far"))
+        self.progress.setRange(0, 0)
         self._show_status()
 
     def _show_status(self) -> None:
@@ -274,6 +305,10 @@ class AnswerView(QWidget):
             status = tr("Not supported by your documents · the closest passages are in Sources")
         else:
             status = tr("The documents do not seem to contain the answer.")
+        if answer.get("partial"):
+            status += " · " + tr(
+                "from a partial reading: you stopped it after {n} passages"
+            ).format(n=format_count(int(answer.get("chunks_read", 0))))
         if found and answer.get("citations_inferred"):
             status += " · " + tr("probable sources: the model did not cite any explicitly")
         if missing:
@@ -335,6 +370,7 @@ class AnswerView(QWidget):
         self._running = False
         self._clock_timer.stop()
         self.stop_button.hide()
+        self.answer_now_button.hide()
         self.progress.hide()
         self._render_timer.stop()
 

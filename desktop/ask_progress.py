@@ -26,6 +26,8 @@ class AskStatus:
     done: int = 0  # passages read, when reading
     total: int = 0  # passages to read; 0: no measurable progress (a busy indicator)
     seconds_left: float | None = None
+    # Passages read so far that state the answer: the question can be answered from them now.
+    answering: int = 0
 
     @property
     def reading(self) -> bool:
@@ -46,6 +48,7 @@ class AskProgress:
         self._total = 0
         self._reading_since: float | None = None
         self._done_at_start = 0  # passages read when the current reading began
+        self._answering: set[str] = set()  # chunk ids read that state the answer
 
     def add(self, event: Mapping[str, Any]) -> None:
         kind = str(event.get("type", ""))
@@ -70,6 +73,9 @@ class AskProgress:
             # Level 2 reads in waves of growing size; the count goes on across waves.
             self._start_reading(int(event.get("chunks", 0)), now, keep_done=True)
         elif kind == "chunk_verdict":
+            chunk = event.get("chunk")
+            if event.get("relevant") and isinstance(chunk, Mapping):
+                self._answering.add(str(chunk.get("chunk_id", "")))
             self._phase = "reading"
             self._done = max(self._done, int(event.get("done", 0)))
             self._total = max(self._total, int(event.get("total", 0)))
@@ -115,14 +121,14 @@ class AskProgress:
             left = self.seconds_left()
             if left is not None:
                 text += " · " + format_time_left(left)
-            return AskStatus(text, self._done, self._total, left)
+            return AskStatus(text, self._done, self._total, left, len(self._answering))
         if phase == "parse":
             return AskStatus(with_model(tr("Reading your question")))
         if phase == "search":
             return AskStatus(tr("Searching your documents"))
         if phase == "step":
             step = tr("Step {n}: {question}").format(n=self._step, question=self._step_question)
-            return AskStatus(with_model(step))
+            return AskStatus(with_model(step), answering=len(self._answering))
         if phase == "plan":
             return AskStatus(with_model(tr("Deciding the next step")))
         if phase == "check":

@@ -130,6 +130,12 @@ class RequestHandle:
             self.cancelled = True
             self._client._cancel_request(self)
 
+    def stop_reading(self) -> None:
+        """An `ask` stops reading and answers from what it found so far; its events and final
+        answer still arrive."""
+        if self.alive:
+            self._client._stop_reading(self)
+
     def __repr__(self) -> str:
         state = "alive" if self.alive else ("cancelled" if self.cancelled else "finished")
         return f"<RequestHandle {self.id} {self.method} {state}>"
@@ -466,6 +472,13 @@ class EngineClient(QObject):
             cancel = Request(next(self._ids), Method.CANCEL, {"request": handle.id})
             self._internal[cancel.id] = lambda reply: None
             self._write(process, cancel)
+
+    def _stop_reading(self, handle: RequestHandle) -> None:
+        process = self._process
+        if handle.id in self._inflight and process is not None and self._state == ClientState.READY:
+            stop = Request(next(self._ids), Method.ASK_STOP_READING, {"request": handle.id})
+            self._internal[stop.id] = lambda reply: None
+            self._write(process, stop)
 
     # -- reading ---------------------------------------------------------------------------
 

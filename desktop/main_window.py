@@ -81,6 +81,10 @@ class Handle(Protocol):
     def cancel(self) -> None: ...
 
 
+class AskHandle(Handle, Protocol):
+    def stop_reading(self) -> None: ...
+
+
 class EngineLike(Protocol):
     """What the window needs from desktop.engine_client.EngineClient."""
 
@@ -168,7 +172,7 @@ class MainWindow(QMainWindow):
         self._setting_default_level = False
         self._search_handle: Handle | None = None
         self._search_limit = SEARCH_LIMIT
-        self._ask_handle: Handle | None = None
+        self._ask_handle: AskHandle | None = None
         self._last_ask: tuple[str, str, dict[str, Any]] | None = None
         self._ask_progress = AskProgress()
         self._pull_handle: Handle | None = None
@@ -251,6 +255,7 @@ class MainWindow(QMainWindow):
         self.query_bar.folder_changed.connect(self.folders_panel.select_folder)
         self.query_bar.level_combo.currentIndexChanged.connect(self._on_level_chosen)
         self.answer_view.stop_requested.connect(self.stop)
+        self.answer_view.answer_now_requested.connect(self.answer_now)
         self.answer_view.retry_requested.connect(self.retry_ask)
         self.answer_view.citation_clicked.connect(self.select_citation)
         self.results_view.hit_selected.connect(self._on_hit_selected)
@@ -649,6 +654,14 @@ class MainWindow(QMainWindow):
         self.answer_view.stopped()
         self.steps_panel.add_event({"type": "error", "kind": ErrorKind.CANCELLED, "message": ""})
         self.steps_panel.render_now()
+
+    def answer_now(self) -> None:
+        """Stop reading and answer from the passages found so far: the question goes on to one
+        answer from them, marked as coming from a partial reading."""
+        if self._ask_handle is None:
+            return
+        self._ask_handle.stop_reading()
+        self.answer_view.answering_now()
 
     def select_citation(self, number: int) -> None:
         if self.sources_panel.select_citation(number):

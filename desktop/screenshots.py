@@ -4,8 +4,9 @@
 
 `ReplayEngine` stands where the EngineClient stands and answers each request from the recordings
 in tests/recorded_events/ (the shapes the engine sends), so the pictures show exactly what the
-widgets make of real events: search, an answer with its sources, and the steps panel, in English
-and Chinese."""
+widgets make of real events: search, an answer with its sources, and the steps panel: English
+documents in the English interface, Chinese documents in the Chinese interface (whatever the
+machine's locale), and the first run in both."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from desktop.i18n import CHINESE, ENGLISH
 from engine.models import FileRecord, FolderInfo, SearchHit, SearchResult, StatusReport
 from engine.settings import Settings, SettingsSnapshot
 
@@ -43,6 +45,9 @@ class ReplayHandle:
     def cancel(self) -> None:
         self.cancelled = True
 
+    def stop_reading(self) -> None:
+        """A replay has nothing left to read: the recording goes on as it was."""
+
 
 class ReplayEngine(QObject):
     """Answers requests from canned results and replays recorded ask streams."""
@@ -60,6 +65,8 @@ class ReplayEngine(QObject):
         self.ask_stream = ask_stream
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.now = 0.0  # the replay's clock: advanced by the recorded model-call times
+        # Replay only this many events, then wait: the window as it is mid-question.
+        self.pause_after: int | None = None
 
     @property
     def engine_info(self) -> dict[str, Any]:
@@ -96,8 +103,8 @@ class ReplayEngine(QObject):
         on_result: Callable[[Any], None] | None,
     ) -> None:
         self.now = 0.0
-        for event in self.ask_stream:
-            if handle.cancelled:
+        for number, event in enumerate(self.ask_stream):
+            if handle.cancelled or (self.pause_after is not None and number >= self.pause_after):
                 return
             if event.get("type") == "llm_call":
                 share = PARALLEL_READS if event.get("purpose") == "read" else 1
@@ -172,9 +179,14 @@ def shoot_language(
     query: str,
     question: str,
     cite: int,
+    language: str,
 ) -> None:
+    """Search, answer and steps pictures, with the interface in `language` (an i18n value):
+    the window is built after the translation is installed, so every label is in it."""
+    from desktop.i18n import install_translators
     from desktop.main_window import MainWindow
 
+    install_translators(app, language)
     engine = ReplayEngine(results, load_jsonl(stream))
     with tempfile.TemporaryDirectory() as scratch:
         store = QSettings(str(Path(scratch) / "layout.ini"), QSettings.Format.IniFormat)
@@ -194,6 +206,14 @@ def shoot_language(
 
         window.set_mode("ask")
         window.query_bar.edit.setText(question)
+        # Mid-reading, once a passage stated the answer: the progress line, the estimate, and
+        # "Answer from what was found" beside Stop.
+        engine.pause_after = _events_until_answering(engine.ask_stream, more_reads=6)
+        if engine.pause_after is not None:
+            window.query_bar.submit()
+            app.processEvents()
+            capture(window, app, out / f"reading_{suffix}.png")
+            engine.pause_after = None
         window.query_bar.submit()
         app.processEvents()
         window.select_citation(cite)
@@ -206,10 +226,28 @@ def shoot_language(
         window.close()
 
 
-def shoot_onboarding(app: QApplication, out: Path) -> None:
+def _events_until_answering(stream: list[dict[str, Any]], more_reads: int) -> int | None:
+    """How many events of `stream` go up to `more_reads` reads after the first passage that
+    states the answer; None when no read found one."""
+    reads_after = -1
+    for number, event in enumerate(stream):
+        if event.get("type") != "chunk_verdict":
+            continue
+        if reads_after < 0 and event.get("relevant"):
+            reads_after = 0
+        elif reads_after >= 0:
+            reads_after += 1
+        if reads_after >= more_reads:
+            return number + 1
+    return None
+
+
+def shoot_onboarding(app: QApplication, out: Path, language: str, suffix: str = "") -> None:
     """First run: no folders yet, and Ollama up but the model not pulled."""
+    from desktop.i18n import install_translators
     from desktop.main_window import MainWindow
 
+    install_translators(app, language)
     results = english_results()
     results["folders.list"] = {"folders": []}
     results["status"] = StatusReport(
@@ -234,13 +272,13 @@ def shoot_onboarding(app: QApplication, out: Path) -> None:
         window.show()
         engine.ready.emit()
         app.processEvents()
-        capture(window, app, out / "first_run.png")
+        capture(window, app, out / f"first_run{suffix}.png")
         window.set_mode("ask")
         window.ollama_panel.pull_started()
         window.ollama_panel.set_pull_progress(
             {"status": "pulling 43f7a214e532", "completed": 1_730_000_000, "total": 4_430_000_000}
         )
-        capture(window, app, out / "model_missing.png")
+        capture(window, app, out / f"model_missing{suffix}.png")
         window.close()
 
 
@@ -262,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "notice",
         "How much notice do I have to give to end my flat lease, and can I do it by e-mail?",
         2,
+        ENGLISH,
     )
     shoot_language(
         app,
@@ -272,8 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         "王熙凤 贾母",
         "黛玉进贾府时见到了哪些人？这一回是曹雪芹写的吗？",
         1,
+        CHINESE,
     )
-    shoot_onboarding(app, out)
+    shoot_onboarding(app, out, ENGLISH)
+    shoot_onboarding(app, out, CHINESE, "_zh")
     return 0
 
 

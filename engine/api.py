@@ -166,11 +166,10 @@ def _ignore_event(event: Event) -> None:
 def query_warnings(query: str) -> tuple[QueryWarning, ...]:
     """What the user should know about a search-box query: `ext:` types that are never indexed
     (a filter only the query text can hold; the filters a frontend builds use known types)."""
-    import unicodedata
-
     from engine.search.query import UNINDEXED_TYPE, parse_query, unindexed_types
+    from engine.textforms import match_form
 
-    parsed = parse_query(unicodedata.normalize("NFKC", query))
+    parsed = parse_query(match_form(query))
     if not parsed.extensions:
         return ()
     from engine.ingest.extract import SUPPORTED_EXTENSIONS
@@ -777,6 +776,7 @@ class Engine:
         scope: ScopeSpec = None,
         on_event: Callable[[Event], None] | None = None,
         cancel: CancelToken = NEVER,
+        stop_reading: CancelToken = NEVER,
         model: str | None = None,
         host: str | list[str] | None = None,
         parse_mode: str = "structured",
@@ -787,17 +787,18 @@ class Engine:
     ) -> Answer:
         """Answer `question` from the indexed documents with the local model.
 
-        `level` is "auto", "1", "2" or "3"; `scope` limits reading to a file, a folder (a path)
-        or ready-made filters; `on_event` receives every step as it happens (see
-        engine/agent/events.py); `model`/`host` override the settings for this question (`host`
-        may be a list of servers, each "URL" or "URL xN"; a URL ending in /v1 is
-        OpenAI-compatible), and `reader_model`/`reader_hosts` the reader of Level 2. Checks first
-        that a server is running and has the model, raising OllamaError with the exact fix
-        otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call"
-        runs the reference design's separate split and keyword calls instead of one structured
-        call, `compress_context` drops question-irrelevant sentences before packing, and
-        `score_gap=False` packs Level 1's top hits by quota instead of by score support: they
-        exist so their effect can be measured (bench/qa_bench.py)."""
+        `level` is "auto", "1", "2" or "3"; `scope` limits reading to a file, a folder (a path) or
+        ready-made filters; `on_event` receives every step as it happens (see
+        engine/agent/events.py); `stop_reading`, once set, makes Levels 2 and 3 stop reading and
+        answer from what they found so far (Answer.partial); `model`/`host` override the settings
+        for this question (`host` may be a list of servers, each "URL" or "URL xN"; a URL ending in
+        /v1 is OpenAI-compatible), and `reader_model`/`reader_hosts` the reader of Level 2. Checks
+        first that a server is running and has the model, raising OllamaError with the exact fix
+        otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call" runs
+        the reference design's separate split and keyword calls instead of one structured call,
+        `compress_context` drops question-irrelevant sentences before packing, and `score_gap=False`
+        packs Level 1's top hits by quota instead of by score support: they exist so their effect
+        can be measured (bench/qa_bench.py)."""
         from engine.agent.runner import answer_question
         from engine.llm.connect import ModelPlan, close_model
 
@@ -828,6 +829,7 @@ class Engine:
                 scope=scope,
                 on_event=on_event or _ignore_event,
                 cancel=cancel,
+                stop_reading=stop_reading,
                 verdict_cache=self._verdicts(),
                 parse_mode=parse_mode,
                 compress_context=compress_context,

@@ -32,6 +32,13 @@ EXE_SUFFIX = ".exe" if sys.platform == "win32" else ""
 CLI = BUNDLE / f"needle{EXE_SUFFIX}"
 DESKTOP = BUNDLE / f"needle-desktop{EXE_SUFFIX}"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+# The reverse-DNS id (desktop/about.py APP_ID): the desktop entry's, the icon's and the AppStream
+# component's file names, so the desktop matches the running window to its entry and icon.
+APP_ID = "io.github.needle.Needle"
+LINUX = PACKAGING / "linux"
+DESKTOP_TEMPLATE = LINUX / f"{APP_ID}.desktop.in"
+METAINFO = LINUX / f"{APP_ID}.metainfo.xml"
+SVG_ICON = ROOT / "resources" / "needle.svg"
 # What the bundle takes from the system (ldd over every library in it, with the bundle first on
 # the library path); everything else ships inside. packaging/lean.py leaves the C++ runtime and
 # the font libraries to the system on purpose.
@@ -80,9 +87,42 @@ def icon_file(size: int) -> Path:
     return ROOT / "resources" / "icons" / f"needle-{size}.png"
 
 
-def desktop_entry(exec_path: str, icon: str) -> str:
-    template = (PACKAGING / "linux" / "needle.desktop.in").read_text("utf-8")
-    return template.replace("@EXEC@", exec_path).replace("@ICON@", icon)
+def desktop_entry(exec_path: str) -> str:
+    """The menu entry, from the one template, starting `exec_path`."""
+    return DESKTOP_TEMPLATE.read_text("utf-8").replace("@EXEC@", exec_path)
+
+
+def lay_out_icons_and_metainfo(share: Path) -> None:
+    """Under `share` (a prefix's share/ folder): the icons in every size and as SVG, and the
+    AppStream metadata, all named by the app id."""
+    for size in ICON_SIZES:
+        if icon_file(size).exists():
+            target = share / "icons/hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(icon_file(size), target)
+    scalable = share / "icons/hicolor/scalable/apps" / f"{APP_ID}.svg"
+    scalable.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(SVG_ICON, scalable)
+    metainfo = share / "metainfo" / METAINFO.name
+    metainfo.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(METAINFO, metainfo)
+
+
+def lay_out_share(share: Path, exec_path: str) -> None:
+    """Everything a system-wide install puts under share/ besides the docs: the menu entry
+    starting `exec_path`, the icons and the AppStream metadata."""
+    apps = share / "applications"
+    apps.mkdir(parents=True, exist_ok=True)
+    (apps / f"{APP_ID}.desktop").write_text(desktop_entry(exec_path), "utf-8")
+    lay_out_icons_and_metainfo(share)
+
+
+def write_bundle_licences() -> None:
+    """LICENSE and THIRD-PARTY-LICENSES.txt into the bundle's _internal/ folder, beside its
+    resources/, where the About dialog finds them (desktop/about.py licence_file)."""
+    from licences import write_licences  # packaging/licences.py; build.py runs from packaging/
+
+    write_licences(BUNDLE / "_internal")
 
 
 def build_tarball(version: str) -> Path:
@@ -91,13 +131,14 @@ def build_tarball(version: str) -> Path:
         stage = Path(tmp) / name
         shutil.copytree(BUNDLE, stage / "needle", symlinks=True)
         for script in ("install.sh", "uninstall.sh"):
-            shutil.copy2(PACKAGING / "linux" / script, stage / script)
+            shutil.copy2(LINUX / script, stage / script)
             (stage / script).chmod(0o755)
-        (stage / "icons").mkdir()
-        for size in ICON_SIZES:
-            if icon_file(size).exists():
-                shutil.copy2(icon_file(size), stage / "icons" / icon_file(size).name)
-        shutil.copy2(PACKAGING / "linux" / "needle.desktop.in", stage / "needle.desktop.in")
+        # install.sh copies share/ into the user's data folder and writes the menu entry from
+        # the template with the path the app was installed to.
+        lay_out_icons_and_metainfo(stage / "share")
+        shutil.copy2(DESKTOP_TEMPLATE, stage / DESKTOP_TEMPLATE.name)
+        for licence in ("LICENSE", "THIRD-PARTY-LICENSES.txt"):
+            shutil.copy2(BUNDLE / "_internal" / licence, stage / licence)
         (stage / "VERSION").write_text(version + "\n", "utf-8")
         archive = DIST / f"{name}.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
@@ -119,14 +160,8 @@ def build_deb(version: str) -> Path | None:
         bin_dir.mkdir(parents=True)
         for exe in ("needle", "needle-desktop"):
             (bin_dir / exe).symlink_to(f"/opt/needle/{exe}")
-        apps = root / "usr" / "share" / "applications"
-        apps.mkdir(parents=True)
-        (apps / "needle.desktop").write_text(desktop_entry("/opt/needle/needle-desktop", "needle"))
-        for size in ICON_SIZES:
-            if icon_file(size).exists():
-                target = root / "usr/share/icons/hicolor" / f"{size}x{size}" / "apps" / "needle.png"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(icon_file(size), target)
+        lay_out_share(root / "usr" / "share", "/opt/needle/needle-desktop")
+        write_debian_copyright(root / "usr" / "share" / "doc" / "needle")
         installed_kb = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) // 1024
         control = root / "DEBIAN" / "control"
         control.parent.mkdir()
@@ -149,6 +184,15 @@ def build_deb(version: str) -> Path | None:
             stdout=subprocess.DEVNULL,
         )
     return deb
+
+
+def write_debian_copyright(doc: Path) -> None:
+    """/usr/share/doc/needle/copyright, in Debian's machine-readable format."""
+    from licences import bundled_components, debian_copyright
+
+    doc.mkdir(parents=True, exist_ok=True)
+    own = (ROOT / "LICENSE").read_text("utf-8")
+    (doc / "copyright").write_text(debian_copyright(bundled_components(), own), "utf-8")
 
 
 def folder_size(path: Path) -> int:
@@ -229,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     version = project_version()
     run_pyinstaller()
+    write_bundle_licences()
     check_bundled_version(version)
     print(f"bundle: {BUNDLE} ({folder_size(BUNDLE) / 2**20:.1f} MiB)")
     for name, size in largest_parts(BUNDLE):

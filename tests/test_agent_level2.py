@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -562,3 +563,58 @@ def test_of_many_claims_only_the_picked_ones_are_evidence(tmp_path: Path) -> Non
     evidence = answer_call.user.split("<evidence>")[1]
     assert "Mirela" in evidence and evidence.count("“") == 1
     assert answer.found and "hollow oak" in answer.text
+
+
+def _stopped_reading(
+    tmp_path: Path, stop_at: Callable[[ChunkVerdict], bool], *, needle: str = "two-wheeler"
+) -> tuple[Answer, ScriptedModel, Recorder, int]:
+    """An auto run over a long note (the needle in its first passage) that the user stops with
+    "answer from what was found so far" at the first verdict `stop_at` accepts. The readers
+    find passages containing `needle`."""
+    note = NEEDLE + " " + (FILLER_EN * 40)
+    notes = build_index(tmp_path, {"long.md": note}, target_tokens=30, max_tokens=40)
+    model = reading_model(delay=0.2)
+    model.rules[1] = Rule(lambda r: r.is_read, verdict_quoting(needle))
+    stop = CancelToken()
+    events = Recorder()
+
+    def on_event(event: Event) -> None:
+        events(event)
+        if isinstance(event, ChunkVerdict) and stop_at(event):
+            stop.cancel()
+
+    answer = answer_question(
+        QUESTION,
+        index=notes.index,
+        model=model,
+        settings=Settings(parallel_requests=2),
+        on_event=on_event,
+        stop_reading=stop,
+    )
+    return answer, model, events, notes.index.count()
+
+
+def test_stop_reading_answers_from_the_quotes_found_so_far(tmp_path: Path) -> None:
+    answer, model, events, total = _stopped_reading(tmp_path, lambda verdict: verdict.relevant)
+    assert answer.partial and answer.found and answer.grounded and answer.level == 2
+    assert "1987" in answer.text
+    (citation,) = answer.citations
+    assert [citation.text[s:e] for s, e in citation.highlights] == [NEEDLE]
+    # The reads still in flight were aborted and no further wave started: one answer call from
+    # the kept quote, no pick, no Level 3.
+    assert len(model.calls_where(lambda r: r.is_read)) < total // 2
+    assert len(model.calls_where(lambda r: r.is_answer)) == 1
+    assert not model.calls_where(lambda r: r.is_pick)
+    assert [e.level for e in events.of(LevelStarted)] == [1, 2]
+    assert not any(t.name.startswith("needle-read") for t in threading.enumerate())
+
+
+def test_stop_reading_before_anything_answers_says_so(tmp_path: Path) -> None:
+    # The readers recognise nothing: no passage states the answer when the user stops.
+    answer, model, events, total = _stopped_reading(
+        tmp_path, lambda verdict: verdict.done == 3, needle="zeppelin"
+    )
+    assert answer.partial and not answer.found and answer.chunks_read < total
+    assert "stopped" in answer.grounding
+    assert not model.calls_where(lambda r: r.is_answer and "<evidence>" in r.user)
+    assert [e.level for e in events.of(LevelStarted)] == [1, 2]

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from engine.agent import prompts
-from engine.agent.events import Grounding, LevelStarted, LlmCall, SubAnswer, SubQuestion
+from engine.agent.events import (
+    Event,
+    Grounding,
+    LevelStarted,
+    LlmCall,
+    SubAnswer,
+    SubQuestion,
+)
 from engine.agent.runner import answer_question
+from engine.cancel import CancelToken
 from engine.llm.types import ToolCall
 from engine.settings import Settings
 from tests.helpers.agent import FILLER_EN, Notes, Recorder, build_index
@@ -396,3 +404,30 @@ def test_an_english_sub_question_reaches_a_fact_written_only_in_chinese(tmp_path
     (sub_answer,) = events.of(SubAnswer)
     assert "7391" in sub_answer.answer and sub_answer.chunk_ids
     assert answer.found and "7391" in answer.text
+
+
+def test_stop_reading_answers_from_the_findings_so_far(notes: Notes) -> None:
+    model = two_hop_model()
+    events = Recorder()
+    stop = CancelToken()
+
+    def on_event(event: Event) -> None:
+        events(event)
+        if isinstance(event, SubAnswer):
+            stop.cancel()  # the user wants the answer after the first hop
+
+    answer = answer_question(
+        QUESTION,
+        index=notes.index,
+        model=model,
+        settings=Settings(),
+        level="3",
+        on_event=on_event,
+        stop_reading=stop,
+    )
+    assert answer.partial and answer.level == 3
+    assert [e.question for e in events.of(SubQuestion)] == [FIRST_HOP]
+    # No further step: one last call writes the answer from the first hop's finding (this
+    # scripted writer cannot answer the whole question from it, and says so).
+    assert not model.calls_where(lambda r: r.is_read and "19th" in r.question)
+    assert "1804" in model.calls[-1].text and "telegraph" not in answer.text

@@ -129,6 +129,12 @@ def test_packing_stops_at_the_budget_keeping_the_best_first() -> None:
     assert packed.tokens <= 400
 
 
+def test_compression_keeps_a_sentence_written_in_full_width_letters() -> None:
+    text = "公司成立于北京。总部后来迁往上海。２０２３年ＣＥＯ换人。员工约五百人。"
+    kept = compress_text(text, ["CEO 2023"], keep_at_least=1)
+    assert "２０２３年ＣＥＯ换人。" in kept and "员工约五百人" not in kept
+
+
 def test_compression_fits_more_evidence_and_measures_it() -> None:
     ranked = [
         hit("d", i, sentences(12, "weather") + f" The boiler part {i} was replaced.")
@@ -172,6 +178,15 @@ def test_quotes_are_located_despite_whitespace_case_and_quote_marks() -> None:
     span = locate_quote(text, "奶奶的自行车丢了。")
     assert span is not None and text[span[0] : span[1]] == "奶奶的 自行车 丢了。"
     assert locate_quote(text, "The boiler exploded in June.") is None
+
+
+def test_a_quote_in_either_punctuation_width_marks_the_files_own_characters() -> None:
+    text = "年报。本公司的收入，主要由软件授权（约六成）构成。其他: 服务(四成)。"
+    span = locate_quote(text, "本公司的收入,主要由软件授权(约六成)构成。")
+    assert span is not None
+    assert text[span[0] : span[1]] == "本公司的收入，主要由软件授权（约六成）构成。"
+    span = locate_quote(text, "其他：服务（四成）。")
+    assert span is not None and text[span[0] : span[1]] == "其他: 服务(四成)。"
 
 
 # ---------------------------------------------------------------- the not-found signal

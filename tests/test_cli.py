@@ -30,6 +30,7 @@ from engine.cli.console import (
     EXIT_OK,
     EXIT_USER_ERROR,
     Console,
+    answer_now_on_interrupt,
     fit_width,
 )
 from engine.cli.main import main
@@ -461,6 +462,15 @@ def test_ask_printer_renders_a_recorded_level2_answer() -> None:
     assert err.getvalue() == ""  # no status line when stderr is not a terminal
 
 
+def test_ask_printer_marks_an_answer_from_a_partial_reading() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    printer = AskPrinter(Console(out, err, out_is_tty=False, err_is_tty=False, color=False))
+    answer = Answer("It is red [1].", (), 2, 3, 900, 20, 4.0, chunks_read=7, partial=True)
+    printer.finish(answer)
+    text = " ".join(out.getvalue().split())
+    assert "Partial reading: answered from the 7 passages read before you stopped" in text
+
+
 def test_pull_downloads_the_model_then_doctor_is_happy_about_ollama(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -569,3 +579,24 @@ def test_settings_reset_keeps_the_folders_a_readable_file_names(tmp_path: Path) 
     assert needle(home, "settings", "--reset") == EXIT_OK
     saved = json.loads(settings_file.read_text("utf-8"))
     assert saved["folders"] == ["/somewhere/notes"] and saved["max_steps"] == 6
+
+
+def _interrupt() -> None:
+    """A Ctrl-C, delivered to the main thread as a user's would be, and handled."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_ask_first_ctrl_c_answers_from_what_was_found_else_cancels(found: bool) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(out, err, out_is_tty=False, err_is_tty=False, color=False)
+    with answer_now_on_interrupt(console, lambda: found) as (cancel, stop_reading):
+        _interrupt()
+        assert stop_reading.cancelled is found and cancel.cancelled is not found
+        if found:
+            assert "answering from what was found so far" in err.getvalue()
+            _interrupt()
+            assert cancel.cancelled
+        with pytest.raises(KeyboardInterrupt):
+            _interrupt()

@@ -290,6 +290,63 @@ def test_escape_stops_the_question(qtbot: Any, window: MainWindow, engine: Any) 
     assert window.answer_view.status_label.text() == "Stopped."
 
 
+def _verdict(number: int, relevant: bool) -> dict[str, Any]:
+    chunk = {"chunk_id": f"c{number}", "path": "/data/notes/a.md", "title": "a", "score": 1.0}
+    return {
+        "type": "chunk_verdict",
+        "chunk": chunk,
+        "relevant": relevant,
+        "quotes": ["The valve is red."] if relevant else [],
+        "done": number,
+        "total": 40,
+        "grade": "answers" if relevant else "no",
+    }
+
+
+def test_answer_from_what_was_found_is_offered_once_a_passage_answers(
+    qtbot: Any, window: MainWindow, engine: Any
+) -> None:
+    window.set_mode("ask")
+    window.query_bar.edit.setText("What colour is the valve?")
+    window.query_bar.submit()
+    request = engine.last("ask")
+    request.event({"type": "level", "level": 2, "reason": "reading"})
+    request.event({"type": "scope", "description": "everything", "read_chunks": 40})
+    request.event(_verdict(1, relevant=False))
+    button = window.answer_view.answer_now_button
+    assert not button.isVisible()
+    request.event(_verdict(2, relevant=True))
+    assert button.isVisible() and "1" in button.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert request.stopped_reading and not request.cancelled
+    assert not button.isVisible() and window.answer_view.running
+    assert "Answering from what was found so far" in window.answer_view.status_label.text()
+    request.event(_verdict(3, relevant=False))  # a read that was already in flight
+    assert not button.isVisible()
+    answer = {
+        "type": "answer",
+        "text": "It is red [1].",
+        "citations": [
+            {"number": 1, "chunk_id": "c2", "path": "/data/notes/a.md", "title": "a",
+             "text": "The valve is red.", "highlights": [[0, 17]]}
+        ],
+        "level": 2,
+        "llm_calls": 4,
+        "prompt_tokens": 900,
+        "completion_tokens": 20,
+        "seconds": 9.0,
+        "found": True,
+        "grounded": True,
+        "chunks_read": 3,
+        "partial": True,
+    }  # fmt: skip
+    request.event(answer)
+    request.result(answer)
+    status = window.answer_view.status_label.text()
+    assert "partial reading: you stopped it after 3 passages" in status
+    assert not window.answer_view.running and not button.isVisible()
+
+
 def test_ctrl_k_focuses_the_query(qtbot: Any, window: MainWindow) -> None:
     window.activateWindow()
     window.side_tabs.setFocus()
@@ -356,6 +413,26 @@ def test_settings_round_trip(qtbot: Any, window: MainWindow, engine: Any) -> Non
     engine.last("settings.update").result({**SETTINGS, "values": changed})
     assert not dialog.isVisible()
     assert window.status.model_label.text() == "qwen2:1.5b-instruct"
+
+
+def test_the_interface_language_is_chosen_in_settings_for_the_next_start(
+    window: MainWindow, engine: Any, store: QSettings
+) -> None:
+    window.open_settings()
+    engine.last("settings.get").result(SETTINGS)
+    dialog = window.settings_dialog
+    assert isinstance(dialog, SettingsDialog)
+    combo = dialog.language_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["system", "en", "zh_CN"]
+    assert combo.itemText(2) == "简体中文"
+    assert not dialog.language_note.isVisibleTo(dialog)
+    combo.setCurrentIndex(combo.findData("zh_CN"))
+    assert dialog.language_note.isVisibleTo(dialog)
+    assert "next time Needle starts" in dialog.language_note.text()
+    dialog.save()  # only the app's own preferences changed: nothing is sent to the engine
+    assert "settings.update" not in engine.methods()
+    assert window.preferences.language == "zh_CN"
+    assert store.value("interface/language") == "zh_CN"
 
 
 def test_settings_dialog_catches_a_bad_host_before_sending(qtbot: Any) -> None:

@@ -118,6 +118,19 @@ def test_events_stream_and_stale_events_are_dropped_after_cancel(
     assert {e["type"] for e in got.events} <= {"level", "answer_delta"}
 
 
+def test_stop_reading_lets_an_ask_finish_with_its_partial_answer(
+    qtbot: QtBot, client: EngineClient
+) -> None:
+    got = Collector()
+    handle = client.request("ask", {"question": "forever"}, **got.callbacks())
+    qtbot.waitUntil(lambda: len(got.events) >= 3, timeout=5000)
+    handle.stop_reading()
+    assert handle.alive
+    qtbot.waitUntil(lambda: got.done, timeout=5000)
+    assert got.errors == []
+    assert got.results[0]["partial"] is True
+
+
 def test_notifications_are_signals(qtbot: QtBot) -> None:
     engine_client = make_client([*FAKE_ENGINE, "--ollama-poll", "60"])
     topics: list[str] = []

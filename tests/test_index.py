@@ -478,3 +478,32 @@ def test_an_oversized_search_is_a_bad_query_at_once(
 
 def test_a_search_of_the_largest_allowed_size_still_runs(index: ChunkIndex) -> None:
     assert index.search(" ".join(["lease"] * 64)) is not None
+
+
+def test_chinese_file_shows_its_own_punctuation_and_matches_either_form(tmp_path: Path) -> None:
+    path = tmp_path / "年报.txt"
+    path.write_text("公司概况\n\n本公司的收入，主要由软件授权（约六成）和服务构成。\n", "utf-8")
+    index = ChunkIndex.open(tmp_path / "index", writable=True)
+    document = extract_file(path, max_bytes=1_000_000)
+    index.add_document(
+        "report",
+        str(path),
+        document.title,
+        chunk_document("report", document),
+        extension="txt",
+        modified=JUN_2024,
+        size=path.stat().st_size,
+        kind=document.kind,
+    )
+    index.commit()
+    for query in ("收入,主要由", "收入，主要由", "收入", "(约六成)"):
+        hits = index.search(query)
+        assert [hit.doc_id for hit in hits] == ["report"], query
+        hit = hits[0]
+        assert "收入，主要由软件授权（约六成）" in hit.text
+        assert "收入，主要由" in hit.snippet
+        marked = [hit.snippet[h.start : h.end] for h in hit.snippet_highlights]
+        assert marked and all("," not in word and "(" not in word for word in marked), query
+    hit = index.search("收入,主要由")[0]
+    assert [hit.text[h.start : h.end] for h in hit.highlights] == ["收入", "主要由"]
+    index.close()

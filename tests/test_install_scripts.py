@@ -20,6 +20,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+APP_ID = "io.github.needle.Needle"  # desktop/about.py; tests/test_desktop_integration.py
+
 DIST = REPO_ROOT / "dist"
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
 TARBALLS = sorted(DIST.glob(f"needle-{VERSION}-linux-*.tar.gz"))
@@ -67,10 +69,10 @@ class UserHome:
 
     @property
     def desktop_entry(self) -> Path:
-        return self.data / "applications" / "needle.desktop"
+        return self.data / "applications" / f"{APP_ID}.desktop"
 
     def installed_icons(self) -> list[Path]:
-        return sorted((self.data / "icons" / "hicolor").glob("*/apps/needle.png"))
+        return sorted((self.data / "icons" / "hicolor").glob(f"*/apps/{APP_ID}.png"))
 
     def run(self, args: list[str | Path], timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -143,7 +145,7 @@ def assert_valid_desktop_entry(path: Path) -> None:
     entry = read_desktop_entry(path)
     assert entry["Type"] == "Application"
     assert entry["Name"] == "Needle"
-    assert entry["Icon"] == "needle"
+    assert entry["Icon"] == APP_ID
     assert entry["Categories"].endswith(";")
 
 
@@ -153,9 +155,17 @@ def test_archive_holds_the_bundle_scripts_and_icons(unpacked: Path) -> None:
     assert (unpacked / "VERSION").read_text("utf-8").strip() == VERSION
     for executable in ("needle/needle", "needle/needle-desktop", "install.sh", "uninstall.sh"):
         assert os.access(unpacked / executable, os.X_OK), executable
-    assert sorted(p.name for p in (unpacked / "icons").iterdir()) == sorted(
-        p.name for p in (REPO_ROOT / "resources" / "icons").glob("needle-*.png")
-    )
+    icons = unpacked / "share" / "icons" / "hicolor"
+    assert sorted(p.parent.parent.name for p in icons.glob(f"*/apps/{APP_ID}.*")) == sorted(
+        [*(f"{p.stem.split('-')[1]}x{p.stem.split('-')[1]}" for p in
+           (REPO_ROOT / "resources" / "icons").glob("needle-*.png")), "scalable"]
+    )  # fmt: skip
+    assert (unpacked / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    # The licences, at the top and inside the bundle where the About dialog links them.
+    for folder in (unpacked, unpacked / "needle" / "_internal"):
+        assert (folder / "LICENSE").read_text("utf-8").startswith("MIT License")
+        third_party = (folder / "THIRD-PARTY-LICENSES.txt").read_text("utf-8")
+        assert "PySide6_Essentials" in third_party and "GNU LESSER GENERAL PUBLIC" in third_party
 
 
 @needs_tarball
@@ -315,8 +325,11 @@ def test_deb_installs_opt_bundle_commands_menu_entry_and_icons(tmp_path: Path) -
         "/opt/needle/needle-desktop",
         "/usr/bin/needle",
         "/usr/bin/needle-desktop",
-        "/usr/share/applications/needle.desktop",
-        "/usr/share/icons/hicolor/256x256/apps/needle.png",
+        f"/usr/share/applications/{APP_ID}.desktop",
+        f"/usr/share/icons/hicolor/256x256/apps/{APP_ID}.png",
+        f"/usr/share/icons/hicolor/scalable/apps/{APP_ID}.svg",
+        f"/usr/share/metainfo/{APP_ID}.metainfo.xml",
+        "/usr/share/doc/needle/copyright",
     ):
         assert expected in paths, expected
     assert "/usr/bin/needle -> /opt/needle/needle" in listing.replace("./usr", "/usr")
@@ -325,7 +338,10 @@ def test_deb_installs_opt_bundle_commands_menu_entry_and_icons(tmp_path: Path) -
 
     unpacked = tmp_path / "deb"
     subprocess.run(["dpkg-deb", "--extract", str(deb), str(unpacked)], check=True)
-    entry = unpacked / "usr/share/applications/needle.desktop"
+    copyright_file = (unpacked / "usr/share/doc/needle/copyright").read_text("utf-8")
+    assert copyright_file.startswith("Format: https://www.debian.org/doc/packaging-manuals/")
+    assert "opt/needle/_internal/PySide6/*" in copyright_file
+    entry = unpacked / "usr/share/applications" / f"{APP_ID}.desktop"
     assert_valid_desktop_entry(entry)
     assert read_desktop_entry(entry)["Exec"] == "/opt/needle/needle-desktop"
     version = subprocess.run(

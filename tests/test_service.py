@@ -353,6 +353,24 @@ def test_cancelling_a_running_ask_stops_it_and_ends_with_cancelled(
     assert sum(1 for m in mine if m["type"] in ("result", "error")) == 1
 
 
+def test_stop_reading_ends_an_ask_with_its_partial_answer(
+    served: tuple[Service, Output],
+) -> None:
+    service, output = served
+    send(service, 2, "ask", question="forever")
+    output.wait_for(lambda m: m.get("id") == 2 and m["event"]["type"] == "answer_delta")
+    send(service, 3, "ask.stop_reading", request=2)
+    assert output.final(3)["result"] == {"stopping": True}
+    final = output.final(2)
+    assert final["type"] == "result"
+    assert final["result"]["partial"] is True
+    assert final["result"]["text"] == "answer from what was read"
+    send(service, 4, "ask.stop_reading", request=2)
+    assert output.final(4)["result"] == {"stopping": False}
+    send(service, 5, "ask.stop_reading", request="2")
+    assert output.final(5)["error"]["kind"] == "bad_request"
+
+
 def test_cancelling_a_finished_request_says_so(served: tuple[Service, Output]) -> None:
     service, output = served
     send(service, 2, "search", query="x")

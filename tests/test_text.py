@@ -103,8 +103,13 @@ def test_empty_file_is_empty_text() -> None:
     assert decode_bytes(b"") == ("", "utf-8")
 
 
-def test_ligatures_and_full_width_forms_become_plain_letters() -> None:
-    assert normalize("ﬁle ﬂow ＡＢＣ１２３") == "file flow ABC123"
+def test_ligatures_are_written_out_and_full_width_forms_kept() -> None:
+    # Ligatures are the PDF's typesetting; full-width letters and digits are what the file says.
+    assert normalize("ﬁle ﬂow ＡＢＣ１２３") == "file flow ＡＢＣ１２３"
+
+
+def test_decomposed_accents_are_composed() -> None:
+    assert normalize("cafe\u0301") == "café"
 
 
 def test_line_breaks_become_lf_and_controls_go() -> None:
@@ -114,13 +119,19 @@ def test_line_breaks_become_lf_and_controls_go() -> None:
     assert normalize("lone \ud835 surrogate") == "lone  surrogate"
 
 
-def test_chinese_text_survives_normalization() -> None:
-    # NFKC maps full-width punctuation to ASCII but leaves every Han character alone.
-    normalized = normalize(CHINESE)
-    assert [c for c in normalized if "\u4e00" <= c <= "\u9fff"] == [
-        c for c in CHINESE if "\u4e00" <= c <= "\u9fff"
-    ]
-    assert "，" not in normalized and "," in normalized
+def test_chinese_text_keeps_its_own_punctuation() -> None:
+    assert normalize(CHINESE) == CHINESE
+    written = "收入，主要由（一）：工资；……　全角空格"
+    assert normalize(written) == written
+
+
+# Text as files hold it: Latin, accented (composed), Chinese, full-width forms, ideographic space.
+_SHOWN_ALPHABET = "abcXYZ019 .,;:!?-\t\néü中文收入主要由，。、！？：；（）「」…　ＡＢＣ１２３"
+
+
+@given(st.text(alphabet=_SHOWN_ALPHABET), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_shown_text_is_the_files_text_but_for_line_endings(raw: str, newline: str) -> None:
+    assert normalize(raw.replace("\n", newline)) == raw
 
 
 @given(st.text())

@@ -121,6 +121,26 @@
         <translation>停止这个问题（Esc）</translation>
     </message>
     <message>
+        <location filename="../answer_view.py" line="139"/>
+        <source>Answer from what was found</source>
+        <translation>用已找到的内容回答</translation>
+    </message>
+    <message>
+        <location filename="../answer_view.py" line="249"/>
+        <source>Stop reading and answer from the passages found so far ({n} state the answer); the answer is marked as coming from a partial reading</source>
+        <translation>停止阅读，用目前找到的段落回答（其中 {n} 段陈述了答案）；答案会标明来自部分阅读</translation>
+    </message>
+    <message>
+        <location filename="../answer_view.py" line="261"/>
+        <source>Answering from what was found so far</source>
+        <translation>正在用目前找到的内容回答</translation>
+    </message>
+    <message>
+        <location filename="../answer_view.py" line="310"/>
+        <source>from a partial reading: you stopped it after {n} passages</source>
+        <translation>来自部分阅读：你在读了 {n} 段后停止了阅读</translation>
+    </message>
+    <message>
         <location filename="../answer_view.py" line="131"/>
         <location filename="../folders_panel.py" line="438"/>
         <location filename="../main_window.py" line="118"/>

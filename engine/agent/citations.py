@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -22,6 +21,7 @@ from engine.agent.context import ContextBlock, query_terms
 from engine.agent.events import Citation
 from engine.lang import split_sentences
 from engine.models import SearchHit
+from engine.textforms import match_form
 
 Span = tuple[int, int]
 Highlighter = Callable[[SearchHit], tuple[Span, ...]]
@@ -142,7 +142,7 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
     chars: list[str] = []
     positions: list[int] = []
     for index, original in enumerate(text.translate(_QUOTE_CHARS)):
-        folded = unicodedata.normalize("NFKC", original) if ord(original) > 127 else original
+        folded = match_form(original)
         for char in folded.translate(_QUOTE_CHARS).lower():
             if not char.isspace():
                 chars.append(char)

@@ -18,6 +18,7 @@ from engine.agent.keywords import ENGLISH_STOPWORDS
 from engine.agent.prompts import DocumentBlock, render_document
 from engine.lang import CJK_CHAR, split_sentences
 from engine.models import SearchHit
+from engine.textforms import match_form
 from engine.tokens import estimate_tokens
 
 MIN_USEFUL_TOKENS = 40  # below this, no chunk is worth trying to squeeze in
@@ -190,6 +191,7 @@ def query_terms(words: Iterable[str]) -> set[str]:
 
 
 def _terms_of(text: str) -> set[str]:
+    text = match_form(text)  # a passage's "ＣＥＯ" or "２０２３" meets the question's "CEO", "2023"
     words = (w.lower() for w in _LATIN_RE.findall(text))
     terms = {w[:5] for w in words if (len(w) > 2 or w.isdigit()) and w not in ENGLISH_STOPWORDS}
     for run in _CJK_RUN_RE.findall(text):

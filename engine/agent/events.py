@@ -197,6 +197,8 @@ class Answer(Event):
     # not citations: the answer claims nothing from them.
     candidates: tuple[Citation, ...] = ()
     chunks_read: int = 0  # passages the model read one by one (Levels 2 and 3)
+    # The user stopped the reading early: the answer comes from the passages read until then.
+    partial: bool = False
 
 
 @dataclass(frozen=True)

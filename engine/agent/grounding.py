@@ -41,6 +41,7 @@ from engine.agent.keywords import text_keywords
 from engine.agent.session import Session
 from engine.llm.types import Message
 from engine.search.analysis import english_terms
+from engine.textforms import match_form
 
 VERIFY_REPLY_TOKENS = 160
 MIN_TERM_SUPPORT = 0.5  # share of the answer's own terms its passages must hold
@@ -185,9 +186,12 @@ def gives_form(answer: str, form: AnswerForm) -> bool:
 
 
 def normalize_digits(text: str) -> str:
-    """Runs of two or more Chinese digits (一九〇二) written as Arabic digits (1902), so a year
-    matches however either side wrote it. Lone 一 stays: it is mostly "one"/"a"."""
-    return _CHINESE_DIGIT_RUN_RE.sub(lambda m: m.group(0).translate(_CHINESE_DIGITS), text)
+    """`text` in its matched form (full-width "２０２３" is "2023") with runs of two or more
+    Chinese digits (一九〇二) written as Arabic digits (1902), so a year matches however either
+    side wrote it. Lone 一 stays: it is mostly "one"/"a"."""
+    return _CHINESE_DIGIT_RUN_RE.sub(
+        lambda m: m.group(0).translate(_CHINESE_DIGITS), match_form(text)
+    )
 
 
 @dataclass(frozen=True)

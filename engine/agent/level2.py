@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.agent import prompts
 from engine.agent.answering import context_room, write_answer
@@ -157,12 +157,14 @@ def run_level2(
     draft: LevelOutcome | None = None
     fruitless = 0
     for number, size in enumerate(wave_sizes(len(first)), start=1):
-        wave = reading.next_wave(size)
+        wave = reading.next_wave(size) if not session.stop_reading.cancelled else []
         if not wave:
             break
         reason = _wave_reason(number, draft, question.kind, bool(reading.evidence()))
         session.emit(WaveStarted(number, len(wave), reading.read, reading.ceiling, reason))
         results = read_candidates(session, wave, question.text, cache, reading)
+        if session.stop_reading.cancelled:
+            break  # the user wants the answer now: no pick call, no more waves
         pick_evidence(session, question, reading, [r for r in results if r.verdict.relevant])
         found_more = any(
             r.hit.chunk_id not in reading.passed for r in results if r.verdict.relevant
@@ -178,9 +180,28 @@ def run_level2(
             return _answer(session, question, reading, scope, stream)
         if question.kind is not AnswerKind.ALL and fruitless >= patience:
             break
+    if session.stop_reading.cancelled:
+        return _stopped(session, question, reading, scope, stream)
     if question.kind is not AnswerKind.FACT and reading.evidence():
         return _answer(session, question, reading, scope, stream)
     return draft or _not_found(question.text, _closest(reading))
+
+
+def _stopped(
+    session: Session, question: Question, reading: Reading, scope: Scope, stream: bool
+) -> LevelOutcome:
+    """The user stopped the reading: one answer from the quotes kept so far, grounded as any
+    other, marked as coming from a partial reading."""
+    if reading.evidence():
+        outcome = _answer(session, question, reading, scope, stream)
+    else:
+        outcome = _not_found(question.text, _closest(reading))
+        outcome = replace(
+            outcome,
+            grounding=f"the reading was stopped after {reading.read} passages, "
+            "before any of them stated the answer",
+        )
+    return replace(outcome, partial=True)
 
 
 def wave_sizes(first: int = 0) -> list[int]:
@@ -300,7 +321,8 @@ def read_candidates(
 ) -> list[ReadResult]:
     """Verdicts for one wave, emitted as ChunkVerdict events in completion order and added to
     `reading`. Cached verdicts cost no call. On cancellation or error no further read is started
-    and the ones in flight are aborted through a child token."""
+    and the ones in flight are aborted through a child token; when the user stops the reading
+    (session.stop_reading) the same happens, and the verdicts already in are returned."""
     before = reading.read
     to_read: deque[SearchHit] = deque()
     reader = session.model_for(READ_PURPOSE).name  # verdicts are the reading model's
@@ -313,11 +335,16 @@ def read_candidates(
     if to_read:
         reads = CancelToken()
         unlink = session.cancel.on_cancel(reads.cancel)
+        unlink_stop = session.stop_reading.on_cancel(reads.cancel)
         started = time.monotonic()
         try:
             _read_in_pool(session, to_read, question, cache, reads, reading)
+        except Cancelled:
+            if session.cancel.cancelled or not session.stop_reading.cancelled:
+                raise
         finally:
             unlink()
+            unlink_stop()
             session.add_time("read", time.monotonic() - started)
     return reading.results[before:]
 

@@ -104,6 +104,8 @@ def run_level3(
     final: Final | None = None
     nudged = False
     for step in range(1, session.settings.max_steps + 1):
+        if session.stop_reading.cancelled:
+            break  # the user wants the answer now, from the findings so far
         decision, mode = _plan(session, parsed, memory, mode)
         if isinstance(decision, Final):
             if not memory.findings and not nudged:
@@ -126,7 +128,8 @@ def run_level3(
         _read_step(session, memory, step, decision.question, scope, cache, parsed)
     if final is None:
         final = _final_answer(session, parsed, memory, mode)
-    return _outcome(session, parsed, memory, final)
+    outcome = _outcome(session, parsed, memory, final)
+    return replace(outcome, partial=True) if session.stop_reading.cancelled else outcome
 
 
 def _not_found_finding(outcome: LevelOutcome) -> str:

@@ -26,6 +26,7 @@ class LevelOutcome:
     # The closest passages, when nothing grounded was found (numbered 1.., no claim attached).
     candidates: tuple[Citation, ...] = ()
     context: tuple[SearchHit, ...] = ()  # Level 1's context, ranked: auto's Level 2 reads it first
+    partial: bool = False  # the user stopped the reading: answered from what was read so far
 
 
 def hit_ref(hit: SearchHit) -> ChunkRef:

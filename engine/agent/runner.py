@@ -56,6 +56,7 @@ def answer_question(
     scope: ScopeSpec = None,
     on_event: Callable[[Event], None] = _ignore,
     cancel: CancelToken = NEVER,
+    stop_reading: CancelToken = NEVER,
     verdict_cache: VerdictCache | None = None,
     parse_mode: str = "structured",
     compress_context: bool = False,
@@ -63,8 +64,10 @@ def answer_question(
     reader: ChatModel | None = None,
 ) -> Answer:
     """Answer `question` from the indexed documents. Raises NeedleError (after an ErrorEvent) on
-    failure, Cancelled when `cancel` is set. `reader`, when given, takes Level 2's reads (a
-    smaller, faster model); the main `model` parses, plans and answers."""
+    failure, Cancelled when `cancel` is set. Setting `stop_reading` ends Levels 2 and 3's reading
+    early with an answer from what was found so far (Answer.partial). `reader`, when given,
+    takes Level 2's reads (a smaller, faster model); the main `model` parses, plans and
+    answers."""
     started = time.monotonic()
     problems = settings.problems()
     if problems:
@@ -81,6 +84,7 @@ def answer_question(
         reader=reader,
         on_event=on_event,
         cancel=cancel,
+        stop_reading=stop_reading,
         options=AgentOptions(
             parse_mode=parse_mode, compress_context=compress_context, score_gap=score_gap
         ),
@@ -182,6 +186,8 @@ def _auto(session: Session, question: str, scope: Scope, cache: VerdictCache) ->
     second = _level2(session, parsed, scope, cache, first=first.context)
     if _accepted(second):
         return second
+    if session.stop_reading.cancelled:
+        return _settled(session, question, [first, second])
     if second.nothing_matched and not second.candidates:
         return _settled(session, question, [first, second])
     session.emit(LevelStarted(3, f"{_why_not(second)}; breaking the question into sub-questions"))
@@ -226,6 +232,7 @@ def _settled(session: Session, question: str, outcomes: list[LevelOutcome]) -> L
         found=False,
         grounding=last.grounding,
         candidates=candidates,
+        partial=last.partial,
     )
 
 
@@ -275,4 +282,5 @@ def _final_event(session: Session, outcome: LevelOutcome, seconds: float) -> Ans
         chunks_read=session.reads,
         grounding=outcome.grounding,
         candidates=outcome.candidates,
+        partial=outcome.partial,
     )

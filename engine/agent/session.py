@@ -57,6 +57,9 @@ class Session:
     budget: PromptBudget
     on_event: EventSink
     cancel: CancelToken = NEVER
+    # Set when the user asks for an answer from what was found so far: reading stops (the reads
+    # in flight are aborted), and the level answers from the quotes it kept.
+    stop_reading: CancelToken = NEVER
     options: AgentOptions = field(default_factory=AgentOptions)
     usage: Usage = field(default_factory=Usage)
     timings: dict[str, float] = field(default_factory=dict)

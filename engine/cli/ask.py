@@ -82,6 +82,11 @@ class AskPrinter:
             out.print(answer.text)
         elif not self.at_line_start:
             out.print()
+        if answer.partial:
+            out.print()
+            count = answer.chunks_read
+            out.print(out.bold(f"Partial reading: answered from the {count} passages read before"))
+            out.print(out.bold("you stopped the reading; more passages may hold more."))
         if answer.citations:
             out.print()
             out.print(out.bold("Sources"))

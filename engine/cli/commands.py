@@ -9,7 +9,14 @@ from typing import Any
 
 from engine.api import Engine, diagnose, reset_settings
 from engine.cancel import CancelToken
-from engine.cli.console import EXIT_FAILURE, EXIT_OK, Console, cancel_on_interrupt, short_path
+from engine.cli.console import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Console,
+    answer_now_on_interrupt,
+    cancel_on_interrupt,
+    short_path,
+)
 from engine.cli.progress import ProgressPrinter, PullPrinter
 from engine.cli.render import (
     render_change,
@@ -159,19 +166,27 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
         )
     scope = engine.resolve_scope(args.scope) if args.scope else None
     # Only `ask` needs the agent's event types: other commands start without them.
-    from engine.agent.events import Answer, ErrorEvent, Event
+    from engine.agent.events import Answer, ChunkVerdict, ErrorEvent, Event
     from engine.cli.ask import AskPrinter, one_at_a_time
 
     printer = AskPrinter(console)
     printed_final: list[str] = []  # the answer or error event, when the stream carried it
+    answering_passages: list[str] = []  # read so far and stating the answer
 
     def print_json(event: Event) -> None:
         if isinstance(event, Answer | ErrorEvent):
             printed_final.append(event.type)
         console.json_line(event.to_dict())
 
-    on_event = one_at_a_time(print_json if args.json else printer)
-    with cancel_on_interrupt(console, "the answer") as cancel:
+    show = print_json if args.json else printer
+
+    def on_any_event(event: Event) -> None:
+        if isinstance(event, ChunkVerdict) and event.relevant:
+            answering_passages.append(event.chunk.chunk_id)
+        show(event)
+
+    on_event = one_at_a_time(on_any_event)
+    with answer_now_on_interrupt(console, lambda: bool(answering_passages)) as (cancel, stop):
         try:
             answer = engine.ask(
                 question,
@@ -179,6 +194,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
                 scope=scope,
                 on_event=on_event,
                 cancel=cancel,
+                stop_reading=stop,
                 model=args.model,
                 host=args.host,
                 reader_model=args.reader_model,

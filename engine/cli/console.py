@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,5 +169,40 @@ def cancel_on_interrupt(console: Console, what: str) -> Iterator[CancelToken]:
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def answer_now_on_interrupt(
+    console: Console, found_so_far: Callable[[], bool]
+) -> Iterator[tuple[CancelToken, CancelToken]]:
+    """(cancel, stop_reading) for `needle ask`. The first Ctrl-C, once the reading has found a
+    passage that states the answer (`found_so_far`), stops the reading and answers from what was
+    found; otherwise, and on the next Ctrl-C, the question is cancelled; one more quits at once."""
+    cancel, stop_reading = CancelToken(), CancelToken()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel, stop_reading
+        return
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        if not stop_reading.cancelled and found_so_far():
+            console.err.write(
+                "\nneedle: answering from what was found so far… "
+                "(press Ctrl-C again to stop the answer)\n"
+            )
+            stop_reading.cancel()
+        else:
+            console.err.write(
+                "\nneedle: stopping the answer… (press Ctrl-C again to quit at once)\n"
+            )
+            cancel.cancel()
+        console.err.flush()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield cancel, stop_reading
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -46,7 +46,7 @@ _CLOSERS = "\"')\\]」』”’"
 _SENTENCE_RE = re.compile(
     rf"[{re.escape(LATIN_SENTENCE_ENDS)}…]+[{_CLOSERS}]*[ \t]+"  # English: then a space
     rf"|[{CJK_SENTENCE_ENDS}；]+[{_CLOSERS}]*[ \t]*"  # Chinese terminals need no space after them
-    rf"|(?<=[{HAN}])[!?;]+[{_CLOSERS}]*[ \t]*"  # ！？； after NFKC, following Han text
+    rf"|(?<=[{HAN}])[!?;]+[{_CLOSERS}]*[ \t]*"  # ASCII !?; written after Han text
 )
 _SPLIT_LEVELS: tuple[tuple[re.Pattern[str], int], ...] = (
     (_PARAGRAPH_RE, _PARAGRAPH),

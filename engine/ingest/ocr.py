@@ -50,7 +50,8 @@ OCR_MIN_SIDE = 16
 OCR_MIN_SCORE = 0.5
 # Bumped when anything that changes the text of a page changes (rendering, models, ordering):
 # cached texts of older versions are then never used.
-OCR_CACHE_VERSION = 1
+# 2: the text keeps full-width punctuation as recognised (version 1 cached it NFKC-folded).
+OCR_CACHE_VERSION = 2
 MODEL_FILES: Final = (
     "PP-OCRv6_det_small.onnx",
     "ch_ppocr_mobile_v2.0_cls_mobile.onnx",

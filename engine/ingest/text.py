@@ -60,9 +60,12 @@ _ASCII_RUN_RE = re.compile(r"[\x00-\x7f]+")
 _NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
 _LINE_BREAKS_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 # Every control character except tab and newline (C0, DEL, C1), the zero-width no-break space
-# (a stray BOM) which NFKC keeps, and lone surrogates (broken PDF text maps produce them; they
+# (a stray BOM), and lone surrogates (broken PDF text maps produce them; they
 # cannot be encoded as UTF-8, so the index and the JSON protocol would choke on them).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ud800-\udfff]")
+# The Latin and Armenian typographic ligatures (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ, ﬓ-ﬗ): the only compatibility
+# characters the shown form folds.
+_LIGATURE_RE = re.compile("[\ufb00-\ufb06\ufb13-\ufb17]")
 
 
 def decode_bytes(data: bytes, *, name: str = "This file") -> tuple[str, str]:
@@ -95,15 +98,22 @@ def decode_bytes(data: bytes, *, name: str = "This file") -> tuple[str, str]:
 
 
 def normalize(text: str) -> str:
-    """NFKC (ligatures and full-width forms become plain letters and digits), every line break
-    style becomes LF, and control characters other than tab and LF are removed."""
+    """The shown form of extracted text (engine/textforms.py): the file's own characters in NFC
+    (full-width "，" and "１" stay as written; matching folds them), Latin ligatures written out
+    ("ﬁ" becomes "fi": a PDF's typesetting, not the author's spelling, and a model reading the
+    passage copies "fi"), every line break style becomes LF, and control characters other than
+    tab and LF are removed."""
     text = _LINE_BREAKS_RE.sub("\n", text)
     text = _CONTROL_RE.sub("", text)
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-        # NFKC may create new line-break or control characters from compatibility forms.
-        text = _CONTROL_RE.sub("", _LINE_BREAKS_RE.sub("\n", text))
+    if not text.isascii():
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        text = _LIGATURE_RE.sub(_unligature, text)
     return text
+
+
+def _unligature(match: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", match.group())
 
 
 def looks_binary(data: bytes) -> bool:

@@ -16,6 +16,7 @@ from engine.search.analysis import (
     storable,
 )
 from engine.search.highlight import HighlightTerms, highlight_spans, make_snippet
+from engine.textforms import match_form
 
 HEADING_SEPARATOR = "\u001f"  # between heading levels in the stored heading field
 
@@ -76,18 +77,20 @@ def doc_meta(
         kind=kind,
         folders=tuple(ancestor_folders(path)),
         folder_names=tuple(folder_names(path)),
-        title_cjk=cjk_field_text(title, segmentation),
+        title_cjk=cjk_field_text(match_form(title), segmentation),
     )
 
 
 def chunk_document(meta: DocMeta, chunk: Chunk, segmentation: Segmentation) -> tantivy.Document:
-    """The Tantivy document of one chunk (docs/index-schema.md lists the fields)."""
+    """The Tantivy document of one chunk (docs/index-schema.md lists the fields). The analyzed
+    fields take the text's matched form, the stored one its shown form (engine/textforms.py)."""
     text = storable(chunk.text)
+    matched = match_form(text)
     doc = tantivy.Document()
     doc.add_text("chunk_id", chunk.chunk_id)
     doc.add_text("doc_id", meta.doc_id)
-    doc.add_text("text_en", text)
-    cjk = cjk_field_text(text, segmentation)
+    doc.add_text("text_en", matched)
+    cjk = cjk_field_text(matched, segmentation)
     if cjk:
         doc.add_text("text_cjk", cjk)
     doc.add_bytes("text", text.encode("utf-8"))
@@ -101,7 +104,7 @@ def chunk_document(meta: DocMeta, chunk: Chunk, segmentation: Segmentation) -> t
         doc.add_text("title_cjk", meta.title_cjk)
     heading = storable(HEADING_SEPARATOR.join(chunk.heading))
     doc.add_text("heading", heading)
-    heading_cjk = cjk_field_text(heading, segmentation)
+    heading_cjk = cjk_field_text(match_form(heading), segmentation)
     if heading_cjk:
         doc.add_text("heading_cjk", heading_cjk)
     if chunk.page is not None:

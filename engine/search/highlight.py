@@ -13,7 +13,6 @@ prefix) lights up every word that starts with it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +21,7 @@ from engine.lang import SENTENCE_ENDS
 from engine.models import Highlight
 from engine.search.analysis import cjk_runs, english_terms, english_tokens, fold_word, has_cjk
 from engine.search.query import parse_query
+from engine.textforms import MatchedText, match_form
 
 DEFAULT_SNIPPET_CHARS = 240
 # Words that carry no meaning of their own: never highlighted beside a word that does.
@@ -61,7 +61,7 @@ def _query_texts(keywords_or_query: Sequence[str]) -> list[str]:
     query highlights its terms, not its filters or exclusions."""
     texts: list[str] = []
     for entry in keywords_or_query:
-        parsed = parse_query(unicodedata.normalize("NFKC", entry))
+        parsed = parse_query(match_form(entry))
         texts.extend(parsed.positive)
     return texts
 
@@ -147,12 +147,14 @@ def highlight_spans(
     text: str, keywords_or_query: Sequence[str], prefixes: Sequence[str] = ()
 ) -> tuple[Highlight, ...]:
     """Sorted, non-overlapping spans of `text` that match any of the keywords (or query), or
-    begin with one of `prefixes`."""
+    begin with one of `prefixes`. Matching compares matched forms ("收入,主要" finds "收入，主要");
+    the spans are offsets into `text` itself."""
     matcher = _matcher(keywords_or_query, prefixes)
-    spans = _english_spans(text, matcher)
-    if (matcher.cjk_pieces or matcher.cjk_singles) and has_cjk(text):
-        spans.extend(_cjk_spans(text, matcher))
-    return _merge(spans)
+    form = MatchedText.of(text)
+    spans = _english_spans(form.matched, matcher)
+    if (matcher.cjk_pieces or matcher.cjk_singles) and has_cjk(form.matched):
+        spans.extend(_cjk_spans(form.matched, matcher))
+    return _merge([form.original_span(start, end) for start, end in spans])
 
 
 def _best_window(spans: Sequence[Highlight], max_chars: int) -> int:

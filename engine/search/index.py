@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from engine.search.schema import (
     read_schema_file,
     write_schema_file,
 )
+from engine.textforms import match_form
 
 WRITER_HEAP_BYTES = 128_000_000
 WRITER_THREADS = 2
@@ -318,8 +318,8 @@ class ChunkIndex:
     ) -> SearchPage:
         """`search`, with how many chunks matched in all (the hits are the best `limit`)."""
         check_query_size(query)
-        # Indexed text is NFKC-normalized; so is what the user types (full-width letters, ﬁ).
-        parsed = parse_query(unicodedata.normalize("NFKC", storable(query)))
+        # The index holds the matched form of the text; so must the query (full-width letters, ﬁ).
+        parsed = parse_query(match_form(storable(query)))
         if parsed.errors:
             raise NeedleError(
                 ErrorKind.BAD_QUERY, " ".join(parsed.errors), "Fix or remove that filter."
@@ -383,7 +383,7 @@ class ChunkIndex:
         """For the agent: any keyword or sentence in any language, no syntax, OR semantics."""
         if limit <= 0:
             return []
-        keywords = [unicodedata.normalize("NFKC", storable(k)) for k in keywords]
+        keywords = [match_form(storable(k)) for k in keywords]
         should = self._queries.keyword_clauses(keywords)
         if not should:
             return []

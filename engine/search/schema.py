@@ -19,7 +19,9 @@ from engine.search.analysis import (
 )
 
 # 3: the `ocr` field (chunks of text recognised in images).
-SCHEMA_VERSION = 3
+# 4: the stored text keeps the file's own characters (full-width punctuation and digits); only
+# the analyzed fields are NFKC-folded, so a version 3 index shows "," where the file has "，".
+SCHEMA_VERSION = 4
 SCHEMA_FILE = "needle-schema.json"
 
 

@@ -97,6 +97,7 @@ class ServedEngine(Protocol):
         scope: SearchFilters | None = ...,
         on_event: Callable[[Event], None] | None = ...,
         cancel: CancelToken = ...,
+        stop_reading: CancelToken = ...,
         model: str | None = ...,
         host: str | None = ...,
     ) -> Answer: ...
@@ -110,6 +111,8 @@ class RequestContext:
 
     request_id: int
     cancel: CancelToken
+    # Set by `ask.stop_reading`: an ask answers from what it has read so far.
+    stop_reading: CancelToken
     send_event: Callable[[Event | dict[str, Any]], None]
     send_progress: Callable[[dict[str, Any]], None]
     # Run after a successful result was sent (notifications that follow from it).
@@ -287,6 +290,7 @@ def handle_ask(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
         scope=scope,
         on_event=ctx.send_event,
         cancel=ctx.cancel,
+        stop_reading=ctx.stop_reading,
         model=_optional_text(Method.ASK, params, "model"),
         host=_optional_text(Method.ASK, params, "host"),
     )

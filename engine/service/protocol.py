@@ -22,7 +22,9 @@ from typing import Any, Final
 
 from engine.errors import ErrorKind, NeedleError
 
-PROTOCOL_VERSION: Final = 2  # 2: settings.get/update answer {values, fields}
+# 2: settings.get/update answer {values, fields}
+# 3: `ask.stop_reading` (answer from what was read so far) and the answer event's `partial`
+PROTOCOL_VERSION: Final = 3
 
 
 class Method(StrEnum):
@@ -32,6 +34,7 @@ class Method(StrEnum):
     PING = "ping"
     SHUTDOWN = "shutdown"
     CANCEL = "cancel"
+    ASK_STOP_READING = "ask.stop_reading"
     SETTINGS_GET = "settings.get"
     SETTINGS_UPDATE = "settings.update"
     FOLDERS_LIST = "folders.list"
@@ -51,7 +54,9 @@ class Method(StrEnum):
 METHODS: Final = frozenset(m.value for m in Method)
 
 # Control methods are answered on the reading thread at once; everything else runs on a worker.
-CONTROL_METHODS: Final = frozenset({Method.HANDSHAKE, Method.PING, Method.SHUTDOWN, Method.CANCEL})
+CONTROL_METHODS: Final = frozenset(
+    {Method.HANDSHAKE, Method.PING, Method.SHUTDOWN, Method.CANCEL, Method.ASK_STOP_READING}
+)
 
 
 class Topic(StrEnum):

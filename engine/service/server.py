@@ -191,6 +191,9 @@ class Service:
         if method == Method.CANCEL:
             self._cancel(request)
             return True
+        if method == Method.ASK_STOP_READING:
+            self._stop_reading(request)
+            return True
         assert method not in CONTROL_METHODS
         self._start_worker(request, self._handlers[method])
         return True
@@ -259,14 +262,28 @@ class Service:
         # False means it already finished (or never existed): its final reply is sent or coming.
         self._reply(request, {"cancelled": self._workers.cancel(target)})
 
+    def _stop_reading(self, request: Request) -> None:
+        target = request.params.get("request")
+        if isinstance(target, bool) or not isinstance(target, int):
+            self._refuse(
+                request,
+                ErrorKind.BAD_REQUEST,
+                "Bad parameters for 'ask.stop_reading': 'request' must be the id of an ask.",
+            )
+            return
+        # False: that ask already finished; its answer is sent or coming.
+        self._reply(request, {"stopping": self._workers.stop_reading(target)})
+
     # -- workers ---------------------------------------------------------------------------
 
     def _start_worker(self, request: Request, handler: Handler) -> None:
+        stop_reading = CancelToken()
+
         def work(token: CancelToken) -> Finish:
-            return self._run_request(request, handler, token)
+            return self._run_request(request, handler, token, stop_reading)
 
         name = f"request-{request.id}-{request.method}"
-        if not self._workers.start(request.id, name, work):
+        if not self._workers.start(request.id, name, work, stop_reading=stop_reading):
             self._refuse(
                 request,
                 ErrorKind.BAD_REQUEST,
@@ -274,7 +291,9 @@ class Service:
                 "Use a new id for every request.",
             )
 
-    def _run_request(self, request: Request, handler: Handler, token: CancelToken) -> Finish:
+    def _run_request(
+        self, request: Request, handler: Handler, token: CancelToken, stop_reading: CancelToken
+    ) -> Finish:
         rid = request.id
 
         def send_progress(progress: dict[str, Any]) -> None:
@@ -287,7 +306,7 @@ class Service:
                 self._writer.send(EventReply(rid, data))
 
         throttle = progress_throttle(send_progress, self._progress_interval)
-        context = RequestContext(rid, token, send_event, throttle.push)
+        context = RequestContext(rid, token, stop_reading, send_event, throttle.push)
         final: Reply
         try:
             assert self._engine is not None  # workers start only after a successful handshake

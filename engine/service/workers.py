@@ -28,6 +28,9 @@ Finish = Callable[[], None]
 class _Running:
     token: CancelToken
     thread: threading.Thread
+    # An ask's "answer from what was found so far" (docs/protocol.md, ask.stop_reading): the work
+    # goes on and answers, unlike a cancel. None for requests that have nothing to stop early.
+    stop_reading: CancelToken | None = None
 
 
 class Workers(Generic[Key]):
@@ -41,9 +44,17 @@ class Workers(Generic[Key]):
         with self._lock:
             return len(self._running)
 
-    def start(self, key: Key, name: str, work: Callable[[CancelToken], Finish]) -> bool:
+    def start(
+        self,
+        key: Key,
+        name: str,
+        work: Callable[[CancelToken], Finish],
+        *,
+        stop_reading: CancelToken | None = None,
+    ) -> bool:
         """Run `work(token)` on a new thread, then the action it returns; False (and nothing
-        runs) when a request with this id is still running."""
+        runs) when a request with this id is still running. `stop_reading`, the token the work
+        watches to answer early, is fired by `stop_reading(key)`."""
         with self._lock:
             if key in self._running:
                 return False
@@ -51,7 +62,7 @@ class Workers(Generic[Key]):
             thread = threading.Thread(
                 target=self._run, args=(key, work, token), name=name, daemon=True
             )
-            self._running[key] = _Running(token, thread)
+            self._running[key] = _Running(token, thread, stop_reading)
         thread.start()
         return True
 
@@ -70,6 +81,16 @@ class Workers(Generic[Key]):
         if running is not None:
             running.token.cancel()
         return running is not None
+
+    def stop_reading(self, key: Key) -> bool:
+        """Ask the request with this id to answer from what it has; False when it is not running
+        (its answer is sent or coming) or has nothing to stop early."""
+        with self._lock:
+            running = self._running.get(key)
+        if running is None or running.stop_reading is None:
+            return False
+        running.stop_reading.cancel()
+        return True
 
     def threads(self) -> list[threading.Thread]:
         """The threads of the running requests."""

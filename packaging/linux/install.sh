@@ -19,12 +19,13 @@ mv "$app_dir.new" "$app_dir"
 ln -sf "$app_dir/needle" "$bin_home/needle"
 ln -sf "$app_dir/needle-desktop" "$bin_home/needle-desktop"
 
-for icon in "$here"/icons/needle-*.png; do
-    [ -e "$icon" ] || continue
-    size=$(basename "$icon" .png | sed 's/needle-//')
-    mkdir -p "$data_home/icons/hicolor/${size}x${size}/apps"
-    cp "$icon" "$data_home/icons/hicolor/${size}x${size}/apps/needle.png"
-done
+app_id=io.github.needle.Needle
+# Icons (every size and SVG) and the AppStream metadata, named by the app id.
+mkdir -p "$data_home/icons" "$data_home/metainfo"
+cp -R "$here/share/icons/." "$data_home/icons/"
+cp "$here/share/metainfo/$app_id.metainfo.xml" "$data_home/metainfo/"
+# What versions before the app id installed.
+rm -f "$data_home/applications/needle.desktop" "$data_home"/icons/hicolor/*/apps/needle.png
 # Exec holds the path in double quotes, so a folder with spaces works. Desktop-entry rules: inside
 # the quotes \ " ` $ take a backslash, and the value's own escaping doubles every backslash.
 exec_path=$(printf '%s' "$app_dir/needle-desktop" | sed -e 's/\\/\\\\\\\\/g' -e 's/["`$]/\\\\&/g')
@@ -36,10 +37,8 @@ NEEDLE_EXEC="\"$exec_path\"" awk '
         while ((at = index(rest, "@EXEC@")) > 0) {
             out = out substr(rest, 1, at - 1) value; rest = substr(rest, at + 6)
         }
-        line = out rest
-        sub(/@ICON@/, "needle", line)
-        print line
-    }' "$here/needle.desktop.in" > "$data_home/applications/needle.desktop"
+        print out rest
+    }' "$here/$app_id.desktop.in" > "$data_home/applications/$app_id.desktop"
 
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$data_home/applications" || true
 command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$data_home/icons/hicolor" || true

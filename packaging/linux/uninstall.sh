@@ -11,8 +11,11 @@ for exe in needle needle-desktop; do
         rm -f "$bin_home/$exe"
     fi
 done
-rm -f "$data_home/applications/needle.desktop"
-rm -f "$data_home"/icons/hicolor/*/apps/needle.png
+app_id=io.github.needle.Needle
+rm -f "$data_home/applications/$app_id.desktop" "$data_home/metainfo/$app_id.metainfo.xml"
+rm -f "$data_home"/icons/hicolor/*/apps/"$app_id".png "$data_home"/icons/hicolor/*/apps/"$app_id".svg
+# What versions before the app id installed.
+rm -f "$data_home/applications/needle.desktop" "$data_home"/icons/hicolor/*/apps/needle.png
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$data_home/applications" || true
 [ -d "$data_home/icons/hicolor" ] && command -v gtk-update-icon-cache >/dev/null 2>&1 &&
     gtk-update-icon-cache -q -t "$data_home/icons/hicolor" || true

@@ -31,9 +31,13 @@ class FakeRequest:
         self.params = params
         self.callbacks = callbacks
         self.cancelled = False
+        self.stopped_reading = False
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    def stop_reading(self) -> None:
+        self.stopped_reading = True
 
     def _call(self, name: str, value: Any) -> None:
         callback = self.callbacks.get(name)

@@ -181,18 +181,31 @@ class FakeEngine:
         scope: SearchFilters | None = None,
         on_event: Callable[[Event], None] | None = None,
         cancel: CancelToken = NEVER,
+        stop_reading: CancelToken = NEVER,
         model: str | None = None,
         host: str | None = None,
     ) -> Answer:
         emit = on_event or (lambda event: None)
         emit(LevelStarted(1, f"scope={scope}"))
-        # "forever" streams until cancelled: a long answer the user stops.
+        # "forever" streams until cancelled or told to stop reading: a long reading the user
+        # stops, or asks to answer from what it found.
         deltas = 10**6 if question == "forever" else 3
         for n in range(deltas):
-            if cancel.wait(0.01):
+            if cancel.wait(0.01) or stop_reading.cancelled:
                 break
             emit(AnswerDelta(f"part{n} "))
         cancel.raise_if_cancelled()
+        if stop_reading.cancelled:
+            return Answer(
+                text="answer from what was read",
+                citations=(),
+                level=2,
+                llm_calls=1,
+                prompt_tokens=10,
+                completion_tokens=3,
+                seconds=0.01,
+                partial=True,
+            )
         return Answer(
             text=f"answer to {question}",
             citations=(),

@@ -8,9 +8,13 @@ the file is gone `vanished` (filled in by `Engine.thread`, "" when it was not ch
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
+
+from engine.lang import sentence_breaks
 
 CitationState = Literal["", "current", "changed", "vanished"]
 STALE_STATES: tuple[str, ...] = ("changed", "vanished")
@@ -24,6 +28,26 @@ def text_hash(text: str) -> str:
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {key: value for key, value in data.items() if key in names}
+
+
+def quoted_sentences(text: str, spans: Sequence[tuple[int, int]], limit: int = 400) -> str:
+    """The sentences of `text` that hold the highlighted `spans` (the words that support an
+    answer), joined; the text's first sentence when nothing is highlighted. At most `limit`
+    characters, cut at a word."""
+    breaks = [0, *sentence_breaks(text), len(text)]
+    chosen: list[tuple[int, int]] = []
+    for start, _end in sorted(spans):
+        index = bisect.bisect_right(breaks, start) - 1
+        sentence = (breaks[max(index, 0)], breaks[min(index + 1, len(breaks) - 1)])
+        if sentence not in chosen:
+            chosen.append(sentence)
+    if not chosen:
+        chosen = [(breaks[0], breaks[1])]
+    quote = " … ".join(" ".join(text[a:b].split()) for a, b in chosen)
+    if len(quote) <= limit:
+        return quote
+    cut = quote[: limit - 1]
+    return (cut[: cut.rfind(" ")] if " " in cut[limit // 2 :] else cut).rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -193,6 +217,7 @@ class TraceStats:
     context_tokens: int = 0  # the read text's estimated tokens, summed
     longest_context_tokens: int = 0
     skipped_without_reading: int = 0  # answers the agent wrote without reading any passage
+    skipped_duplicates: int = 0  # the same question answered the same way again
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -313,6 +313,24 @@ class ThreadStore:
             ThreadSummary(r[0], r[1], float(r[2]), float(r[3]), int(r[4]), r[5] or "") for r in rows
         ]
 
+    def citations_of(self, thread_ids: Sequence[str]) -> dict[str, list[StoredCitation]]:
+        """Every citation of each thread's answers (for the history list's staleness)."""
+        cited: dict[str, list[StoredCitation]] = {}
+        for start in range(0, len(thread_ids), 500):  # SQLite's limit on bound parameters
+            batch = list(thread_ids[start : start + 500])
+            marks = ", ".join("?" for _ in batch)
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT thread_id, citations FROM turns WHERE thread_id IN ({marks})", batch
+                ).fetchall()
+            for thread_id, citations in rows:
+                cited.setdefault(thread_id, []).extend(
+                    StoredCitation.from_dict(c)
+                    for c in _loaded_list(citations)
+                    if isinstance(c, dict)
+                )
+        return cited
+
     def turns(self, which: TraceFilter | None = None) -> list[Turn]:
         """Every stored turn that `which` selects (all when None), oldest first."""
         which = which or TraceFilter()

@@ -814,10 +814,12 @@ class Engine:
                 score_gap=score_gap,
                 history=history,
             )
-            if not remember:
-                return answer
-            turn = _turn_of(question, answer, steps.events, plan.model, index, thread_id or "")
-            return self._remember(turn, answer)
+            if remember:
+                turn = _turn_of(question, answer, steps.events, plan.model, index, thread_id or "")
+                answer = self._remember(turn, answer)
+            # Held back until now, so the streamed answer names the thread it was stored in.
+            steps.release(answer)
+            return answer
         finally:
             close_model(chat_model)
             if reader is not None:
@@ -845,11 +847,19 @@ class Engine:
         ]
 
     def _remember(self, turn: Turn, answer: Answer) -> Answer:
+        """`answer` stored as its thread's next turn, naming where. When the history cannot be
+        written, the answer is still given (the log says why it was not kept)."""
         from dataclasses import replace
 
-        store = self._threads()
-        thread_id = turn.thread_id or store.new_thread(turn.question)
-        stored = store.add_turn(replace(turn, thread_id=thread_id))
+        try:
+            store = self._threads()
+            thread_id = turn.thread_id or store.new_thread(turn.question)
+            stored = store.add_turn(replace(turn, thread_id=thread_id))
+        except NeedleError as error:
+            if error.kind == ErrorKind.THREAD_UNKNOWN:
+                raise
+            log.warning("The answer was not kept in the history: %s", error)
+            return answer
         return replace(answer, thread_id=thread_id, turn=stored.position)
 
     def threads(self, search: str = "", *, limit: int = 500) -> list[ThreadSummary]:
@@ -1047,7 +1057,8 @@ def diagnose(data_dir: str | os.PathLike[str] | None = None) -> DoctorReport:
 
 class _StepRecorder:
     """Passes every event on and keeps the steps worth storing with the answer (the streamed
-    pieces of the answer and the answer itself are stored as the answer)."""
+    pieces of the answer and the answer itself are stored as the answer). The answer event is
+    held back for `release`: it goes out once the answer is stored, naming its thread."""
 
     def __init__(self, forward: Callable[[Event], None]) -> None:
         self._forward = forward
@@ -1055,10 +1066,15 @@ class _StepRecorder:
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        if event.type not in ("answer_delta", "answer"):
+        if event.type == "answer":
+            return
+        if event.type != "answer_delta":
             with self._lock:
                 self.events.append(event)
         self._forward(event)
+
+    def release(self, answer: Event) -> None:
+        self._forward(answer)
 
 
 def _turn_of(

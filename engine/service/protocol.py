@@ -22,7 +22,10 @@ from typing import Any, Final
 
 from engine.errors import ErrorKind, NeedleError
 
-PROTOCOL_VERSION: Final = 2  # 2: settings.get/update answer {values, fields}
+# 2: settings.get/update answer {values, fields}
+# 3: threads: ask takes thread_id and its answer names thread_id and turn; the follow_up event;
+#    threads.list/get/rename/delete/export
+PROTOCOL_VERSION: Final = 3
 
 
 class Method(StrEnum):
@@ -46,6 +49,11 @@ class Method(StrEnum):
     OLLAMA_STATUS = "ollama.status"
     OLLAMA_PULL = "ollama.pull"
     DOCTOR = "doctor"
+    THREADS_LIST = "threads.list"
+    THREADS_GET = "threads.get"
+    THREADS_RENAME = "threads.rename"
+    THREADS_DELETE = "threads.delete"
+    THREADS_EXPORT = "threads.export"
 
 
 METHODS: Final = frozenset(m.value for m in Method)

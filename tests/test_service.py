@@ -796,7 +796,7 @@ def test_threads_over_the_protocol(served: tuple[Service, Output]) -> None:
     assert first["thread_id"] and first["turn"] == 1
     send(service, 3, "ask", question="and in 2021?", thread_id=first["thread_id"])
     assert output.final(3)["result"]["turn"] == 2
-    follow_up = [m["event"] for m in output.of(3) if m.get("type") == "event"][0]
+    follow_up = next(m["event"] for m in output.of(3) if m.get("type") == "event")
     assert follow_up["type"] == "follow_up" and follow_up["original"] == "and in 2021?"
     send(service, 4, "threads.list", search="2021")
     (listed,) = output.final(4)["result"]["threads"]

@@ -915,6 +915,25 @@ class Engine:
         self._threads().set_kept(thread_id, positions)
         return text
 
+    def save_thread(
+        self, thread_id: str, fmt: str, path: str | os.PathLike[str]
+    ) -> str:
+        """`export_thread` written to `path` (atomically: a failed write leaves any earlier file
+        whole); returns the path written."""
+        from engine.library.exports import write_text_atomic
+
+        target = Path(path).expanduser()
+        text = self.export_thread(thread_id, fmt)
+        try:
+            write_text_atomic(target, text)
+        except OSError as error:
+            raise NeedleError(
+                ErrorKind.INVALID_ARGUMENT,
+                f"Cannot write {target}: {error.strerror or error}.",
+                "Choose a file in a folder you can write to.",
+            ) from error
+        return str(target)
+
     def export_traces(
         self, out: str | os.PathLike[str] | None, fmt: str, which: TraceFilter | None = None
     ) -> TraceStats:

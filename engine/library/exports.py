@@ -230,6 +230,19 @@ def _stats(turns: Sequence[Turn], without_reading: int, duplicates: int) -> Trac
     )
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """`text` written beside `path` and renamed over it: a crash leaves the old file or the new
+    one, never half of one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, "utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 def write_traces(path: Path, turns: Iterable[Turn], fmt: str) -> TraceStats:
     """Write the selected turns' records to `path` as JSON lines, atomically (a failed export
     leaves any earlier file whole); returns what was written."""

@@ -115,6 +115,8 @@ class ServedEngine(Protocol):
         self, thread_id: str, fmt: str = ..., positions: Sequence[int] | None = ...
     ) -> str: ...
 
+    def save_thread(self, thread_id: str, fmt: str, path: str) -> str: ...
+
     def close(self) -> None: ...
 
 
@@ -342,4 +344,9 @@ def handle_threads_export(engine: ServedEngine, params: dict[str, Any], ctx: Req
         or not all(isinstance(t, int) and not isinstance(t, bool) and t > 0 for t in turns)
     ):
         raise _bad_params(Method.THREADS_EXPORT, "'turns' must list turn numbers (1, 2, …).")
+    path = _optional_text(Method.THREADS_EXPORT, params, "path")
+    if path is not None:
+        if turns is not None:
+            raise _bad_params(Method.THREADS_EXPORT, "'path' saves a whole thread: no 'turns'.")
+        return {"path": engine.save_thread(thread_id, fmt, path), "format": fmt}
     return {"text": engine.export_thread(thread_id, fmt, turns), "format": fmt}

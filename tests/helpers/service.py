@@ -244,6 +244,10 @@ class FakeEngine:
     ) -> str:
         return export_thread(self.history.thread(thread_id), fmt, positions)
 
+    def save_thread(self, thread_id: str, fmt: str, path: str) -> str:
+        Path(path).write_text(self.export_thread(thread_id, fmt), "utf-8")
+        return path
+
     def close(self) -> None:
         self.closed = True
         self.history.close()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.i18n import tr
-from desktop.rich_text import format_count
+from desktop.rich_text import escape, format_count
+from desktop.theme import colors, theme_events
 from engine.threads import ThreadSummary, Turn
 
 SEARCH_DELAY_MS = 250  # typing pauses this long before the history is searched
@@ -115,6 +116,19 @@ def stored_answer(turn: Turn) -> dict[str, Any]:
     }
 
 
+def summary_html(summary: ThreadSummary, now: float | None = None) -> str:
+    title, details = summary_lines(summary, now).split("\n", 1)
+    c = colors()
+    muted, warn = escape(details), ""
+    if summary.stale_sources:
+        plain, _, mark = details.rpartition(" · ")
+        muted, warn = escape(plain), f' · <span style="color:{c.bad};">{escape(mark)}</span>'
+    return (
+        f'<span style="font-weight:600;">{escape(title)}</span><br>'
+        f'<span style="color:{c.muted};">{muted}</span>{warn}'
+    )
+
+
 class HistoryPanel(QWidget):
     search_changed = Signal(str)
     open_requested = Signal(str)  # thread id
@@ -155,6 +169,7 @@ class HistoryPanel(QWidget):
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.itemClicked.connect(self._on_clicked)
         self.list.itemActivated.connect(self._on_clicked)
+        self.list.viewport().installEventFilter(self)
         self.empty_label = QLabel()
         self.empty_label.setObjectName("muted")
         self.empty_label.setWordWrap(True)
@@ -165,6 +180,7 @@ class HistoryPanel(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty_label)
+        theme_events().changed.connect(self._render)
         self._render()
 
     @property
@@ -194,10 +210,18 @@ class HistoryPanel(QWidget):
     def _render(self) -> None:
         self.list.clear()
         for summary in self._summaries:
-            item = QListWidgetItem(summary_lines(summary))
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, summary.thread_id)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, summary_lines(summary))
             item.setToolTip(summary.last_question)
             self.list.addItem(item)
+            # A label wraps a title of unspaced Chinese where a plain item would cut it short.
+            label = QLabel(summary_html(summary))
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setContentsMargins(8, 5, 8, 5)
+            self.list.setItemWidget(item, label)
+        self._fit_items()
         if self._summaries:
             self.empty_label.hide()
         else:
@@ -208,6 +232,25 @@ class HistoryPanel(QWidget):
             )
             self.empty_label.show()
         self._select_current()
+
+    def item_text(self, row: int) -> str:
+        """What row `row` says, as plain text (its two lines)."""
+        return str(self.list.item(row).data(Qt.ItemDataRole.AccessibleTextRole))
+
+    def _fit_items(self) -> None:
+        """Word-wrapped rows need their height for the list's current width, not a guess."""
+        width = max(120, self.list.viewport().width() - 2 * self.list.spacing())
+        for index in range(self.list.count()):
+            item = self.list.item(index)
+            label = self.list.itemWidget(item)
+            if label is not None:
+                label.ensurePolished()
+                item.setSizeHint(QSize(width, label.heightForWidth(width) + 2))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_items()
+        return super().eventFilter(watched, event)
 
     def _select_current(self) -> None:
         self.list.blockSignals(True)

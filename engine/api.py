@@ -915,9 +915,7 @@ class Engine:
         self._threads().set_kept(thread_id, positions)
         return text
 
-    def save_thread(
-        self, thread_id: str, fmt: str, path: str | os.PathLike[str]
-    ) -> str:
+    def save_thread(self, thread_id: str, fmt: str, path: str | os.PathLike[str]) -> str:
         """`export_thread` written to `path` (atomically: a failed write leaves any earlier file
         whole); returns the path written."""
         from engine.library.exports import write_text_atomic
@@ -948,6 +946,9 @@ class Engine:
 
         check_format(fmt, TRACE_FORMATS)
         turns = self._threads().turns(which)
+        # A record says whether its sources still read as they did (metadata.stale_sources).
+        states = self._citation_states([c for turn in turns for c in turn.citations])
+        turns = [turn.with_states(states) for turn in turns]
         if out is None:
             return selected_traces(turns)[1]
         try:

@@ -190,6 +190,20 @@ def test_trace_records_match_the_stored_threads(
         assert (meta["level"], meta["levels"], meta["model"]) == (1, [1], turn.model)
         assert meta["grounded"] == turn.grounded and meta["kept"] is False
         assert meta["prompt_tokens"] == turn.prompt_tokens and meta["context_tokens"] > 0
+        assert meta["stale_sources"] == 0
+
+
+def test_a_trace_record_says_when_its_sources_changed(
+    engine: tuple[Engine, FakeOllama], notes: Path, tmp_path: Path
+) -> None:
+    eng = engine[0]
+    ask_two(eng)
+    (notes / "later.md").unlink()
+    eng.index()
+    out = tmp_path / "traces.jsonl"
+    eng.export_traces(out, "chatml")
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [r["metadata"]["stale_sources"] for r in records] == [0, 1]
 
 
 def test_trace_filters_and_stats(engine: tuple[Engine, FakeOllama], tmp_path: Path) -> None:

@@ -179,6 +179,9 @@ def trace_record(turn: Turn, fmt: str) -> dict[str, Any]:
         "found": turn.found,
         "grounded": turn.grounded,
         "kept": turn.kept,
+        # Sources whose file changed or vanished since the answer (known when exported from a
+        # library that still indexes them): the answer may no longer hold.
+        "stale_sources": sum(c.stale for c in turn.citations),
         "citations": [
             {"number": c.number, "chunk_id": c.chunk_id, "path": c.path, "page": c.page}
             for c in turn.citations

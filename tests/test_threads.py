@@ -210,3 +210,47 @@ def test_a_process_killed_while_writing_leaves_a_sound_history(tmp_path: Path) -
         assert store.thread(thread_id).turns[-1].question == "after the crash"
     finally:
         store.close()
+
+
+def test_passages_are_stored_once_and_go_with_the_last_thread_that_read_them(
+    store: ThreadStore,
+) -> None:
+    first = store.new_thread("a")
+    store.add_turn(a_turn(first))
+    store.add_turn(a_turn(first, "again?"))  # the same passage read again
+    second = store.new_thread("b")
+    store.add_turn(a_turn(second))
+    (count,) = store._db.execute("SELECT COUNT(*) FROM passages").fetchone()
+    assert count == 1
+    store.delete(first)
+    assert store.thread(second).turns[0].read[0].text == "The key is under the mat."
+    store.delete(second)
+    assert store._db.execute("SELECT COUNT(*) FROM passages").fetchone() == (0,)
+    assert store._db.execute("SELECT COUNT(*) FROM turn_reads").fetchone() == (0,)
+
+
+def test_a_version_1_history_is_migrated_with_its_passages(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    from engine.library.threads import _SCHEMA_V1
+
+    path = tmp_path / "threads.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(_SCHEMA_V1)
+        db.execute("INSERT INTO threads VALUES ('t1', 'Keys', 1.0, 2.0)")
+        read = [ReadPassage("c1", "/notes/home.md", "The key is under the mat.", 4).to_dict()]
+        db.execute(
+            "INSERT INTO turns (thread_id, position, asked_at, question, answer, read) "
+            "VALUES ('t1', 1, 1.0, 'Where is the key?', 'Under the mat.', ?)",
+            (json.dumps(read),),
+        )
+        db.execute("PRAGMA user_version = 1")
+    store = ThreadStore(path)
+    try:
+        (turn,) = store.thread("t1").turns
+        assert turn.read == (ReadPassage("c1", "/notes/home.md", "The key is under the mat.", 4),)
+        assert store._db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert store._db.execute("SELECT read FROM turns").fetchone() == ("[]",)
+    finally:
+        store.close()

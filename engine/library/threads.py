@@ -15,16 +15,26 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ErrorKind, NeedleError
 from engine.paths import make_database_private
-from engine.threads import ReadPassage, StoredCitation, Thread, ThreadSummary, TraceFilter, Turn
+from engine.threads import (
+    ReadPassage,
+    StoredCitation,
+    Thread,
+    ThreadSummary,
+    TraceFilter,
+    Turn,
+    text_hash,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+ReadsByTurn = dict[tuple[str, int], list[ReadPassage]]
 TITLE_CHARS = 80  # a new thread is named after its first question, cut here
 LIST_LIMIT = 500
 
@@ -59,8 +69,51 @@ CREATE TABLE turns (
 CREATE INDEX turns_by_time ON turns (asked_at);
 CREATE INDEX threads_by_update ON threads (updated);
 """
-# Later versions append (version, statements) here; _migrate runs every step above the file's.
-_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _SCHEMA_V1),)
+# Version 2: the passages a turn read are stored once per text (zlib-compressed) however many
+# turns read them — follow-ups re-read their thread's chunks — and go when no turn needs them.
+_SCHEMA_V2 = """
+CREATE TABLE passages (
+    hash TEXT PRIMARY KEY,
+    text BLOB NOT NULL
+);
+CREATE TABLE turn_reads (
+    thread_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    chunk_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    start INTEGER NOT NULL DEFAULT 0,
+    page INTEGER,
+    title TEXT NOT NULL DEFAULT '',
+    hash TEXT NOT NULL,
+    PRIMARY KEY (thread_id, position, ord),
+    FOREIGN KEY (thread_id, position) REFERENCES turns(thread_id, position) ON DELETE CASCADE
+);
+CREATE INDEX turn_reads_by_hash ON turn_reads (hash);
+"""
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _migrate_v2(db: sqlite3.Connection) -> None:
+    """The passages of version-1 turns move out of their JSON column into the shared table."""
+    _run_script(db, _SCHEMA_V2)
+    rows = db.execute("SELECT thread_id, position, read FROM turns WHERE read != '[]'").fetchall()
+    for thread_id, position, read in rows:
+        passages = [ReadPassage.from_dict(p) for p in _loaded_list(read) if isinstance(p, dict)]
+        _insert_reads(db, thread_id, int(position), passages)
+    db.execute("UPDATE turns SET read = '[]'")
+
+
+# (version, step): _migrate runs, in order, every step above the file's version.
+_MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
+    (1, lambda db: _run_script(db, _SCHEMA_V1)),
+    (2, _migrate_v2),
+)
 
 _TURN_COLUMNS = (
     "thread_id",
@@ -107,7 +160,56 @@ def _loaded_list(text: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _turn(row: Sequence[Any]) -> Turn:
+def _insert_reads(
+    db: sqlite3.Connection, thread_id: str, position: int, passages: Sequence[ReadPassage]
+) -> None:
+    for order, passage in enumerate(passages):
+        digest = text_hash(passage.text)
+        db.execute(
+            "INSERT OR IGNORE INTO passages (hash, text) VALUES (?, ?)",
+            (digest, zlib.compress(passage.text.encode("utf-8", "surrogatepass"), 6)),
+        )
+        db.execute(
+            "INSERT INTO turn_reads (thread_id, position, ord, chunk_id, path, start, page, "
+            "title, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                thread_id,
+                position,
+                order,
+                passage.chunk_id,
+                passage.path,
+                passage.start,
+                passage.page,
+                passage.title,
+                digest,
+            ),
+        )
+
+
+def _passage_text(blob: bytes) -> str:
+    try:
+        return zlib.decompress(blob).decode("utf-8", "surrogatepass")
+    except (zlib.error, UnicodeDecodeError):
+        return ""  # a damaged passage costs its text, never the turn
+
+
+_SELECT_READS = (
+    "SELECT r.thread_id, r.position, r.chunk_id, r.path, r.start, r.page, r.title, p.text "
+    "FROM turn_reads r JOIN passages p ON p.hash = r.hash"
+)
+
+
+def _reads(db: sqlite3.Connection, where: str, args: Sequence[Any]) -> ReadsByTurn:
+    found: ReadsByTurn = {}
+    for thread_id, position, chunk_id, path, start, page, title, blob in db.execute(
+        f"{_SELECT_READS} {where} ORDER BY r.thread_id, r.position, r.ord", args
+    ):
+        passage = ReadPassage(chunk_id, path, _passage_text(blob), int(start), page, title)
+        found.setdefault((thread_id, int(position)), []).append(passage)
+    return found
+
+
+def _turn(row: Sequence[Any], reads: ReadsByTurn) -> Turn:
     data = dict(zip(_TURN_COLUMNS, row, strict=True))
     return Turn(
         thread_id=data["thread_id"],
@@ -125,9 +227,7 @@ def _turn(row: Sequence[Any]) -> Turn:
             if isinstance(c, dict)
         ),
         events=tuple(e for e in _loaded_list(data["events"]) if isinstance(e, dict)),
-        read=tuple(
-            ReadPassage.from_dict(p) for p in _loaded_list(data["read"]) if isinstance(p, dict)
-        ),
+        read=tuple(reads.get((data["thread_id"], int(data["position"])), ())),
         llm_calls=int(data["llm_calls"]),
         prompt_tokens=int(data["prompt_tokens"]),
         completion_tokens=int(data["completion_tokens"]),
@@ -188,11 +288,9 @@ class ThreadStore:
                     f"(schema {version}, this one knows {SCHEMA_VERSION}).",
                     "Update Needle to see it; this version leaves it untouched.",
                 )
-            for step, script in _MIGRATIONS:
+            for step, migrate in _MIGRATIONS:
                 if version < step:
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
+                    migrate(db)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -228,13 +326,14 @@ class ThreadStore:
                 **{name: getattr(stored, name) for name in _TURN_COLUMNS},
                 "citations": _json([c.to_dict() for c in stored.citations]),
                 "events": _json(list(stored.events)),
-                "read": _json([p.to_dict() for p in stored.read]),
+                "read": "[]",  # the passages go to turn_reads (schema version 2)
             }
             db.execute(
                 f"INSERT INTO turns ({', '.join(_TURN_COLUMNS)}) "
                 f"VALUES ({', '.join('?' for _ in _TURN_COLUMNS)})",
                 tuple(values[name] for name in _TURN_COLUMNS),
             )
+            _insert_reads(db, stored.thread_id, stored.position, stored.read)
             db.execute(
                 "UPDATE threads SET updated = ? WHERE id = ?",
                 (max(stored.asked_at, time.time()), stored.thread_id),
@@ -255,6 +354,7 @@ class ThreadStore:
         with self._transaction() as db:
             self._require(db, thread_id)
             db.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+            _forget_unread_passages(db)
 
     def set_kept(self, thread_id: str, positions: Sequence[int] | None = None) -> None:
         """Mark turns (all of the thread's when `positions` is None) as kept by the user."""
@@ -272,6 +372,7 @@ class ThreadStore:
         """Delete threads not continued since `older_than` (unix seconds); how many went."""
         with self._transaction() as db:
             cursor = db.execute("DELETE FROM threads WHERE updated < ?", (older_than,))
+            _forget_unread_passages(db)
             return int(cursor.rowcount)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -286,7 +387,9 @@ class ThreadStore:
             turns = self._db.execute(
                 f"{_SELECT_TURNS} WHERE thread_id = ? ORDER BY position", (thread_id,)
             ).fetchall()
-        return Thread(row[0], row[1], float(row[2]), float(row[3]), tuple(map(_turn, turns)))
+            reads = _reads(self._db, "WHERE r.thread_id = ?", (thread_id,))
+        stored = tuple(_turn(turn, reads) for turn in turns)
+        return Thread(row[0], row[1], float(row[2]), float(row[3]), stored)
 
     def threads(self, search: str = "", *, limit: int = LIST_LIMIT) -> list[ThreadSummary]:
         """The newest threads first; `search` matches names, questions and answers (any case)."""
@@ -349,12 +452,21 @@ class ThreadStore:
             rows = self._db.execute(
                 f"{_SELECT_TURNS}{where} ORDER BY asked_at, thread_id, position", args
             ).fetchall()
-        return [_turn(row) for row in rows]
+            reads = _reads(self._db, "", ())
+        return [_turn(row, reads) for row in rows]
 
     def integrity(self) -> str:
         """SQLite's own check: "ok" for a sound file."""
         with self._lock:
             return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _forget_unread_passages(db: sqlite3.Connection) -> None:
+    """Passage texts no stored turn read any more: a deleted thread takes its text with it."""
+    db.execute(
+        "DELETE FROM passages WHERE NOT EXISTS "
+        "(SELECT 1 FROM turn_reads r WHERE r.hash = passages.hash)"
+    )
 
 
 def unknown_thread(thread_id: str) -> NeedleError:

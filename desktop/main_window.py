@@ -759,9 +759,7 @@ class MainWindow(QMainWindow):
             turn.question, answer, asked_at=turn.asked_at, stale=turn.stale
         )
         self.answer_view.set_turns(turn.position, turns)
-        self.steps_panel.clear_steps()
-        self.steps_panel.add_events([*turn.events, answer])
-        self.steps_panel.render_now()
+        self.steps_panel.show_recorded([*turn.events, answer])
         if turn.citations:
             self.sources_panel.set_citations(answer["citations"], False, missing_sources(answer))
             self.side_tabs.setCurrentIndex(SOURCES_TAB)

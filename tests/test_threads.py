@@ -254,3 +254,17 @@ def test_a_version_1_history_is_migrated_with_its_passages(tmp_path: Path) -> No
         assert store._db.execute("SELECT read FROM turns").fetchone() == ("[]",)
     finally:
         store.close()
+
+
+def test_doctor_checks_the_history(tmp_path: Path) -> None:
+    from engine.doctor import check_history
+
+    path = tmp_path / "threads.sqlite3"
+    assert check_history(path).status == "ok"  # nothing asked yet is not a problem
+    store = ThreadStore(path)
+    store.add_turn(a_turn(store.new_thread("q")))
+    store.close()
+    assert check_history(path).status == "ok"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    damaged = check_history(path)
+    assert damaged.status == "fail" and "move" in damaged.hint.lower()

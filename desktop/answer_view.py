@@ -91,6 +91,8 @@ class AnswerView(QWidget):
     stop_requested = Signal()
     retry_requested = Signal()
     answer_now_requested = Signal()
+    copy_requested = Signal()  # Copy as Markdown: the answer with its numbered sources
+    turn_requested = Signal(int)  # another question of the thread on screen (1, 2, …)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +113,8 @@ class AnswerView(QWidget):
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(1000)
         self._clock_timer.timeout.connect(self._show_status)
+        self._turn = 0  # the question of the thread on screen, and how many the thread has
+        self._turns = 0
         self._build()
         theme_events().changed.connect(self._rerender)
 
@@ -121,6 +125,31 @@ class AnswerView(QWidget):
         self.question_label.setFont(ui_font(12))
         self.question_label.setStyleSheet("font-weight: 600;")
         self.question_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.rewritten_label = QLabel()
+        self.rewritten_label.setObjectName("muted")
+        self.rewritten_label.setWordWrap(True)
+        self.rewritten_label.hide()
+        self.previous_button = QPushButton("‹")
+        self.previous_button.setToolTip(tr("The previous question of this thread"))
+        self.previous_button.setAccessibleName(tr("Previous question"))
+        self.previous_button.setFixedWidth(32)
+        self.previous_button.clicked.connect(lambda: self.turn_requested.emit(self._turn - 1))
+        self.next_button = QPushButton("›")
+        self.next_button.setToolTip(tr("The next question of this thread"))
+        self.next_button.setAccessibleName(tr("Next question"))
+        self.next_button.setFixedWidth(32)
+        self.next_button.clicked.connect(lambda: self.turn_requested.emit(self._turn + 1))
+        self.turn_label = QLabel()
+        self.turn_label.setObjectName("muted")
+        thread_bar = QHBoxLayout()
+        thread_bar.setContentsMargins(0, 0, 0, 0)
+        thread_bar.addWidget(self.previous_button)
+        thread_bar.addWidget(self.turn_label)
+        thread_bar.addWidget(self.next_button)
+        thread_bar.addStretch(1)
+        self.thread_bar = QWidget()
+        self.thread_bar.setLayout(thread_bar)
+        self.thread_bar.hide()
         self.status_label = QLabel()
         self.status_label.setObjectName("muted")
         self.status_label.setWordWrap(True)
@@ -139,8 +168,15 @@ class AnswerView(QWidget):
         self.answer_now_button = QPushButton(tr("Answer from what was found"))
         self.answer_now_button.clicked.connect(self.answer_now_requested)
         self.answer_now_button.hide()
+        self.copy_button = QPushButton(tr("Copy as Markdown"))
+        self.copy_button.setToolTip(
+            tr("Copy the answer with its numbered sources, to paste into a note")
+        )
+        self.copy_button.clicked.connect(self.copy_requested)
+        self.copy_button.hide()
         header = QHBoxLayout()
         header.addWidget(self.status_label, 1)
+        header.addWidget(self.copy_button)
         header.addWidget(self.retry_button)
         header.addWidget(self.answer_now_button)
         header.addWidget(self.stop_button)
@@ -162,7 +198,9 @@ class AnswerView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
+        layout.addWidget(self.thread_bar)
         layout.addWidget(self.question_label)
+        layout.addWidget(self.rewritten_label)
         layout.addLayout(header)
         layout.addWidget(self.progress)
         layout.addWidget(self.browser, 1)
@@ -195,9 +233,12 @@ class AnswerView(QWidget):
         self._error = None
         self.question_label.setText("")
         self.question_label.hide()
+        self.set_rewritten("")
+        self.set_turns(0, 0)
         self.status_label.setText("")
         self.summary_label.setText("")
         self.retry_button.hide()
+        self.copy_button.hide()
         self.progress.hide()
         self._set_html(
             f'<p style="color:{colors().muted};">'
@@ -220,6 +261,8 @@ class AnswerView(QWidget):
         self._answering_now = False
         self.question_label.setText(question)
         self.question_label.show()
+        self.set_rewritten("")
+        self.copy_button.hide()
         self._started = time.monotonic()
         self._clock_timer.start()
         self.set_status(AskStatus(tr("Starting")))
@@ -318,7 +361,51 @@ class AnswerView(QWidget):
             )
         self.status_label.setText(status)
         self.summary_label.setText(answer_summary(answer))
+        self.copy_button.setVisible(bool(answer.get("thread_id")))
+        if answer.get("rewritten"):
+            self.set_rewritten(str(answer["rewritten"]))
+        if answer.get("turn"):
+            self.set_turns(int(answer["turn"]), max(self._turns, int(answer["turn"])))
         self._render()
+
+    def show_stored(
+        self,
+        question: str,
+        answer: Mapping[str, Any],
+        *,
+        asked_at: float,
+        stale: bool,
+    ) -> None:
+        """An answer from the history, as it was given; the status says when, and whether a
+        source changed since."""
+        self.start(question)
+        self.finish(answer)
+        asked = time.strftime("%Y-%m-%d %H:%M", time.localtime(asked_at))
+        status = tr("From your history · asked {when}").format(when=asked)
+        if stale:
+            status += " · " + tr("a source changed since: the answer may be out of date")
+        self.status_label.setText(status)
+
+    def set_rewritten(self, question: str) -> None:
+        """The self-contained question a follow-up was understood as ("" hides it)."""
+        self.rewritten_label.setText(
+            tr("Understood as: {question}").format(question=question) if question else ""
+        )
+        self.rewritten_label.setVisible(bool(question))
+
+    def set_turns(self, turn: int, turns: int) -> None:
+        """Question `turn` of a thread of `turns` is on screen (the bar shows from two on)."""
+        self._turn, self._turns = turn, turns
+        self.turn_label.setText(
+            tr("Question {n} of {count} in this thread").format(n=turn, count=turns)
+        )
+        self.previous_button.setEnabled(turn > 1)
+        self.next_button.setEnabled(turn < turns)
+        self.thread_bar.setVisible(turns > 1)
+
+    @property
+    def turn(self) -> int:
+        return self._turn
 
     def fail(self, error: Mapping[str, Any]) -> None:
         plain = plain_error(error)

@@ -45,6 +45,8 @@ TITLES: dict[ErrorKind, str] = {
     ErrorKind.EMPTY_QUESTION: QT_TR_NOOP("The question is empty"),
     ErrorKind.QUESTION_TOO_LONG: QT_TR_NOOP("The question is too long"),
     ErrorKind.READ_ONLY: QT_TR_NOOP("Another Needle is updating the index"),
+    ErrorKind.THREAD_UNKNOWN: QT_TR_NOOP("That conversation is not in the history"),
+    ErrorKind.BAD_EXPORT_FORMAT: QT_TR_NOOP("Unknown export format"),
     # The library
     ErrorKind.DATA_DIR_UNUSABLE: QT_TR_NOOP("The data folder cannot be used"),
     ErrorKind.SETTINGS_CORRUPT: QT_TR_NOOP("The settings file is damaged"),
@@ -58,6 +60,8 @@ TITLES: dict[ErrorKind, str] = {
     ErrorKind.WRITER_LOCKED: QT_TR_NOOP("Another Needle is using this library"),
     ErrorKind.ENGINE_CLOSED: QT_TR_NOOP("The search engine is closing"),
     ErrorKind.CACHE_UNUSABLE: QT_TR_NOOP("The answer cache cannot be used"),
+    ErrorKind.HISTORY_CORRUPT: QT_TR_NOOP("The question history is damaged"),
+    ErrorKind.HISTORY_TOO_NEW: QT_TR_NOOP("The question history was made by a newer Needle"),
     # One file
     ErrorKind.ENCRYPTED: QT_TR_NOOP("The PDF is encrypted"),
     ErrorKind.CORRUPT: QT_TR_NOOP("The file is damaged"),

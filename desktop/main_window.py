@@ -1,5 +1,8 @@
-"""The main window: folders on the left, the query bar on top, results or the answer in the centre,
-Sources and Steps on the right, engine and model state at the bottom.
+"""The main window: folders and the question history on the left, the query bar on top, results or
+the answer in the centre, Sources and Steps on the right, engine and model state at the bottom.
+
+A question goes into the thread on screen (a follow-up, understood from its earlier questions)
+until New thread; reopening a thread from the history shows its stored answers, sources and steps.
 
 It talks to the engine only through an EngineClient-like object (`request` plus signals), and only
 asynchronously: every reply arrives as a callback on the UI thread, so nothing here ever waits.
@@ -19,8 +22,10 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -40,6 +45,7 @@ from desktop.diagnostics import open_folder
 from desktop.doctor_dialog import DoctorDialog
 from desktop.errors import MODEL_SERVER_KINDS, plain_error, show_error
 from desktop.folders_panel import FolderRow, FoldersPanel, ProblemsDialog, problem_rows
+from desktop.history_panel import HistoryPanel, stored_answer
 from desktop.i18n import tr
 from desktop.icon import app_icon
 from desktop.onboarding import OllamaPanel, WelcomePanel
@@ -69,6 +75,7 @@ from engine.models import (
 )
 from engine.service.protocol import Topic
 from engine.settings import Settings, SettingsSnapshot
+from engine.threads import Thread, ThreadSummary, Turn
 
 log = logging.getLogger("needle.desktop")
 
@@ -175,6 +182,9 @@ class MainWindow(QMainWindow):
         self._ask_handle: AskHandle | None = None
         self._last_ask: tuple[str, str, dict[str, Any]] | None = None
         self._ask_progress = AskProgress()
+        self.current_thread: str | None = None  # the thread the next question follows up
+        self._history_handle: Handle | None = None
+        self._thread_handle: Handle | None = None
         self._pull_handle: Handle | None = None
         self._answer_done = False
         self._quitting = False
@@ -202,6 +212,13 @@ class MainWindow(QMainWindow):
         self.query_bar = QueryBar()
         self.folders_panel = FoldersPanel()
         self.folders_panel.setMinimumWidth(180)
+        self.history_panel = HistoryPanel()
+        self.left_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.left_splitter.setObjectName("leftSplitter")
+        self.left_splitter.addWidget(self.folders_panel)
+        self.left_splitter.addWidget(self.history_panel)
+        self.left_splitter.setSizes([330, 400])
+        self.left_splitter.setHandleWidth(10)
         self.results_view = ResultsView()
         self.answer_view = AnswerView()
         self.ollama_panel = OllamaPanel()
@@ -228,7 +245,7 @@ class MainWindow(QMainWindow):
         self.side_tabs.tabBar().setUsesScrollButtons(False)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(self.folders_panel)
+        self.splitter.addWidget(self.left_splitter)
         self.splitter.addWidget(self.center)
         self.splitter.addWidget(self.side_tabs)
         self.splitter.setStretchFactor(0, 0)
@@ -258,6 +275,14 @@ class MainWindow(QMainWindow):
         self.answer_view.answer_now_requested.connect(self.answer_now)
         self.answer_view.retry_requested.connect(self.retry_ask)
         self.answer_view.citation_clicked.connect(self.select_citation)
+        self.answer_view.copy_requested.connect(self.copy_answer)
+        self.answer_view.turn_requested.connect(self.show_turn)
+        self.history_panel.search_changed.connect(lambda _text: self.refresh_history())
+        self.history_panel.open_requested.connect(self.open_thread)
+        self.history_panel.new_thread_requested.connect(self.new_thread)
+        self.history_panel.rename_requested.connect(self._ask_rename)
+        self.history_panel.export_requested.connect(self._choose_export)
+        self.history_panel.delete_requested.connect(self._confirm_delete)
         self.results_view.hit_selected.connect(self._on_hit_selected)
         self.results_view.open_requested.connect(
             lambda hit: self.open_source(str(hit.get("path", "")), hit.get("page"))
@@ -295,6 +320,14 @@ class MainWindow(QMainWindow):
         self._action(file_menu, tr("Add folder…"), "Ctrl+O", self.folders_panel.choose_folder)
         self._action(file_menu, tr("Rescan now"), "F5", self.rescan)
         self._action(file_menu, tr("Settings…"), "Ctrl+,", self.open_settings)
+        file_menu.addSeparator()
+        self._action(file_menu, tr("New thread"), "Ctrl+N", self.new_thread)
+        self.export_action = self._action(
+            file_menu, tr("Export thread…"), "Ctrl+E", self._export_current
+        )
+        self.copy_action = self._action(
+            file_menu, tr("Copy answer as Markdown"), "Ctrl+Shift+C", self.copy_answer
+        )
         file_menu.addSeparator()
         self._action(file_menu, tr("Quit"), "Ctrl+Q", self.quit)
         view_menu = self.menuBar().addMenu(tr("&View"))
@@ -341,6 +374,7 @@ class MainWindow(QMainWindow):
         self.refresh_folders()
         self.refresh_status()
         self.refresh_ollama()
+        self.refresh_history()
 
     def _on_engine_lost(self, reason: str) -> None:
         self.banner.show_message(
@@ -571,6 +605,7 @@ class MainWindow(QMainWindow):
             self.handle_ask_event,
             self._ask_finished,
             self._ask_failed,
+            thread_id=self.current_thread,
         )
 
     def retry_ask(self) -> None:
@@ -591,6 +626,8 @@ class MainWindow(QMainWindow):
         elif kind == "error":
             self._ask_failed(event)
             return
+        elif kind == "follow_up" and event.get("method") != "fallback":
+            self.answer_view.set_rewritten(str(event.get("question", "")))
         elif kind == "level":
             self.answer_view.drop_streamed_text(
                 tr(
@@ -606,6 +643,10 @@ class MainWindow(QMainWindow):
 
     def _show_answer(self, answer: Mapping[str, Any]) -> None:
         self._answer_done = True
+        if answer.get("thread_id"):
+            self.current_thread = str(answer["thread_id"])
+            self.history_panel.set_current(self.current_thread)
+            self.refresh_history()
         self.answer_view.finish(answer)
         if answer.get("citations") or answer.get("found", True):
             self.sources_panel.set_citations(
@@ -666,6 +707,166 @@ class MainWindow(QMainWindow):
     def select_citation(self, number: int) -> None:
         if self.sources_panel.select_citation(number):
             self.side_tabs.setCurrentIndex(SOURCES_TAB)
+
+    # -- the history ---------------------------------------------------------------------------
+
+    def refresh_history(self) -> None:
+        if self._history_handle is not None:
+            self._history_handle.cancel()  # a newer search makes the older one stale
+        self._history_handle = operations.list_threads(
+            self.client, self.history_panel.search_text, self._apply_history, self._log
+        )
+
+    def _apply_history(self, summaries: list[ThreadSummary]) -> None:
+        self._history_handle = None
+        self.history_panel.set_threads(summaries)
+
+    def new_thread(self) -> None:
+        """The next question starts a thread of its own."""
+        if self._ask_handle is not None:
+            self.stop()
+        self.current_thread = None
+        self.history_panel.set_current(None)
+        self.answer_view.show_placeholder()
+        self.sources_panel.clear_sources()
+        self.steps_panel.clear_steps()
+        self.set_mode(ASK)
+        self.query_bar.focus_query()
+
+    def open_thread(self, thread_id: str, turn: int = 0) -> None:
+        """Show a stored thread: question `turn` (0: its last), its sources and its steps."""
+        if self._ask_handle is not None:
+            self.stop()
+        if self._thread_handle is not None:
+            self._thread_handle.cancel()
+
+        def show(thread: Thread) -> None:
+            self._thread_handle = None
+            self._show_thread(thread, turn)
+
+        def failed(error: Any) -> None:
+            self._thread_handle = None
+            self.show_engine_error(error)
+            self.refresh_history()  # it may be gone: the list must not keep offering it
+
+        self._thread_handle = operations.get_thread(self.client, thread_id, show, failed)
+
+    def show_turn(self, turn: int) -> None:
+        if self.current_thread is not None and turn >= 1:
+            self.open_thread(self.current_thread, turn)
+
+    def _show_thread(self, thread: Thread, turn: int) -> None:
+        self.current_thread = thread.thread_id
+        self.history_panel.set_current(thread.thread_id)
+        if not thread.turns:
+            self.new_thread()
+            return
+        chosen = next((t for t in thread.turns if t.position == turn), thread.turns[-1])
+        self._show_stored_turn(chosen, len(thread.turns))
+
+    def _show_stored_turn(self, turn: Turn, turns: int) -> None:
+        self.set_mode(ASK)
+        self._answer_done = True
+        answer = stored_answer(turn)
+        self.answer_view.show_stored(
+            turn.question, answer, asked_at=turn.asked_at, stale=turn.stale
+        )
+        self.answer_view.set_turns(turn.position, turns)
+        self.steps_panel.show_recorded([*turn.events, answer])
+        if turn.citations:
+            self.sources_panel.set_citations(answer["citations"], False, missing_sources(answer))
+            self.side_tabs.setCurrentIndex(SOURCES_TAB)
+        else:
+            self.sources_panel.clear_sources()
+
+    def copy_answer(self) -> None:
+        """The answer on screen, with its numbered sources, as Markdown on the clipboard."""
+        answer = self.answer_view.answer
+        if not answer or not answer.get("thread_id") or not answer.get("turn"):
+            self.status.showMessage(tr("There is no finished answer to copy yet."), 4000)
+            return
+
+        def copied(text: str) -> None:
+            QApplication.clipboard().setText(text)
+            self.status.showMessage(tr("Copied the answer as Markdown."), 4000)
+
+        operations.export_thread(
+            self.client,
+            str(answer["thread_id"]),
+            "md",
+            copied,
+            self.show_engine_error,
+            turns=[int(answer["turn"])],
+        )
+
+    def _export_current(self) -> None:
+        if self.current_thread is None:
+            self.status.showMessage(tr("Ask a question or open a thread to export it."), 4000)
+            return
+        self._choose_export(self.current_thread)
+
+    def _choose_export(self, thread_id: str) -> None:
+        markdown, json_filter = tr("Markdown note (*.md)"), tr("JSON (*.json)")
+        name = self.history_panel.title_of(thread_id) or "needle-thread"
+        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in name).strip()
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            tr("Export thread"),
+            str(Path.home() / f"{safe[:60] or 'needle-thread'}.md"),
+            f"{markdown};;{json_filter}",
+        )
+        if path:
+            fmt = "json" if chosen == json_filter or path.lower().endswith(".json") else "md"
+            self.export_thread(thread_id, path, fmt)
+
+    def export_thread(self, thread_id: str, path: str, fmt: str) -> None:
+        """The engine writes the file (no file I/O on the UI thread)."""
+
+        def saved(written: str) -> None:
+            self.status.showMessage(tr("Exported to {path}").format(path=written), 6000)
+
+        operations.save_thread(self.client, thread_id, fmt, path, saved, self.show_engine_error)
+
+    def _ask_rename(self, thread_id: str) -> None:
+        title, accepted = QInputDialog.getText(
+            self,
+            tr("Rename thread"),
+            tr("Name:"),
+            text=self.history_panel.title_of(thread_id),
+        )
+        if accepted and title.strip():
+            self.rename_thread(thread_id, title.strip())
+
+    def rename_thread(self, thread_id: str, title: str) -> None:
+        operations.rename_thread(
+            self.client,
+            thread_id,
+            title,
+            lambda _thread: self.refresh_history(),
+            self.show_engine_error,
+        )
+
+    def _confirm_delete(self, thread_id: str) -> None:
+        title = self.history_panel.title_of(thread_id)
+        answer = QMessageBox.question(
+            self,
+            tr("Delete thread"),
+            tr("Delete “{title}” and its answers from the history? This cannot be undone.").format(
+                title=title
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_thread(thread_id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        def deleted(_thread_id: str) -> None:
+            if self.current_thread == thread_id:
+                self.new_thread()
+            self.refresh_history()
+
+        operations.delete_thread(self.client, thread_id, deleted, self.show_engine_error)
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -1004,6 +1205,9 @@ class MainWindow(QMainWindow):
         splitter = self.store.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
+        left = self.store.value("window/left_splitter")
+        if isinstance(left, QByteArray):
+            self.left_splitter.restoreState(left)
         self.query_bar.set_mode(str(self.store.value("query/mode", SEARCH)))
         if self.store.contains("query/level"):
             self.query_bar.set_level(str(self.store.value("query/level")))
@@ -1013,6 +1217,7 @@ class MainWindow(QMainWindow):
         self.store.setValue("window/geometry", self.saveGeometry())
         self.store.setValue("window/state", self.saveState())
         self.store.setValue("window/splitter", self.splitter.saveState())
+        self.store.setValue("window/left_splitter", self.left_splitter.saveState())
         self.store.setValue("query/mode", self.query_bar.mode)
         if self._level_chosen:
             self.store.setValue("query/level", self.query_bar.level)

@@ -8,7 +8,7 @@ so the caller can cancel it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from engine.errors import NeedleError
@@ -22,6 +22,7 @@ from engine.models import (
 )
 from engine.service.protocol import Method
 from engine.settings import SettingsSnapshot
+from engine.threads import Thread, ThreadSummary
 
 T = TypeVar("T")
 OnError = Callable[[NeedleError], None]
@@ -224,17 +225,114 @@ def ask(
     on_event: OnEvent,
     on_result: Callable[[dict[str, Any]], None],
     on_error: OnError,
+    thread_id: str | None = None,
 ) -> Any:
     """Events and the final answer stay in their wire form (`Event.to_dict()`): the answer and
-    steps views render them as they stream, and recorded event files replay through them."""
+    steps views render them as they stream, and recorded event files replay through them.
+    `thread_id` makes the question a follow-up in that thread."""
     params: dict[str, Any] = {"question": question, "level": level}
     if scope:
         params["scope"] = dict(scope)
+    if thread_id:
+        params["thread_id"] = thread_id
     return client.request(
         Method.ASK,
         params,
         on_event=on_event,
         on_result=_decoded(lambda data: data, on_result),
+        on_error=on_error,
+    )
+
+
+# -- the history ---------------------------------------------------------------------------------
+
+
+def _summaries(data: dict[str, Any]) -> list[ThreadSummary]:
+    return [ThreadSummary.from_dict(summary) for summary in data.get("threads", ())]
+
+
+def list_threads(
+    client: Requester,
+    search: str,
+    on_result: Callable[[list[ThreadSummary]], None],
+    on_error: OnError,
+) -> Any:
+    params = {"search": search} if search.strip() else {}
+    return client.request(
+        Method.THREADS_LIST, params, on_result=_decoded(_summaries, on_result), on_error=on_error
+    )
+
+
+def get_thread(
+    client: Requester, thread_id: str, on_result: Callable[[Thread], None], on_error: OnError
+) -> Any:
+    return client.request(
+        Method.THREADS_GET,
+        {"thread_id": thread_id},
+        on_result=_decoded(Thread.from_dict, on_result),
+        on_error=on_error,
+    )
+
+
+def rename_thread(
+    client: Requester,
+    thread_id: str,
+    title: str,
+    on_result: Callable[[Thread], None],
+    on_error: OnError,
+) -> Any:
+    return client.request(
+        Method.THREADS_RENAME,
+        {"thread_id": thread_id, "title": title},
+        on_result=_decoded(Thread.from_dict, on_result),
+        on_error=on_error,
+    )
+
+
+def delete_thread(
+    client: Requester, thread_id: str, on_result: Callable[[str], None], on_error: OnError
+) -> Any:
+    return client.request(
+        Method.THREADS_DELETE,
+        {"thread_id": thread_id},
+        on_result=_decoded(lambda data: str(data.get("deleted", thread_id)), on_result),
+        on_error=on_error,
+    )
+
+
+def export_thread(
+    client: Requester,
+    thread_id: str,
+    fmt: str,
+    on_result: Callable[[str], None],
+    on_error: OnError,
+    turns: Sequence[int] | None = None,
+) -> Any:
+    """The thread (or the turns at `turns`) as Markdown (`md`) or JSON (`json`) text."""
+    params: dict[str, Any] = {"thread_id": thread_id, "format": fmt}
+    if turns is not None:
+        params["turns"] = list(turns)
+    return client.request(
+        Method.THREADS_EXPORT,
+        params,
+        on_result=_decoded(lambda data: str(data.get("text", "")), on_result),
+        on_error=on_error,
+    )
+
+
+def save_thread(
+    client: Requester,
+    thread_id: str,
+    fmt: str,
+    path: str,
+    on_result: Callable[[str], None],
+    on_error: OnError,
+) -> Any:
+    """The engine writes the thread to `path` (the UI thread does no file I/O)."""
+    return client.request(
+        Method.THREADS_EXPORT,
+        {"thread_id": thread_id, "format": fmt, "path": path},
+        on_result=_decoded(lambda data: str(data.get("path", path)), on_result),
         on_error=on_error,
     )
 

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,14 @@ from PySide6.QtWidgets import QApplication
 from desktop.i18n import CHINESE, ENGLISH
 from engine.models import FileRecord, FolderInfo, SearchHit, SearchResult, StatusReport
 from engine.settings import Settings, SettingsSnapshot
+from engine.threads import (
+    ReadPassage,
+    StoredCitation,
+    Thread,
+    ThreadSummary,
+    Turn,
+    quoted_sentences,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = REPO / "tests" / "recorded_events"
@@ -31,6 +40,8 @@ DEFAULT_OUT = REPO / "docs" / "screenshots"
 WINDOW_SIZE = (1360, 840)
 # Reads run in parallel; a replayed timeline divides their recorded time by this.
 PARALLEL_READS = 4
+STORED_THREAD = "a1b2c3d4e5f6"  # where the engine kept the replayed answer
+STORED: dict[str, Any] = {"thread_id": STORED_THREAD, "turn": 1}
 
 
 def load_jsonl(name: str) -> list[dict[str, Any]]:
@@ -109,11 +120,13 @@ class ReplayEngine(QObject):
             if event.get("type") == "llm_call":
                 share = PARALLEL_READS if event.get("purpose") == "read" else 1
                 self.now += float(event.get("seconds", 0.0)) / share
+            if event.get("type") == "answer":
+                event = {**event, **STORED}
             if on_event is not None:
                 on_event(event)
         answer = next(e for e in reversed(self.ask_stream) if e.get("type") == "answer")
         if on_result is not None and not handle.cancelled:
-            on_result(answer)
+            on_result({**answer, **STORED})
 
 
 def _folders(*rows: tuple[str, int, int]) -> dict[str, Any]:
@@ -143,6 +156,15 @@ def english_results() -> dict[str, Any]:
         "status": status.to_dict(),
         "ollama.status": {"state": "ready", "message": "Ollama 0.6 with qwen2:7b-instruct"},
         "search": _search("notice", "search_en.jsonl", 0.006),
+        "threads.list": _history(
+            [
+                ("How much notice do I have to give to end my flat lease?", 2, 1),
+                ("Which seeds did we order for the garden?", 1, 0),
+                ("When was the boiler last serviced?", 3, 0),
+                ("What did the committee decide about the budget?", 1, 0),
+            ]
+        ),
+        "threads.export": {"text": "", "format": "md"},
     }
 
 
@@ -154,7 +176,66 @@ def chinese_results() -> dict[str, Any]:
         ("/home/ada/notes", 412, 0),
     )
     results["search"] = _search("王熙凤 贾母", "search_zh.jsonl", 0.004)
+    results["threads.list"] = _history(
+        [
+            ("黛玉进贾府时见到了哪些人？", 2, 1),
+            ("王熙凤第一次出场是在哪一回？", 1, 0),
+            ("贾母住在哪里？", 2, 0),
+        ]
+    )
     return results
+
+
+def _history(titles: list[tuple[str, int, int]]) -> dict[str, Any]:
+    """threads.list: (title, questions, sources changed), the newest first."""
+    now = time.time()
+    summaries = [
+        ThreadSummary(
+            STORED_THREAD if n == 0 else f"t{n}",
+            title,
+            now - 86400 * n * n,
+            now - 3600 * n * n,
+            turns,
+            "",
+            stale,
+        )
+        for n, (title, turns, stale) in enumerate(titles)
+    ]
+    return {"threads": [summary.to_dict() for summary in summaries]}
+
+
+def stored_thread(stream: list[dict[str, Any]], question: str, follow_up: str) -> Thread:
+    """The replayed answer kept as the second question of a thread, its first source changed
+    since (what reopening it from the history shows)."""
+    answer = next(e for e in reversed(stream) if e.get("type") == "answer")
+    citations = tuple(
+        StoredCitation(
+            number=int(c["number"]),
+            chunk_id=str(c["chunk_id"]),
+            path=str(c["path"]),
+            title=str(c.get("title", "")),
+            page=c.get("page"),
+            heading=str(c.get("heading", "")),
+            quote=quoted_sentences(str(c["text"]), [tuple(s) for s in c.get("highlights", ())]),
+            state="changed" if index == 0 else "current",
+        )
+        for index, c in enumerate(answer.get("citations", ()))
+    )
+    read = tuple(
+        ReadPassage(str(c["chunk_id"]), str(c["path"]), str(c["text"]))
+        for c in answer.get("citations", ())
+    )
+    steps = tuple(e for e in stream if e.get("type") not in ("answer", "answer_delta"))
+    first = Turn(STORED_THREAD, 1, question, "…", level=1, found=True, grounded=True)
+    second = Turn(
+        STORED_THREAD, 2, follow_up, str(answer["text"]), rewritten=question,
+        level=int(answer.get("level", 1)), found=True, grounded=True, citations=citations,
+        events=steps, read=read, llm_calls=int(answer.get("llm_calls", 0)),
+        prompt_tokens=int(answer.get("prompt_tokens", 0)),
+        completion_tokens=int(answer.get("completion_tokens", 0)),
+        seconds=float(answer.get("seconds", 0.0)), asked_at=time.time() - 3 * 86400,
+    )  # fmt: skip
+    return Thread(STORED_THREAD, question, first.asked_at, second.asked_at, (first, second))
 
 
 def capture(window: Any, app: QApplication, path: Path, scroll_steps_to_top: bool = False) -> None:
@@ -179,6 +260,7 @@ def shoot_language(
     query: str,
     question: str,
     cite: int,
+    follow_up: str,
     language: str,
 ) -> None:
     """Search, answer and steps pictures, with the interface in `language` (an i18n value):
@@ -223,6 +305,16 @@ def shoot_language(
         window.side_tabs.setCurrentIndex(1)
         window.splitter.setSizes([220, 500, 640])
         capture(window, app, out / f"steps_{suffix}.png", scroll_steps_to_top=True)
+
+        # Reopened from the history: the stored answer, a source that changed since marked.
+        window.splitter.setSizes([300, 620, 440])
+        engine.results["threads.get"] = stored_thread(
+            engine.ask_stream, question, follow_up
+        ).to_dict()
+        window.open_thread(STORED_THREAD)
+        app.processEvents()
+        window.select_citation(1)
+        capture(window, app, out / f"history_{suffix}.png")
         window.close()
 
 
@@ -300,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         "notice",
         "How much notice do I have to give to end my flat lease, and can I do it by e-mail?",
         2,
+        "and can I send it by e-mail?",
         ENGLISH,
     )
     shoot_language(
@@ -311,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         "王熙凤 贾母",
         "黛玉进贾府时见到了哪些人？这一回是曹雪芹写的吗？",
         1,
+        "这一回是谁写的？",
         CHINESE,
     )
     shoot_onboarding(app, out, ENGLISH)

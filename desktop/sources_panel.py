@@ -36,6 +36,7 @@ class SourceItem:
     highlights: tuple[tuple[int, int], ...]
     page: int | None
     location: str
+    state: str = ""  # a stored answer's source: current | changed | vanished
 
     @classmethod
     def from_citation(cls, data: Mapping[str, Any]) -> SourceItem:
@@ -47,6 +48,7 @@ class SourceItem:
             highlights=_spans(data.get("highlights")),
             page=data.get("page"),
             location=location_label(data.get("page"), data.get("heading"), data.get("ocr")),
+            state=str(data.get("state") or ""),
         )
 
     @classmethod
@@ -74,6 +76,14 @@ def source_html(item: SourceItem, index: int, selected: bool, anchor: str = "") 
         else ""
     )
     text = readable(item.text, item.highlights)
+    stale = ""
+    if item.state in ("changed", "vanished"):
+        why = (
+            tr("⚠ Source changed since this answer: it may no longer say this.")
+            if item.state == "changed"
+            else tr("⚠ File gone since this answer.")
+        )
+        stale = f'<br><span style="color:{c.bad}; font-weight:600;">{escape(why)}</span>'
     open_label, folder_label = escape(tr("Open")), escape(tr("Show in folder"))
     return (
         f'<a name="source-{index}"></a>'
@@ -87,6 +97,7 @@ def source_html(item: SourceItem, index: int, selected: bool, anchor: str = "") 
         f"{folder_label}</a><br>"
         f"{location}"
         f'<span style="color:{c.muted}; font-size:9pt;">{escape(short_path(item.path))}</span>'
+        f"{stale}"
         f'<p style="margin-top:6px; line-height:140%;">'
         f"{highlight_html(text.text, text.spans, anchor=anchor)}</p>"
         "</td></tr></table>"

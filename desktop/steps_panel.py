@@ -104,6 +104,18 @@ class StepsPanel(QTextBrowser):
         self.timeline.add_all(events)
         self.render_now()
 
+    def show_recorded(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """The steps of a stored answer, timed by its recorded model calls (reads that ran in
+        parallel add up, so the times are the model's work, not the wall clock's)."""
+        elapsed = [0.0]
+        timeline = StepsTimeline(lambda: elapsed[0])
+        for event in events:
+            if event.get("type") == "llm_call":
+                elapsed[0] += float(event.get("seconds", 0.0))
+            timeline.add(event)
+        self.timeline = timeline
+        self.render_now()
+
     def render_now(self) -> None:
         self._timer.stop()
         scrollbar = self.verticalScrollBar()

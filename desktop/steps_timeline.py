@@ -103,6 +103,7 @@ class StepsTimeline:
 
     def _handlers(self) -> dict[str, Callable[[Mapping[str, Any], float], None]]:
         return {
+            "follow_up": self._on_follow_up,
             "level": self._on_level,
             "query_parsed": self._on_query_parsed,
             "keywords": self._on_keywords,
@@ -131,6 +132,20 @@ class StepsTimeline:
         reason = str(event.get("reason", ""))
         title = tr("Level {level}").format(level=self._level)
         self._push(Step("▶", title, [reason] if reason else [], "accent"), elapsed)
+
+    def _on_follow_up(self, event: Mapping[str, Any], elapsed: float) -> None:
+        turns = int(event.get("turns", 0))
+        seen = (
+            tr("From the earlier question") if turns == 1 else tr("From {n} earlier questions")
+        ).format(n=turns)
+        if event.get("method") == "fallback":
+            details = [seen, str(event.get("note", ""))]
+            title = tr("Follow-up kept as typed")
+            self._push(Step("↻", title, [d for d in details if d], "bad"), elapsed)
+            return
+        details = [tr("Asked: {what}").format(what=event.get("original", "")), seen]
+        title = tr("Follow-up understood as: {question}").format(question=event.get("question", ""))
+        self._push(Step("↻", title, details, "accent"), elapsed)
 
     def _on_query_parsed(self, event: Mapping[str, Any], elapsed: float) -> None:
         details = [tr("Looking for: {what}").format(what=event.get("information", ""))]

@@ -48,7 +48,7 @@ from engine.models import (
     StatusReport,
     WatchMode,
 )
-from engine.paths import AppPaths, resolve_paths
+from engine.paths import AppPaths, disk_path, resolve_paths
 from engine.search.index import ChunkIndex
 from engine.secrets import SecretStore
 from engine.settings import (
@@ -63,15 +63,29 @@ from engine.settings import (
     salvage_folders,
     save_settings,
 )
+from engine.threads import (
+    CitationState,
+    ReadPassage,
+    StoredCitation,
+    Thread,
+    ThreadSummary,
+    TraceFilter,
+    TraceStats,
+    Turn,
+    quoted_sentences,
+    text_hash,
+)
 
 # The indexer (pypdf), the watcher (watchdog), the model client (ollama, httpx) and the agent are
 # imported where they are first used: `needle search` and `needle status` start twice as fast
 # without them.
 if TYPE_CHECKING:
     from engine.agent.events import Answer, Event
+    from engine.agent.followup import PriorTurn
     from engine.agent.scope import ScopeSpec
     from engine.agent.verdict_cache import SqliteVerdictCache
     from engine.library.indexer import Indexer
+    from engine.library.threads import ThreadStore
     from engine.library.watcher import ChangeBatch, FolderWatcher
     from engine.llm.calibration import TokenCalibration
     from engine.llm.connect import ModelPlan
@@ -223,6 +237,8 @@ class Engine:
         self._indexing = False
         self._verdict_cache: SqliteVerdictCache | None = None
         self._calibration: TokenCalibration | None = None
+        self._history: ThreadStore | None = None
+        self._history_lock = threading.Lock()
         self.secrets = SecretStore(paths.config)
         # A reader lives as long as its process (`needle mcp`): it follows the settings the
         # writer saves (folders added or removed in the app, another model) by this stamp.
@@ -279,6 +295,8 @@ class Engine:
             self._catalog.close()
             if self._verdict_cache is not None:
                 self._verdict_cache.close()
+            if self._history is not None:
+                self._history.close()
             if self._lock is not None:
                 self._lock.release()
 
@@ -784,24 +802,32 @@ class Engine:
         score_gap: bool = True,
         reader_model: str | None = None,
         reader_hosts: list[str] | None = None,
+        thread_id: str | None = None,
+        remember: bool = True,
     ) -> Answer:
         """Answer `question` from the indexed documents with the local model.
 
-        `level` is "auto", "1", "2" or "3"; `scope` limits reading to a file, a folder (a path) or
-        ready-made filters; `on_event` receives every step as it happens (see
+        `level` is "auto", "1", "2" or "3"; `scope` limits reading to a file, a folder (a path)
+        or ready-made filters; `on_event` receives every step as it happens (see
         engine/agent/events.py); `stop_reading`, once set, makes Levels 2 and 3 stop reading and
-        answer from what they found so far (Answer.partial); `model`/`host` override the settings
-        for this question (`host` may be a list of servers, each "URL" or "URL xN"; a URL ending in
-        /v1 is OpenAI-compatible), and `reader_model`/`reader_hosts` the reader of Level 2. Checks
-        first that a server is running and has the model, raising OllamaError with the exact fix
-        otherwise. Level-2 verdicts are cached under the cache folder. `parse_mode` "two_call" runs
-        the reference design's separate split and keyword calls instead of one structured call,
-        `compress_context` drops question-irrelevant sentences before packing, and `score_gap=False`
-        packs Level 1's top hits by quota instead of by score support: they exist so their effect
-        can be measured (bench/qa_bench.py)."""
+        answer from what they found so far (Answer.partial); `model`/`host` override the
+        settings for this question (`host` may be a list of servers, each "URL" or "URL xN"; a
+        URL ending in /v1 is OpenAI-compatible), and `reader_model`/`reader_hosts` the reader of
+        Level 2. Checks first that a server is running and has the model, raising OllamaError
+        with the exact fix otherwise. Level-2 verdicts are cached under the cache folder.
+        `parse_mode` "two_call" runs the reference design's separate split and keyword calls
+        instead of one structured call, `compress_context` drops question-irrelevant sentences
+        before packing, and `score_gap=False` packs Level 1's top hits by quota instead of by
+        score support: they exist so their effect can be measured (bench/qa_bench.py).
+
+        `thread_id` continues a stored thread: the question is a follow-up, understood from the
+        thread's earlier turns. With `remember` (the default) the answer, its citations, steps
+        and the passages read are stored as the thread's next turn (a new thread when
+        `thread_id` is None); the returned Answer names the thread and the turn."""
         from engine.agent.runner import answer_question
         from engine.llm.connect import ModelPlan, close_model
 
+        history = self._prior_turns(thread_id) if thread_id else []
         settings = self.settings
         plan = ModelPlan.from_settings(
             settings,
@@ -819,7 +845,8 @@ class Engine:
                     "Nothing is indexed yet, so there is nothing to answer from.",
                     "Add a folder with `needle folders add PATH` and run `needle index`.",
                 )
-            return answer_question(
+            steps = _StepRecorder(on_event or _ignore_event)
+            answer = answer_question(
                 question,
                 index=index,
                 model=chat_model,
@@ -827,18 +854,179 @@ class Engine:
                 settings=settings,
                 level=level,
                 scope=scope,
-                on_event=on_event or _ignore_event,
+                on_event=steps,
                 cancel=cancel,
                 stop_reading=stop_reading,
                 verdict_cache=self._verdicts(),
                 parse_mode=parse_mode,
                 compress_context=compress_context,
                 score_gap=score_gap,
+                history=history,
             )
+            if remember:
+                turn = _turn_of(question, answer, steps.events, plan.model, index, thread_id or "")
+                answer = self._remember(turn, answer)
+            # Held back until now, so the streamed answer names the thread it was stored in.
+            steps.release(answer)
+            return answer
         finally:
             close_model(chat_model)
             if reader is not None:
                 close_model(reader)
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def _threads(self) -> ThreadStore:
+        """The question history, opened on first use (readers add turns too)."""
+        from engine.library.threads import ThreadStore
+
+        if self._closed:
+            raise NeedleError(ErrorKind.ENGINE_CLOSED, "The engine was closed.", "Open it again.")
+        with self._history_lock:
+            if self._history is None:
+                self._history = ThreadStore(self.paths.threads_file)
+            return self._history
+
+    def _prior_turns(self, thread_id: str) -> list[PriorTurn]:
+        from engine.agent.followup import PriorTurn
+
+        return [
+            PriorTurn(turn.asked, turn.answer, tuple(c.chunk_id for c in turn.citations))
+            for turn in self._threads().thread(thread_id).turns
+        ]
+
+    def _remember(self, turn: Turn, answer: Answer) -> Answer:
+        """`answer` stored as its thread's next turn, naming where. When the history cannot be
+        written, the answer is still given (the log says why it was not kept)."""
+        from dataclasses import replace
+
+        try:
+            store = self._threads()
+            thread_id = turn.thread_id or store.new_thread(turn.question)
+            stored = store.add_turn(replace(turn, thread_id=thread_id))
+        except NeedleError as error:
+            if error.kind == ErrorKind.THREAD_UNKNOWN:
+                raise
+            log.warning("The answer was not kept in the history: %s", error)
+            return answer
+        return replace(answer, thread_id=thread_id, turn=stored.position)
+
+    def threads(self, search: str = "", *, limit: int = 500) -> list[ThreadSummary]:
+        """The stored threads, the most recently continued first; `search` matches names,
+        questions and answers. Each says how many of its sources changed or vanished."""
+        from dataclasses import replace
+
+        store = self._threads()
+        summaries = store.threads(search, limit=limit)
+        cited = store.citations_of([s.thread_id for s in summaries])
+        states = self._citation_states([c for cs in cited.values() for c in cs])
+        return [
+            replace(
+                summary,
+                stale_sources=sum(
+                    states.get(c.chunk_id) in ("changed", "vanished")
+                    for c in cited.get(summary.thread_id, [])
+                ),
+            )
+            for summary in summaries
+        ]
+
+    def thread(self, thread_id: str) -> Thread:
+        """One thread with every turn; each citation says whether its source is still current,
+        changed or vanished since the answer was written."""
+        from dataclasses import replace
+
+        thread = self._threads().thread(thread_id)
+        states = self._citation_states([c for t in thread.turns for c in t.citations])
+        return replace(thread, turns=tuple(t.with_states(states) for t in thread.turns))
+
+    def rename_thread(self, thread_id: str, title: str) -> Thread:
+        self._threads().rename(thread_id, title)
+        return self.thread(thread_id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._threads().delete(thread_id)
+
+    def prune_threads(self, older_than_days: float) -> int:
+        """Delete threads not continued for `older_than_days` days; how many went."""
+        if older_than_days < 0:
+            raise NeedleError(ErrorKind.INVALID_ARGUMENT, "The age must be zero days or more.", "")
+        return self._threads().prune(time.time() - older_than_days * 86400)
+
+    def export_thread(
+        self, thread_id: str, fmt: str = "md", positions: Sequence[int] | None = None
+    ) -> str:
+        """The thread (or the turns at `positions`) as Markdown or JSON. The answers exported
+        are marked as kept by the user (export-traces reports it)."""
+        from engine.library.exports import export_thread
+
+        text = export_thread(self.thread(thread_id), fmt, positions)
+        self._threads().set_kept(thread_id, positions)
+        return text
+
+    def save_thread(self, thread_id: str, fmt: str, path: str | os.PathLike[str]) -> str:
+        """`export_thread` written to `path` (atomically: a failed write leaves any earlier file
+        whole); returns the path written."""
+        from engine.library.exports import write_text_atomic
+
+        target = Path(path).expanduser()
+        text = self.export_thread(thread_id, fmt)
+        try:
+            write_text_atomic(target, text)
+        except OSError as error:
+            raise NeedleError(
+                ErrorKind.INVALID_ARGUMENT,
+                f"Cannot write {target}: {error.strerror or error}.",
+                "Choose a file in a folder you can write to.",
+            ) from error
+        return str(target)
+
+    def export_traces(
+        self, out: str | os.PathLike[str] | None, fmt: str, which: TraceFilter | None = None
+    ) -> TraceStats:
+        """Every stored answer `which` selects as a long-context training record, written to
+        `out` as JSON lines (only counted when `out` is None). Nothing leaves the machine."""
+        from engine.library.exports import (
+            TRACE_FORMATS,
+            check_format,
+            selected_traces,
+            write_traces,
+        )
+
+        check_format(fmt, TRACE_FORMATS)
+        turns = self._threads().turns(which)
+        # A record says whether its sources still read as they did (metadata.stale_sources).
+        states = self._citation_states([c for turn in turns for c in turn.citations])
+        turns = [turn.with_states(states) for turn in turns]
+        if out is None:
+            return selected_traces(turns)[1]
+        try:
+            return write_traces(Path(out).expanduser(), turns, fmt)
+        except OSError as error:
+            raise NeedleError(
+                ErrorKind.INVALID_ARGUMENT,
+                f"Cannot write {out}: {error.strerror or error}.",
+                "Choose a file in a folder you can write to.",
+            ) from error
+
+    def _citation_states(self, citations: Sequence[StoredCitation]) -> dict[str, CitationState]:
+        """current / changed / vanished for each cited chunk, judged against the index."""
+        index = self._search_index()
+        if index is None or not citations:
+            return {}
+        found = {hit.chunk_id: hit for hit in index.get_chunks([c.chunk_id for c in citations])}
+        states: dict[str, CitationState] = {}
+        for citation in citations:
+            hit = found.get(citation.chunk_id)
+            if hit is not None and (
+                not citation.content_hash or text_hash(hit.text) == citation.content_hash
+            ):
+                states[citation.chunk_id] = "current"
+            elif hit is None and not os.path.exists(disk_path(citation.path)):
+                states[citation.chunk_id] = "vanished"
+            else:
+                states[citation.chunk_id] = "changed"
+        return states
 
     def _open_models(self, plan: ModelPlan) -> tuple[ChatModel, ChatModel | None]:
         """The main model and the reader (None when there is none), after checking every server
@@ -934,6 +1122,98 @@ def diagnose(data_dir: str | os.PathLike[str] | None = None) -> DoctorReport:
 
 # ----------------------------------------------------------------------------------------------
 # Module helpers
+
+
+class _StepRecorder:
+    """Passes every event on and keeps the steps worth storing with the answer (the streamed
+    pieces of the answer and the answer itself are stored as the answer). The answer event is
+    held back for `release`: it goes out once the answer is stored, naming its thread."""
+
+    def __init__(self, forward: Callable[[Event], None]) -> None:
+        self._forward = forward
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if event.type == "answer":
+            return
+        if event.type != "answer_delta":
+            with self._lock:
+                self.events.append(event)
+        self._forward(event)
+
+    def release(self, answer: Event) -> None:
+        self._forward(answer)
+
+
+def _turn_of(
+    question: str,
+    answer: Answer,
+    events: Sequence[Event],
+    model: str,
+    index: ChunkIndex,
+    thread_id: str,
+) -> Turn:
+    """What is stored of one answer: the answer, its sources with the supporting sentence and
+    the hash of their text, the steps, and the passages the agent had in front of it."""
+    citations = tuple(
+        StoredCitation(
+            number=c.number,
+            chunk_id=c.chunk_id,
+            path=c.path,
+            title=c.title,
+            page=c.page,
+            heading=c.heading,
+            quote=quoted_sentences(c.text, c.highlights),
+            content_hash=text_hash(c.text),
+            start=c.start,
+            end=c.end,
+        )
+        for c in answer.citations
+    )
+    return Turn(
+        thread_id=thread_id,
+        position=0,
+        question=question.strip(),
+        answer=answer.text,
+        rewritten=answer.rewritten,
+        level=answer.level,
+        model=model,
+        found=answer.found,
+        grounded=answer.grounded,
+        citations=citations,
+        events=tuple(event.to_dict() for event in events),
+        read=_passages_read(events, answer, index),
+        llm_calls=answer.llm_calls,
+        prompt_tokens=answer.prompt_tokens,
+        completion_tokens=answer.completion_tokens,
+        seconds=answer.seconds,
+        asked_at=time.time(),
+    )
+
+
+def _passages_read(
+    events: Sequence[Event], answer: Answer, index: ChunkIndex
+) -> tuple[ReadPassage, ...]:
+    """Every chunk put in front of the model (Level 1's and 2's answer context, each passage
+    Level 2 or 3 read, the cited ones), with its text, in document order."""
+    from engine.agent.events import ChunkVerdict, Hits, SubAnswer
+
+    wanted: dict[str, None] = {}
+    for event in events:
+        if isinstance(event, Hits) and event.purpose == "context":
+            wanted.update((ref.chunk_id, None) for ref in event.hits)
+        elif isinstance(event, ChunkVerdict):
+            wanted[event.chunk.chunk_id] = None
+        elif isinstance(event, SubAnswer):
+            wanted.update((chunk_id, None) for chunk_id in event.chunk_ids)
+    wanted.update((c.chunk_id, None) for c in answer.citations)
+    hits = index.get_chunks(list(wanted))
+    hits.sort(key=lambda hit: (hit.path, hit.start))
+    return tuple(
+        ReadPassage(hit.chunk_id, hit.path, hit.text, hit.start, hit.page, hit.title)
+        for hit in hits
+    )
 
 
 def _ensure_paths(paths: AppPaths) -> None:

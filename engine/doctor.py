@@ -42,6 +42,7 @@ def library_checks(
     else:
         checks.append(guarded("settings", partial(check_settings, paths.settings_file, settings)))
     checks.append(guarded("catalog", partial(check_catalog, paths.catalog_file)))
+    checks.append(guarded("history", partial(check_history, paths.threads_file)))
     checks.append(guarded("index", index_check))
     if files_check is not None:
         checks.append(guarded("files", files_check))
@@ -158,20 +159,42 @@ def check_ocr() -> Check:
     )
 
 
-def check_catalog(catalog_file: Path) -> Check:
+def _quick_check(database: Path) -> list[str]:
     """SQLite's own quick_check, on a separate read-only connection so it never writes."""
-    name = "catalog"
-    if not catalog_file.exists():
-        return Check(name, "warn", "There is no catalog yet.", "Run `needle index` to create it.")
     try:
-        connection = sqlite3.connect(f"{catalog_file.as_uri()}?mode=ro", uri=True, timeout=10.0)
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=10.0)
         try:
             rows = connection.execute("PRAGMA quick_check").fetchall()
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
         rows = [(str(error),)]
-    verdicts = [str(row[0]) for row in rows]
+    return [str(row[0]) for row in rows]
+
+
+def check_history(threads_file: Path) -> Check:
+    """The question history (docs/threads.md) is sound; a damaged one costs only the history."""
+    name = "history"
+    if not threads_file.exists():
+        return Check(name, "ok", "No questions asked yet.")
+    verdicts = _quick_check(threads_file)
+    if verdicts == ["ok"]:
+        return Check(name, "ok", f"{threads_file.name} passed SQLite's integrity check.")
+    return Check(
+        name,
+        "fail",
+        f"{threads_file} is damaged: {'; '.join(verdicts[:3])}.",
+        f"Close Needle and move {threads_file} away: a new, empty history starts (your "
+        "documents and the index are not affected).",
+    )
+
+
+def check_catalog(catalog_file: Path) -> Check:
+    """SQLite's own quick_check, on a separate read-only connection so it never writes."""
+    name = "catalog"
+    if not catalog_file.exists():
+        return Check(name, "warn", "There is no catalog yet.", "Run `needle index` to create it.")
+    verdicts = _quick_check(catalog_file)
     if verdicts == ["ok"]:
         return Check(name, "ok", f"{catalog_file.name} passed SQLite's integrity check.")
     return Check(

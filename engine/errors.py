@@ -37,6 +37,8 @@ class ErrorKind(StrEnum):
     EMPTY_QUESTION = "empty_question"
     QUESTION_TOO_LONG = "question_too_long"
     READ_ONLY = "read_only"  # a change asked of a library another process is writing
+    THREAD_UNKNOWN = "thread_unknown"  # no stored thread (or turn) has that id
+    BAD_EXPORT_FORMAT = "bad_export_format"
 
     # -- The library: data folder, settings file, catalog, index ------------------------------
     DATA_DIR_UNUSABLE = "data_dir_unusable"
@@ -51,6 +53,8 @@ class ErrorKind(StrEnum):
     WRITER_LOCKED = "writer_locked"
     ENGINE_CLOSED = "engine_closed"
     CACHE_UNUSABLE = "cache_unusable"
+    HISTORY_CORRUPT = "history_corrupt"  # the threads database cannot be opened
+    HISTORY_TOO_NEW = "history_too_new"
 
     # -- One file that cannot be (fully) indexed; recorded per file, shown in status -----------
     ENCRYPTED = "encrypted"
@@ -134,6 +138,8 @@ USER_ERROR_KINDS: frozenset[ErrorKind] = frozenset(
         ErrorKind.EMPTY_QUESTION,
         ErrorKind.QUESTION_TOO_LONG,
         ErrorKind.READ_ONLY,
+        ErrorKind.THREAD_UNKNOWN,
+        ErrorKind.BAD_EXPORT_FORMAT,
     }
 )
 

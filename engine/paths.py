@@ -31,6 +31,11 @@ class AppPaths:
         return self.data / "catalog.sqlite3"
 
     @property
+    def threads_file(self) -> Path:
+        """The questions asked, their answers and steps (engine/library/threads.py)."""
+        return self.data / "threads.sqlite3"
+
+    @property
     def lock_file(self) -> Path:
         return self.data / "writer.lock"
 

@@ -42,6 +42,7 @@ DESKTOP_MAY_IMPORT = {
     "engine.service.protocol",
     "engine.lang",  # the CJK character classes, to show Chinese text the way it is written
     "engine.paths",  # where a library keeps its files: the app's log and its one-window socket
+    "engine.threads",  # the question history's data: threads, turns, stored citations
 }
 HEAVY_FOR_THE_CLI = (
     *("PySide6", "pypdf", "pypdfium2", "watchdog", "ollama", "pathspec"),

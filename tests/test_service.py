@@ -803,3 +803,36 @@ def test_retry_reads_the_files_again_and_says_the_index_changed(
     assert notice["data"]["source"] == "index.retry"
     send(service, 3, "index.retry", paths=[])
     assert output.final(3)["error"]["kind"] == "bad_request"
+
+
+def test_threads_over_the_protocol(served: tuple[Service, Output]) -> None:
+    """ask stores a thread; a follow-up names it; the history lists, shows, renames, exports
+    and deletes it; a wrong id or format is a clear error."""
+    service, output = served
+    send(service, 2, "ask", question="Where did Marta go?")
+    first = output.final(2)["result"]
+    assert first["thread_id"] and first["turn"] == 1
+    send(service, 3, "ask", question="and in 2021?", thread_id=first["thread_id"])
+    assert output.final(3)["result"]["turn"] == 2
+    follow_up = next(m["event"] for m in output.of(3) if m.get("type") == "event")
+    assert follow_up["type"] == "follow_up" and follow_up["original"] == "and in 2021?"
+    send(service, 4, "threads.list", search="2021")
+    (listed,) = output.final(4)["result"]["threads"]
+    assert (listed["thread_id"], listed["turns"]) == (first["thread_id"], 2)
+    send(service, 5, "threads.rename", thread_id=first["thread_id"], title="Marta")
+    assert output.final(5)["result"]["title"] == "Marta"
+    send(service, 6, "threads.get", thread_id=first["thread_id"])
+    turns = output.final(6)["result"]["turns"]
+    assert [t["question"] for t in turns] == ["Where did Marta go?", "and in 2021?"]
+    send(service, 7, "threads.export", thread_id=first["thread_id"], format="md", turns=[2])
+    assert output.final(7)["result"]["text"].startswith("### and in 2021?")
+    send(service, 8, "threads.export", thread_id=first["thread_id"], format="docx")
+    assert output.final(8)["error"]["kind"] == "bad_export_format"
+    send(service, 9, "threads.export", thread_id=first["thread_id"], turns=["x"])
+    assert output.final(9)["error"]["kind"] == "bad_request"
+    send(service, 10, "threads.delete", thread_id=first["thread_id"])
+    assert output.final(10)["result"] == {"deleted": first["thread_id"]}
+    send(service, 11, "threads.get", thread_id=first["thread_id"])
+    assert output.final(11)["error"]["kind"] == "thread_unknown"
+    send(service, 12, "ask", question="more?", thread_id="nope")
+    assert output.final(12)["error"]["kind"] == "thread_unknown"

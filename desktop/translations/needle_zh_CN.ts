@@ -2361,5 +2361,201 @@ archive/</translation>
         <source>Model server: error</source>
         <translation>模型服务器：出错</translation>
     </message>
+    <message>
+        <source>The previous question of this thread</source>
+        <translation>本对话的上一个问题</translation>
+    </message>
+    <message>
+        <source>Previous question</source>
+        <translation>上一个问题</translation>
+    </message>
+    <message>
+        <source>The next question of this thread</source>
+        <translation>本对话的下一个问题</translation>
+    </message>
+    <message>
+        <source>Next question</source>
+        <translation>下一个问题</translation>
+    </message>
+    <message>
+        <source>Copy as Markdown</source>
+        <translation>复制为 Markdown</translation>
+    </message>
+    <message>
+        <source>Copy the answer with its numbered sources, to paste into a note</source>
+        <translation>复制答案及其编号来源，便于粘贴到笔记中</translation>
+    </message>
+    <message>
+        <source>From your history · asked {when}</source>
+        <translation>来自历史记录 · 提问于 {when}</translation>
+    </message>
+    <message>
+        <source>a source changed since: the answer may be out of date</source>
+        <translation>此后有来源发生了变化：答案可能已过时</translation>
+    </message>
+    <message>
+        <source>Question {n} of {count} in this thread</source>
+        <translation>本对话第 {n} 个问题，共 {count} 个</translation>
+    </message>
+    <message>
+        <source>Understood as: {question}</source>
+        <translation>理解为：{question}</translation>
+    </message>
+    <message>
+        <source>That conversation is not in the history</source>
+        <translation>历史记录中没有这个对话</translation>
+    </message>
+    <message>
+        <source>Unknown export format</source>
+        <translation>未知的导出格式</translation>
+    </message>
+    <message>
+        <source>The question history is damaged</source>
+        <translation>提问历史记录已损坏</translation>
+    </message>
+    <message>
+        <source>The question history was made by a newer Needle</source>
+        <translation>提问历史记录由更新版本的 Needle 创建</translation>
+    </message>
+    <message>
+        <source>1 question</source>
+        <translation>1 个问题</translation>
+    </message>
+    <message>
+        <source>HISTORY</source>
+        <translation>历史</translation>
+    </message>
+    <message>
+        <source>New thread</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Ask the next question on its own, not as a follow-up</source>
+        <translation>下一个问题单独提问，而不是作为追问</translation>
+    </message>
+    <message>
+        <source>Search questions and answers</source>
+        <translation>搜索问题和答案</translation>
+    </message>
+    <message>
+        <source>Search the history</source>
+        <translation>搜索历史记录</translation>
+    </message>
+    <message>
+        <source>Earlier questions</source>
+        <translation>以前的问题</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <source>{n} questions</source>
+        <translation>{n} 个问题</translation>
+    </message>
+    <message>
+        <source>⚠ a source changed</source>
+        <translation>⚠ 一个来源已变化</translation>
+    </message>
+    <message>
+        <source>No earlier question matches.</source>
+        <translation>没有匹配的历史问题。</translation>
+    </message>
+    <message>
+        <source>Questions you ask are kept here.</source>
+        <translation>你提过的问题会保存在这里。</translation>
+    </message>
+    <message>
+        <source>⚠ {n} sources changed</source>
+        <translation>⚠ {n} 个来源已变化</translation>
+    </message>
+    <message>
+        <source>Export thread…</source>
+        <translation>导出对话…</translation>
+    </message>
+    <message>
+        <source>Copy answer as Markdown</source>
+        <translation>将答案复制为 Markdown</translation>
+    </message>
+    <message>
+        <source>Markdown note (*.md)</source>
+        <translation>Markdown 笔记 (*.md)</translation>
+    </message>
+    <message>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Export thread</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <source>Rename thread</source>
+        <translation>重命名对话</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <source>Delete thread</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <source>There is no finished answer to copy yet.</source>
+        <translation>还没有可复制的完整答案。</translation>
+    </message>
+    <message>
+        <source>Copied the answer as Markdown.</source>
+        <translation>已将答案复制为 Markdown。</translation>
+    </message>
+    <message>
+        <source>Ask a question or open a thread to export it.</source>
+        <translation>请先提问或打开一个对话，再导出。</translation>
+    </message>
+    <message>
+        <source>Delete “{title}” and its answers from the history? This cannot be undone.</source>
+        <translation>要从历史记录中删除“{title}”及其答案吗？此操作无法撤销。</translation>
+    </message>
+    <message>
+        <source>Exported to {path}</source>
+        <translation>已导出到 {path}</translation>
+    </message>
+    <message>
+        <source>⚠ Source changed since this answer: it may no longer say this.</source>
+        <translation>⚠ 此答案之后来源已变化：可能不再是这样写的。</translation>
+    </message>
+    <message>
+        <source>⚠ File gone since this answer.</source>
+        <translation>⚠ 此答案之后文件已不存在。</translation>
+    </message>
+    <message>
+        <source>Follow-up kept as typed</source>
+        <translation>追问按原样使用</translation>
+    </message>
+    <message>
+        <source>Follow-up understood as: {question}</source>
+        <translation>追问理解为：{question}</translation>
+    </message>
+    <message>
+        <source>From the earlier question</source>
+        <translation>根据上一个问题</translation>
+    </message>
+    <message>
+        <source>From {n} earlier questions</source>
+        <translation>根据之前的 {n} 个问题</translation>
+    </message>
+    <message>
+        <source>Asked: {what}</source>
+        <translation>提问：{what}</translation>
+    </message>
 </context>
 </TS>

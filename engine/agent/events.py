@@ -51,6 +51,19 @@ class LevelStarted(Event):
 
 
 @dataclass(frozen=True)
+class FollowUp(Event):
+    """A follow-up question rewritten from the thread's earlier turns into one that stands alone;
+    the levels answer `question`."""
+
+    type: ClassVar[str] = "follow_up"
+    original: str
+    question: str
+    turns: int  # earlier turns the rewrite saw (the oldest may be left out to fit the window)
+    method: str = "model"  # model | fallback (the reply was unusable: the question as typed)
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class QueryParsed(Event):
     type: ClassVar[str] = "query_parsed"
     information: str
@@ -199,6 +212,9 @@ class Answer(Event):
     chunks_read: int = 0  # passages the model read one by one (Levels 2 and 3)
     # The user stopped the reading early: the answer comes from the passages read until then.
     partial: bool = False
+    rewritten: str = ""  # the self-contained question a follow-up became (FollowUp)
+    thread_id: str = ""  # the thread the answer was stored in ("" when it was not stored)
+    turn: int = 0  # its position in that thread
 
 
 @dataclass(frozen=True)
@@ -213,6 +229,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         LevelStarted,
+        FollowUp,
         QueryParsed,
         Keywords,
         QueryExpanded,

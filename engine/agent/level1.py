@@ -66,6 +66,13 @@ def supported_hits(hits: Sequence[SearchHit], terms: Sequence[str]) -> list[Sear
     return kept
 
 
+def with_prior(hits: Sequence[SearchHit], prior: Sequence[SearchHit]) -> list[SearchHit]:
+    """The hits, then the earlier turns' cited chunks they do not already hold: packing keeps
+    those only when room is left after this question's own hits."""
+    seen = {hit.chunk_id for hit in hits}
+    return [*hits, *(hit for hit in prior if hit.chunk_id not in seen)]
+
+
 def run_level1(
     session: Session, parsed: ParsedQuestion, filters: SearchFilters | None
 ) -> LevelOutcome:
@@ -73,12 +80,13 @@ def run_level1(
     compress = session.options.compress_context
     limit = RETRIEVAL_LIMIT * (COMPRESSED_RETRIEVAL_FACTOR if compress else 1)
     hits = retrieve(session, terms, filters, limit, "retrieval")
-    if not hits:
+    if not hits and not session.prior:
         reply = no_documents_reply(is_chinese(parsed.question))
         return LevelOutcome(
             1, reply, (), found=False, nothing_matched=True, grounding="nothing matched the search"
         )
     offered = supported_hits(hits, terms) if session.options.score_gap else hits
+    offered = with_prior(offered, session.prior)
     room = context_room(session, parsed.information, parsed.instruction)
     compress_for = [parsed.information, *terms] if compress else []
     packed = pack_context(offered, room, compress_for=compress_for, count=session.budget.tokens)

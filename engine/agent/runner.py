@@ -15,11 +15,12 @@ Every level that starts emits LevelStarted with the reason."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from engine.agent import prompts
 from engine.agent.events import Answer, AnswerDelta, Citation, ErrorEvent, Event, LevelStarted
+from engine.agent.followup import PriorTurn, rewrite_followup
 from engine.agent.keywords import is_chinese
 from engine.agent.level1 import run_level1
 from engine.agent.level2 import Question, run_level2
@@ -62,12 +63,15 @@ def answer_question(
     compress_context: bool = False,
     score_gap: bool = True,
     reader: ChatModel | None = None,
+    history: Sequence[PriorTurn] = (),
 ) -> Answer:
     """Answer `question` from the indexed documents. Raises NeedleError (after an ErrorEvent) on
     failure, Cancelled when `cancel` is set. Setting `stop_reading` ends Levels 2 and 3's reading
     early with an answer from what was found so far (Answer.partial). `reader`, when given,
     takes Level 2's reads (a smaller, faster model); the main `model` parses, plans and
-    answers."""
+    answers. `history`, the thread's earlier turns oldest first, makes `question` a follow-up:
+    it is first rewritten into a question that stands alone (engine/agent/followup.py), and the
+    chunks those turns cited are offered as context."""
     started = time.monotonic()
     problems = settings.problems()
     if problems:
@@ -99,9 +103,9 @@ def answer_question(
             )
         # Without a persistent cache, one in memory still spares re-reads within this question.
         cache = verdict_cache if verdict_cache is not None else MemoryVerdictCache()
-        outcome = _run(
-            session, check_question(question), chosen, resolve_scope(scope, index), cache
-        )
+        asked = rewrite_followup(session, check_question(question), history)
+        session.prior = _prior_hits(index, history)
+        outcome = _run(session, asked, chosen, resolve_scope(scope, index), cache)
     except Cancelled:
         raise
     except NeedleError as error:
@@ -116,8 +120,21 @@ def answer_question(
         session.emit(ErrorEvent(wrapped.kind, wrapped.message, wrapped.hint))
         raise wrapped from error
     answer = _final_event(session, outcome, time.monotonic() - started)
+    if history and asked != question.strip():
+        answer = replace(answer, rewritten=asked)
     session.emit(answer)
     return answer
+
+
+def _prior_hits(index: AgentIndex, history: Sequence[PriorTurn]) -> tuple[SearchHit, ...]:
+    """The chunks the earlier turns cited that the index still holds, the latest turn's first."""
+    wanted: list[str] = []
+    for turn in reversed(history):
+        wanted += [chunk_id for chunk_id in turn.chunk_ids if chunk_id not in wanted]
+    if not wanted:
+        return ()
+    found = {hit.chunk_id: hit for hit in index.get_chunks(wanted)}
+    return tuple(found[chunk_id] for chunk_id in wanted if chunk_id in found)
 
 
 def budget_for(
@@ -158,7 +175,7 @@ def _run(
         outcome = run_level1(session, _parse(session, question), scope.filters)
     elif level == "2":
         session.emit(LevelStarted(2, f"Level 2 was chosen: reading {scope.description}"))
-        outcome = _level2(session, _parse(session, question), scope, cache)
+        outcome = _level2(session, _parse(session, question), scope, cache, first=session.prior)
     else:
         session.emit(LevelStarted(3, "Level 3 was chosen"))
         outcome = run_level3(session, _parse(session, question), scope, cache)

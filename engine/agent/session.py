@@ -64,6 +64,9 @@ class Session:
     usage: Usage = field(default_factory=Usage)
     timings: dict[str, float] = field(default_factory=dict)
     reader: ChatModel | None = None  # a separate model for Level 2's reads
+    # The chunks the thread's earlier answers cited: offered as context after a follow-up's own
+    # hits, so an answer may rest on a source an earlier turn found.
+    prior: tuple[SearchHit, ...] = ()
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _emit_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)

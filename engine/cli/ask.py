@@ -15,6 +15,7 @@ from engine.agent.events import (
     ErrorEvent,
     Event,
     EvidencePicked,
+    FollowUp,
     Grounding,
     Hits,
     Keywords,
@@ -152,6 +153,10 @@ class AskPrinter:
 
 def describe_event(event: Event) -> str:
     """One short line for the step log; empty for events that are not steps."""
+    if isinstance(event, FollowUp):
+        if event.method == "fallback":
+            return f"follow-up kept as typed ({event.note})"
+        return f"follow-up understood as: {one_line(event.question)}"
     if isinstance(event, LevelStarted):
         return f"level {event.level}" + (f": {event.reason}" if event.reason else "")
     if isinstance(event, QueryParsed):

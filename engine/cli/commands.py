@@ -202,6 +202,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
                 parse_mode=args.parse_mode,
                 compress_context=args.compress,
                 score_gap=args.score_gap,
+                thread_id=args.thread,
             )
         except NeedleError as error:
             if args.json and not printed_final:
@@ -213,6 +214,10 @@ def cmd_ask(engine: Engine, args: argparse.Namespace, console: Console) -> int:
             console.json_line(answer.to_dict())
     else:
         printer.finish(answer)
+        if answer.thread_id:
+            from engine.cli.history import thread_line
+
+            console.print(console.dim(thread_line(answer.thread_id, answer.turn)))
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from engine.cli.commands import (
     cmd_status,
 )
 from engine.cli.console import EXIT_USER_ERROR, terminal_columns
+from engine.cli.history import cmd_export, cmd_export_traces, cmd_history, parse_since
 from engine.cli.render import settings_help
 from engine.settings import LEVELS, PARSE_MODES
 
@@ -196,7 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Level 1 packs its top hits up to the window, also those far below the best score "
         "(the old rule, kept to measure the score-gap rule against)",
     )
+    ask.add_argument(
+        "--thread",
+        metavar="ID",
+        help="continue this thread: the question is a follow-up to its earlier questions "
+        "(`needle history` lists them)",
+    )
     ask.set_defaults(handler=cmd_ask, reader=True)
+
+    _add_history_commands(commands)
 
     pull = commands.add_parser("pull", help="download the model into Ollama, with progress")
     pull.add_argument("model", nargs="?", help="model tag (default: from settings)")
@@ -228,6 +237,49 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.set_defaults(handler=None)
     _accept_data_dir_after_command(parser)
     return parser
+
+
+def _add_history_commands(commands: Any) -> None:
+    history = commands.add_parser("history", help="list, show, rename or delete asked threads")
+    history.add_argument("--search", metavar="TEXT", help="only threads whose text holds TEXT")
+    history.add_argument("--json", action="store_true", help="print one JSON document")
+    actions = history.add_subparsers(
+        dest="history_command", metavar="ACTION", parser_class=NeedleArgumentParser
+    )
+    show = actions.add_parser("show", help="a thread's questions, answers and sources")
+    show.add_argument("thread_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print one JSON document")
+    rename = actions.add_parser("rename", help="give a thread a name")
+    rename.add_argument("thread_id", metavar="ID")
+    rename.add_argument("name", nargs="+", metavar="NAME")
+    delete = actions.add_parser("delete", help="delete a thread")
+    delete.add_argument("thread_id", metavar="ID")
+    prune = actions.add_parser("prune", help="delete threads not continued for a while")
+    prune.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    history.set_defaults(handler=cmd_history, reader=True)
+
+    export = commands.add_parser("export", help="a thread as Markdown or JSON")
+    export.add_argument("thread_id", metavar="ID")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    export.set_defaults(handler=cmd_export, reader=True)
+
+    traces = commands.add_parser(
+        "export-traces",
+        help="stored answers as long-context training records (JSON lines)",
+    )
+    traces.add_argument("output", nargs="?", metavar="OUT.jsonl")
+    traces.add_argument("--format", choices=("chatml", "sharegpt"), required=True)
+    traces.add_argument(
+        "--grounded-only", action="store_true", help="only answers their sources support"
+    )
+    traces.add_argument(
+        "--since", type=parse_since, metavar="DATE", help="only answers from DATE on (2026-11-01)"
+    )
+    traces.add_argument("--level", type=int, choices=(1, 2, 3), help="only answers of this level")
+    traces.add_argument("--stats", action="store_true", help="print what the export holds")
+    traces.add_argument("--json", action="store_true", help="--stats as one JSON document")
+    traces.set_defaults(handler=cmd_export_traces, reader=True)
 
 
 def positive_int(text: str) -> int:

@@ -359,6 +359,8 @@ def run_ask(engine: Engine, arguments: dict[str, Any], ctx: ToolContext) -> Tool
         scope=scope,
         on_event=lambda event: _report_event(event, ctx),
         cancel=ctx.cancel,
+        # The assistant keeps its own conversation; its questions are not the user's history.
+        remember=False,
     )
     return _answer_result(answer)
 

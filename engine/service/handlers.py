@@ -25,6 +25,7 @@ from engine.service.protocol import (
     to_jsonable,
 )
 from engine.settings import LEVELS, Settings, SettingsSnapshot
+from engine.threads import Thread, ThreadSummary
 
 log = logging.getLogger("needle.service")
 
@@ -100,7 +101,22 @@ class ServedEngine(Protocol):
         stop_reading: CancelToken = ...,
         model: str | None = ...,
         host: str | None = ...,
+        thread_id: str | None = ...,
     ) -> Answer: ...
+
+    def threads(self, search: str = ..., *, limit: int = ...) -> list[ThreadSummary]: ...
+
+    def thread(self, thread_id: str) -> Thread: ...
+
+    def rename_thread(self, thread_id: str, title: str) -> Thread: ...
+
+    def delete_thread(self, thread_id: str) -> None: ...
+
+    def export_thread(
+        self, thread_id: str, fmt: str = ..., positions: Sequence[int] | None = ...
+    ) -> str: ...
+
+    def save_thread(self, thread_id: str, fmt: str, path: str) -> str: ...
 
     def close(self) -> None: ...
 
@@ -293,4 +309,48 @@ def handle_ask(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext
         stop_reading=ctx.stop_reading,
         model=_optional_text(Method.ASK, params, "model"),
         host=_optional_text(Method.ASK, params, "host"),
+        thread_id=_optional_text(Method.ASK, params, "thread_id"),
     )
+
+
+THREADS_LIST_MAX = 500
+
+
+def handle_threads_list(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    search = _optional_text(Method.THREADS_LIST, params, "search") or ""
+    limit = _limit_param(Method.THREADS_LIST, params, THREADS_LIST_MAX)
+    summaries = engine.threads(search, limit=min(limit, THREADS_LIST_MAX))
+    return {"threads": [summary.to_dict() for summary in summaries]}
+
+
+def handle_threads_get(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    return engine.thread(text_param(Method.THREADS_GET, params, "thread_id")).to_dict()
+
+
+def handle_threads_rename(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    thread_id = text_param(Method.THREADS_RENAME, params, "thread_id")
+    title = text_param(Method.THREADS_RENAME, params, "title")
+    return engine.rename_thread(thread_id, title).to_dict()
+
+
+def handle_threads_delete(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    thread_id = text_param(Method.THREADS_DELETE, params, "thread_id")
+    engine.delete_thread(thread_id)
+    return {"deleted": thread_id}
+
+
+def handle_threads_export(engine: ServedEngine, params: dict[str, Any], ctx: RequestContext) -> Any:
+    thread_id = text_param(Method.THREADS_EXPORT, params, "thread_id")
+    fmt = _optional_text(Method.THREADS_EXPORT, params, "format") or "md"
+    turns = params.get("turns")
+    if turns is not None and (
+        not isinstance(turns, list)
+        or not all(isinstance(t, int) and not isinstance(t, bool) and t > 0 for t in turns)
+    ):
+        raise _bad_params(Method.THREADS_EXPORT, "'turns' must list turn numbers (1, 2, …).")
+    path = _optional_text(Method.THREADS_EXPORT, params, "path")
+    if path is not None:
+        if turns is not None:
+            raise _bad_params(Method.THREADS_EXPORT, "'path' saves a whole thread: no 'turns'.")
+        return {"path": engine.save_thread(thread_id, fmt, path), "format": fmt}
+    return {"text": engine.export_thread(thread_id, fmt, turns), "format": fmt}

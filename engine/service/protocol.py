@@ -23,7 +23,9 @@ from typing import Any, Final
 from engine.errors import ErrorKind, NeedleError
 
 # 2: settings.get/update answer {values, fields}
-# 3: `ask.stop_reading` (answer from what was read so far) and the answer event's `partial`
+# 3: `ask.stop_reading` (answer from what was read so far) and the answer event's `partial`;
+#    threads: ask takes thread_id and its answer names thread_id and turn; the follow_up event;
+#    threads.list/get/rename/delete/export
 PROTOCOL_VERSION: Final = 3
 
 
@@ -49,6 +51,11 @@ class Method(StrEnum):
     OLLAMA_STATUS = "ollama.status"
     OLLAMA_PULL = "ollama.pull"
     DOCTOR = "doctor"
+    THREADS_LIST = "threads.list"
+    THREADS_GET = "threads.get"
+    THREADS_RENAME = "threads.rename"
+    THREADS_DELETE = "threads.delete"
+    THREADS_EXPORT = "threads.export"
 
 
 METHODS: Final = frozenset(m.value for m in Method)

@@ -39,6 +39,11 @@ from engine.service.handlers import (
     handle_settings_get,
     handle_settings_update,
     handle_status,
+    handle_threads_delete,
+    handle_threads_export,
+    handle_threads_get,
+    handle_threads_list,
+    handle_threads_rename,
     ollama_state,
     text_param,
 )
@@ -127,6 +132,11 @@ class Service:
             Method.OLLAMA_STATUS: handle_ollama_status,
             Method.OLLAMA_PULL: self._handle_ollama_pull,
             Method.DOCTOR: handle_doctor,
+            Method.THREADS_LIST: handle_threads_list,
+            Method.THREADS_GET: handle_threads_get,
+            Method.THREADS_RENAME: handle_threads_rename,
+            Method.THREADS_DELETE: handle_threads_delete,
+            Method.THREADS_EXPORT: handle_threads_export,
         }
 
     # -- reading ---------------------------------------------------------------------------

@@ -79,6 +79,17 @@ class Request:
         return self.system in (prompts.PARSE_SYSTEM, prompts.SPLIT_SYSTEM)
 
     @property
+    def is_rewrite(self) -> bool:
+        """A follow-up rewrite (engine/agent/followup.py)."""
+        return self.system == prompts.REWRITE_SYSTEM
+
+    @property
+    def conversation(self) -> str:
+        """The earlier turns a rewrite prompt shows."""
+        match = re.search(r"<conversation>\n(.*?)\n</conversation>", self.user, re.DOTALL)
+        return match.group(1) if match else ""
+
+    @property
     def is_keywords(self) -> bool:
         return self.system == prompts.KEYWORDS_SYSTEM
 

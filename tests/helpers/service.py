@@ -10,15 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from engine.agent.events import Answer, AnswerDelta, Event, LevelStarted
+from engine.agent.events import Answer, AnswerDelta, Event, FollowUp, LevelStarted
 from engine.cancel import NEVER, CancelToken
 from engine.errors import NeedleError, WriterLocked
+from engine.library.exports import export_thread
+from engine.library.threads import ThreadStore
 from engine.models import (
     Check,
     DoctorReport,
@@ -29,6 +33,7 @@ from engine.models import (
     SearchResult,
 )
 from engine.settings import Settings, SettingsSnapshot
+from engine.threads import Thread, ThreadSummary, Turn
 
 
 @dataclass
@@ -45,6 +50,12 @@ class FakeEngine:
     pulled_models: set[str] = field(default_factory=set)
     searches: list[tuple[str, int, SearchFilters | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The real history store in a scratch folder: the fake answers, the store is the engine's.
+    history: ThreadStore = field(
+        default_factory=lambda: ThreadStore(
+            Path(tempfile.mkdtemp(prefix="needle-fake-history-")) / "threads.sqlite3"
+        )
+    )
 
     @property
     def settings(self) -> Settings:
@@ -184,8 +195,14 @@ class FakeEngine:
         stop_reading: CancelToken = NEVER,
         model: str | None = None,
         host: str | None = None,
+        thread_id: str | None = None,
     ) -> Answer:
         emit = on_event or (lambda event: None)
+        rewritten = ""
+        if thread_id is not None:
+            earlier = self.history.thread(thread_id).turns
+            rewritten = f"{question} (after: {earlier[-1].question})"
+            emit(FollowUp(question, rewritten, len(earlier)))
         emit(LevelStarted(1, f"scope={scope}"))
         # "forever" streams until cancelled or told to stop reading: a long reading the user
         # stops, or asks to answer from what it found.
@@ -196,7 +213,7 @@ class FakeEngine:
             emit(AnswerDelta(f"part{n} "))
         cancel.raise_if_cancelled()
         if stop_reading.cancelled:
-            return Answer(
+            answer = Answer(
                 text="answer from what was read",
                 citations=(),
                 level=2,
@@ -204,20 +221,51 @@ class FakeEngine:
                 prompt_tokens=10,
                 completion_tokens=3,
                 seconds=0.01,
+                rewritten=rewritten,
                 partial=True,
             )
-        return Answer(
-            text=f"answer to {question}",
-            citations=(),
-            level=1,
-            llm_calls=1,
-            prompt_tokens=10,
-            completion_tokens=3,
-            seconds=0.01,
+        else:
+            answer = Answer(
+                text=f"answer to {question}",
+                citations=(),
+                level=1,
+                llm_calls=1,
+                prompt_tokens=10,
+                completion_tokens=3,
+                seconds=0.01,
+                rewritten=rewritten,
+            )
+        thread = thread_id or self.history.new_thread(question)
+        turn = self.history.add_turn(
+            Turn(thread, 0, question, answer.text, rewritten, 1, "fake", True, True)
         )
+        return replace(answer, thread_id=thread, turn=turn.position)
+
+    def threads(self, search: str = "", *, limit: int = 500) -> list[ThreadSummary]:
+        return self.history.threads(search, limit=limit)
+
+    def thread(self, thread_id: str) -> Thread:
+        return self.history.thread(thread_id)
+
+    def rename_thread(self, thread_id: str, title: str) -> Thread:
+        self.history.rename(thread_id, title)
+        return self.history.thread(thread_id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        self.history.delete(thread_id)
+
+    def export_thread(
+        self, thread_id: str, fmt: str = "md", positions: Sequence[int] | None = None
+    ) -> str:
+        return export_thread(self.history.thread(thread_id), fmt, positions)
+
+    def save_thread(self, thread_id: str, fmt: str, path: str) -> str:
+        Path(path).write_text(self.export_thread(thread_id, fmt), "utf-8")
+        return path
 
     def close(self) -> None:
         self.closed = True
+        self.history.close()
         sys.stderr.write("fake engine closed\n")
 
 

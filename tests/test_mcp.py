@@ -387,6 +387,9 @@ def test_ask_answers_with_citations_and_reports_progress(mcp: McpProcess, librar
     assert values == sorted(set(values)), "progress must grow with every notification"
     assert any(p["message"].startswith("Level 1") for p in progress)
     assert mcp.seen.index(reply) > max(mcp.seen.index(m) for m in mcp.seen if "method" in m)
+    # The assistant's questions are its own conversation: the user's history stays as it was.
+    with Engine.open(library, writer=False) as engine:
+        assert engine.threads() == []
 
 
 @pytest.mark.slow

@@ -76,6 +76,7 @@ SKIPPED_KINDS = frozenset(
         ErrorKind.NO_TEXT,
         ErrorKind.SYMLINK_LOOP,
         ErrorKind.OUTSIDE_FOLDERS,
+        ErrorKind.PATH_TOO_LONG,
         ErrorKind.UNSUPPORTED,
         ErrorKind.OCR_UNAVAILABLE,
     }

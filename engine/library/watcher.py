@@ -16,6 +16,11 @@ Coalescing is per path, so what reaches the indexer is the net effect of the bur
 When the OS refuses a watch (Linux inotify limits: ENOSPC, EMFILE; some network shares), that
 folder falls back to periodic polling and `modes()` says "polling" for it, so status can tell
 the user why updates are slower instead of silently missing them.
+
+watchdog walks a folder recursively both to set up event watches and to poll, so a tree about
+1,000 levels deep makes both raise `RecursionError`. Such a folder (or one whose watching fails
+any other way) is followed by listing it with the scanner's iterative walk every poll interval
+and comparing the listings (`listed_folders()` names them); the other folders keep their events.
 """
 
 from __future__ import annotations
@@ -231,6 +236,7 @@ class FolderWatcher:
         self._modes: dict[Path, WatchMode] = {}
         self._event_observer: BaseObserver | None = None
         self._polling_observer: BaseObserver | None = None
+        self._tree_poller = _TreePoller(self, poll_interval_seconds)
         self._flusher: threading.Thread | None = None
         self._running = False
         self._handler = _Handler(self)
@@ -259,6 +265,7 @@ class FolderWatcher:
         for observer in (self._event_observer, self._polling_observer):
             if observer is not None:
                 observer.stop()
+        self._tree_poller.stop()
         for observer in (self._event_observer, self._polling_observer):
             if observer is not None and observer.is_alive():
                 observer.join(timeout=5)
@@ -281,6 +288,7 @@ class FolderWatcher:
         self._folders = tuple(f for f in self._folders if f != absolute)
         watched = self._watches.pop(absolute, None)
         self._modes.pop(absolute, None)
+        self._tree_poller.remove(absolute)
         if watched is not None:
             observer, watch = watched
             observer.unschedule(watch)
@@ -291,6 +299,11 @@ class FolderWatcher:
     def modes(self) -> dict[str, WatchMode]:
         """How each watched folder is followed: "events" (OS notifications) or "polling"."""
         return {str(folder): mode for folder, mode in self._modes.items()}
+
+    def listed_folders(self) -> list[str]:
+        """The folders polled by listing them whole, because event watching failed there (a
+        tree too deep for watchdog); status explains why their updates come slower."""
+        return [str(folder) for folder in self._tree_poller.folders()]
 
     def __enter__(self) -> FolderWatcher:
         self.start()
@@ -313,7 +326,8 @@ class FolderWatcher:
             watch = self._event_observer.schedule(self._handler, str(folder), recursive=True)
         except OSError as error:
             if error.errno not in WATCH_REFUSED_ERRNOS:
-                raise
+                self._list_instead(folder, error)
+                return True
             log.warning(
                 "the OS refused to watch %s (%s); polling it every %.0f s instead",
                 folder,
@@ -321,6 +335,10 @@ class FolderWatcher:
                 self.poll_interval_seconds,
             )
             self._poll(folder)
+            return True
+        except (RecursionError, MemoryError) as error:
+            # One folder that cannot be watched must not stop the watching of the others.
+            self._list_instead(folder, error)
             return True
         self._watches[folder] = (self._event_observer, watch)
         self._modes[folder] = "events"
@@ -336,6 +354,32 @@ class FolderWatcher:
         watch = self._polling_observer.schedule(self._handler, str(folder), recursive=True)
         self._watches[folder] = (self._polling_observer, watch)
         self._modes[folder] = "polling"
+
+    def _list_instead(self, folder: Path, error: BaseException) -> None:
+        log.warning(
+            "%s could not be watched by events (%s: %s); listing it every %g s instead",
+            folder,
+            type(error).__name__,
+            error,
+            self.poll_interval_seconds,
+        )
+        self._tree_poller.add(folder)
+        self._modes[folder] = "polling"
+
+    def _on_listing_changed(
+        self, old: dict[Path, tuple[int, float]], new: dict[Path, tuple[int, float]]
+    ) -> None:
+        """What two listings of a folder followed by `_TreePoller` differ in, as changes."""
+        with self._lock:
+            for path, seen in new.items():
+                before = old.get(path)
+                if before is None:
+                    self._pending.change(path, created=True)
+                elif before != seen:
+                    self._pending.change(path)
+            for path in old.keys() - new.keys():
+                self._pending.delete(path)
+            self._touched()
 
     def _polled_listing(self, folder: str | None) -> Iterator[os.DirEntry[str]]:
         """The entries a poll looks at: ignored names (`.git`, `node_modules`, temp files) are
@@ -510,17 +554,36 @@ class FolderWatcher:
         observer = self._event_observer
         if observer is None or not self._running:
             return
+        listed = set(self._tree_poller.folders())
         for folder in self._folders:
-            if folder not in self._watches and folder.is_dir() and self._watch(folder):
+            if (
+                folder not in self._watches
+                and folder not in listed
+                and folder.is_dir()
+                and self._watch(folder)
+            ):
                 log.info("folder %s is reachable again; watching it", folder)
                 self._report_all(folder)
         dead = {emitter.watch for emitter in observer.emitters if not emitter.is_alive()}
+        polling = self._polling_observer
+        dead_polls = (
+            {emitter.watch for emitter in polling.emitters if not emitter.is_alive()}
+            if polling is not None
+            else set()
+        )
         for folder, (owner, watch) in list(self._watches.items()):
             if owner is observer and watch in dead:
                 log.warning("event watching of %s stopped; polling it instead", folder)
                 with contextlib.suppress(KeyError, OSError):
                     observer.unschedule(watch)
                 self._poll(folder)
+                self._report_all(folder)
+            elif owner is polling and polling is not None and watch in dead_polls:
+                # watchdog's poller walks recursively too: a tree grown too deep ends it.
+                with contextlib.suppress(KeyError, OSError):
+                    polling.unschedule(watch)
+                del self._watches[folder]
+                self._list_instead(folder, RuntimeError("the polling of it stopped"))
                 self._report_all(folder)
 
     def _report_all(self, folder: Path) -> None:
@@ -530,3 +593,62 @@ class FolderWatcher:
             for path in files:
                 self._pending.change(path)
             self._touched()
+
+
+class _TreePoller:
+    """Follows folders watchdog cannot: every `interval` seconds each is listed with the
+    scanner's iterative walk (any depth, the ignore rules applied), and what differs from the
+    last listing is handed to the watcher. Runs on its own thread once a folder is added."""
+
+    def __init__(self, watcher: FolderWatcher, interval: float) -> None:
+        self._watcher = watcher
+        self._interval = interval
+        self._listings: dict[Path, dict[Path, tuple[int, float]]] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def folders(self) -> list[Path]:
+        return list(self._listings)
+
+    def add(self, folder: Path) -> None:
+        """Start following `folder`; its first listing, taken now, is what later ones are
+        compared with (the reconcile that runs beside the watcher covers anything earlier)."""
+        self._listings[folder] = self._listing(folder) or {}
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="needle-list", daemon=True)
+            self._thread.start()
+
+    def remove(self, folder: Path) -> None:
+        self._listings.pop(folder, None)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+        self._listings.clear()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            for folder in self.folders():
+                new = self._listing(folder)
+                old = self._listings.get(folder)
+                if new is None or old is None or self._stopping.is_set():
+                    continue  # not listable now, or no longer followed
+                self._listings[folder] = new
+                if new != old:
+                    self._watcher._on_listing_changed(old, new)
+
+    def _listing(self, folder: Path) -> dict[Path, tuple[int, float]] | None:
+        """Each supported file under `folder` with its size and mtime; None when the folder
+        cannot be listed now (an unplugged drive: that is not every file deleted)."""
+        watcher = self._watcher
+        try:
+            scan = scan_folders([folder], watcher.rules, watcher.extensions)
+        except Exception:
+            log.exception("could not list %s to look for changes", folder)
+            return None
+        if scan.missing_roots:
+            return None
+        return {found.path: (found.size, found.mtime) for found in scan.files}

@@ -634,5 +634,7 @@ def test_files_past_path_max_are_listed_as_skipped_with_a_reason(
         assert info.skipped == 1 and info.state == "errors" and info.indexed >= 1
         engine.index()
         assert engine.folders()[0].skipped == 1  # kept by the next run, once
+        checks = {check.name: check for check in engine.doctor().checks}
+        assert checks["files"].status == "ok", checks["files"].message  # it is not "gone"
     finally:
         remove_deep_tree(notes / "deep")

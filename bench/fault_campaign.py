@@ -220,15 +220,18 @@ def kill_trial(corpus: Path, work: Path, rng: random.Random, full_seconds: float
         return f"the rerun failed ({rerun.returncode}): {rerun.stderr.strip()[-200:]}"
     if problem := library_problems(home):
         return f"after the rerun: {problem}"
-    for probe in ("uniq0", "uniq239", "uniqpdf3"):
+    last_note = sum(1 for _ in notes.rglob("*.md")) - 1
+    for probe in ("uniq0", f"uniq{last_note}", "uniqpdf3"):
         if hits(home, probe) < 1:
             return f"{probe} is not searchable after the rerun"
     return ""
 
 
-def kill_family(campaign: Campaign, trials: int, rng: random.Random, work: Path) -> None:
+def kill_family(
+    campaign: Campaign, trials: int, rng: random.Random, work: Path, notes: int
+) -> None:
     corpus = work / "corpus"
-    make_corpus(corpus, rng)
+    make_corpus(corpus, rng, notes)
     timing = work / "timing"
     shutil.copytree(corpus, timing / "notes")
     add_folder(timing / "home", timing / "notes")
@@ -408,9 +411,16 @@ def watch_deep_trial(work: Path) -> str:
         remove_deep_tree(folder / "deep")
 
 
-def hostile_family(campaign: Campaign, rounds: int, work: Path) -> None:
+def hostile_family(campaign: Campaign, rounds: int, work: Path, only: list[str]) -> None:
+    """`only`: run just the trials whose names contain one of these (all when empty)."""
+
+    def chosen(name: str) -> bool:
+        return not only or any(part in name for part in only)
+
     for round_number in range(rounds):
         for name, plant in HOSTILE.items():
+            if not chosen(name):
+                continue
             trial_dir = work / f"hostile{round_number}-{len(campaign.trials)}"
             campaign.record("hostile", name, partial(hostile_trial, trial_dir, plant))
             shutil.rmtree(trial_dir, ignore_errors=True)
@@ -418,6 +428,8 @@ def hostile_family(campaign: Campaign, rounds: int, work: Path) -> None:
             ("NaN and other bad settings", nan_setting_trial),
             ("index --watch over a deep tree", watch_deep_trial),
         ):
+            if not chosen(name):
+                continue
             trial_dir = work / f"hostile{round_number}-{len(campaign.trials)}"
             campaign.record("hostile", name, partial(run, trial_dir))
             shutil.rmtree(trial_dir, ignore_errors=True)
@@ -634,7 +646,14 @@ def trickle_family(campaign: Campaign, trials: int, work: Path) -> None:
 
 
 def run_campaign(
-    *, kills: int, hostile_rounds: int, protocol: int, trickles: int, seed: int
+    *,
+    kills: int,
+    hostile_rounds: int,
+    protocol: int,
+    trickles: int,
+    seed: int,
+    notes: int = 240,
+    hostile_only: list[str] | None = None,
 ) -> Campaign:
     rng = random.Random(seed)
     campaign = Campaign()
@@ -642,10 +661,10 @@ def run_campaign(
         work = Path(scratch)
         if kills:
             print(f"kill -9 during `needle index` ({kills} trials)", flush=True)
-            kill_family(campaign, kills, rng, work / "kills")
+            kill_family(campaign, kills, rng, work / "kills", notes)
         if hostile_rounds:
             print(f"hostile files ({hostile_rounds} round(s))", flush=True)
-            hostile_family(campaign, hostile_rounds, work / "hostile")
+            hostile_family(campaign, hostile_rounds, work / "hostile", hostile_only or [])
         if protocol:
             print(f"malformed protocol lines ({protocol} trials)", flush=True)
             protocol_family(campaign, protocol, rng, work / "protocol")
@@ -662,6 +681,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", type=int, default=16, help="malformed protocol lines")
     parser.add_argument("--trickles", type=int, default=1, help="trickling model server trials")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--notes", type=int, default=240, help="notes in the kill corpus")
+    parser.add_argument(
+        "--hostile-only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="run only the hostile trials whose name contains TEXT (repeatable)",
+    )
     parser.add_argument("--json", type=Path, help="write every trial here")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -671,6 +698,8 @@ def main(argv: list[str] | None = None) -> int:
         protocol=args.protocol,
         trickles=args.trickles,
         seed=args.seed,
+        notes=args.notes,
+        hostile_only=args.hostile_only,
     )
     print(f"\nsurvived/total (seed {args.seed}, {time.monotonic() - started:.0f} s):")
     for family, (survived, total) in campaign.summary().items():

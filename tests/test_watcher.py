@@ -434,3 +434,38 @@ def test_a_folder_a_thousand_levels_deep_is_polled_and_the_others_keep_events(
     finally:
         watcher.stop()
         remove_deep_tree(deep)
+
+
+@pytest.mark.expect_log("event watching stopped for 2 folder", "could not be watched by events")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_deep_tree_moved_in_later_does_not_stop_the_other_folders_events(
+    tmp_path: Path,
+) -> None:
+    """watchdog walks a folder moved in on its inotify reader thread; a tree 1,000 levels deep
+    ended that thread, and every folder silently stopped getting events."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    build_deep_tree(tmp_path / "outside", 999)
+    batches: list[ChangeBatch] = []
+    watcher = FolderWatcher(
+        [first, second],
+        IgnoreRules(),
+        batches.append,
+        debounce_seconds=0.1,
+        extensions=[".md"],
+        poll_interval_seconds=0.3,
+    )
+    try:
+        watcher.start()
+        assert watcher.modes() == {str(first): "events", str(second): "events"}
+        (tmp_path / "outside").rename(first / "deep")
+        assert wait_until(lambda: watcher.listed_folders() == [str(first)], 15)
+        assert watcher.modes() == {str(first): "polling", str(second): "events"}
+        (second / "other.md").write_text("x", "utf-8")
+        (first / "top.md").write_text("x", "utf-8")
+        names = {"other.md", "top.md", "bottom.md"}
+        assert wait_until(lambda: names <= _changed_names(batches), 15)
+    finally:
+        watcher.stop()
+        remove_deep_tree(first / "deep")

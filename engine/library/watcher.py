@@ -21,6 +21,9 @@ watchdog walks a folder recursively both to set up event watches and to poll, so
 1,000 levels deep makes both raise `RecursionError`. Such a folder (or one whose watching fails
 any other way) is followed by listing it with the scanner's iterative walk every poll interval
 and comparing the listings (`listed_folders()` names them); the other folders keep their events.
+A deep tree moved into a watched folder later ends watchdog's inotify reader thread, which all
+folders share: the health check notices, starts a new observer for them, and the folder that now
+holds the deep tree falls back to listing.
 """
 
 from __future__ import annotations
@@ -564,6 +567,9 @@ class FolderWatcher:
             ):
                 log.info("folder %s is reachable again; watching it", folder)
                 self._report_all(folder)
+        if not _reader_alive(observer):
+            self._restart_events(observer)
+            return
         dead = {emitter.watch for emitter in observer.emitters if not emitter.is_alive()}
         polling = self._polling_observer
         dead_polls = (
@@ -586,6 +592,24 @@ class FolderWatcher:
                 self._list_instead(folder, RuntimeError("the polling of it stopped"))
                 self._report_all(folder)
 
+    def _restart_events(self, observer: BaseObserver) -> None:
+        """The event observer's inotify reader died, and with it the events of every folder it
+        watched (watchdog walks a folder created or moved in on that thread, recursively: a tree
+        ~1,000 levels deep moved in ends it). A new observer takes them over; the folder that
+        cannot be walked falls back to listing when it is scheduled again."""
+        folders = [folder for folder, (owner, _) in self._watches.items() if owner is observer]
+        log.warning("event watching stopped for %d folder(s); starting it again", len(folders))
+        for folder in folders:
+            del self._watches[folder]
+        observer.stop()
+        observer.join(timeout=5)
+        self._event_observer = Observer()
+        self._event_observer.daemon = True
+        self._event_observer.start()
+        for folder in folders:
+            self._watch(folder)
+            self._report_all(folder)
+
     def _report_all(self, folder: Path) -> None:
         """Every file under `folder` as changed: the catch-up after a gap in watching."""
         files = self._files_under(folder)
@@ -593,6 +617,13 @@ class FolderWatcher:
             for path in files:
                 self._pending.change(path)
             self._touched()
+
+
+def _reader_alive(observer: BaseObserver) -> bool:
+    """False when the observer's inotify reader thread (Linux) has died while its emitters live
+    on, each waiting for events that will never come."""
+    reader = getattr(observer, "_inotify_fd", None)
+    return not isinstance(reader, threading.Thread) or reader.is_alive()
 
 
 class _TreePoller:

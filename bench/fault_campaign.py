@@ -362,11 +362,12 @@ def nan_setting_trial(work: Path) -> str:
 
 def watch_deep_trial(work: Path) -> str:
     """`needle index --watch` over a folder 1,000 levels deep: keeps running and indexes a note
-    written beside it."""
-    home, folder = work / "home", work / "notes"
+    written beside it, and another after a second deep tree is moved in."""
+    home, folder, other = work / "home", work / "notes", work / "other"
     build_deep_tree(folder / "deep", 999, text="bottom yak")
+    other.mkdir()
     try:
-        if problem := add_folder(home, folder):
+        if problem := add_folder(home, folder) or add_folder(home, other):
             return problem
         watcher = subprocess.Popen(
             [sys.executable, "-m", "engine", "index", "--watch"],
@@ -390,13 +391,15 @@ def watch_deep_trial(work: Path) -> str:
             if hits(home, "yak") < 1:
                 return "the note 1,000 levels down is not searchable"
             (folder / "later.md").write_text("written while watching, wapiti", "utf-8")
-            deadline = time.monotonic() + 20
-            while hits(home, "wapiti") < 1:
-                if watcher.poll() is not None:
-                    return f"index --watch crashed ({watcher.returncode})"
-                if time.monotonic() > deadline:
-                    return "a note written while watching was not indexed within 20 s"
-                time.sleep(0.5)
+            if problem := _shows_up(home, watcher, "wapiti"):
+                return problem
+            # A deep tree moved into the folder watched by events (watchdog walks it on the
+            # reader thread the folders share), then a note beside it.
+            build_deep_tree(work / "outside", 999, text="moved in yak")
+            (work / "outside").rename(other / "moved")
+            (other / "after.md").write_text("written after the move, quokka", "utf-8")
+            if problem := _shows_up(home, watcher, "quokka"):
+                return f"after a deep tree was moved in: {problem}"
         finally:
             watcher.send_signal(signal.SIGINT)
             try:
@@ -409,6 +412,20 @@ def watch_deep_trial(work: Path) -> str:
         return ""
     finally:
         remove_deep_tree(folder / "deep")
+        remove_deep_tree(other / "moved")
+        remove_deep_tree(work / "outside")
+
+
+def _shows_up(home: Path, watcher: subprocess.Popen[str], word: str) -> str:
+    """ "" once `word` is searchable, within 20 s, while `index --watch` keeps running."""
+    deadline = time.monotonic() + 20
+    while hits(home, word) < 1:
+        if watcher.poll() is not None:
+            return f"index --watch crashed ({watcher.returncode})"
+        if time.monotonic() > deadline:
+            return f"a note written while watching ({word}) was not indexed within 20 s"
+        time.sleep(0.5)
+    return ""
 
 
 def hostile_family(campaign: Campaign, rounds: int, work: Path, only: list[str]) -> None:

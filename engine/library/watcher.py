@@ -249,6 +249,7 @@ class FolderWatcher:
     def start(self) -> None:
         if self._running:
             return
+        _log_watchdog_thread_deaths()
         self._running = True
         self._event_observer = Observer()
         self._event_observer.daemon = True
@@ -617,6 +618,30 @@ class FolderWatcher:
             for path in files:
                 self._pending.change(path)
             self._touched()
+
+
+def _log_watchdog_thread_deaths() -> None:
+    """A watchdog thread that ends with an exception (its recursive walk of a deep tree) is
+    logged as a warning: the health check recovers from it, and Python's default would print a
+    raw traceback on the terminal of `needle index --watch`. Other threads keep the hook they
+    had."""
+    previous = threading.excepthook
+    if getattr(previous, "needle_watchdog_hook", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.thread is not None and type(args.thread).__module__.startswith("watchdog."):
+            log.warning(
+                "watchdog's thread %s ended (%s: %s); the health check takes over",
+                args.thread.name,
+                args.exc_type.__name__,
+                args.exc_value,
+            )
+            return
+        previous(args)
+
+    hook.needle_watchdog_hook = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 def _reader_alive(observer: BaseObserver) -> bool:

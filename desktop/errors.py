@@ -74,6 +74,7 @@ TITLES: dict[ErrorKind, str] = {
     ErrorKind.UNSUPPORTED: QT_TR_NOOP("That kind of file is not supported"),
     ErrorKind.SYMLINK_LOOP: QT_TR_NOOP("The link points at itself"),
     ErrorKind.OUTSIDE_FOLDERS: QT_TR_NOOP("The link points outside your folders"),
+    ErrorKind.PATH_TOO_LONG: QT_TR_NOOP("The path is too long for the system to open"),
     ErrorKind.OCR_UNAVAILABLE: QT_TR_NOOP("Text recognition (OCR) is not installed"),
     ErrorKind.TOO_SLOW: QT_TR_NOOP("Reading the file stopped making progress"),
     ErrorKind.UNSAFE: QT_TR_NOOP("The file looks built to harm, so it was not read"),

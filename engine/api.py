@@ -17,6 +17,7 @@ wrong" as opposed to "the work failed".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -110,6 +111,11 @@ CALIBRATION_FILE = "calibration.json"
 POLLING_NOTE = (
     "The system refused more file watches here (on Linux, the inotify limit), so changes are "
     "found by polling every few seconds. Raise fs.inotify.max_user_watches to get instant updates."
+)
+LISTING_NOTE = (
+    "The system's change notifications cannot follow this folder (usually a tree nested hundreds "
+    "of levels deep), so changes are found by listing it every few seconds. Other folders are "
+    "not affected."
 )
 
 
@@ -395,13 +401,28 @@ class Engine:
         with self._watch_lock:
             with self._settings_lock:
                 _check_new_folder(folder, [Path(f) for f in self._settings.folders])
-                updated = Settings.from_dict(self._settings.to_dict())
+                before = self._settings
+                updated = Settings.from_dict(before.to_dict())
                 updated.folders = [*updated.folders, str(folder)]
                 save_settings(self.paths.settings_file, updated)
                 self._settings = updated
-            if self._watcher is not None:
-                self._watcher.add_folder(folder)
-        return self._folder_info(str(folder))
+            # All or nothing: a folder is not left saved after an error the user was shown
+            # (v0.1 kept `/` when watching it failed with `internal`).
+            try:
+                if self._watcher is not None:
+                    self._watcher.add_folder(folder)
+                return self._folder_info(str(folder))
+            except BaseException:
+                self._undo_add_folder(folder, before)
+                raise
+
+    def _undo_add_folder(self, folder: Path, before: Settings) -> None:
+        with self._settings_lock:
+            save_settings(self.paths.settings_file, before)
+            self._settings = before
+        if self._watcher is not None:
+            with contextlib.suppress(Exception):  # it may be the part that failed
+                self._watcher.remove_folder(folder)
 
     def remove_folder(self, path: str | os.PathLike[str]) -> FolderInfo:
         """Stop indexing a folder and drop its files from the index and the catalog. Returns the
@@ -625,7 +646,9 @@ class Engine:
         if watcher is None:
             return "off", ""
         mode = watcher.modes().get(folder, "off")
-        return mode, POLLING_NOTE if mode == "polling" else ""
+        if mode != "polling":
+            return mode, ""
+        return mode, LISTING_NOTE if folder in watcher.listed_folders() else POLLING_NOTE
 
     # -- search ------------------------------------------------------------------------------
 

@@ -237,7 +237,7 @@ def check_files_present(stored: Sequence[str]) -> Check:
     a missing folder (an unmounted drive) are the folder check's business."""
     name = "files"
     checked = list(stored)
-    gone = [path for path in checked if not os.path.lexists(disk_path(path))]
+    gone = [path for path in checked if _gone(disk_path(path))]
     if gone:
         more = f" and {len(gone) - 1} more" if len(gone) > 1 else ""
         return Check(
@@ -248,6 +248,18 @@ def check_files_present(stored: Sequence[str]) -> Check:
             "Run `needle index`: it removes them from the index.",
         )
     return Check(name, "ok", f"All {len(checked)} indexed files exist.")
+
+
+def _gone(path: str | os.PathLike[str]) -> bool:
+    """Known not to exist. A path the system cannot look up at all (past PATH_MAX: the row says
+    so itself, as `path_too_long`) is not evidence that the file is gone."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def check_folder(folder: str) -> Check:

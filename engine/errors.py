@@ -68,6 +68,7 @@ class ErrorKind(StrEnum):
     UNSUPPORTED = "unsupported"
     SYMLINK_LOOP = "symlink_loop"
     OUTSIDE_FOLDERS = "outside_folders"  # a link to a file or folder outside the watched ones
+    PATH_TOO_LONG = "path_too_long"  # deeper than the system can open (PATH_MAX): not reachable
     OCR_UNAVAILABLE = "ocr_unavailable"  # scanned pages or an image, and no OCR installed
     TOO_SLOW = "too_slow"  # reading it made no progress for minutes: the worker was stopped
     UNSAFE = "unsafe"  # built to exhaust memory or time (a zip bomb, XML entity expansion)

@@ -19,6 +19,8 @@ from engine.errors import ErrorKind, NeedleError, OllamaError, WriterLocked
 from engine.library.catalog import Catalog
 from engine.models import IndexSummary, SearchFilters, SearchResult
 from engine.search.index import ChunkIndex
+from engine.settings import load_settings
+from tests.helpers.deep_tree import build_deep_tree, remove_deep_tree
 from tests.helpers.fake_ollama import FakeOllama
 from tests.helpers.pdf_factory import write_pdf
 
@@ -592,3 +594,66 @@ def test_retry_reads_a_problem_file_again_though_it_did_not_change(
         assert summary.errors == 0
         assert engine.problems() == []
         assert engine.search("lighthouse").count == 1
+
+
+@pytest.mark.parametrize("relative", ["..", "../..", ".", "tmp/..", "./"])
+def test_add_folder_refuses_the_root_however_it_is_written(
+    engine: Engine, relative: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`folders.add ..` from `/` saved the root after an `internal` error (issue 9, item 8)."""
+    monkeypatch.chdir("/")
+    with pytest.raises(NeedleError) as raised:
+        engine.add_folder(relative)
+    assert raised.value.kind == "system_folder"
+    assert engine.settings.folders == []
+    assert load_settings(engine.paths.settings_file).folders == []
+
+
+@pytest.mark.expect_log("could not be watched by events")
+def test_add_folder_saves_nothing_when_it_fails_midway(
+    engine: Engine, notes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.start_watching()
+    try:
+
+        def fail(self: object, folder: object) -> None:
+            raise RecursionError("maximum recursion depth exceeded")
+
+        monkeypatch.setattr("engine.library.watcher.FolderWatcher.add_folder", fail)
+        with pytest.raises(RecursionError):
+            engine.add_folder(notes)
+        assert engine.settings.folders == []
+        assert load_settings(engine.paths.settings_file).folders == []
+        monkeypatch.undo()
+
+        deep = notes.parent / "deep"
+        build_deep_tree(deep, 999)
+        try:
+            info = engine.add_folder(deep)
+            assert info.watch_mode == "polling" and "nested" in info.watch_note
+            assert engine.add_folder(notes).watch_mode == "events"
+        finally:
+            remove_deep_tree(deep)
+    finally:
+        engine.stop_watching()
+
+
+def test_files_past_path_max_are_listed_as_skipped_with_a_reason(
+    engine: Engine, notes: Path
+) -> None:
+    """v0.1 dropped them with no record: the folder said "up to date" (issue 9, item 8)."""
+    build_deep_tree(notes / "deep", 250, name="folder-name-of-twenty")
+    try:
+        engine.add_folder(notes)
+        summary = engine.index()
+        [problem] = [p for p in summary.problems if p.error_kind != "not_text"]  # broken.txt
+        assert problem.error_kind == "path_too_long" and problem.state == "skipped"
+        assert "longer than the system can open" in problem.error
+        info = engine.folders()[0]
+        assert info.skipped == 1 and info.state == "errors" and info.indexed >= 1
+        engine.index()
+        assert engine.folders()[0].skipped == 1  # kept by the next run, once
+        checks = {check.name: check for check in engine.doctor().checks}
+        assert checks["files"].status == "ok", checks["files"].message  # it is not "gone"
+    finally:
+        remove_deep_tree(notes / "deep")

@@ -92,6 +92,15 @@ COMMAND_WORDS = (
 )
 
 
+def _names_a_kind(node: ast.expr) -> bool:
+    """`ErrorKind.X` written out, not a kind passed along (`error.kind`)."""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "ErrorKind"
+    )
+
+
 def _engine_hints() -> list[tuple[str, str]]:
     """(kind, hint) of every error the engine raises with a written hint."""
     found: list[tuple[str, str]] = []
@@ -101,7 +110,7 @@ def _engine_hints() -> list[tuple[str, str]]:
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
             kind = node.args[0]
-            if name not in RAISERS or not isinstance(kind, ast.Attribute):
+            if name not in RAISERS or not _names_a_kind(kind):
                 continue
             hint = node.args[2]
             parts = (

@@ -23,7 +23,12 @@ from engine.ingest.document import PartialDocument, extraction_problem
 from engine.ingest.extract import extract_file, kind_for_path
 from engine.ingest.text import normalize
 from engine.models import ExtractedDocument
-from tests.helpers.pdf_factory import write_corrupt_pdf, write_image_only_pdf, write_pdf
+from tests.helpers.pdf_factory import (
+    write_corrupt_pdf,
+    write_heavy_forms_pdf,
+    write_image_only_pdf,
+    write_pdf,
+)
 
 MB = 1024 * 1024
 ORIGINAL_EXTRACT_TEXT = PageObject.extract_text
@@ -666,3 +671,29 @@ def test_pdfium_hyphen_marks_become_hyphens(tmp_path: Path) -> None:
     # the GeoTopo sample); readers saw "-".
     assert "Schwarz\x02Weiß".translate(pdf_module._PDFIUM_HYPHEN) == "Schwarz-Weiß"
     assert "black-and-white" in extract(write_pdf(tmp_path / "h.pdf", ["black-and-white"])).text
+
+
+def test_a_page_drawing_heavy_form_xobjects_is_read_in_seconds(tmp_path: Path) -> None:
+    """The crafted PDF of issue 9 (item 3), one page of it: 50 forms of 20,000 text operations.
+    Looking for scanned images walked its million objects one Python object each (17 s a page;
+    59 s at the 170 KB size) — now the walk stops at PDF_MAX_PAGE_OBJECTS (~4 s, most of it
+    PDFium loading the page)."""
+    path = write_heavy_forms_pdf(tmp_path / "forms.pdf", operations=20_000, pages=1)
+    started = time.monotonic()
+    document = extract_file(path, max_bytes=10 * MB)
+    assert time.monotonic() - started < 12
+    assert document.page_count == 1 and extraction_problem(document) is None
+
+
+def test_the_look_for_images_stops_at_its_object_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(tests/test_ocr.py shows scanned pages are still found.)"""
+    import pypdfium2 as pdfium
+
+    path = write_heavy_forms_pdf(tmp_path / "forms.pdf", operations=10, pages=1)
+    with pdfium.PdfDocument(path.read_bytes()) as opened:
+        page = opened[0]
+        assert list(pdf_module._image_bounds(page)) == []  # text forms: no image
+        monkeypatch.setattr(pdf_module, "PDF_MAX_PAGE_OBJECTS", 10)
+        assert pdf_module._image_share(page) == 0.0

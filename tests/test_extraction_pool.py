@@ -15,13 +15,18 @@ import pytest
 
 from engine.cancel import NEVER
 from engine.library.catalog import Catalog
-from engine.library.extraction import ExtractJob, JobRunner
+from engine.library.extraction import ExtractJob, JobLimits, JobRunner
 from engine.library.indexer import Indexer
 from engine.models import IndexProgress
 from engine.search.index import ChunkIndex
 from engine.settings import Settings
 from tests.helpers.pdf_factory import write_pdf
-from tests.helpers.stuck_jobs import hang_on_stuck_files, report_ocr_pages
+from tests.helpers.stuck_jobs import (
+    hang_on_stuck_files,
+    ocr_slowly,
+    report_ocr_pages,
+    slow_pages_forever,
+)
 
 MB = 1024 * 1024
 
@@ -40,7 +45,7 @@ def test_a_stuck_worker_is_stopped_and_the_other_files_still_read(tmp_path: Path
         workers=2,
         max_in_flight=3,
         text_pool_threshold=None,
-        stall_seconds=2.0,
+        limits=JobLimits(stall_seconds=2.0),
         work=hang_on_stuck_files,
     )
     started = time.monotonic()
@@ -61,7 +66,12 @@ def test_a_too_slow_file_is_recorded_and_not_retried_until_it_changes(tmp_path: 
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     index = ChunkIndex.open(tmp_path / "index", writable=True)
     indexer = Indexer(
-        catalog, index, Settings(), ocr=False, stall_seconds=2.0, work=hang_on_stuck_files
+        catalog,
+        index,
+        Settings(),
+        ocr=False,
+        limits=JobLimits(stall_seconds=2.0),
+        work=hang_on_stuck_files,
     )
     summary = indexer.reconcile([notes])
     assert (summary.added, summary.errors) == (1, 1)
@@ -126,3 +136,60 @@ def test_extraction_workers_exit_when_the_engine_is_killed() -> None:
     if still_running:
         os.kill(worker, signal.SIGKILL)
     assert not still_running
+
+
+# Tight limits so a runaway job is stopped in seconds: beats every 0.2 s (never silent for the
+# 2 s stall limit), 1.5 s for the text layer, 1 s more per page OCR announces.
+TIGHT = JobLimits(stall_seconds=2.0, text_seconds=1.5, ocr_page_seconds=1.0, max_seconds=30.0)
+
+
+@pytest.mark.expect_log("ran for .* over its")
+def test_a_job_that_beats_on_time_but_never_ends_is_stopped_by_the_wall_clock(
+    tmp_path: Path,
+) -> None:
+    """The crafted PDF of issue 9 (item 3) held indexing for 524 s: pypdf caught the per-page
+    alarm, and every page took just under the silence limit."""
+    paths = [
+        write_pdf(tmp_path / "slow.pdf", ["never finished"]),
+        write_pdf(tmp_path / "fine.pdf", ["harbour lighthouse"]),
+    ]
+    jobs = [ExtractJob(str(path), f"d{n}", MB) for n, path in enumerate(paths)]
+    runner = JobRunner(
+        jobs,
+        use_pool=True,
+        workers=2,
+        max_in_flight=2,
+        text_pool_threshold=None,
+        limits=TIGHT,
+        work=slow_pages_forever,
+    )
+    started = time.monotonic()
+    outcomes = {Path(o.path).name: o for o in runner.results(NEVER)}
+    assert time.monotonic() - started < 30
+    assert outcomes["slow.pdf"].error_kind == "too_slow"
+    assert "took longer than the 2 s allowed" in outcomes["slow.pdf"].error
+    assert outcomes["fine.pdf"].chunks and not outcomes["fine.pdf"].error_kind
+
+
+def test_ocr_pages_the_worker_announces_extend_its_time(tmp_path: Path) -> None:
+    """Long OCR jobs are legitimate: 5 pages at 0.5 s run 2.5 s, past the 1.5 s of a text job
+    but within 1.5 + 5 × 1 s."""
+    path = write_pdf(tmp_path / "scan.pdf", ["recognised slowly"])
+    runner = JobRunner(
+        [ExtractJob(str(path), "d", MB)],
+        use_pool=True,
+        workers=1,
+        max_in_flight=1,
+        text_pool_threshold=None,
+        limits=TIGHT,
+        work=ocr_slowly,
+    )
+    (outcome,) = list(runner.results(NEVER))
+    assert outcome.chunks and not outcome.error_kind
+
+
+def test_the_job_limit_grows_with_ocr_pages_up_to_its_cap() -> None:
+    limits = JobLimits()
+    assert limits.allowed(0) == 180.0  # 120 s of text layer + 60 s margin
+    assert limits.allowed(10) == 180.0 + 10 * 60.0
+    assert limits.allowed(10_000) == limits.max_seconds == 4 * 3600.0

@@ -12,6 +12,7 @@ from engine.cancel import CancelToken
 from engine.errors import Cancelled, NeedleError
 from engine.library.ignore import IgnoreRules
 from engine.library.scanner import scan_folders
+from tests.helpers.deep_tree import build_deep_tree, remove_deep_tree
 
 EXTENSIONS = (".md", ".txt", "pdf", "HTML")
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges")
@@ -264,3 +265,30 @@ def test_progress_reports_files_found_after_each_folder(tmp_path: Path) -> None:
         progress=lambda found, folder: reports.append((found, folder.name)),
     )
     assert reports == [(1, tmp_path.name), (3, "sub"), (4, "deeper")]
+
+
+def test_files_past_path_max_are_listed_with_a_reason(tmp_path: Path) -> None:
+    """Found in the fault campaign: a tree past PATH_MAX was dropped without a word, as if the
+    files were not there."""
+    top = tmp_path / "deep"
+    build_deep_tree(top, 250, name="folder-name-of-twenty")  # ~5,300 bytes at the bottom
+    _touch(tmp_path, "shallow.md")
+    try:
+        result = scan_folders([tmp_path], IgnoreRules(), EXTENSIONS)
+        assert [f.path.name for f in result.files] == ["shallow.md"]
+        [problem] = result.problems
+        assert problem.kind == "path_too_long"
+        assert len(os.fsencode(problem.path)) > 4096
+        assert "longer than the system can open" in problem.message
+        assert "nothing inside it can be indexed" in problem.message
+    finally:
+        remove_deep_tree(top)
+
+
+def test_a_thousand_levels_within_path_max_are_walked(tmp_path: Path) -> None:
+    build_deep_tree(tmp_path / "d", 999)
+    try:
+        [found] = scan_folders([tmp_path], IgnoreRules(), EXTENSIONS).files
+        assert found.path.name == "bottom.md" and len(found.path.parts) > 1000
+    finally:
+        remove_deep_tree(tmp_path / "d")

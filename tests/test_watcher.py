@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from engine.library.indexer import Indexer
 from engine.library.watcher import ChangeBatch, FolderWatcher, _Coalescer
 from engine.search.index import ChunkIndex
 from engine.settings import Settings
+from tests.helpers.deep_tree import build_deep_tree, remove_deep_tree
 
 VISIBLE_WITHIN = 2.0  # seconds: the promise to users
 
@@ -388,3 +390,85 @@ def test_a_folder_renamed_twice_quickly_is_one_move_from_its_first_name(tmp_path
         (notes / "a" / f"n{n}.md", notes / "c" / f"n{n}.md") for n in range(10)
     ]
     assert not any(batch.deleted or batch.changed for batch in batches)
+
+
+def _changed_names(batches: list[ChangeBatch]) -> set[str]:
+    return {path.name for batch in list(batches) for path in batch.changed}
+
+
+@pytest.mark.expect_log("could not be watched by events")
+def test_a_folder_a_thousand_levels_deep_is_polled_and_the_others_keep_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in the fault campaign: watchdog's recursive walk of such a tree raised
+    RecursionError, which stopped the watcher from starting for every folder."""
+    deep, normal = tmp_path / "deep", tmp_path / "normal"
+    normal.mkdir()
+    build_deep_tree(deep, 999)
+    batches: list[ChangeBatch] = []
+    watcher = FolderWatcher(
+        [deep, normal],
+        IgnoreRules(),
+        batches.append,
+        debounce_seconds=0.1,
+        extensions=[".md"],
+        poll_interval_seconds=0.2,
+    )
+    try:
+        watcher.start()
+        assert watcher.modes() == {str(deep): "polling", str(normal): "events"}
+        assert watcher.listed_folders() == [str(deep)]
+        (normal / "fresh.md").write_text("x", "utf-8")
+        (deep / "top.md").write_text("x", "utf-8")
+        # Listing 1,000 levels takes ~1.5 s on a busy machine: slower than events, not lost.
+        assert wait_until(lambda: {"fresh.md", "top.md"} <= _changed_names(batches), 15)
+        bottom = os.open(deep.joinpath(*["d"] * 999), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.utime("bottom.md", (1, 1), dir_fd=bottom)
+        finally:
+            os.close(bottom)
+        assert wait_until(lambda: "bottom.md" in _changed_names(batches), 15)
+        os.unlink(deep / "top.md")
+        gone = lambda: any(p.name == "top.md" for b in list(batches) for p in b.deleted)  # noqa: E731
+        assert wait_until(gone, 15)
+    finally:
+        watcher.stop()
+        remove_deep_tree(deep)
+
+
+@pytest.mark.expect_log(
+    "event watching stopped for 2 folder",
+    "could not be watched by events",
+    "watchdog's thread .* ended",
+)
+def test_a_deep_tree_moved_in_later_does_not_stop_the_other_folders_events(
+    tmp_path: Path,
+) -> None:
+    """watchdog walks a folder moved in on its inotify reader thread; a tree 1,000 levels deep
+    ended that thread, and every folder silently stopped getting events."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    build_deep_tree(tmp_path / "outside", 999)
+    batches: list[ChangeBatch] = []
+    watcher = FolderWatcher(
+        [first, second],
+        IgnoreRules(),
+        batches.append,
+        debounce_seconds=0.1,
+        extensions=[".md"],
+        poll_interval_seconds=0.3,
+    )
+    try:
+        watcher.start()
+        assert watcher.modes() == {str(first): "events", str(second): "events"}
+        (tmp_path / "outside").rename(first / "deep")
+        assert wait_until(lambda: watcher.listed_folders() == [str(first)], 15)
+        assert watcher.modes() == {str(first): "polling", str(second): "events"}
+        (second / "other.md").write_text("x", "utf-8")
+        (first / "top.md").write_text("x", "utf-8")
+        names = {"other.md", "top.md", "bottom.md"}
+        assert wait_until(lambda: names <= _changed_names(batches), 15)
+    finally:
+        watcher.stop()
+        remove_deep_tree(first / "deep")

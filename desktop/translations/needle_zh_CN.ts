@@ -609,6 +609,11 @@
         <translation>链接指向您的文件夹之外</translation>
     </message>
     <message>
+        <location filename="../errors.py" line="73"/>
+        <source>The path is too long for the system to open</source>
+        <translation>路径过长，系统无法打开</translation>
+    </message>
+    <message>
         <location filename="../errors.py" line="71"/>
         <source>Text recognition (OCR) is not installed</source>
         <translation>没有安装文字识别（OCR）</translation>

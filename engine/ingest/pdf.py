@@ -47,6 +47,9 @@ PDF_DOCUMENT_SECONDS: float = 120.0
 # pypdf fallback only: content streams this large are drawings or scans rendered as vector
 # paths, not prose; reading them costs seconds and yields nothing.
 PDF_MAX_CONTENT_BYTES: int = 16 * 1024 * 1024
+# Past this many objects on one page (form XObjects included) images are not looked for: a
+# scan is a few objects, and a drawing of millions is not one.
+PDF_MAX_PAGE_OBJECTS: int = 50_000
 # A page with at least this many visible characters in its text layer is never OCR'd ...
 OCR_TEXT_ENOUGH = 200
 # ... and one with fewer is, when images cover this share of it (a scan with a "Scanned with
@@ -321,19 +324,45 @@ def _page_text(page: PdfPage) -> tuple[str, bool]:
 
 def _image_share(page: PdfPage) -> float:
     """How much of the page images cover (overlaps counted twice, capped at 1)."""
-    import pypdfium2.raw as pdfium_c
-
     width, height = (float(value) for value in page.get_size())
     if width <= 0 or height <= 0:
         return 0.0
     covered = 0.0
-    for item in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
-        with contextlib.suppress(Exception):
-            left, bottom, right, top = item.get_bounds()
-            covered += max(0.0, min(right, width) - max(left, 0.0)) * max(
-                0.0, min(top, height) - max(bottom, 0.0)
-            )
+    for left, bottom, right, top in _image_bounds(page):
+        covered += max(0.0, min(right, width) - max(left, 0.0)) * max(
+            0.0, min(top, height) - max(bottom, 0.0)
+        )
     return min(1.0, covered / (width * height))
+
+
+def _image_bounds(page: PdfPage) -> Iterator[tuple[float, float, float, float]]:
+    """The bounds of the page's image objects, form XObjects included, looking at no more than
+    PDF_MAX_PAGE_OBJECTS objects: a page of millions of objects is a drawing, not a scan, and
+    pypdfium2's own walk (a Python object per PDFium object) took 59 s on one page of the
+    crafted PDF of issue 9."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    pending = [
+        pdfium_c.FPDFPage_GetObject(page.raw, index)
+        for index in range(pdfium_c.FPDFPage_CountObjects(page.raw))
+    ]
+    seen = len(pending)
+    while pending:
+        item = pending.pop()
+        kind = pdfium_c.FPDFPageObj_GetType(item)
+        if kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+            inner = pdfium_c.FPDFFormObj_CountObjects(item)
+            seen += max(0, inner)
+            if seen > PDF_MAX_PAGE_OBJECTS:
+                return
+            pending.extend(pdfium_c.FPDFFormObj_GetObject(item, n) for n in range(inner))
+        elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE and pdfium_c.FPDFPageObj_GetBounds(
+            item, left, bottom, right, top
+        ):
+            yield left.value, bottom.value, right.value, top.value
 
 
 def _recognise_image_pages(

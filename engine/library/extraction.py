@@ -17,6 +17,14 @@ is recorded as `too_slow`, and the other jobs that were in the pool are run agai
 breaks the pool for all of them, through no fault of theirs). Files, not a queue: killing a
 worker in the middle of writing to a shared queue can leave its lock held for good.
 
+Silence is not the only limit: a worker can beat on time and still never finish (pypdf catches
+the per-page alarm around each form XObject, so a PDF whose pages each take just under the
+silence limit ran for 524 s). So each job also has a wall clock kept here, from the start time
+its heartbeats carry: `JobLimits.allowed(ocr_pages)` — the text layer's budget plus a margin,
+plus the OCR budget of every page the worker says it will recognise, capped. A job past it is
+stopped the same way and recorded as `too_slow`. OCR of a 300-page scan legitimately takes many
+minutes and gets them; a 20-page text PDF gets three.
+
 A worker that dies by itself (a crash inside a native library, the OOM killer) also breaks the
 pool. It is recreated and the jobs in flight retried; a job that was in flight during
 `MAX_ATTEMPTS` breaks is recorded as an `internal` error, so one poisonous file cannot stall
@@ -46,10 +54,13 @@ from engine.errors import ErrorKind, NeedleError
 from engine.ingest.chunk import chunk_document
 from engine.ingest.document import extraction_problem
 from engine.ingest.extract import extract_file
-from engine.ingest.ocr import OcrSession
+from engine.ingest.ocr import OCR_PAGE_SECONDS, OcrSession
+from engine.ingest.pdf import PDF_DOCUMENT_SECONDS
 from engine.models import Chunk
 
 log = logging.getLogger(__name__)
+
+TOO_SLOW_ADVICE = "It may be damaged or extremely complex; it is tried again when it changes."
 
 HASH_BLOCK = 1 << 20
 # A worker silent this long is stuck in native code: the per-page limits (15 s for pypdf, 60 s
@@ -58,7 +69,30 @@ STALL_SECONDS = 180.0
 PARENT_CHECK_SECONDS = 0.5  # how often a worker checks that the engine that started it lives
 # Heartbeats are written at most this often, except when OCR starts a page (always shown).
 HEARTBEAT_INTERVAL = 1.0
+# The wall clock of one pool job (see the module docstring): the text layer's own document limit
+# plus a margin for opening, hashing and chunking; each page OCR reports adds the OCR page limit;
+# nothing runs longer than the cap.
+JOB_MARGIN_SECONDS = 60.0
+JOB_MAX_SECONDS = 4 * 3600.0
 POOL_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """When the runner stops a pool worker from outside: silent for `stall_seconds`, or running
+    longer than `allowed(ocr_pages)`."""
+
+    stall_seconds: float = STALL_SECONDS
+    text_seconds: float = PDF_DOCUMENT_SECONDS + JOB_MARGIN_SECONDS
+    ocr_page_seconds: float = OCR_PAGE_SECONDS
+    max_seconds: float = JOB_MAX_SECONDS
+
+    def allowed(self, ocr_pages: int) -> float:
+        """Seconds a job may run, given the pages its worker said OCR will recognise."""
+        return min(self.max_seconds, self.text_seconds + max(0, ocr_pages) * self.ocr_page_seconds)
+
+
+DEFAULT_LIMITS = JobLimits()
 
 
 @dataclass(frozen=True)
@@ -104,6 +138,7 @@ class Heartbeat:
     def __init__(self, folder: str, path: str) -> None:
         self.file = Path(folder) / f"{os.getpid()}.json"
         self.path = path
+        self.started = time.time()
         self._last = 0.0
         self.beat(force=True)
 
@@ -112,7 +147,13 @@ class Heartbeat:
         if not force and now - self._last < HEARTBEAT_INTERVAL:
             return
         self._last = now
-        record = {"path": self.path, "at": now, "ocr_page": page, "ocr_pages": pages}
+        record = {
+            "path": self.path,
+            "at": now,
+            "started": self.started,
+            "ocr_page": page,
+            "ocr_pages": pages,
+        }
         partial = self.file.with_suffix(".tmp")
         with contextlib.suppress(OSError):  # the runner may be gone; the job still finishes
             partial.write_text(json.dumps(record), "utf-8")
@@ -129,6 +170,7 @@ class WorkerState:
     at: float  # time.time() of the last heartbeat
     ocr_page: int = 0
     ocr_pages: int = 0
+    started: float = 0.0  # time.time() when the worker began this job
 
 
 def read_heartbeats(folder: str) -> list[WorkerState]:
@@ -143,6 +185,7 @@ def read_heartbeats(folder: str) -> list[WorkerState]:
                     float(record["at"]),
                     int(record.get("ocr_page", 0)),
                     int(record.get("ocr_pages", 0)),
+                    float(record.get("started", record["at"])),
                 )
             )
         except (OSError, ValueError, KeyError, TypeError):
@@ -253,7 +296,7 @@ class JobRunner:
         workers: int,
         max_in_flight: int,
         text_pool_threshold: int | None,
-        stall_seconds: float = STALL_SECONDS,
+        limits: JobLimits = DEFAULT_LIMITS,
         work: Work = run_extract_job,
         on_activity: Activity | None = None,
     ) -> None:
@@ -262,15 +305,16 @@ class JobRunner:
         )
         self.workers = workers
         self.max_in_flight = max_in_flight
-        self.stall_seconds = stall_seconds
+        self.limits = limits
         self.work = work
         self.on_activity = on_activity
         self._executor: ProcessPoolExecutor | None = None
         self._restarts = 0
         self._heartbeats = ""
-        # Futures of jobs whose stuck worker the watchdog killed, and of the jobs the kill broke
-        # the pool under (they are run again, without counting it as their failure).
-        self._stopped: set[Future[ExtractOutcome]] = set()
+        # Futures of jobs whose stuck worker the watchdog killed (with the reason to record),
+        # and of the jobs the kill broke the pool under (they are run again, without counting
+        # it as their failure).
+        self._stopped: dict[Future[ExtractOutcome], str] = {}
         self._collateral: set[Future[ExtractOutcome]] = set()
         self._killing = False  # the watchdog killed a worker of the current pool
         self._owner: dict[Future[ExtractOutcome], ProcessPoolExecutor] = {}
@@ -350,9 +394,9 @@ class JobRunner:
         attempts: int,
         waiting: list[tuple[ExtractJob, int]],
     ) -> Iterator[ExtractOutcome]:
-        if future in self._stopped:
-            self._stopped.discard(future)
-            yield _too_slow(job, self.stall_seconds)
+        reason = self._stopped.pop(future, None)
+        if reason is not None:
+            yield ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.TOO_SLOW, error=reason)
         elif future in self._collateral:
             self._collateral.discard(future)
             waiting.append((job, attempts))  # broken by our own kill, not by this job
@@ -371,12 +415,10 @@ class JobRunner:
             future = futures.get(state.path)
             if future is None or future in self._stopped:
                 continue
-            if now - state.at > self.stall_seconds:
-                log.warning(
-                    "%s made no progress for %.0f s; stopping it", state.path, now - state.at
-                )
+            reason = self._overdue(state, now)
+            if reason is not None:
                 self._killing = True
-                self._stopped.add(future)
+                self._stopped[future] = reason
                 self._collateral |= set(in_flight) - {future}
                 self._kill(state.pid)
                 continue
@@ -384,6 +426,27 @@ class JobRunner:
             if self.on_activity is not None and self._reported.get(state.path) != progress:
                 self._reported[state.path] = progress
                 self.on_activity(state.path, *progress)
+
+    def _overdue(self, state: WorkerState, now: float) -> str | None:
+        """Why the job of `state` must be stopped now (the message recorded), else None."""
+        silent = now - state.at
+        if silent > self.limits.stall_seconds:
+            log.warning("%s made no progress for %.0f s; stopping it", state.path, silent)
+            return (
+                f"Reading {state.path} made no progress for {self.limits.stall_seconds:.0f} s, "
+                f"so it was stopped. {TOO_SLOW_ADVICE}"
+            )
+        running, allowed = now - state.started, self.limits.allowed(state.ocr_pages)
+        if running > allowed:
+            log.warning(
+                "%s ran for %.0f s, over its %.0f s; stopping it", state.path, running, allowed
+            )
+            budget = f" with {state.ocr_pages} page(s) to recognise" if state.ocr_pages else ""
+            return (
+                f"Reading {state.path} took longer than the {allowed:.0f} s allowed for a "
+                f"file{budget}, so it was stopped. {TOO_SLOW_ADVICE}"
+            )
+        return None
 
     def _kill(self, pid: int) -> None:
         processes = getattr(self._executor, "_processes", None) or {}
@@ -426,14 +489,6 @@ def _crashed(job: ExtractJob) -> ExtractOutcome:
         "(it is retried when it changes)."
     )
     return ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.INTERNAL, error=message)
-
-
-def _too_slow(job: ExtractJob, stall_seconds: float) -> ExtractOutcome:
-    message = (
-        f"Reading {job.path} made no progress for {stall_seconds:.0f} s, so it was stopped — "
-        "It may be damaged or extremely complex; it is tried again when it changes."
-    )
-    return ExtractOutcome(job.path, job.doc_id, error_kind=ErrorKind.TOO_SLOW, error=message)
 
 
 def new_pool(workers: int) -> ProcessPoolExecutor:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import re
 import sys
 import threading
@@ -145,18 +146,22 @@ def _opinion(spec: GitIgnoreSpec | None, relative: str) -> bool | None:
     return None if include is None else bool(include)
 
 
+_UNREAD = object()
+
+
 class _IgnoreFiles:
     """The compiled ignore files of each folder met so far (None for a folder without any)."""
 
     def __init__(self) -> None:
-        self._specs: dict[Path, GitIgnoreSpec | None] = {}
+        self._specs: dict[str, GitIgnoreSpec | None] = {}
         self._lock = threading.Lock()
 
-    def spec(self, folder: Path) -> GitIgnoreSpec | None:
-        with self._lock:
-            if folder in self._specs:
-                return self._specs[folder]
-        spec = _spec(line for name in IGNORE_FILE_NAMES for line in _lines(folder / name))
+    def spec(self, folder: str) -> GitIgnoreSpec | None:
+        # Looked up for every folder above every entry: a read of one dict key needs no lock.
+        known = self._specs.get(folder, _UNREAD)
+        if known is not _UNREAD:
+            return known  # type: ignore[return-value]
+        spec = _spec(line for name in IGNORE_FILE_NAMES for line in _lines(Path(folder, name)))
         with self._lock:
             self._specs[folder] = spec
         return spec
@@ -240,11 +245,17 @@ class IgnoreRules:
         suffix = "/" if is_dir else ""
         verdict = _opinion(self._spec, _folded("/".join(parts)) + suffix)
         if self.ignore_files and root is not None:
+            # Folder names joined as text, not with Path.joinpath: the check runs for every
+            # entry at every level above it, and a tree 1,000 levels deep made that minutes.
+            folder = os.fspath(root)
             for depth in range(len(parts)):
-                spec = self._files.spec(root.joinpath(*parts[:depth]))
-                opinion = _opinion(spec, _folded("/".join(parts[depth:])) + suffix)
-                if opinion is not None:
-                    verdict = opinion
+                if depth:
+                    folder = os.path.join(folder, parts[depth - 1])
+                spec = self._files.spec(folder)
+                if spec is not None:
+                    opinion = _opinion(spec, _folded("/".join(parts[depth:])) + suffix)
+                    if opinion is not None:
+                        verdict = opinion
         return bool(verdict)
 
     def __repr__(self) -> str:

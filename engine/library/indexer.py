@@ -41,9 +41,10 @@ from engine.ingest.extract import kind_for_path, scanned_extensions
 from engine.ingest.ocr import ocr_status
 from engine.library.catalog import Catalog
 from engine.library.extraction import (
-    STALL_SECONDS,
+    DEFAULT_LIMITS,
     ExtractJob,
     ExtractOutcome,
+    JobLimits,
     JobRunner,
     Work,
     default_text_pool_threshold,
@@ -76,6 +77,7 @@ SKIPPED_KINDS = frozenset(
         ErrorKind.NO_TEXT,
         ErrorKind.SYMLINK_LOOP,
         ErrorKind.OUTSIDE_FOLDERS,
+        ErrorKind.PATH_TOO_LONG,
         ErrorKind.UNSUPPORTED,
         ErrorKind.OCR_UNAVAILABLE,
     }
@@ -211,19 +213,19 @@ class Indexer:
         text_pool_threshold: int | None = default_text_pool_threshold(),
         ocr: bool | None = None,
         ocr_cache: Path | None = None,
-        stall_seconds: float = STALL_SECONDS,
+        limits: JobLimits = DEFAULT_LIMITS,
         work: Work = run_extract_job,
     ) -> None:
         """`ocr`: recognise text in images and scanned pages (default: when installed);
-        `ocr_cache`: the file of texts already recognised; `stall_seconds`: how long a worker
-        may go without a sign of progress before it is stopped; `work`: the job function."""
+        `ocr_cache`: the file of texts already recognised; `limits`: when a worker that is silent
+        or over its time is stopped (`JobLimits`); `work`: the job function."""
         self.catalog = catalog
         self.index = index
         self.settings = settings
         self.rules = IgnoreRules.usable(settings.ignore_patterns)
         self.ocr = ocr_status().available if ocr is None else ocr
         self.ocr_cache = ocr_cache
-        self.stall_seconds = stall_seconds
+        self.limits = limits
         self.work = work
         self.extensions = normalize_extensions(scanned_extensions(ocr=self.ocr))
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
@@ -574,7 +576,7 @@ class Indexer:
                 workers=self.workers,
                 max_in_flight=self.max_in_flight,
                 text_pool_threshold=self.text_pool_threshold,
-                stall_seconds=self.stall_seconds,
+                limits=self.limits,
                 work=self.work,
                 on_activity=lambda path, page, pages: report.update(
                     current=path, ocr_page=page, ocr_pages=pages

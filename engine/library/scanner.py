@@ -11,6 +11,7 @@ a watched folder: a link to `/etc/passwd` or `/proc/self` is reported as `outsid
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -30,9 +31,16 @@ SCAN_PROBLEM_KINDS = frozenset(
         ErrorKind.UNREADABLE,
         ErrorKind.FOLDER_MISSING,
         ErrorKind.OUTSIDE_FOLDERS,
+        ErrorKind.PATH_TOO_LONG,
     }
 )
 OUTSIDE_MESSAGE = "This link points outside the watched folders ({target}); not followed."
+# Past PATH_MAX (4,096 bytes on Linux, 1,024 on macOS) no program can open a file by its path:
+# not the extractor, not the index, not the app that would show it.
+TOO_LONG_MESSAGE = (
+    "This {what} is nested so deeply that its path ({length:,} bytes) is longer than the system "
+    "can open, so {rest} be indexed. Move it to a shallower folder or shorten folder names."
+)
 
 
 @dataclass(frozen=True)
@@ -140,9 +148,14 @@ class _Walk:
             with os.scandir(pending.folder) as entries:
                 listed = list(entries)
         except OSError as error:
-            self._problem(
-                pending.folder, ErrorKind.UNREADABLE, f"Cannot open this folder: {_reason(error)}."
-            )
+            if error.errno == errno.ENAMETOOLONG:
+                self._too_long(pending.folder, is_dir=True)
+            else:
+                self._problem(
+                    pending.folder,
+                    ErrorKind.UNREADABLE,
+                    f"Cannot open this folder: {_reason(error)}.",
+                )
             return []
         subfolders: list[_Pending] = []
         # Sorted so the scan order (and so the progress display) is stable between runs.
@@ -212,7 +225,15 @@ class _Walk:
     def _unstattable(
         self, entry: os.DirEntry[str], path: Path, relative: tuple[str, ...], error: OSError
     ) -> None:
-        """A link that cannot be followed; only worth reporting when it would have been indexed."""
+        """A link that cannot be followed, or an entry past PATH_MAX; only worth reporting when
+        it would have been indexed (a folder that deep hides every file below it)."""
+        if error.errno == errno.ENAMETOOLONG:
+            is_dir = _is_folder(entry)
+            if not self.rules.ignored_relative(relative, is_dir=is_dir, root=self.root) and (
+                is_dir or is_supported(path, self.extensions)
+            ):
+                self._too_long(path, is_dir=is_dir)
+            return
         if self.rules.ignored_relative(relative, is_dir=False, root=self.root):
             return
         if not is_supported(path, self.extensions):
@@ -226,8 +247,22 @@ class _Walk:
         else:
             self._problem(path, ErrorKind.UNREADABLE, f"Cannot read this file: {_reason(error)}.")
 
+    def _too_long(self, path: Path, *, is_dir: bool) -> None:
+        what, rest = ("folder", "nothing inside it can") if is_dir else ("file", "it cannot")
+        length = len(os.fsencode(path))
+        message = TOO_LONG_MESSAGE.format(what=what, length=length, rest=rest)
+        self._problem(path, ErrorKind.PATH_TOO_LONG, message)
+
     def _problem(self, path: Path, kind: str, message: str) -> None:
         self.result.problems.append(ScanProblem(path, kind, message))
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """From the listing's file type; an entry past PATH_MAX cannot be stat'ed to ask."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _reason(error: OSError) -> str:

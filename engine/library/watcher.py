@@ -16,6 +16,14 @@ Coalescing is per path, so what reaches the indexer is the net effect of the bur
 When the OS refuses a watch (Linux inotify limits: ENOSPC, EMFILE; some network shares), that
 folder falls back to periodic polling and `modes()` says "polling" for it, so status can tell
 the user why updates are slower instead of silently missing them.
+
+watchdog walks a folder recursively both to set up event watches and to poll, so a tree about
+1,000 levels deep makes both raise `RecursionError`. Such a folder (or one whose watching fails
+any other way) is followed by listing it with the scanner's iterative walk every poll interval
+and comparing the listings (`listed_folders()` names them); the other folders keep their events.
+A deep tree moved into a watched folder later ends watchdog's inotify reader thread, which all
+folders share: the health check notices, starts a new observer for them, and the folder that now
+holds the deep tree falls back to listing.
 """
 
 from __future__ import annotations
@@ -231,6 +239,7 @@ class FolderWatcher:
         self._modes: dict[Path, WatchMode] = {}
         self._event_observer: BaseObserver | None = None
         self._polling_observer: BaseObserver | None = None
+        self._tree_poller = _TreePoller(self, poll_interval_seconds)
         self._flusher: threading.Thread | None = None
         self._running = False
         self._handler = _Handler(self)
@@ -240,6 +249,7 @@ class FolderWatcher:
     def start(self) -> None:
         if self._running:
             return
+        _log_watchdog_thread_deaths()
         self._running = True
         self._event_observer = Observer()
         self._event_observer.daemon = True
@@ -259,6 +269,7 @@ class FolderWatcher:
         for observer in (self._event_observer, self._polling_observer):
             if observer is not None:
                 observer.stop()
+        self._tree_poller.stop()
         for observer in (self._event_observer, self._polling_observer):
             if observer is not None and observer.is_alive():
                 observer.join(timeout=5)
@@ -281,6 +292,7 @@ class FolderWatcher:
         self._folders = tuple(f for f in self._folders if f != absolute)
         watched = self._watches.pop(absolute, None)
         self._modes.pop(absolute, None)
+        self._tree_poller.remove(absolute)
         if watched is not None:
             observer, watch = watched
             observer.unschedule(watch)
@@ -291,6 +303,11 @@ class FolderWatcher:
     def modes(self) -> dict[str, WatchMode]:
         """How each watched folder is followed: "events" (OS notifications) or "polling"."""
         return {str(folder): mode for folder, mode in self._modes.items()}
+
+    def listed_folders(self) -> list[str]:
+        """The folders polled by listing them whole, because event watching failed there (a
+        tree too deep for watchdog); status explains why their updates come slower."""
+        return [str(folder) for folder in self._tree_poller.folders()]
 
     def __enter__(self) -> FolderWatcher:
         self.start()
@@ -313,7 +330,8 @@ class FolderWatcher:
             watch = self._event_observer.schedule(self._handler, str(folder), recursive=True)
         except OSError as error:
             if error.errno not in WATCH_REFUSED_ERRNOS:
-                raise
+                self._list_instead(folder, error)
+                return True
             log.warning(
                 "the OS refused to watch %s (%s); polling it every %.0f s instead",
                 folder,
@@ -321,6 +339,10 @@ class FolderWatcher:
                 self.poll_interval_seconds,
             )
             self._poll(folder)
+            return True
+        except (RecursionError, MemoryError) as error:
+            # One folder that cannot be watched must not stop the watching of the others.
+            self._list_instead(folder, error)
             return True
         self._watches[folder] = (self._event_observer, watch)
         self._modes[folder] = "events"
@@ -336,6 +358,32 @@ class FolderWatcher:
         watch = self._polling_observer.schedule(self._handler, str(folder), recursive=True)
         self._watches[folder] = (self._polling_observer, watch)
         self._modes[folder] = "polling"
+
+    def _list_instead(self, folder: Path, error: BaseException) -> None:
+        log.warning(
+            "%s could not be watched by events (%s: %s); listing it every %g s instead",
+            folder,
+            type(error).__name__,
+            error,
+            self.poll_interval_seconds,
+        )
+        self._tree_poller.add(folder)
+        self._modes[folder] = "polling"
+
+    def _on_listing_changed(
+        self, old: dict[Path, tuple[int, float]], new: dict[Path, tuple[int, float]]
+    ) -> None:
+        """What two listings of a folder followed by `_TreePoller` differ in, as changes."""
+        with self._lock:
+            for path, seen in new.items():
+                before = old.get(path)
+                if before is None:
+                    self._pending.change(path, created=True)
+                elif before != seen:
+                    self._pending.change(path)
+            for path in old.keys() - new.keys():
+                self._pending.delete(path)
+            self._touched()
 
     def _polled_listing(self, folder: str | None) -> Iterator[os.DirEntry[str]]:
         """The entries a poll looks at: ignored names (`.git`, `node_modules`, temp files) are
@@ -510,11 +558,26 @@ class FolderWatcher:
         observer = self._event_observer
         if observer is None or not self._running:
             return
+        listed = set(self._tree_poller.folders())
         for folder in self._folders:
-            if folder not in self._watches and folder.is_dir() and self._watch(folder):
+            if (
+                folder not in self._watches
+                and folder not in listed
+                and folder.is_dir()
+                and self._watch(folder)
+            ):
                 log.info("folder %s is reachable again; watching it", folder)
                 self._report_all(folder)
+        if not _reader_alive(observer):
+            self._restart_events(observer)
+            return
         dead = {emitter.watch for emitter in observer.emitters if not emitter.is_alive()}
+        polling = self._polling_observer
+        dead_polls = (
+            {emitter.watch for emitter in polling.emitters if not emitter.is_alive()}
+            if polling is not None
+            else set()
+        )
         for folder, (owner, watch) in list(self._watches.items()):
             if owner is observer and watch in dead:
                 log.warning("event watching of %s stopped; polling it instead", folder)
@@ -522,6 +585,31 @@ class FolderWatcher:
                     observer.unschedule(watch)
                 self._poll(folder)
                 self._report_all(folder)
+            elif owner is polling and polling is not None and watch in dead_polls:
+                # watchdog's poller walks recursively too: a tree grown too deep ends it.
+                with contextlib.suppress(KeyError, OSError):
+                    polling.unschedule(watch)
+                del self._watches[folder]
+                self._list_instead(folder, RuntimeError("the polling of it stopped"))
+                self._report_all(folder)
+
+    def _restart_events(self, observer: BaseObserver) -> None:
+        """The event observer's inotify reader died, and with it the events of every folder it
+        watched (watchdog walks a folder created or moved in on that thread, recursively: a tree
+        ~1,000 levels deep moved in ends it). A new observer takes them over; the folder that
+        cannot be walked falls back to listing when it is scheduled again."""
+        folders = [folder for folder, (owner, _) in self._watches.items() if owner is observer]
+        log.warning("event watching stopped for %d folder(s); starting it again", len(folders))
+        for folder in folders:
+            del self._watches[folder]
+        observer.stop()
+        observer.join(timeout=5)
+        self._event_observer = Observer()
+        self._event_observer.daemon = True
+        self._event_observer.start()
+        for folder in folders:
+            self._watch(folder)
+            self._report_all(folder)
 
     def _report_all(self, folder: Path) -> None:
         """Every file under `folder` as changed: the catch-up after a gap in watching."""
@@ -530,3 +618,93 @@ class FolderWatcher:
             for path in files:
                 self._pending.change(path)
             self._touched()
+
+
+def _log_watchdog_thread_deaths() -> None:
+    """A watchdog thread that ends with an exception (its recursive walk of a deep tree) is
+    logged as a warning: the health check recovers from it, and Python's default would print a
+    raw traceback on the terminal of `needle index --watch`. Other threads keep the hook they
+    had."""
+    previous = threading.excepthook
+    if getattr(previous, "needle_watchdog_hook", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.thread is not None and type(args.thread).__module__.startswith("watchdog."):
+            log.warning(
+                "watchdog's thread %s ended (%s: %s); the health check takes over",
+                args.thread.name,
+                args.exc_type.__name__,
+                args.exc_value,
+            )
+            return
+        previous(args)
+
+    hook.needle_watchdog_hook = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
+
+
+def _reader_alive(observer: BaseObserver) -> bool:
+    """False when the observer's inotify reader thread (Linux) has died while its emitters live
+    on, each waiting for events that will never come."""
+    reader = getattr(observer, "_inotify_fd", None)
+    return not isinstance(reader, threading.Thread) or reader.is_alive()
+
+
+class _TreePoller:
+    """Follows folders watchdog cannot: every `interval` seconds each is listed with the
+    scanner's iterative walk (any depth, the ignore rules applied), and what differs from the
+    last listing is handed to the watcher. Runs on its own thread once a folder is added."""
+
+    def __init__(self, watcher: FolderWatcher, interval: float) -> None:
+        self._watcher = watcher
+        self._interval = interval
+        self._listings: dict[Path, dict[Path, tuple[int, float]]] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def folders(self) -> list[Path]:
+        return list(self._listings)
+
+    def add(self, folder: Path) -> None:
+        """Start following `folder`; its first listing, taken now, is what later ones are
+        compared with (the reconcile that runs beside the watcher covers anything earlier)."""
+        self._listings[folder] = self._listing(folder) or {}
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="needle-list", daemon=True)
+            self._thread.start()
+
+    def remove(self, folder: Path) -> None:
+        self._listings.pop(folder, None)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+        self._listings.clear()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            for folder in self.folders():
+                new = self._listing(folder)
+                old = self._listings.get(folder)
+                if new is None or old is None or self._stopping.is_set():
+                    continue  # not listable now, or no longer followed
+                self._listings[folder] = new
+                if new != old:
+                    self._watcher._on_listing_changed(old, new)
+
+    def _listing(self, folder: Path) -> dict[Path, tuple[int, float]] | None:
+        """Each supported file under `folder` with its size and mtime; None when the folder
+        cannot be listed now (an unplugged drive: that is not every file deleted)."""
+        watcher = self._watcher
+        try:
+            scan = scan_folders([folder], watcher.rules, watcher.extensions)
+        except Exception:
+            log.exception("could not list %s to look for changes", folder)
+            return None
+        if scan.missing_roots:
+            return None
+        return {found.path: (found.size, found.mtime) for found in scan.files}

@@ -169,3 +169,43 @@ def _encrypt(data: bytes, password: str) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def write_heavy_forms_pdf(
+    path: Path, *, forms: int = 50, operations: int = 20_000, pages: int = 4
+) -> Path:
+    """The crafted PDF of the fault campaign (issue 9, item 3), rebuilt: every page draws
+    `forms` form XObjects, each a Flate-compressed stream of `operations` tiny text-showing
+    operations. ~200 KB on disk; reading its text costs a parser seconds per form."""
+    import zlib
+
+    objects: dict[int, bytes] = {}
+    first_form, first_page = 5, 5 + forms
+    page_ids = [first_page + 2 * index for index in range(pages)]
+    objects[1] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    kids = " ".join(f"{page_id} 0 R" for page_id in page_ids)
+    objects[2] = f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode()
+    objects[3] = b"<< /Producer (Needle test pdf_factory, heavy forms) >>"
+    objects[4] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    drawing = b"BT /F1 1 Tf " + b"(xo) Tj 0.01 0 Td " * operations + b"ET"
+    packed = zlib.compress(drawing, 9)
+    for number in range(first_form, first_form + forms):
+        objects[number] = (
+            (
+                f"<< /Type /XObject /Subtype /Form /BBox [0 0 {_PAGE_WIDTH} {_PAGE_HEIGHT}]"
+                f" /Resources << /Font << /F1 4 0 R >> >> /Filter /FlateDecode"
+                f" /Length {len(packed)} >>\nstream\n"
+            ).encode()
+            + packed
+            + b"\nendstream"
+        )
+    names = " ".join(f"/X{n} {first_form + n} 0 R" for n in range(forms))
+    shows = b" ".join(f"q /X{n} Do Q".encode() for n in range(forms))
+    for page_id in page_ids:
+        objects[page_id] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {_PAGE_WIDTH} {_PAGE_HEIGHT}]"
+            f" /Contents {page_id + 1} 0 R /Resources << /XObject << {names} >> >> >>"
+        ).encode()
+        objects[page_id + 1] = _stream(shows)
+    path.write_bytes(_serialize(objects))
+    return path

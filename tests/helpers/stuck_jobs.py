@@ -27,3 +27,23 @@ def report_ocr_pages(job: ExtractJob) -> ExtractOutcome:
         heartbeat.ocr_page(page, 3)
         time.sleep(0.4)
     return run_extract_job(job)
+
+
+def slow_pages_forever(job: ExtractJob) -> ExtractOutcome:
+    """A file named "slow.*" reads page after page at 0.2 s each and never ends, beating on
+    time, as the crafted PDF did under pypdf; other files are extracted normally."""
+    if Path(job.path).name.startswith("slow."):
+        heartbeat = Heartbeat(job.heartbeat_dir, job.path)
+        while True:
+            time.sleep(0.2)
+            heartbeat.beat(force=True)
+    return run_extract_job(job)
+
+
+def ocr_slowly(job: ExtractJob) -> ExtractOutcome:
+    """Recognise five pages at 0.5 s each (announced as OCR pages), then extract normally."""
+    heartbeat = Heartbeat(job.heartbeat_dir, job.path)
+    for page in range(1, 6):
+        heartbeat.ocr_page(page, 5)
+        time.sleep(0.5)
+    return run_extract_job(job)

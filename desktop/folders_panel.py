@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from desktop.errors import plain_error
 from desktop.i18n import tr
+from desktop.list_rows import fit_rows_to_width
 from desktop.rich_text import escape, format_count, short_path
 from desktop.theme import colors, theme_events
 from engine.models import FileRecord, FolderInfo
@@ -277,22 +278,12 @@ class FoldersPanel(QWidget):
                 self.list.setCurrentItem(item)
                 item.setSelected(True)
         self.list.blockSignals(False)
-        self._fit_items()
+        fit_rows_to_width(self.list)
         self._update_buttons()
-
-    def _fit_items(self) -> None:
-        """Word-wrapped rows need their height for the list's current width, not a guess."""
-        width = max(120, self.list.viewport().width() - 2 * self.list.spacing())
-        for index in range(self.list.count()):
-            item = self.list.item(index)
-            label = self.list.itemWidget(item)
-            if label is not None:
-                label.ensurePolished()
-                item.setSizeHint(QSize(width, label.heightForWidth(width) + 2))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_items()
+            fit_rows_to_width(self.list)
         if (
             watched is self.list.viewport()
             and event.type() == QEvent.Type.MouseButtonPress

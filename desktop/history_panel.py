@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.i18n import tr
+from desktop.list_rows import fit_rows_to_width
 from desktop.rich_text import escape, format_count
 from desktop.theme import colors, theme_events
 from engine.threads import ThreadSummary, Turn
@@ -221,7 +222,7 @@ class HistoryPanel(QWidget):
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setContentsMargins(8, 5, 8, 5)
             self.list.setItemWidget(item, label)
-        self._fit_items()
+        fit_rows_to_width(self.list)
         if self._summaries:
             self.empty_label.hide()
         else:
@@ -237,19 +238,9 @@ class HistoryPanel(QWidget):
         """What row `row` says, as plain text (its two lines)."""
         return str(self.list.item(row).data(Qt.ItemDataRole.AccessibleTextRole))
 
-    def _fit_items(self) -> None:
-        """Word-wrapped rows need their height for the list's current width, not a guess."""
-        width = max(120, self.list.viewport().width() - 2 * self.list.spacing())
-        for index in range(self.list.count()):
-            item = self.list.item(index)
-            label = self.list.itemWidget(item)
-            if label is not None:
-                label.ensurePolished()
-                item.setSizeHint(QSize(width, label.heightForWidth(width) + 2))
-
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_items()
+            fit_rows_to_width(self.list)
         return super().eventFilter(watched, event)
 
     def _select_current(self) -> None:

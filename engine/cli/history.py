@@ -107,26 +107,13 @@ def _print_turn(console: Console, turn: Turn) -> None:
 
 
 def cmd_export(engine: Engine, args: argparse.Namespace, console: Console) -> int:
-    text = engine.export_thread(args.thread_id, args.format)
     if not args.output or args.output == "-":
-        console.out.write(text)
+        console.out.write(engine.export_thread(args.thread_id, args.format))
         console.out.flush()
         return EXIT_OK
-    target = Path(args.output).expanduser()
-    _write_text(target, text)
-    console.err.write(f"Wrote {short_path(str(target))}.\n")
+    written = engine.save_thread(args.thread_id, args.format, args.output)
+    console.err.write(f"Wrote {short_path(written)}.\n")
     return EXIT_OK
-
-
-def _write_text(target: Path, text: str) -> None:
-    try:
-        target.write_text(text, "utf-8")
-    except OSError as error:
-        raise NeedleError(
-            ErrorKind.INVALID_ARGUMENT,
-            f"Cannot write {target}: {error.strerror or error}.",
-            "Choose a file in a folder you can write to.",
-        ) from error
 
 
 def cmd_export_traces(engine: Engine, args: argparse.Namespace, console: Console) -> int:
